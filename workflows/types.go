@@ -199,3 +199,9 @@ const (
 	KindDisk         = "disk"
 	KindFirewallRule = "firewall-rule"
 )
+
+// FailedStepName lets callers that only hold the result learn which step failed.
+func (r ProvisionVMResult) FailedStepName() string { return r.FailedStep }
+
+// StepCanceled marks a step stopped by cancellation or by another step's failure.
+const StepCanceled = "canceled"

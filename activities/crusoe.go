@@ -1,0 +1,532 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/cloudflow/cloudflow/clients/crusoe"
+)
+
+// CloudCrusoe names Crusoe in error details.
+const CloudCrusoe = "crusoe"
+
+// Crusoe resource kinds, as activity inputs name them.
+const (
+	KindVM           = "vm"
+	KindDisk         = "disk"
+	KindFirewallRule = "firewall-rule"
+)
+
+// CrusoeActivities calls the Crusoe API, one activity per call. Credentials
+// live in Client, on the worker; activity inputs carry names and IDs only.
+type CrusoeActivities struct {
+	Client *crusoe.Client
+	// Poll paces the waiter; zero means DefaultPollPolicy.
+	Poll PollPolicy
+}
+
+func (a *CrusoeActivities) poll() PollPolicy {
+	if a.Poll.Initial <= 0 {
+		return DefaultPollPolicy
+	}
+	return a.Poll
+}
+
+// CreateResult is what a create activity started or found.
+type CreateResult struct {
+	ResourceID string `json:"resourceId,omitempty"`
+	// OperationID is the operation to wait on; empty when the resource was
+	// found rather than created, and the waiter then reads the resource.
+	OperationID string `json:"operationId,omitempty"`
+	// Existed is true when the name was taken before this step first ran: the
+	// resource is adopted, not created, and must not be undone.
+	Existed bool `json:"existed,omitempty"`
+}
+
+// DeleteInput names a resource to delete by ID or, failing that, by name.
+type DeleteInput struct {
+	ProjectID string `json:"projectId,omitempty"`
+	ID        string `json:"id,omitempty"`
+	Name      string `json:"name,omitempty"`
+}
+
+// DeleteResult is what a delete activity started.
+type DeleteResult struct {
+	ResourceID  string `json:"resourceId,omitempty"`
+	OperationID string `json:"operationId,omitempty"`
+	// AlreadyGone is true when there was nothing to delete.
+	AlreadyGone bool `json:"alreadyGone,omitempty"`
+}
+
+// createMarker is the heartbeat a create activity records just before it
+// sends the create. A later attempt that finds the name taken and sees this
+// marker knows the resource is its own (the response was lost, or the worker
+// died); without it, the resource was there before and is only adopted.
+type createMarker struct {
+	CreateSent string `json:"createSent"`
+}
+
+func markCreateSent(ctx context.Context, name string) {
+	activity.RecordHeartbeat(ctx, createMarker{CreateSent: name})
+}
+
+func createWasSent(ctx context.Context, name string) bool {
+	if !activity.HasHeartbeatDetails(ctx) {
+		return false
+	}
+	var m createMarker
+	return activity.GetHeartbeatDetails(ctx, &m) == nil && m.CreateSent == name
+}
+
+// adopt returns the result for a resource found under the wanted name,
+// joining the operation still running on it, if any.
+func (a *CrusoeActivities) adopt(ctx context.Context, projectID string, family crusoe.Family, name, id string) (CreateResult, error) {
+	res := CreateResult{ResourceID: id, Existed: !createWasSent(ctx, name)}
+	ops, err := a.Client.Operations.List(ctx, projectID, family, &crusoe.OperationListOptions{
+		ResourceID: id, States: []string{crusoe.OperationInProgress},
+	})
+	if err != nil {
+		return res, apiError(CloudCrusoe, "list operations of "+name, err)
+	}
+	if len(ops) > 0 {
+		res.OperationID = ops[0].OperationID
+	}
+	return res, nil
+}
+
+// CreateDiskInput is the input of CrusoeCreateDisk.
+type CreateDiskInput struct {
+	ProjectID string `json:"projectId,omitempty"`
+	Name      string `json:"name"`
+	Size      string `json:"size"`
+	Type      string `json:"type,omitempty"`
+	Location  string `json:"location"`
+}
+
+// CrusoeCreateDisk creates a disk unless one by that name exists.
+func (a *CrusoeActivities) CrusoeCreateDisk(ctx context.Context, in CreateDiskInput) (CreateResult, error) {
+	if in.Name == "" || in.Size == "" || in.Location == "" {
+		return CreateResult{}, invalidInput("disk name, size and location are required")
+	}
+	if d, err := a.findDisk(ctx, in.ProjectID, "", in.Name); err != nil {
+		return CreateResult{}, err
+	} else if d != nil {
+		return a.adopt(ctx, in.ProjectID, crusoe.FamilyDisks, in.Name, d.ID)
+	}
+	markCreateSent(ctx, in.Name)
+	op, err := a.Client.Disks.Create(ctx, in.ProjectID, &crusoe.DiskCreateRequest{
+		Name: in.Name, Size: in.Size, Type: in.Type, Location: in.Location,
+	})
+	if err != nil {
+		return CreateResult{}, apiError(CloudCrusoe, "create disk "+in.Name, err)
+	}
+	return CreateResult{OperationID: op.OperationID}, nil
+}
+
+// CreateVMInput is the input of CrusoeCreateVM.
+type CreateVMInput struct {
+	ProjectID      string                  `json:"projectId,omitempty"`
+	Name           string                  `json:"name"`
+	Type           string                  `json:"type"`
+	Location       string                  `json:"location"`
+	Image          string                  `json:"image,omitempty"`
+	SSHPublicKey   string                  `json:"sshPublicKey"`
+	StartupScript  string                  `json:"startupScript,omitempty"`
+	ShutdownScript string                  `json:"shutdownScript,omitempty"`
+	Disks          []crusoe.DiskAttachment `json:"disks,omitempty"`
+}
+
+// CrusoeCreateVM creates a VM, with its disks attached, unless one by that name exists.
+func (a *CrusoeActivities) CrusoeCreateVM(ctx context.Context, in CreateVMInput) (CreateResult, error) {
+	if in.Name == "" || in.Type == "" || in.Location == "" || in.SSHPublicKey == "" {
+		return CreateResult{}, invalidInput("vm name, type, location and ssh public key are required")
+	}
+	if vm, err := a.findVM(ctx, in.ProjectID, "", in.Name); err != nil {
+		return CreateResult{}, err
+	} else if vm != nil {
+		return a.adopt(ctx, in.ProjectID, crusoe.FamilyVMs, in.Name, vm.ID)
+	}
+	markCreateSent(ctx, in.Name)
+	op, err := a.Client.VMs.Create(ctx, in.ProjectID, &crusoe.VMCreateRequest{
+		Name: in.Name, Type: in.Type, Location: in.Location, Image: in.Image,
+		SSHPublicKey: in.SSHPublicKey, StartupScript: in.StartupScript, ShutdownScript: in.ShutdownScript,
+		Disks: in.Disks,
+	})
+	if err != nil {
+		return CreateResult{}, apiError(CloudCrusoe, "create vm "+in.Name, err)
+	}
+	return CreateResult{OperationID: op.OperationID}, nil
+}
+
+// CreateFirewallRuleInput is the input of CrusoeCreateFirewallRule.
+type CreateFirewallRuleInput struct {
+	ProjectID string `json:"projectId,omitempty"`
+	Name      string `json:"name"`
+	// VPCNetworkID, or else the network named VPCNetwork, is looked up.
+	VPCNetworkID string   `json:"vpcNetworkId,omitempty"`
+	VPCNetwork   string   `json:"vpcNetwork,omitempty"`
+	Direction    string   `json:"direction"`
+	Action       string   `json:"action"`
+	Protocols    []string `json:"protocols"`
+	// Sources and Destinations are CIDRs; the word "vm" stands for VMID.
+	Sources          []string `json:"sources"`
+	Destinations     []string `json:"destinations"`
+	SourcePorts      []string `json:"sourcePorts,omitempty"`
+	DestinationPorts []string `json:"destinationPorts,omitempty"`
+	VMID             string   `json:"vmId,omitempty"`
+}
+
+// CrusoeCreateFirewallRule creates a VPC firewall rule unless one by that name exists.
+func (a *CrusoeActivities) CrusoeCreateFirewallRule(ctx context.Context, in CreateFirewallRuleInput) (CreateResult, error) {
+	if in.Name == "" || in.Direction == "" || in.Action == "" || len(in.Protocols) == 0 {
+		return CreateResult{}, invalidInput("firewall rule name, direction, action and protocols are required")
+	}
+	sources, err := ruleObjects(in.Sources, in.VMID)
+	if err != nil {
+		return CreateResult{}, err
+	}
+	dests, err := ruleObjects(in.Destinations, in.VMID)
+	if err != nil {
+		return CreateResult{}, err
+	}
+	if r, err := a.findFirewallRule(ctx, in.ProjectID, "", in.Name); err != nil {
+		return CreateResult{}, err
+	} else if r != nil {
+		return a.adopt(ctx, in.ProjectID, crusoe.FamilyFirewallRules, in.Name, r.ID)
+	}
+	netID, err := a.networkID(ctx, in.ProjectID, in.VPCNetworkID, in.VPCNetwork)
+	if err != nil {
+		return CreateResult{}, err
+	}
+	markCreateSent(ctx, in.Name)
+	op, err := a.Client.FirewallRules.Create(ctx, in.ProjectID, &crusoe.FirewallRuleCreateRequest{
+		Name: in.Name, VPCNetworkID: netID, Direction: in.Direction, Action: in.Action,
+		Protocols: in.Protocols, Sources: sources, Destinations: dests,
+		SourcePorts: in.SourcePorts, DestinationPorts: in.DestinationPorts,
+	})
+	if err != nil {
+		return CreateResult{}, apiError(CloudCrusoe, "create firewall rule "+in.Name, err)
+	}
+	return CreateResult{OperationID: op.OperationID}, nil
+}
+
+func ruleObjects(addrs []string, vmID string) ([]crusoe.FirewallRuleObject, error) {
+	out := make([]crusoe.FirewallRuleObject, 0, len(addrs))
+	for _, a := range addrs {
+		if a == KindVM {
+			if vmID == "" {
+				return nil, invalidInput("firewall rule refers to the vm before it exists")
+			}
+			out = append(out, crusoe.FirewallRuleObject{ResourceID: vmID})
+			continue
+		}
+		out = append(out, crusoe.FirewallRuleObject{CIDR: a})
+	}
+	return out, nil
+}
+
+func (a *CrusoeActivities) networkID(ctx context.Context, projectID, id, name string) (string, error) {
+	if id != "" {
+		return id, nil
+	}
+	if name == "" {
+		name = "default"
+	}
+	nets, err := a.Client.VPCNetworks.List(ctx, projectID)
+	if err != nil {
+		return "", apiError(CloudCrusoe, "list vpc networks", err)
+	}
+	for _, n := range nets {
+		if n.Name == name || n.ID == name {
+			return n.ID, nil
+		}
+	}
+	return "", invalidInput("no VPC network named %q in the project", name)
+}
+
+// CrusoeDeleteVM deletes a VM; its disks are detached by the cloud.
+func (a *CrusoeActivities) CrusoeDeleteVM(ctx context.Context, in DeleteInput) (DeleteResult, error) {
+	vm, err := a.findVM(ctx, in.ProjectID, in.ID, in.Name)
+	if err != nil || vm == nil {
+		return DeleteResult{AlreadyGone: vm == nil}, err
+	}
+	if crusoe.NormalizeVMState(vm.State) == crusoe.VMStateDeleting {
+		return a.joinDelete(ctx, in.ProjectID, crusoe.FamilyVMs, vm.ID)
+	}
+	return a.deleted(vm.ID, "vm "+vm.Name)(a.Client.VMs.Delete(ctx, in.ProjectID, vm.ID))
+}
+
+// CrusoeDeleteDisk deletes a disk. The cloud refuses while it is attached.
+func (a *CrusoeActivities) CrusoeDeleteDisk(ctx context.Context, in DeleteInput) (DeleteResult, error) {
+	d, err := a.findDisk(ctx, in.ProjectID, in.ID, in.Name)
+	if err != nil || d == nil {
+		return DeleteResult{AlreadyGone: d == nil}, err
+	}
+	return a.deleted(d.ID, "disk "+d.Name)(a.Client.Disks.Delete(ctx, in.ProjectID, d.ID))
+}
+
+// CrusoeDeleteFirewallRule deletes a VPC firewall rule.
+func (a *CrusoeActivities) CrusoeDeleteFirewallRule(ctx context.Context, in DeleteInput) (DeleteResult, error) {
+	r, err := a.findFirewallRule(ctx, in.ProjectID, in.ID, in.Name)
+	if err != nil || r == nil {
+		return DeleteResult{AlreadyGone: r == nil}, err
+	}
+	return a.deleted(r.ID, "firewall rule "+r.Name)(a.Client.FirewallRules.Delete(ctx, in.ProjectID, r.ID))
+}
+
+// deleted shapes a delete call's answer; a 404 means someone else won the race.
+func (a *CrusoeActivities) deleted(id, what string) func(*crusoe.Operation, error) (DeleteResult, error) {
+	return func(op *crusoe.Operation, err error) (DeleteResult, error) {
+		if crusoe.IsNotFound(err) {
+			return DeleteResult{ResourceID: id, AlreadyGone: true}, nil
+		}
+		if err != nil {
+			return DeleteResult{}, apiError(CloudCrusoe, "delete "+what, err)
+		}
+		return DeleteResult{ResourceID: id, OperationID: op.OperationID}, nil
+	}
+}
+
+func (a *CrusoeActivities) joinDelete(ctx context.Context, projectID string, family crusoe.Family, id string) (DeleteResult, error) {
+	ops, err := a.Client.Operations.List(ctx, projectID, family, &crusoe.OperationListOptions{
+		ResourceID: id, States: []string{crusoe.OperationInProgress},
+	})
+	if err != nil {
+		return DeleteResult{}, apiError(CloudCrusoe, "list operations", err)
+	}
+	res := DeleteResult{ResourceID: id}
+	if len(ops) > 0 {
+		res.OperationID = ops[0].OperationID
+	}
+	return res, nil
+}
+
+// findVM looks a VM up by ID, or by name when there is no ID; nil when absent.
+func (a *CrusoeActivities) findVM(ctx context.Context, projectID, id, name string) (*crusoe.VM, error) {
+	if id != "" {
+		vm, err := a.Client.VMs.Get(ctx, projectID, id)
+		if crusoe.IsNotFound(err) {
+			return nil, nil
+		}
+		return vm, apiError(CloudCrusoe, "get vm "+id, err)
+	}
+	if name == "" {
+		return nil, invalidInput("a vm id or name is required")
+	}
+	vms, err := a.Client.VMs.ListAll(ctx, projectID, &crusoe.VMListOptions{Names: []string{name}})
+	if err != nil {
+		return nil, apiError(CloudCrusoe, "list vms named "+name, err)
+	}
+	for i := range vms {
+		if vms[i].Name == name {
+			return &vms[i], nil
+		}
+	}
+	return nil, nil
+}
+
+func (a *CrusoeActivities) findDisk(ctx context.Context, projectID, id, name string) (*crusoe.Disk, error) {
+	if id != "" {
+		d, err := a.Client.Disks.Get(ctx, projectID, id)
+		if crusoe.IsNotFound(err) {
+			return nil, nil
+		}
+		return d, apiError(CloudCrusoe, "get disk "+id, err)
+	}
+	if name == "" {
+		return nil, invalidInput("a disk id or name is required")
+	}
+	disks, err := a.Client.Disks.List(ctx, projectID)
+	if err != nil {
+		return nil, apiError(CloudCrusoe, "list disks", err)
+	}
+	return findNamed(disks, name, func(d crusoe.Disk) string { return d.Name }), nil
+}
+
+func (a *CrusoeActivities) findFirewallRule(ctx context.Context, projectID, id, name string) (*crusoe.FirewallRule, error) {
+	if id != "" {
+		r, err := a.Client.FirewallRules.Get(ctx, projectID, id)
+		if crusoe.IsNotFound(err) {
+			return nil, nil
+		}
+		return r, apiError(CloudCrusoe, "get firewall rule "+id, err)
+	}
+	if name == "" {
+		return nil, invalidInput("a firewall rule id or name is required")
+	}
+	rules, err := a.Client.FirewallRules.List(ctx, projectID)
+	if err != nil {
+		return nil, apiError(CloudCrusoe, "list firewall rules", err)
+	}
+	return findNamed(rules, name, func(r crusoe.FirewallRule) string { return r.Name }), nil
+}
+
+func findNamed[T any](items []T, name string, nameOf func(T) string) *T {
+	for i := range items {
+		if nameOf(items[i]) == name {
+			return &items[i]
+		}
+	}
+	return nil
+}
+
+// WaitInput is the input of CrusoeWait.
+type WaitInput struct {
+	ProjectID string `json:"projectId,omitempty"`
+	Kind      string `json:"kind"`
+	// OperationID is polled while it is known to the cloud; when it is empty,
+	// unknown or expired, the resource (by ResourceID, else Name) decides.
+	OperationID string `json:"operationId,omitempty"`
+	ResourceID  string `json:"resourceId,omitempty"`
+	Name        string `json:"name,omitempty"`
+	// Gone waits for the resource to disappear instead of to be ready.
+	Gone    bool          `json:"gone,omitempty"`
+	Timeout time.Duration `json:"timeout,omitempty"`
+}
+
+// WaitResult is the settled resource.
+type WaitResult struct {
+	ResourceID string `json:"resourceId,omitempty"`
+	State      string `json:"state,omitempty"`
+	// Resolution says how the outcome was learned: "operation" or "resource".
+	Resolution string `json:"resolution"`
+	Polls      int    `json:"polls"`
+}
+
+// CrusoeWait waits out an asynchronous Crusoe operation durably: see waitFor.
+// A failed operation is a non-retryable error carrying the cloud's code and
+// message; an expired or unknown one is resolved from the resource itself.
+func (a *CrusoeActivities) CrusoeWait(ctx context.Context, in WaitInput) (WaitResult, error) {
+	family, ok := kindFamily[in.Kind]
+	if !ok {
+		return WaitResult{}, invalidInput("unknown resource kind %q", in.Kind)
+	}
+	if in.OperationID == "" && in.ResourceID == "" && in.Name == "" {
+		return WaitResult{}, invalidInput("nothing to wait for: no operation, resource id or name")
+	}
+	target := fmt.Sprintf("%s %s", in.Kind, firstNonEmpty(in.Name, in.ResourceID))
+	if in.OperationID != "" {
+		target += " (operation " + in.OperationID + ")"
+	}
+	res := WaitResult{ResourceID: in.ResourceID}
+	wp, err := waitFor(ctx, a.poll(), in.Timeout, target, func(ctx context.Context, wp *WaitProgress) (bool, error) {
+		if in.OperationID != "" && !wp.ResolveFromResource {
+			op, err := a.Client.Operations.Get(ctx, in.ProjectID, family, in.OperationID)
+			switch {
+			case isGoneOperation(err):
+				activity.GetLogger(ctx).Info("operation unknown or expired; resolving from the resource", "operation", in.OperationID)
+				wp.ResolveFromResource = true
+			case err != nil:
+				return false, err
+			default:
+				wp.State = op.State
+				res.Resolution = "operation"
+				return a.settleOperation(ctx, in, op, &res)
+			}
+		}
+		res.Resolution = "resource"
+		return a.settleResource(ctx, in, wp, &res)
+	})
+	res.Polls = wp.Polls
+	if err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+var kindFamily = map[string]crusoe.Family{
+	KindVM:           crusoe.FamilyVMs,
+	KindDisk:         crusoe.FamilyDisks,
+	KindFirewallRule: crusoe.FamilyFirewallRules,
+}
+
+// isGoneOperation: the API answers 403 for an operation that does not exist
+// or has expired (NOTES.md); 404 is taken the same way.
+func isGoneOperation(err error) bool {
+	var ae *crusoe.APIError
+	return errors.As(err, &ae) && (ae.StatusCode == 403 || ae.StatusCode == 404)
+}
+
+func (a *CrusoeActivities) settleOperation(ctx context.Context, in WaitInput, op *crusoe.Operation, res *WaitResult) (bool, error) {
+	switch op.State {
+	case crusoe.OperationInProgress:
+		return false, nil
+	case crusoe.OperationFailed:
+		f := op.Failure()
+		return true, operationFailed(CloudCrusoe, fmt.Sprintf("%s %s", in.Kind, firstNonEmpty(in.Name, in.ResourceID)), op.OperationID, f.Code, f.Message)
+	case crusoe.OperationSucceeded:
+		if in.Gone {
+			return true, nil
+		}
+		var r struct {
+			ID    string `json:"id"`
+			State string `json:"state"`
+		}
+		if err := op.DecodeResult(&r); err == nil && r.ID != "" {
+			res.ResourceID, res.State = r.ID, r.State
+			return true, nil
+		}
+		// The result did not name the resource: read it by name.
+		return a.settleResource(ctx, in, &WaitProgress{}, res)
+	}
+	return false, unexpectedState(in.Kind, op.State)
+}
+
+// settleResource decides the wait from the resource itself.
+func (a *CrusoeActivities) settleResource(ctx context.Context, in WaitInput, wp *WaitProgress, res *WaitResult) (bool, error) {
+	id, state, found, err := a.lookup(ctx, in.ProjectID, in.Kind, firstNonEmpty(res.ResourceID, in.ResourceID), in.Name)
+	if err != nil {
+		return false, err
+	}
+	wp.State = state
+	if in.Gone {
+		return !found, nil
+	}
+	if !found {
+		return true, operationFailed(CloudCrusoe, fmt.Sprintf("%s %s", in.Kind, firstNonEmpty(in.Name, in.ResourceID)), in.OperationID,
+			"NOT_FOUND", "the resource does not exist: its creation did not complete")
+	}
+	res.ResourceID, res.State = id, state
+	switch state {
+	case crusoe.VMStateCreating, "pending", "creating":
+		return false, nil
+	}
+	return true, nil
+}
+
+func (a *CrusoeActivities) lookup(ctx context.Context, projectID, kind, id, name string) (string, string, bool, error) {
+	switch kind {
+	case KindVM:
+		vm, err := a.findVM(ctx, projectID, id, name)
+		if err != nil || vm == nil {
+			return "", "", false, err
+		}
+		return vm.ID, crusoe.NormalizeVMState(vm.State), true, nil
+	case KindDisk:
+		d, err := a.findDisk(ctx, projectID, id, name)
+		if err != nil || d == nil {
+			return "", "", false, err
+		}
+		return d.ID, "", true, nil
+	case KindFirewallRule:
+		r, err := a.findFirewallRule(ctx, projectID, id, name)
+		if err != nil || r == nil {
+			return "", "", false, err
+		}
+		return r.ID, r.State, true, nil
+	}
+	return "", "", false, invalidInput("unknown resource kind %q", kind)
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

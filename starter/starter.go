@@ -1,0 +1,290 @@
+// Package starter starts, watches, cancels and lists cloudflow workflows with
+// typed inputs and results; the CLI and other Go services use it.
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/cloudflow/cloudflow/workflows"
+)
+
+// Options says how to reach Temporal. Empty fields fall back to the Temporal
+// environment configuration (TEMPORAL_* variables and the config file's
+// profile), then to the SDK defaults (localhost:7233, namespace "default").
+type Options struct {
+	HostPort   string
+	Namespace  string
+	Profile    string
+	ConfigFile string
+	// TaskQueue defaults to workflows.TaskQueue.
+	TaskQueue string
+}
+
+// Starter starts and observes cloudflow workflows.
+type Starter struct {
+	c         client.Client
+	taskQueue string
+	owned     bool
+}
+
+// ClientOptions resolves opts into Temporal client options using envconfig.
+func ClientOptions(opts Options) (client.Options, error) {
+	co, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{
+		ConfigFileProfile: opts.Profile,
+		ConfigFilePath:    opts.ConfigFile,
+	})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal configuration: %w", err)
+	}
+	if opts.HostPort != "" {
+		co.HostPort = opts.HostPort
+	}
+	if opts.Namespace != "" {
+		co.Namespace = opts.Namespace
+	}
+	return co, nil
+}
+
+// Dial connects to Temporal.
+func Dial(opts Options) (*Starter, error) {
+	co, err := ClientOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.Dial(co)
+	if err != nil {
+		addr := co.HostPort
+		if addr == "" {
+			addr = client.DefaultHostPort
+		}
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", addr, err)
+	}
+	s := New(c, opts.TaskQueue)
+	s.owned = true
+	return s, nil
+}
+
+// New wraps an existing client; Close then leaves it open.
+func New(c client.Client, taskQueue string) *Starter {
+	if taskQueue == "" {
+		taskQueue = workflows.TaskQueue
+	}
+	return &Starter{c: c, taskQueue: taskQueue}
+}
+
+// Client is the underlying Temporal client.
+func (s *Starter) Client() client.Client { return s.c }
+
+// Close closes the client if Dial made it.
+func (s *Starter) Close() {
+	if s.owned {
+		s.c.Close()
+	}
+}
+
+// Run identifies one started workflow execution.
+type Run struct {
+	WorkflowID string `json:"workflowId"`
+	RunID      string `json:"runId"`
+	Workflow   string `json:"workflow"`
+}
+
+// AlreadyRunningError means a run for the same resource is in progress; two
+// runs acting on one resource at once would race, so the second is refused.
+type AlreadyRunningError struct{ WorkflowID string }
+
+func (e *AlreadyRunningError) Error() string {
+	return fmt.Sprintf("workflow %s is already running; watch it with `cloudflow runs watch %s`", e.WorkflowID, e.WorkflowID)
+}
+
+// ProvisionVMWorkflowID is the workflow ID of a provision run: it says what it acts on.
+func ProvisionVMWorkflowID(in workflows.ProvisionVMInput) string {
+	return "crusoe-vm-provision-" + in.VM.Name
+}
+
+// DeprovisionVMWorkflowID is the workflow ID of a deprovision run.
+func DeprovisionVMWorkflowID(in workflows.DeprovisionVMInput) string {
+	return "crusoe-vm-deprovision-" + in.VMName
+}
+
+// ProvisionVM starts a ProvisionVM workflow.
+func (s *Starter) ProvisionVM(ctx context.Context, in workflows.ProvisionVMInput) (Run, error) {
+	return s.start(ctx, ProvisionVMWorkflowID(in), workflows.ProvisionVMWorkflowName, in)
+}
+
+// DeprovisionVM starts a DeprovisionVM workflow.
+func (s *Starter) DeprovisionVM(ctx context.Context, in workflows.DeprovisionVMInput) (Run, error) {
+	return s.start(ctx, DeprovisionVMWorkflowID(in), workflows.DeprovisionVMWorkflowName, in)
+}
+
+func (s *Starter) start(ctx context.Context, id, workflow string, in any) (Run, error) {
+	we, err := s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:        id,
+		TaskQueue: s.taskQueue,
+		// A finished run may be repeated (provisioning is idempotent by name),
+		// but never two at once for the same resource.
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}, workflow, in)
+	if err != nil {
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			return Run{}, &AlreadyRunningError{WorkflowID: id}
+		}
+		return Run{}, fmt.Errorf("start %s: %w", workflow, err)
+	}
+	return Run{WorkflowID: we.GetID(), RunID: we.GetRunID(), Workflow: workflow}, nil
+}
+
+// Progress asks a run for its progress.
+func (s *Starter) Progress(ctx context.Context, workflowID, runID string) (workflows.Progress, error) {
+	var p workflows.Progress
+	v, err := s.c.QueryWorkflow(ctx, workflowID, runID, workflows.ProgressQuery)
+	if err != nil {
+		return p, fmt.Errorf("query progress of %s: %w", workflowID, err)
+	}
+	if err := v.Get(&p); err != nil {
+		return p, fmt.Errorf("decode progress of %s: %w", workflowID, err)
+	}
+	return p, nil
+}
+
+// Watch calls fn with the run's progress every time it changes, until the run
+// closes (fn then sees the final progress) or ctx ends.
+func (s *Starter) Watch(ctx context.Context, workflowID, runID string, every time.Duration, fn func(workflows.Progress)) error {
+	if every <= 0 {
+		every = 500 * time.Millisecond
+	}
+	var last *workflows.Progress
+	report := func() {
+		p, err := s.Progress(ctx, workflowID, runID)
+		if err != nil {
+			return // a run that is between tasks or just closed answers later
+		}
+		if last == nil || !reflect.DeepEqual(*last, p) {
+			last = &p
+			fn(p)
+		}
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		report()
+		info, err := s.Describe(ctx, workflowID, runID)
+		if err != nil {
+			return err
+		}
+		if info.Closed() {
+			report()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// RunError is a run that did not complete successfully.
+type RunError struct {
+	WorkflowID string
+	// Status is "Failed", "Canceled", "Terminated" or "TimedOut".
+	Status  string
+	Message string
+	// FailedStep names the step that failed, when the workflow reported one.
+	FailedStep string
+	cause      error
+}
+
+func (e *RunError) Error() string {
+	msg := fmt.Sprintf("workflow %s %s", e.WorkflowID, lower(e.Status))
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	return msg
+}
+
+func (e *RunError) Unwrap() error { return e.cause }
+
+func lower(s string) string {
+	switch s {
+	case "TimedOut":
+		return "timed out"
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// Result waits for the run to close and decodes its result into valuePtr. A
+// run that did not succeed returns a *RunError; when its failure carries
+// details of valuePtr's type (ProvisionVM attaches its partial result) they
+// are decoded into valuePtr too.
+func (s *Starter) Result(ctx context.Context, workflowID, runID string, valuePtr any) error {
+	err := s.c.GetWorkflow(ctx, workflowID, runID).Get(ctx, valuePtr)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	re := &RunError{WorkflowID: workflowID, Status: "Failed", Message: err.Error(), cause: err}
+	var canceled *temporal.CanceledError
+	var terminated *temporal.TerminatedError
+	var timeout *temporal.TimeoutError
+	var app *temporal.ApplicationError
+	switch {
+	case errors.As(err, &canceled):
+		re.Status, re.Message = "Canceled", ""
+		if canceled.HasDetails() && valuePtr != nil {
+			_ = canceled.Details(valuePtr)
+		}
+	case errors.As(err, &terminated):
+		re.Status, re.Message = "Terminated", ""
+	case errors.As(err, &timeout) && isWorkflowTimeout(err):
+		re.Status, re.Message = "TimedOut", ""
+	}
+	if errors.As(err, &app) {
+		re.Message = app.Message()
+		if app.HasDetails() && valuePtr != nil {
+			_ = app.Details(valuePtr)
+		}
+	}
+	if fs, ok := valuePtr.(interface{ FailedStepName() string }); ok {
+		re.FailedStep = fs.FailedStepName()
+	}
+	return re
+}
+
+func isWorkflowTimeout(err error) bool {
+	var we *temporal.WorkflowExecutionError
+	if !errors.As(err, &we) {
+		return false
+	}
+	var te *temporal.TimeoutError
+	return errors.As(errors.Unwrap(we), &te)
+}
+
+// Cancel requests cancellation; the workflow then undoes what it made.
+func (s *Starter) Cancel(ctx context.Context, workflowID, runID string) error {
+	if err := s.c.CancelWorkflow(ctx, workflowID, runID); err != nil {
+		return fmt.Errorf("cancel %s: %w", workflowID, err)
+	}
+	return nil
+}

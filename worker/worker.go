@@ -1,0 +1,72 @@
+// Package worker builds a Temporal worker with every cloudflow workflow and
+// activity registered.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/cloudflow/cloudflow/activities"
+	"github.com/cloudflow/cloudflow/clients/crusoe"
+	"github.com/cloudflow/cloudflow/workflows"
+)
+
+// Options configures a worker. Cloud clients carry the credentials; they stay
+// in the worker process and never enter workflow history.
+type Options struct {
+	// TaskQueue defaults to workflows.TaskQueue.
+	TaskQueue string
+	Crusoe    *crusoe.Client
+	// Poll paces the durable waiter; zero means activities.DefaultPollPolicy.
+	Poll activities.PollPolicy
+	// Worker passes SDK worker options through (concurrency, identity...).
+	Worker sdkworker.Options
+}
+
+// New returns a worker, not yet started, with everything registered.
+func New(c client.Client, opts Options) (sdkworker.Worker, error) {
+	if opts.Crusoe == nil {
+		return nil, errors.New("worker: a Crusoe client is required")
+	}
+	tq := opts.TaskQueue
+	if tq == "" {
+		tq = workflows.TaskQueue
+	}
+	w := sdkworker.New(c, tq, opts.Worker)
+	Register(w, opts)
+	return w, nil
+}
+
+// Register registers every workflow and activity on r (a worker, or a
+// replayer for workflows).
+func Register(r sdkworker.Registry, opts Options) {
+	RegisterWorkflows(r)
+	r.RegisterActivity(&activities.CrusoeActivities{Client: opts.Crusoe, Poll: opts.Poll})
+}
+
+// RegisterWorkflows registers the workflows under their contract names.
+func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(workflows.ProvisionVM, workflow.RegisterOptions{Name: workflows.ProvisionVMWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.DeprovisionVM, workflow.RegisterOptions{Name: workflows.DeprovisionVMWorkflowName})
+}
+
+// Run runs a worker until ctx ends, then stops it gracefully: activities in
+// flight get the SDK's stop timeout to finish, and anything left is retried
+// by Temporal on another worker.
+func Run(ctx context.Context, c client.Client, opts Options) error {
+	w, err := New(c, opts)
+	if err != nil {
+		return err
+	}
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}

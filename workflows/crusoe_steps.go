@@ -1,0 +1,99 @@
+package workflows
+
+import (
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/cloudflow/cloudflow/activities"
+)
+
+// crusoeSteps runs Crusoe steps: an API call, then the durable wait for the
+// operation it started, with the step's progress kept in the tracker.
+type crusoeSteps struct {
+	a         *activities.CrusoeActivities // nil: used only to name activities
+	projectID string
+	timeouts  Timeouts
+	t         *tracker
+}
+
+// create runs a create activity and waits for its resource to be ready.
+func (c *crusoeSteps) create(ctx workflow.Context, step, kind, name string, activity any, input any) (Resource, error) {
+	c.t.set(step, StepRunning)
+	var cr activities.CreateResult
+	if err := workflow.ExecuteActivity(callOptions(ctx, c.timeouts), activity, input).Get(ctx, &cr); err != nil {
+		return Resource{}, c.failed(ctx, step, err)
+	}
+	c.t.update(step, func(s *Step) { s.ID, s.OperationID = cr.ResourceID, cr.OperationID })
+	var wr activities.WaitResult
+	err := workflow.ExecuteActivity(waitOptions(ctx, c.timeouts), c.a.CrusoeWait, activities.WaitInput{
+		ProjectID: c.projectID, Kind: kind, OperationID: cr.OperationID, ResourceID: cr.ResourceID,
+		Name: name, Timeout: c.timeouts.operation(),
+	}).Get(ctx, &wr)
+	if err != nil {
+		return Resource{}, c.failed(ctx, step, err)
+	}
+	r := Resource{Kind: kind, Name: name, ID: wr.ResourceID, State: wr.State, Existed: cr.Existed}
+	c.t.update(step, func(s *Step) { s.ID, s.State, s.OperationID = r.ID, StepDone, "" })
+	return r, nil
+}
+
+// remove deletes a resource (by ID when known, else by name) and waits until
+// it is gone. It returns the resource's ID, if there was one, and whether
+// there was nothing to delete.
+func (c *crusoeSteps) remove(ctx workflow.Context, kind, name, id string) (string, bool, error) {
+	var dr activities.DeleteResult
+	in := activities.DeleteInput{ProjectID: c.projectID, ID: id, Name: name}
+	if err := workflow.ExecuteActivity(callOptions(ctx, c.timeouts), c.deleteActivity(kind), in).Get(ctx, &dr); err != nil {
+		return "", false, err
+	}
+	if dr.AlreadyGone {
+		return dr.ResourceID, true, nil
+	}
+	return dr.ResourceID, false, workflow.ExecuteActivity(waitOptions(ctx, c.timeouts), c.a.CrusoeWait, activities.WaitInput{
+		ProjectID: c.projectID, Kind: kind, OperationID: dr.OperationID, ResourceID: dr.ResourceID,
+		Name: name, Gone: true, Timeout: c.timeouts.operation(),
+	}).Get(ctx, nil)
+}
+
+func (c *crusoeSteps) deleteActivity(kind string) any {
+	switch kind {
+	case KindVM:
+		return c.a.CrusoeDeleteVM
+	case KindDisk:
+		return c.a.CrusoeDeleteDisk
+	default:
+		return c.a.CrusoeDeleteFirewallRule
+	}
+}
+
+// failed records a step's failure; a cancelled step is marked as such.
+func (c *crusoeSteps) failed(ctx workflow.Context, step string, err error) error {
+	state := StepFailed
+	if temporal.IsCanceledError(err) || ctx.Err() != nil {
+		state = StepCanceled
+	}
+	c.t.update(step, func(s *Step) { s.State, s.Error = state, errorMessage(err) })
+	return err
+}
+
+// errorMessage is the innermost useful message of an activity error: the
+// activity's own error, without the SDK's wrapping.
+func errorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Error()
+	}
+	var to *temporal.TimeoutError
+	if errors.As(err, &to) {
+		return to.Error()
+	}
+	if temporal.IsCanceledError(err) {
+		return "canceled"
+	}
+	return err.Error()
+}

@@ -1,0 +1,74 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/cloudflow/cloudflow/activities"
+)
+
+// Defaults for Timeouts.
+const (
+	DefaultOperationTimeout = 30 * time.Minute
+	DefaultHeartbeatTimeout = 20 * time.Second
+)
+
+func (t Timeouts) operation() time.Duration {
+	if t.Operation > 0 {
+		return t.Operation
+	}
+	return DefaultOperationTimeout
+}
+
+func (t Timeouts) heartbeat() time.Duration {
+	if t.Heartbeat > 0 {
+		return t.Heartbeat
+	}
+	return DefaultHeartbeatTimeout
+}
+
+// nonRetryable lists the activity error types no retry can fix. Activities
+// also mark such errors non-retryable themselves; this is the belt to those braces.
+var nonRetryable = []string{
+	activities.ErrTypeAPI, activities.ErrTypeOperationFailed, activities.ErrTypeWaitTimeout,
+	activities.ErrTypeUnexpectedState, activities.ErrTypeInvalidInput,
+}
+
+// callOptions are for activities that make one API call (or a lookup and a
+// call). Retries follow the server's Retry-After when it gives one
+// (NextRetryDelay), else back off to 30 s, for up to 10 minutes.
+func callOptions(ctx workflow.Context, t Timeouts) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 10 * time.Minute,
+		// Wait for a cancelled create to settle, so that compensation, which
+		// runs next, sees whatever it made.
+		WaitForCancellation: true,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Second,
+			NonRetryableErrorTypes: nonRetryable,
+		},
+	})
+}
+
+// waitOptions are for the durable waiter. A worker that dies mid-wait is
+// noticed after the heartbeat timeout, and the wait resumes elsewhere from its
+// last heartbeat; the waiter itself enforces the operation timeout.
+func waitOptions(ctx workflow.Context, t Timeouts) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    t.operation() + time.Minute,
+		ScheduleToCloseTimeout: t.operation() + 5*time.Minute,
+		HeartbeatTimeout:       t.heartbeat(),
+		WaitForCancellation:    true,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Second,
+			NonRetryableErrorTypes: nonRetryable,
+		},
+	})
+}

@@ -1,0 +1,60 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/workflow"
+)
+
+// Workflow phases reported by the progress query.
+const (
+	PhaseRunning      = "running"
+	PhaseCompensating = "compensating"
+	PhaseCompleted    = "completed"
+	PhaseFailed       = "failed"
+)
+
+// tracker keeps a run's steps in order and answers the progress query.
+type tracker struct {
+	ctx      workflow.Context
+	progress Progress
+	index    map[string]int
+}
+
+func newTracker(ctx workflow.Context, workflowName string) (*tracker, error) {
+	t := &tracker{ctx: ctx, progress: Progress{Workflow: workflowName, Phase: PhaseRunning}, index: map[string]int{}}
+	err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) {
+		return t.snapshot(), nil
+	})
+	return t, err
+}
+
+// add declares a step, pending, so the query shows the whole plan up front.
+func (t *tracker) add(kind, resource string) string {
+	name := kind + "/" + resource
+	t.index[name] = len(t.progress.Steps)
+	t.progress.Steps = append(t.progress.Steps, Step{
+		Name: name, Kind: kind, Resource: resource, State: StepPending, UpdatedAt: workflow.Now(t.ctx),
+	})
+	return name
+}
+
+// update applies fn to the named step and stamps it.
+func (t *tracker) update(name string, fn func(*Step)) {
+	i, ok := t.index[name]
+	if !ok {
+		return
+	}
+	fn(&t.progress.Steps[i])
+	t.progress.Steps[i].UpdatedAt = workflow.Now(t.ctx)
+}
+
+func (t *tracker) set(name, state string) { t.update(name, func(s *Step) { s.State = state }) }
+
+func (t *tracker) step(name string) Step { return t.progress.Steps[t.index[name]] }
+
+func (t *tracker) phase(p string) { t.progress.Phase = p }
+
+func (t *tracker) snapshot() Progress {
+	p := t.progress
+	p.Steps = append([]Step(nil), t.progress.Steps...)
+	return p
+}

@@ -1,0 +1,235 @@
+package workflows
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/cloudflow/cloudflow/activities"
+	"github.com/cloudflow/cloudflow/clients/crusoe"
+)
+
+// ErrTypeProvisionFailed is the error type of a failed ProvisionVM run; its
+// details hold the ProvisionVMResult.
+const ErrTypeProvisionFailed = "ProvisionVMFailed"
+
+// ProvisionVM creates the disks (in parallel), then the VM with the disks
+// attached, and the firewall rules: those that do not name the VM in parallel
+// with all that, those that do once the VM exists. If any step fails, or the
+// run is cancelled, the saga removes what was made, newest first, and the
+// result names anything it could not remove.
+func ProvisionVM(ctx workflow.Context, in ProvisionVMInput) (ProvisionVMResult, error) {
+	t, err := newTracker(ctx, ProvisionVMWorkflowName)
+	if err != nil {
+		return ProvisionVMResult{}, err
+	}
+	if in.VM.Name == "" {
+		return ProvisionVMResult{}, temporal.NewNonRetryableApplicationError("vm.name is required", ErrTypeProvisionFailed, nil)
+	}
+	c := &crusoeSteps{projectID: in.ProjectID, timeouts: in.Timeouts, t: t}
+	p := &provision{c: c, in: in, saga: &saga{}, made: map[string]Resource{}}
+
+	// Declare every step first, so the progress query shows the whole plan.
+	diskSteps := make([]string, len(in.Disks))
+	for i, d := range in.Disks {
+		diskSteps[i] = t.add(KindDisk, d.Name)
+	}
+	vmStep := t.add(KindVM, in.VM.Name)
+	ruleSteps := make([]string, len(in.FirewallRules))
+	for i, r := range in.FirewallRules {
+		ruleSteps[i] = t.add(KindFirewallRule, r.Name)
+	}
+
+	runCtx, cancelRun := workflow.WithCancel(ctx)
+	p.cancelRun = cancelRun
+	wg := workflow.NewWaitGroup(ctx)
+	for i, r := range in.FirewallRules {
+		if r.TargetsVM() {
+			continue
+		}
+		wg.Add(1)
+		workflow.Go(runCtx, func(ctx workflow.Context) {
+			defer wg.Done()
+			p.createRule(ctx, ruleSteps[i], r, "")
+		})
+	}
+	wg.Add(1)
+	workflow.Go(runCtx, func(ctx workflow.Context) {
+		defer wg.Done()
+		p.createDisksVMAndItsRules(ctx, diskSteps, vmStep, ruleSteps)
+	})
+	wg.Wait(ctx)
+
+	res := p.result(diskSteps, vmStep, ruleSteps)
+	if p.failedStep == "" && ctx.Err() == nil {
+		t.phase(PhaseCompleted)
+		res.Steps = t.snapshot().Steps
+		return res, nil
+	}
+
+	// Compensate.
+	t.phase(PhaseCompensating)
+	notUndone := p.saga.compensate(ctx)
+	t.phase(PhaseFailed)
+	res = p.result(diskSteps, vmStep, ruleSteps)
+	res.FailedStep = p.failedStep
+	for _, st := range t.snapshot().Steps {
+		switch {
+		case st.State == StepUndone:
+			res.Undone = append(res.Undone, st.Name)
+		case notUndone[st.Name] != nil:
+			res.NotUndone = append(res.NotUndone, UndoFailure{
+				Step: st.Name, Kind: st.Kind, Name: st.Resource, ID: st.ID, Error: errorMessage(notUndone[st.Name]),
+			})
+		}
+	}
+	res.Steps = t.snapshot().Steps
+	if ctx.Err() != nil && p.failedStep == "" {
+		return res, temporal.NewCanceledError(res)
+	}
+	msg := fmt.Sprintf("step %s failed: %s", p.failedStep, errorMessage(p.firstErr))
+	if len(res.Undone) > 0 {
+		msg += "; undone: " + strings.Join(res.Undone, ", ")
+	}
+	if len(res.NotUndone) > 0 {
+		names := make([]string, len(res.NotUndone))
+		for i, u := range res.NotUndone {
+			names[i] = u.Step
+		}
+		sort.Strings(names)
+		msg += "; NOT undone (still exist): " + strings.Join(names, ", ")
+	}
+	return res, temporal.NewNonRetryableApplicationError(msg, ErrTypeProvisionFailed, p.firstErr, res)
+}
+
+// provision is one ProvisionVM run's state, shared by its coroutines.
+// Workflow coroutines never run at the same time, so no locking is needed.
+type provision struct {
+	c          *crusoeSteps
+	in         ProvisionVMInput
+	saga       *saga
+	made       map[string]Resource
+	cancelRun  workflow.CancelFunc
+	failedStep string
+	firstErr   error
+}
+
+// fail records the first failure and stops the steps still running.
+func (p *provision) fail(ctx workflow.Context, step string, err error) {
+	if p.failedStep != "" || temporal.IsCanceledError(err) {
+		return
+	}
+	p.failedStep, p.firstErr = step, err
+	p.cancelRun()
+}
+
+func (p *provision) createDisksVMAndItsRules(ctx workflow.Context, diskSteps []string, vmStep string, ruleSteps []string) {
+	wg := workflow.NewWaitGroup(ctx)
+	for i, d := range p.in.Disks {
+		wg.Add(1)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer wg.Done()
+			p.step(ctx, diskSteps[i], KindDisk, d.Name, p.c.a.CrusoeCreateDisk, activities.CreateDiskInput{
+				ProjectID: p.in.ProjectID, Name: d.Name, Size: d.Size, Type: d.Type, Location: p.in.VM.Location,
+			})
+		})
+	}
+	wg.Wait(ctx)
+	if p.failedStep != "" || ctx.Err() != nil {
+		return
+	}
+	attach := make([]crusoe.DiskAttachment, len(p.in.Disks))
+	for i, d := range p.in.Disks {
+		attach[i] = crusoe.DiskAttachment{DiskID: p.made[diskSteps[i]].ID, Mode: d.Mode, AttachmentType: "data"}
+	}
+	vm := p.in.VM
+	if !p.step(ctx, vmStep, KindVM, vm.Name, p.c.a.CrusoeCreateVM, activities.CreateVMInput{
+		ProjectID: p.in.ProjectID, Name: vm.Name, Type: vm.Type, Location: vm.Location, Image: vm.Image,
+		SSHPublicKey: vm.SSHPublicKey, StartupScript: vm.StartupScript, ShutdownScript: vm.ShutdownScript,
+		Disks: attach,
+	}) {
+		return
+	}
+	wg = workflow.NewWaitGroup(ctx)
+	for i, r := range p.in.FirewallRules {
+		if !r.TargetsVM() {
+			continue
+		}
+		wg.Add(1)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer wg.Done()
+			p.createRule(ctx, ruleSteps[i], r, p.made[vmStep].ID)
+		})
+	}
+	wg.Wait(ctx)
+}
+
+func (p *provision) createRule(ctx workflow.Context, step string, r FirewallRuleSpec, vmID string) {
+	p.step(ctx, step, KindFirewallRule, r.Name, p.c.a.CrusoeCreateFirewallRule, activities.CreateFirewallRuleInput{
+		ProjectID: p.in.ProjectID, Name: r.Name, VPCNetworkID: r.VPCNetworkID, VPCNetwork: r.VPCNetwork,
+		Direction: r.Direction, Action: r.Action, Protocols: r.Protocols,
+		Sources: r.Sources, Destinations: r.Destinations,
+		SourcePorts: r.SourcePorts, DestinationPorts: r.DestinationPorts, VMID: vmID,
+	})
+}
+
+// step registers the step's undo, then creates its resource. It reports success.
+func (p *provision) step(ctx workflow.Context, step, kind, name string, activity, input any) bool {
+	p.saga.add(step, func(ctx workflow.Context) error { return p.undo(ctx, step, kind, name) })
+	r, err := p.c.create(ctx, step, kind, name, activity, input)
+	if err != nil {
+		p.fail(ctx, step, err)
+		return false
+	}
+	p.made[step] = r
+	return true
+}
+
+// undo removes what a step made. A resource that existed before the run is
+// kept; one whose create never started has nothing to remove.
+func (p *provision) undo(ctx workflow.Context, step, kind, name string) error {
+	t := p.c.t
+	st := t.step(step)
+	if r, ok := p.made[step]; ok && r.Existed {
+		t.set(step, StepKept)
+		return nil
+	}
+	if st.State == StepPending {
+		return nil
+	}
+	before := st.State
+	t.set(step, StepUndoing)
+	_, gone, err := p.c.remove(ctx, kind, name, st.ID)
+	if err != nil {
+		t.update(step, func(s *Step) { s.State, s.Error = StepUndoFailed, errorMessage(err) })
+		return err
+	}
+	if gone && before != StepDone {
+		t.set(step, before) // nothing had been made: the step stays failed or cancelled
+		return nil
+	}
+	t.set(step, StepUndone)
+	return nil
+}
+
+func (p *provision) result(diskSteps []string, vmStep string, ruleSteps []string) ProvisionVMResult {
+	t := p.c.t
+	res := ProvisionVMResult{VM: p.resource(t.step(vmStep), KindVM)}
+	for _, s := range diskSteps {
+		res.Disks = append(res.Disks, p.resource(t.step(s), KindDisk))
+	}
+	for _, s := range ruleSteps {
+		res.FirewallRules = append(res.FirewallRules, p.resource(t.step(s), KindFirewallRule))
+	}
+	return res
+}
+
+func (p *provision) resource(st Step, kind string) Resource {
+	if r, ok := p.made[st.Name]; ok {
+		return r
+	}
+	return Resource{Kind: kind, Name: st.Resource, ID: st.ID}
+}
