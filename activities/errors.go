@@ -50,6 +50,9 @@ func apiError(cloud, what string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	if errors.Is(err, crusoe.ErrInvalidArgument) {
+		return temporal.NewNonRetryableApplicationError(what, ErrTypeInvalidInput, err)
+	}
 	var ae *crusoe.APIError
 	if !errors.As(err, &ae) {
 		// Network errors and the like: retry with backoff.

@@ -1,0 +1,627 @@
+package crusoe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const (
+	testAccessKeyID = "AKIDTEST"
+	testSecret      = "qVB8XnLwz0ZqC7hM4G2lAA" // base64url, 16 bytes
+	testProject     = "ab4a6b00-aa5f-408e-a9fb-ac6de5eb45ab"
+	apiPrefix       = "/v1alpha5"
+)
+
+var testNow = time.Date(2024, 1, 2, 15, 4, 5, 0, time.UTC)
+
+func testClock() time.Time { return testNow }
+
+// newTestClient serves handler under <server>/v1alpha5, after checking that
+// every request is signed and carries the expected headers.
+func newTestClient(t *testing.T, handler http.HandlerFunc, opts ...Option) *Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		verifyRequest(t, r)
+		handler(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	base := []Option{
+		WithBaseURL(srv.URL + apiPrefix),
+		WithCredentials(testAccessKeyID, testSecret),
+		WithProjectID(testProject),
+		WithClock(testClock),
+	}
+	c, err := New(append(base, opts...)...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
+}
+
+// verifyRequest checks the signature the way the API does: over the full
+// path, the query, the method and the timestamp header.
+func verifyRequest(t *testing.T, r *http.Request) {
+	t.Helper()
+	ts := r.Header.Get(HeaderTimestamp)
+	if want := FormatTimestamp(testNow); ts != want {
+		t.Errorf("%s %s: %s = %q, want %q", r.Method, r.URL.Path, HeaderTimestamp, ts, want)
+	}
+	id, sig, err := ParseAuthorization(r.Header.Get(HeaderAuthorization))
+	if err != nil {
+		t.Errorf("%s %s: %v", r.Method, r.URL.Path, err)
+		return
+	}
+	if id != testAccessKeyID {
+		t.Errorf("%s %s: access key ID = %q", r.Method, r.URL.Path, id)
+	}
+	if !strings.HasPrefix(r.URL.Path, apiPrefix+"/") {
+		t.Errorf("path %q lacks the %s prefix", r.URL.Path, apiPrefix)
+	}
+	want, err := Sign(testSecret, r.URL.Path, r.URL.Query(), r.Method, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sig != want {
+		t.Errorf("%s %s?%s: signature does not verify", r.Method, r.URL.Path, r.URL.RawQuery)
+	}
+	if got := r.Header.Get("Accept"); got != "application/json" {
+		t.Errorf("Accept = %q", got)
+	}
+	if r.ContentLength > 0 {
+		if got := r.Header.Get("Content-Type"); got != "application/json" {
+			t.Errorf("Content-Type = %q", got)
+		}
+	}
+}
+
+// mustNotCall fails the test if the client makes any request.
+func mustNotCall(t *testing.T) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("unexpected request %s %s", r.Method, r.URL)
+		w.WriteHeader(http.StatusTeapot)
+	}
+}
+
+func jsonEqual(t *testing.T, got []byte, want string) bool {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Errorf("body %q is not JSON: %v", got, err)
+		return false
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatalf("bad expected JSON %q: %v", want, err)
+	}
+	return reflect.DeepEqual(g, w)
+}
+
+func TestNewValidates(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []Option
+		want string // substring of the error
+	}{
+		{"no credentials", nil, "access key ID and a secret key are required"},
+		{"no secret", []Option{WithCredentials("AK", "")}, "required"},
+		{"no key id", []Option{WithCredentials("", testSecret)}, "required"},
+		{"secret not base64url", []Option{WithCredentials("AK", "not*base64!secret")}, "secret key is not base64url"},
+		{"relative base URL", []Option{WithCredentials("AK", testSecret), WithBaseURL("/v1alpha5")}, "invalid base URL"},
+		{"ftp base URL", []Option{WithCredentials("AK", testSecret), WithBaseURL("ftp://example.com/v1alpha5")}, "invalid base URL"},
+		{"unparsable base URL", []Option{WithCredentials("AK", testSecret), WithBaseURL("http://[::1")}, "invalid base URL"},
+		{"base URL with query", []Option{WithCredentials("AK", testSecret), WithBaseURL("https://example.com/v1alpha5?x=1")}, "invalid base URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := New(tt.opts...)
+			if err == nil {
+				t.Fatalf("New = %v, want an error", c)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "not*base64!secret") || strings.Contains(err.Error(), testSecret) {
+				t.Errorf("error %q leaks the secret", err)
+			}
+		})
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	c, err := New(WithCredentials("AK", testSecret), WithHTTPClient(nil), WithClock(nil), WithUserAgent(""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL() != DefaultBaseURL || c.userAgent != "cloudflow" || c.httpClient == nil || c.now == nil || c.ProjectID() != "" {
+		t.Errorf("defaults: base %q ua %q project %q", c.BaseURL(), c.userAgent, c.ProjectID())
+	}
+	for name, svc := range map[string]any{
+		"VMs": c.VMs, "Disks": c.Disks, "Snapshots": c.Snapshots, "FirewallRules": c.FirewallRules,
+		"VPCNetworks": c.VPCNetworks, "VPCSubnets": c.VPCSubnets, "LoadBalancers": c.LoadBalancers,
+		"InstanceTemplates": c.InstanceTemplates, "InstanceGroups": c.InstanceGroups, "Operations": c.Operations,
+	} {
+		if reflect.ValueOf(svc).IsNil() {
+			t.Errorf("service %s is nil", name)
+		}
+	}
+
+	hc := &http.Client{}
+	c, err = New(WithCredentials("AK", testSecret), WithBaseURL("http://localhost:8080/v1alpha5/"),
+		WithHTTPClient(hc), WithProjectID("p"), WithUserAgent("test/1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL() != "http://localhost:8080/v1alpha5" || c.httpClient != hc || c.ProjectID() != "p" || c.userAgent != "test/1" {
+		t.Errorf("options not applied: base %q ua %q project %q", c.BaseURL(), c.userAgent, c.ProjectID())
+	}
+}
+
+func TestRequestHeaders(t *testing.T) {
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if got := r.Header.Get("User-Agent"); got != "cloudflow-test" {
+			t.Errorf("User-Agent = %q", got)
+		}
+		if got := r.Header.Get("Content-Type"); got != "" {
+			t.Errorf("GET carries Content-Type %q", got)
+		}
+		io.WriteString(w, `{"items": []}`)
+	}, WithUserAgent("cloudflow-test"))
+	if _, err := c.Disks.List(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+
+	c = newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if got := r.Header.Get("User-Agent"); got != "cloudflow" {
+			t.Errorf("default User-Agent = %q", got)
+		}
+		io.WriteString(w, `{"items": []}`)
+	})
+	if _, err := c.Disks.List(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDefaultAndExplicitProject(t *testing.T) {
+	paths := make(chan string, 2)
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		paths <- r.URL.Path
+		io.WriteString(w, `{"items": []}`)
+	})
+	ctx := context.Background()
+	if _, err := c.Disks.List(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if gotPath, want := <-paths, apiPrefix+"/projects/"+testProject+"/storage/disks"; gotPath != want {
+		t.Errorf("default project path = %q, want %q", gotPath, want)
+	}
+	if _, err := c.Disks.List(ctx, "other-project"); err != nil {
+		t.Fatal(err)
+	}
+	if gotPath, want := <-paths, apiPrefix+"/projects/other-project/storage/disks"; gotPath != want {
+		t.Errorf("explicit project path = %q, want %q", gotPath, want)
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	big := strings.Repeat("x", 200<<10)
+	tests := []struct {
+		name         string
+		status       int
+		header       map[string]string
+		body         string
+		want         APIError // Method and Path are filled in below
+		notFound     bool
+		conflict     bool
+		wantInString []string
+	}{
+		{
+			name:   "rpc message cleaned",
+			status: 404,
+			header: map[string]string{"X-Request-Id": "req-1"},
+			body:   `{"code":"not_found","error_id":"e-1","message":"rpc error: code = NotFound desc = vm not found","reason":"missing"}`,
+			want: APIError{StatusCode: 404, Code: "not_found", ErrorID: "e-1", Message: "vm not found",
+				Reason: "missing", RequestID: "req-1"},
+			notFound:     true,
+			wantInString: []string{"404", "vm not found", "not_found", "e-1", "req-1", "GET " + apiPrefix + "/projects/"},
+		},
+		{
+			name:     "rpc code fills an empty code",
+			status:   404,
+			body:     `{"message":"rpc code = NotFound desc = disk gone"}`,
+			want:     APIError{StatusCode: 404, Code: "NotFound", Message: "disk gone"},
+			notFound: true,
+		},
+		{
+			name:     "conflict",
+			status:   409,
+			header:   map[string]string{"X-Crusoe-Request-Id": "creq-9"},
+			body:     `{"code":"409","message":"name already in use"}`,
+			want:     APIError{StatusCode: 409, Code: "409", Message: "name already in use", RequestID: "creq-9"},
+			conflict: true,
+		},
+		{
+			name:   "numeric code",
+			status: 400,
+			body:   `{"code":400,"message":"bad_request"}`,
+			want:   APIError{StatusCode: 400, Code: "400", Message: "bad_request"},
+		},
+		{
+			name:         "non-JSON body",
+			status:       502,
+			body:         "\n  <html>bad gateway</html>\n",
+			want:         APIError{StatusCode: 502, Message: "<html>bad gateway</html>"},
+			wantInString: []string{"502 Bad Gateway: <html>bad gateway</html>"},
+		},
+		{
+			name:   "JSON of another shape",
+			status: 500,
+			body:   `{"error":"boom"}`,
+			want:   APIError{StatusCode: 500, Message: `{"error":"boom"}`},
+		},
+		{
+			name:         "429 with Retry-After seconds",
+			status:       429,
+			header:       map[string]string{"Retry-After": "7"},
+			body:         `{"code":"429","message":"slow down"}`,
+			want:         APIError{StatusCode: 429, Code: "429", Message: "slow down", RetryAfter: 7 * time.Second},
+			wantInString: []string{"retry after 7s"},
+		},
+		{
+			name:   "503 with Retry-After date",
+			status: 503,
+			header: map[string]string{"Retry-After": testNow.Add(30 * time.Second).Format(http.TimeFormat)},
+			want:   APIError{StatusCode: 503, RetryAfter: 30 * time.Second},
+		},
+		{
+			name:   "Retry-After in the past",
+			status: 503,
+			header: map[string]string{"Retry-After": testNow.Add(-time.Minute).Format(http.TimeFormat)},
+			want:   APIError{StatusCode: 503},
+		},
+		{
+			name:   "Retry-After garbage",
+			status: 503,
+			header: map[string]string{"Retry-After": "soon"},
+			want:   APIError{StatusCode: 503},
+		},
+		{
+			name:   "oversized body is cut at 64 KiB",
+			status: 500,
+			body:   big,
+			want:   APIError{StatusCode: 500, Message: big[:64<<10]},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var hits atomic.Int32
+			c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				for k, v := range tt.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body)
+			})
+			_, err := c.VMs.Get(context.Background(), "", "vm-1")
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("error %v (%T) is not an *APIError", err, err)
+			}
+			want := tt.want
+			want.Method = http.MethodGet
+			want.Path = apiPrefix + "/projects/" + testProject + "/compute/vms/instances/vm-1"
+			if !reflect.DeepEqual(*apiErr, want) {
+				got := *apiErr
+				if len(got.Message) > 200 {
+					got.Message = got.Message[:200] + "..."
+				}
+				t.Errorf("APIError = %+v\nwant       %+v", got, want)
+			}
+			if IsNotFound(err) != tt.notFound || IsConflict(err) != tt.conflict {
+				t.Errorf("IsNotFound = %v, IsConflict = %v", IsNotFound(err), IsConflict(err))
+			}
+			for _, s := range tt.wantInString {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("Error() = %q, missing %q", err, s)
+				}
+			}
+			if strings.Contains(err.Error(), testSecret) {
+				t.Error("error leaks the secret")
+			}
+			if n := hits.Load(); n != 1 {
+				t.Errorf("%d requests, want 1: the client must not retry", n)
+			}
+		})
+	}
+}
+
+func TestIsNotFoundIsConflictWrapped(t *testing.T) {
+	wrap := func(status int) error {
+		return errors.Join(errors.New("context"), &APIError{StatusCode: status})
+	}
+	if !IsNotFound(wrap(404)) || IsNotFound(wrap(409)) || IsNotFound(errors.New("404")) || IsNotFound(nil) {
+		t.Error("IsNotFound is wrong")
+	}
+	if !IsConflict(wrap(409)) || IsConflict(wrap(404)) || IsConflict(nil) {
+		t.Error("IsConflict is wrong")
+	}
+}
+
+func TestNoRetryOnServerErrorForWrites(t *testing.T) {
+	var hits atomic.Int32
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	_, err := c.VMs.Create(context.Background(), "", &VMCreateRequest{Name: "a", Type: "a100.2x", SSHPublicKey: "ssh-ed25519 AAA"})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("%d requests, want exactly 1", n)
+	}
+}
+
+func TestTransportErrors(t *testing.T) {
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"items": [`)
+	})
+	if _, err := c.Disks.List(context.Background(), ""); err == nil || !strings.Contains(err.Error(), "decoding response") {
+		t.Errorf("truncated JSON: err = %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c = newTestClient(t, mustNotCall(t))
+	_, err := c.Disks.List(ctx, "")
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled context: err = %v, want context.Canceled", err)
+	}
+
+	c, err = New(WithCredentials(testAccessKeyID, testSecret), WithProjectID(testProject),
+		WithBaseURL("http://127.0.0.1:1/v1alpha5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Disks.Get(context.Background(), "", "d-1")
+	if err == nil || !strings.Contains(err.Error(), "GET /v1alpha5/projects/"+testProject+"/storage/disks/d-1") {
+		t.Errorf("connection refused: err = %v", err)
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		t.Error("a transport error must not be an *APIError")
+	}
+}
+
+func TestEmptySuccessBody(t *testing.T) {
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	})
+	op, err := c.VMs.Update(context.Background(), "", "vm-1", &VMUpdateRequest{Action: VMActionReserve, ReservationID: "r-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !op.Done() || op.State != OperationSucceeded {
+		t.Errorf("synchronous RESERVE without an operation: got %+v, want SUCCEEDED", op)
+	}
+	// An asynchronous action answered without an operation is a protocol error.
+	if _, err := c.VMs.Update(context.Background(), "", "vm-1", &VMUpdateRequest{Action: VMActionStart}); err == nil ||
+		!strings.Contains(err.Error(), "no operation") {
+		t.Errorf("START without an operation: err = %v", err)
+	}
+	if _, err := c.VPCNetworks.Create(context.Background(), "", &VPCNetworkCreateRequest{Name: "n", CIDR: "10.0.0.0/16"}); err == nil ||
+		!strings.Contains(err.Error(), `no "network"`) {
+		t.Errorf("network create without a network: err = %v", err)
+	}
+}
+
+func TestArgumentsValidatedBeforeAnyRequest(t *testing.T) {
+	c := newTestClient(t, mustNotCall(t))
+	noProject, err := New(WithCredentials(testAccessKeyID, testSecret), WithBaseURL(c.BaseURL()), WithClock(testClock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	vm := &VMCreateRequest{Name: "vm", Type: "a100.2x", SSHPublicKey: "ssh-ed25519 AAA"}
+	rule := func(mod func(*FirewallRuleCreateRequest)) *FirewallRuleCreateRequest {
+		r := &FirewallRuleCreateRequest{Name: "r", VPCNetworkID: "net", Action: "allow", Direction: "ingress",
+			Protocols: []string{"tcp"}, Sources: []FirewallRuleObject{{CIDR: "0.0.0.0/0"}},
+			Destinations: []FirewallRuleObject{{ResourceID: "vm-1"}}}
+		mod(r)
+		return r
+	}
+	lb := &LoadBalancerCreateRequest{Name: "lb", Algorithm: "random", Location: "us-east1-a", Protocols: []string{"tcp"},
+		Destinations: []NetworkTarget{{CIDR: "10.0.0.0/24"}}, NetworkInterfaces: []LoadBalancerNetworkInterface{{Network: "n", Subnet: "s"}}}
+
+	tests := []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"no project anywhere", func() error { _, err := noProject.Disks.List(ctx, ""); return err }, "project ID is required"},
+		{"project with a slash", func() error { _, err := c.Disks.List(ctx, "a/b"); return err }, "project ID"},
+		{"empty VM ID", func() error { _, err := c.VMs.Get(ctx, "", ""); return err }, "VM ID is required"},
+		{"VM ID with traversal", func() error { _, err := c.VMs.Get(ctx, "", "../x"); return err }, "VM ID"},
+		{"VM ID with query", func() error { _, err := c.VMs.Delete(ctx, "", "x?y=1"); return err }, "VM ID"},
+		{"nil VM create", func() error { _, err := c.VMs.Create(ctx, "", nil); return err }, "nil"},
+		{"VM without name", func() error {
+			r := *vm
+			r.Name = ""
+			_, err := c.VMs.Create(ctx, "", &r)
+			return err
+		}, "VM name is required"},
+		{"VM without SSH key", func() error {
+			r := *vm
+			r.SSHPublicKey = " "
+			_, err := c.VMs.Create(ctx, "", &r)
+			return err
+		}, "SSH public key"},
+		{"VM with an empty disk ID", func() error {
+			r := *vm
+			r.Disks = []DiskAttachment{{Mode: "read-write"}}
+			_, err := c.VMs.Create(ctx, "", &r)
+			return err
+		}, "disk ID"},
+		{"negative VM list limit", func() error { _, err := c.VMs.List(ctx, "", &VMListOptions{Limit: -1}); return err }, "negative"},
+		{"nil VM update", func() error { _, err := c.VMs.Update(ctx, "", "vm-1", nil); return err }, "nil"},
+		{"unknown VM action", func() error {
+			_, err := c.VMs.Update(ctx, "", "vm-1", &VMUpdateRequest{Action: "REBOOT"})
+			return err
+		}, `"REBOOT"`},
+		{"VM update without ID", func() error {
+			_, err := c.VMs.Update(ctx, "", "", &VMUpdateRequest{Action: VMActionStop})
+			return err
+		}, "VM ID"},
+		{"attach nothing", func() error { _, err := c.VMs.AttachDisks(ctx, "", "vm-1", nil); return err }, "no disks"},
+		{"attach empty disk ID", func() error {
+			_, err := c.VMs.AttachDisks(ctx, "", "vm-1", []DiskAttachment{{DiskID: ""}})
+			return err
+		}, "disk ID"},
+		{"detach nothing", func() error { _, err := c.VMs.DetachDisks(ctx, "", "vm-1", []string{}); return err }, "no disks"},
+		{"detach empty disk ID", func() error { _, err := c.VMs.DetachDisks(ctx, "", "vm-1", []string{"d", ""}); return err }, "disk ID 1"},
+		{"nil bulk create", func() error { _, err := c.VMs.BulkCreate(ctx, "", nil); return err }, "nil"},
+		{"bulk count zero", func() error {
+			_, err := c.VMs.BulkCreate(ctx, "", &BulkVMCreateRequest{NamePrefix: "x", InstanceTemplateID: "t"})
+			return err
+		}, "count"},
+		{"bulk without template", func() error {
+			_, err := c.VMs.BulkCreate(ctx, "", &BulkVMCreateRequest{Count: 2, NamePrefix: "x"})
+			return err
+		}, "instance template"},
+		{"bulk without prefix", func() error {
+			_, err := c.VMs.BulkCreate(ctx, "", &BulkVMCreateRequest{Count: 2, InstanceTemplateID: "t"})
+			return err
+		}, "name prefix"},
+		{"types without project", func() error { _, err := noProject.VMs.ListTypes(ctx, ""); return err }, "project ID"},
+		{"nil disk create", func() error { _, err := c.Disks.Create(ctx, "", nil); return err }, "nil"},
+		{"disk without name", func() error {
+			_, err := c.Disks.Create(ctx, "", &DiskCreateRequest{Size: "10GiB", Location: "l"})
+			return err
+		}, "disk name"},
+		{"disk without size or snapshot", func() error {
+			_, err := c.Disks.Create(ctx, "", &DiskCreateRequest{Name: "d", Location: "l"})
+			return err
+		}, "snapshot ID, or a size and a location"},
+		{"disk resize without size", func() error { _, err := c.Disks.Resize(ctx, "", "d-1", ""); return err }, "disk size"},
+		{"disk resize without ID", func() error { _, err := c.Disks.Resize(ctx, "", "", "20GiB"); return err }, "disk ID"},
+		{"disk get without ID", func() error { _, err := c.Disks.Get(ctx, "", ""); return err }, "disk ID"},
+		{"snapshot without disk", func() error { _, err := c.Snapshots.Create(ctx, "", ""); return err }, "disk ID"},
+		{"snapshot delete without ID", func() error { _, err := c.Snapshots.Delete(ctx, "", ""); return err }, "snapshot ID"},
+		{"nil rule", func() error { _, err := c.FirewallRules.Create(ctx, "", nil); return err }, "nil"},
+		{"rule without network", func() error {
+			_, err := c.FirewallRules.Create(ctx, "", rule(func(r *FirewallRuleCreateRequest) { r.VPCNetworkID = "" }))
+			return err
+		}, "VPC network ID"},
+		{"rule with bad action", func() error {
+			_, err := c.FirewallRules.Create(ctx, "", rule(func(r *FirewallRuleCreateRequest) { r.Action = "permit" }))
+			return err
+		}, "action"},
+		{"rule with bad direction", func() error {
+			_, err := c.FirewallRules.Create(ctx, "", rule(func(r *FirewallRuleCreateRequest) { r.Direction = "in" }))
+			return err
+		}, "direction"},
+		{"rule without protocols", func() error {
+			_, err := c.FirewallRules.Create(ctx, "", rule(func(r *FirewallRuleCreateRequest) { r.Protocols = nil }))
+			return err
+		}, "protocol"},
+		{"rule without sources", func() error {
+			_, err := c.FirewallRules.Create(ctx, "", rule(func(r *FirewallRuleCreateRequest) { r.Sources = nil }))
+			return err
+		}, "source"},
+		{"rule with an empty destination", func() error {
+			_, err := c.FirewallRules.Create(ctx, "", rule(func(r *FirewallRuleCreateRequest) { r.Destinations = []FirewallRuleObject{{}} }))
+			return err
+		}, "destination 0"},
+		{"rule patch nil", func() error { _, err := c.FirewallRules.Update(ctx, "", "fw-1", nil); return err }, "nil"},
+		{"rule patch empty", func() error {
+			_, err := c.FirewallRules.Update(ctx, "", "fw-1", &FirewallRulePatchRequest{})
+			return err
+		}, "changes nothing"},
+		{"rule delete without ID", func() error { _, err := c.FirewallRules.Delete(ctx, "", ""); return err }, "firewall rule ID"},
+		{"network create nil", func() error { _, err := c.VPCNetworks.Create(ctx, "", nil); return err }, "nil"},
+		{"network without CIDR", func() error {
+			_, err := c.VPCNetworks.Create(ctx, "", &VPCNetworkCreateRequest{Name: "n"})
+			return err
+		}, "VPC network CIDR"},
+		{"network rename empty", func() error { _, err := c.VPCNetworks.Update(ctx, "", "net-1", ""); return err }, "VPC network name"},
+		{"network rename without ID", func() error { _, err := c.VPCNetworks.Update(ctx, "", "", "n"); return err }, "VPC network ID"},
+		{"subnet without location", func() error {
+			_, err := c.VPCSubnets.Create(ctx, "", &VPCSubnetCreateRequest{Name: "s", CIDR: "10.0.0.0/24", VPCNetworkID: "n"})
+			return err
+		}, "VPC subnet location"},
+		{"subnet delete without ID", func() error { _, err := c.VPCSubnets.Delete(ctx, "", ""); return err }, "VPC subnet ID"},
+		{"lb nil", func() error { _, err := c.LoadBalancers.Create(ctx, "", nil); return err }, "nil"},
+		{"lb without destinations", func() error {
+			r := *lb
+			r.Destinations = nil
+			_, err := c.LoadBalancers.Create(ctx, "", &r)
+			return err
+		}, "destination"},
+		{"lb without interfaces", func() error {
+			r := *lb
+			r.NetworkInterfaces = nil
+			_, err := c.LoadBalancers.Create(ctx, "", &r)
+			return err
+		}, "network interface"},
+		{"lb without algorithm", func() error {
+			r := *lb
+			r.Algorithm = ""
+			_, err := c.LoadBalancers.Create(ctx, "", &r)
+			return err
+		}, "algorithm"},
+		{"lb patch empty", func() error {
+			_, err := c.LoadBalancers.Update(ctx, "", "lb-1", &LoadBalancerPatchRequest{})
+			return err
+		}, "changes nothing"},
+		{"template nil", func() error { _, err := c.InstanceTemplates.Create(ctx, "", nil); return err }, "nil"},
+		{"template without name", func() error {
+			_, err := c.InstanceTemplates.Create(ctx, "", &InstanceTemplateCreateRequest{Type: "t", SSHPublicKey: "k"})
+			return err
+		}, "instance template name"},
+		{"template delete without ID", func() error { return c.InstanceTemplates.Delete(ctx, "", "") }, "instance template ID"},
+		{"group without template", func() error {
+			_, err := c.InstanceGroups.Create(ctx, "", &InstanceGroupCreateRequest{Name: "g"})
+			return err
+		}, "template ID"},
+		{"group patch empty", func() error {
+			_, err := c.InstanceGroups.Update(ctx, "", "g-1", &InstanceGroupPatchRequest{})
+			return err
+		}, "changes nothing"},
+		{"group delete without ID", func() error { return c.InstanceGroups.Delete(ctx, "", "") }, "instance group ID"},
+		{"operation without family", func() error { _, err := c.Operations.Get(ctx, "", "", "op-1"); return err }, "family"},
+		{"operation with a bad family", func() error { _, err := c.Operations.List(ctx, "", "storage//disks", nil); return err }, "family"},
+		{"operation family traversal", func() error { _, err := c.Operations.Get(ctx, "", "../admin", "op-1"); return err }, "family"},
+		{"operation without ID", func() error { _, err := c.Operations.Get(ctx, "", FamilyVMs, ""); return err }, "operation ID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			if !errors.Is(err, ErrInvalidArgument) {
+				t.Fatalf("err = %v, want ErrInvalidArgument", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %q, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckRetryAfterBounds(t *testing.T) {
+	if d := parseRetryAfter("99999999999999999", testNow); d <= 0 || d > 101*365*24*time.Hour {
+		t.Errorf("huge Retry-After = %v", d)
+	}
+	if d := parseRetryAfter("-3", testNow); d != 0 {
+		t.Errorf("negative Retry-After = %v", d)
+	}
+	if d := parseRetryAfter(" 12 ", testNow); d != 12*time.Second {
+		t.Errorf("padded Retry-After = %v", d)
+	}
+}
