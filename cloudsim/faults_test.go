@@ -1,0 +1,321 @@
+package cloudsim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFaultErrorWithRetryAfter(t *testing.T) {
+	s := startSim(t, Options{Faults: []Fault{{
+		Method: "GET", Path: "/v1alpha5/projects/*/compute/vms/**", Action: FaultError,
+		Status: http.StatusTooManyRequests, RetryAfter: Duration(1500 * time.Millisecond), Times: 2,
+	}}})
+	list := projectPath("compute/vms/instances")
+	for i := range 2 {
+		resp, err := s.hc.Do(s.request(context.Background(), "GET", list, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body crusoeErrorBody
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "2" {
+			t.Fatalf("request %d: status %d, Retry-After %q; want 429 and 2", i, resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		if body.Code != "too_many_requests" || body.ErrorID == "" || body.Message == "" {
+			t.Errorf("request %d: body %+v, want the Crusoe error format", i, body)
+		}
+	}
+	s.must("GET", list, nil) // times=2 is spent
+	// Other methods and paths were never affected.
+	s.createDisk("d", "us-east1-a")
+
+	faults := s.run.Server.Faults()
+	if len(faults) != 1 || faults[0].Hits != 2 || faults[0].ID == "" {
+		t.Errorf("faults = %+v, want one with 2 hits", faults)
+	}
+	var faulted int
+	for _, r := range s.run.Server.Requests() {
+		if r.Fault == faults[0].ID {
+			faulted++
+			if r.Status != http.StatusTooManyRequests || r.Cloud != CloudCrusoe {
+				t.Errorf("journal record %+v", r)
+			}
+		}
+	}
+	if faulted != 2 {
+		t.Errorf("journal shows %d faulted requests, want 2", faulted)
+	}
+}
+
+func TestFaultFailOperation(t *testing.T) {
+	s := startSim(t, Options{})
+	_, diskID := s.createDisk("d", "us-east1-a")
+	s.clock.Advance(2 * time.Second)
+	f := s.run.Server.AddFault(Fault{
+		Method: "POST", Path: "/v1alpha5/projects/*/compute/vms/instances", Action: FaultFailOperation,
+		Code: "INTERNAL", Message: "boom", Times: 1,
+	})
+
+	// A request that starts no operation does not use the fault up.
+	s.wantError("POST", projectPath("compute/vms/instances"), obj{"name": "x"}, http.StatusBadRequest, "", "")
+	if got := s.run.Server.Faults()[0].Hits; got != 0 {
+		t.Errorf("hits after a rejected request = %d, want 0", got)
+	}
+
+	op, vmID := s.createVM("doomed", obj{"disks": []obj{{"disk_id": diskID}}})
+	if op.str("state") != "IN_PROGRESS" {
+		t.Fatalf("create answered %v", op)
+	}
+	// The request is applied: the VM exists while the operation runs.
+	if got := s.must("GET", projectPath("compute/vms/instances/"+vmID), nil).str("state"); got != "STATE_CREATING" {
+		t.Errorf("state = %s", got)
+	}
+	s.clock.Advance(2 * time.Second)
+	done := s.must("GET", projectPath("compute/vms/instances/operations/"+op.str("operation_id")), nil)
+	if done.str("state") != "FAILED" || done.obj("result").str("code") != "INTERNAL" || done.obj("result").str("message") != "boom" {
+		t.Fatalf("operation = %v, want FAILED with INTERNAL/boom", done)
+	}
+	s.wantError("GET", projectPath("compute/vms/instances/"+vmID), nil, http.StatusNotFound, "not_found", "")
+	if at := s.must("GET", projectPath("storage/disks/"+diskID), nil).list("attached_to"); len(at) != 0 {
+		t.Errorf("disk still attached to the failed VM: %v", at)
+	}
+	inv := s.run.Server.Inventory()
+	if inv.Count(CloudCrusoe, "vms") != 0 || inv.Count(CloudCrusoe, "disks") != 1 {
+		t.Errorf("inventory = %v", inv)
+	}
+	var rec *RequestRecord
+	for _, r := range s.run.Server.Requests() {
+		if r.Fault == f.ID {
+			rec = &r
+		}
+	}
+	if rec == nil || rec.OperationID != op.str("operation_id") || rec.Status != http.StatusOK {
+		t.Errorf("journal record of the faulted request = %+v", rec)
+	}
+	// times=1: the next create succeeds.
+	op2, _ := s.createVM("fine", nil)
+	s.clock.Advance(2 * time.Second)
+	if got := s.must("GET", projectPath("compute/vms/instances/operations/"+op2.str("operation_id")), nil).str("state"); got != "SUCCEEDED" {
+		t.Errorf("second create = %s", got)
+	}
+}
+
+func TestFaultFailOperationOnDeleteKeepsResource(t *testing.T) {
+	s := startSim(t, Options{Crusoe: CrusoeOptions{OperationLatency: -1}})
+	_, vmID := s.createVM("stays", nil)
+	s.run.Server.AddFault(Fault{Method: "DELETE", Path: "/v1alpha5/**", Action: FaultFailOperation})
+	op := s.op("DELETE", projectPath("compute/vms/instances/"+vmID), nil)
+	done := s.must("GET", projectPath("compute/vms/instances/operations/"+op.str("operation_id")), nil)
+	if done.str("state") != "FAILED" || done.obj("result").str("code") != "internal_error" {
+		t.Errorf("delete operation = %v", done)
+	}
+	if got := s.must("GET", projectPath("compute/vms/instances/"+vmID), nil).str("state"); got != "STATE_RUNNING" {
+		t.Errorf("VM after a failed delete is %s, want STATE_RUNNING", got)
+	}
+}
+
+func TestFaultDropResponse(t *testing.T) {
+	s := startSim(t, Options{})
+	s.run.Server.AddFault(Fault{Method: "POST", Path: "/v1alpha5/projects/*/compute/vms/instances", Action: FaultDropResponse, Times: 1})
+	body := obj{"name": "ghost", "type": "c1a.2x", "location": "us-east1-a", "ssh_public_key": "k"}
+	resp, err := s.hc.Do(s.request(context.Background(), "POST", projectPath("compute/vms/instances"), body))
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("got a response (%d), want the connection dropped", resp.StatusCode)
+	}
+	inv := s.run.Server.Inventory()
+	if inv.Count(CloudCrusoe, "vms") != 1 || !strings.Contains(string(inv[CloudCrusoe]["vms"][0]), `"name":"ghost"`) {
+		t.Fatalf("inventory = %v, want the VM the dropped request made", inv)
+	}
+	reqs := s.run.Server.Requests()
+	last := reqs[len(reqs)-1]
+	if last.Fault == "" || last.OperationID == "" || last.Status != http.StatusOK {
+		t.Errorf("journal record = %+v", last)
+	}
+	// A retry that looks the name up first finds it.
+	if n := len(s.must("GET", projectPath("compute/vms/instances?names=ghost"), nil).list("items")); n != 1 {
+		t.Errorf("lookup by name found %d", n)
+	}
+}
+
+func TestFaultDelay(t *testing.T) {
+	s := startSim(t, Options{Faults: []Fault{{Path: "/v1alpha5/**", Method: "GET", Action: FaultDelay, Delay: Duration(150 * time.Millisecond), Times: 2}}})
+	list := projectPath("storage/disks")
+	start := time.Now()
+	s.must("GET", list, nil)
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Errorf("delayed request took %s, want at least 150ms", d)
+	}
+	// A client that gives up ends the wait early.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	s.run.Server.ClearFaults()
+	s.run.Server.AddFault(Fault{Path: "/v1alpha5/**", Action: FaultDelay, Delay: Duration(time.Hour)})
+	_, err := s.hc.Do(s.request(ctx, "GET", list, nil))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the client's deadline", err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		reqs := s.run.Server.Requests()
+		if last := reqs[len(reqs)-1]; last.Fault != "" && last.Status == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the abandoned request was not journaled with status 0: %+v", reqs[len(reqs)-1])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestFaultSkipTimes(t *testing.T) {
+	s := startSim(t, Options{})
+	s.run.Server.AddFault(Fault{Path: "/v1alpha5/projects/*/storage/disks", Method: "get", Action: FaultError, Status: 503, Skip: 1, Times: 2})
+	list := projectPath("storage/disks")
+	var got []int
+	for range 5 {
+		status, _ := s.call("GET", list, nil)
+		got = append(got, status)
+	}
+	want := []int{200, 503, 503, 200, 200}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("statuses = %v, want %v", got, want)
+		}
+	}
+	if f := s.run.Server.Faults()[0]; f.Hits != 2 || f.Method != "GET" || f.Code != "service_unavailable" {
+		t.Errorf("fault = %+v", f)
+	}
+}
+
+func TestFaultCloudFilter(t *testing.T) {
+	s := startSim(t, Options{})
+	s.run.Server.AddFault(Fault{Cloud: "kraftcloud", Path: "/**", Action: FaultError})
+	s.must("GET", projectPath("storage/disks"), nil)
+	s.run.Server.AddFault(Fault{Cloud: CloudCrusoe, Path: "/**", Action: FaultError, Status: 502})
+	if status, _ := s.call("GET", projectPath("storage/disks"), nil); status != 502 {
+		t.Errorf("status %d, want 502", status)
+	}
+}
+
+func TestMatchPath(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"/v1alpha5/projects/*/compute/vms/instances/**", "/v1alpha5/projects/p/compute/vms/instances", true},
+		{"/v1alpha5/projects/*/compute/vms/instances/**", "/v1alpha5/projects/p/compute/vms/instances/abc/attach-disks", true},
+		{"/v1alpha5/projects/*/compute/vms/instances/**", "/v1alpha5/projects/p/storage/disks", false},
+		{"/v1alpha5/projects/*/storage/disks", "/v1alpha5/projects/p/storage/disks", true},
+		{"/v1alpha5/projects/*/storage/disks", "/v1alpha5/projects/p/storage/disks/d1", false},
+		{"/v1alpha5/projects/*/storage/disks", "/v1alpha5/projects/p/q/storage/disks", false},
+		{"/**/operations/*", "/v1alpha5/projects/p/storage/disks/operations/OP", true},
+		{"/**", "/anything/at/all", true},
+		{"/v1alpha5/**/disks/**", "/v1alpha5/projects/p/storage/disks", true},
+		{"/v1alpha5/projects/*/compute/vms/instances/vm-*", "/v1alpha5/projects/p/compute/vms/instances/vm-7", true},
+	} {
+		if got := matchPath(tc.pattern, tc.path); got != tc.want {
+			t.Errorf("matchPath(%q, %q) = %v, want %v", tc.pattern, tc.path, got, tc.want)
+		}
+	}
+}
+
+func TestParseFault(t *testing.T) {
+	good := []struct {
+		in   string
+		want Fault
+	}{
+		{"error:GET:/v1alpha5/projects/*/compute/vms/**:status=429,retry-after=2s,times=2",
+			Fault{Method: "GET", Path: "/v1alpha5/projects/*/compute/vms/**", Action: "error", Status: 429, RetryAfter: Duration(2 * time.Second), Times: 2}},
+		{"fail-operation:POST:/v1alpha5/projects/*/networking/vpc-firewall-rules:code=INTERNAL,message=boom",
+			Fault{Method: "POST", Path: "/v1alpha5/projects/*/networking/vpc-firewall-rules", Action: "fail-operation", Code: "INTERNAL", Message: "boom"}},
+		{"drop-response:/v1alpha5/**", Fault{Path: "/v1alpha5/**", Action: "drop-response"}},
+		{"error:patch:/v1alpha5/**", Fault{Method: "PATCH", Path: "/v1alpha5/**", Action: "error"}},
+		{"delay:*:/v1alpha5/**:delay=1.5,skip=3,cloud=crusoe",
+			Fault{Path: "/v1alpha5/**", Action: "delay", Delay: Duration(1500 * time.Millisecond), Skip: 3, Cloud: "crusoe"}},
+		{"error::/v1alpha5/**:status=503,message=down, try later,retry_after=10",
+			Fault{Path: "/v1alpha5/**", Action: "error", Status: 503, Message: "down, try later", RetryAfter: Duration(10 * time.Second)}},
+	}
+	for _, tc := range good {
+		got, err := ParseFault(tc.in)
+		if err != nil {
+			t.Errorf("ParseFault(%q): %v", tc.in, err)
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("ParseFault(%q) = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+	bad := []struct{ in, mention string }{
+		{"", "missing action"},
+		{"explode:GET:/x", `unknown action "explode"`},
+		{"error", "missing path"},
+		{"error:GET", "missing path"},
+		{"error:GET:", "missing path"},
+		{"error:GET:v1alpha5/x", "must start with /"},
+		{"error:G3T:/x", `bad method "G3T"`},
+		{"error:GET:/x:status=abc", `bad status "abc"`},
+		{"error:GET:/x:status=200", "status 200"},
+		{"error:GET:/x:colour=red", `unknown option "colour"`},
+		{"error:GET:/x:times=-1", "times -1"},
+		{"error:GET:/x:retry-after=soon", "bad retry-after"},
+		{"delay:GET:/x", "needs a delay"},
+		{"error:GET:/x/[:status=500", "bad segment"},
+		{"error:GET:/x:status", `"status" is not key=value`},
+	}
+	for _, tc := range bad {
+		_, err := ParseFault(tc.in)
+		if err == nil {
+			t.Errorf("ParseFault(%q) succeeded, want an error mentioning %q", tc.in, tc.mention)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.mention) {
+			t.Errorf("ParseFault(%q) = %q, want it to mention %q", tc.in, err, tc.mention)
+		}
+	}
+}
+
+func TestDurationJSON(t *testing.T) {
+	var f Fault
+	if err := json.Unmarshal([]byte(`{"path":"/x","action":"delay","delay":"250ms","retryAfter":3}`), &f); err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(f.Delay) != 250*time.Millisecond || time.Duration(f.RetryAfter) != 3*time.Second {
+		t.Errorf("decoded %+v", f)
+	}
+	b, _ := json.Marshal(f)
+	if !strings.Contains(string(b), `"delay":"250ms"`) || !strings.Contains(string(b), `"retryAfter":"3s"`) {
+		t.Errorf("encoded %s", b)
+	}
+	if err := json.Unmarshal([]byte(`{"delay":"soon"}`), &f); err == nil {
+		t.Error("a bad duration decoded")
+	}
+	b, _ = json.Marshal(Fault{Path: "/x", Action: "error"})
+	if strings.Contains(string(b), "delay") || strings.Contains(string(b), "retryAfter") {
+		t.Errorf("zero durations are not omitted: %s", b)
+	}
+}
+
+func TestUnknownPathIsJournaled(t *testing.T) {
+	s := startSim(t, Options{})
+	resp, err := http.Get(s.run.URL + "/v9/nothing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "not_found") {
+		t.Errorf("status %d body %s", resp.StatusCode, body)
+	}
+	reqs := s.run.Server.Requests()
+	if len(reqs) != 1 || reqs[0].Path != "/v9/nothing" || reqs[0].Cloud != "" || reqs[0].Status != 404 {
+		t.Errorf("journal = %+v", reqs)
+	}
+}

@@ -1,0 +1,410 @@
+package cloudsim
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Options configures a Server. The zero value serves every cloud with its
+// default credentials and latency.
+type Options struct {
+	Crusoe CrusoeOptions
+	// Faults are installed at start, as if added with AddFault.
+	Faults []Fault
+	// Logger receives one record per cloud request; nil discards.
+	Logger *slog.Logger
+	// Now is the clock that drives asynchronous operations and the journal;
+	// nil is time.Now. Tests inject a clock they can advance.
+	Now func() time.Time
+}
+
+// Server serves the simulated clouds and the admin API under /_sim/.
+// It is an http.Handler and is safe for concurrent use.
+type Server struct {
+	env     env
+	clouds  []cloud
+	routes  *http.ServeMux // the clouds' routes
+	admin   *http.ServeMux
+	faults  faultSet
+	journal journal
+}
+
+// New builds a Server with the fixtures of every cloud seeded.
+func New(opts Options) *Server {
+	e := env{now: opts.Now, log: opts.Logger}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{env: e, routes: http.NewServeMux(), admin: http.NewServeMux()}
+	s.clouds = []cloud{newCrusoe(e, opts.Crusoe)}
+	for _, c := range s.clouds {
+		c.register(s.routes)
+	}
+	for _, f := range opts.Faults {
+		if err := s.validateFault(f); err != nil {
+			e.log.Warn("cloudsim: fault will never match", "fault", f, "error", err)
+		}
+		s.AddFault(f)
+	}
+	s.registerAdmin()
+	return s
+}
+
+// ServeHTTP routes /_sim/ to the admin API and everything else to the cloud
+// whose prefix the path starts with.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/_sim" || strings.HasPrefix(r.URL.Path, "/_sim/") {
+		s.admin.ServeHTTP(w, r)
+		return
+	}
+	s.serveCloud(s.cloudFor(r.URL.Path), w, r)
+}
+
+func (s *Server) cloudFor(p string) cloud {
+	for _, c := range s.clouds {
+		if strings.HasPrefix(p, c.prefix()) {
+			return c
+		}
+	}
+	return nil
+}
+
+func (s *Server) cloudNamed(name string) cloud {
+	for _, c := range s.clouds {
+		if c.name() == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// serveCloud is the middleware every cloud request goes through: it applies
+// the first matching fault, serves the request and journals it.
+func (s *Server) serveCloud(c cloud, w http.ResponseWriter, r *http.Request) {
+	name, writeErr := "", writeGenericError
+	if c != nil {
+		name, writeErr = c.name(), c.writeError
+	}
+	ri := &requestInfo{}
+	r = r.WithContext(withRequestInfo(r.Context(), ri))
+	rec := RequestRecord{Time: s.env.now(), Cloud: name, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
+	serve := func(w http.ResponseWriter) {
+		if c == nil {
+			writeGenericError(w, http.StatusNotFound, "not_found", fmt.Sprintf("cloudsim: no simulated cloud serves %s", r.URL.Path))
+			return
+		}
+		s.routes.ServeHTTP(w, r)
+	}
+	sw := &statusWriter{ResponseWriter: w}
+
+	f, hit := s.faults.take(name, r)
+	if hit {
+		rec.Fault = f.ID
+	}
+	switch {
+	case !hit:
+		serve(sw)
+	case f.Action == FaultError:
+		if f.RetryAfter > 0 {
+			sw.Header().Set("Retry-After", retryAfterSeconds(time.Duration(f.RetryAfter)))
+		}
+		writeErr(sw, f.Status, f.Code, f.Message)
+	case f.Action == FaultDelay:
+		t := time.NewTimer(time.Duration(f.Delay))
+		select {
+		case <-t.C:
+			serve(sw)
+		case <-r.Context().Done():
+			t.Stop()
+		}
+	case f.Action == FaultFailOperation:
+		ri.failOp = &opFailure{Code: f.Code, Message: f.Message}
+		serve(sw)
+		if !ri.failOpUsed {
+			s.faults.untake(f.ID)
+			rec.Fault = ""
+		}
+	case f.Action == FaultDropResponse:
+		cw := &captureWriter{header: http.Header{}}
+		serve(cw)
+		rec.Status, rec.OperationID = cw.status, ri.operationID
+		s.record(rec)
+		dropConnection(w)
+		return
+	}
+	rec.Status, rec.OperationID = sw.status, ri.operationID
+	s.record(rec)
+}
+
+func (s *Server) record(rec RequestRecord) {
+	s.journal.add(rec)
+	s.env.log.Info("cloudsim request", "cloud", rec.Cloud, "method", rec.Method, "path", rec.Path,
+		"query", rec.Query, "status", rec.Status, "fault", rec.Fault, "operation", rec.OperationID)
+}
+
+// dropConnection closes the client connection without a response.
+func dropConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err == nil {
+		_ = conn.Close()
+		return
+	}
+	// Not hijackable (HTTP/2): aborting the handler resets the stream.
+	panic(http.ErrAbortHandler)
+}
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// captureWriter lets a handler run to completion without reaching the client.
+type captureWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *captureWriter) Header() http.Header { return w.header }
+
+func (w *captureWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+
+func (w *captureWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.body.Write(b)
+}
+
+// writeGenericError answers paths no cloud serves.
+func writeGenericError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, map[string]string{"code": code, "message": message})
+}
+
+// Inventory returns the resources clients created, completing due operations first.
+func (s *Server) Inventory() Inventory {
+	inv := Inventory{}
+	for _, c := range s.clouds {
+		kinds := c.inventory()
+		for k, v := range kinds {
+			if len(v) == 0 {
+				delete(kinds, k)
+			}
+		}
+		if len(kinds) > 0 {
+			inv[c.name()] = kinds
+		}
+	}
+	return inv
+}
+
+// Reset drops every created resource, operation, fault and journal record,
+// and restores each cloud's configured operation latency. Fixtures stay.
+func (s *Server) Reset() {
+	for _, c := range s.clouds {
+		c.reset()
+	}
+	s.faults.clear()
+	s.journal.reset()
+}
+
+// AddFault installs f, after the faults already installed, and returns it with
+// its ID and defaults filled in (an error fault without a status answers 500).
+// AddFault does not validate: see Fault.Validate.
+func (s *Server) AddFault(f Fault) Fault { return s.faults.add(f) }
+
+// RemoveFault uninstalls the fault with the given ID and reports whether it existed.
+func (s *Server) RemoveFault(id string) bool { return s.faults.remove(id) }
+
+// ClearFaults uninstalls every fault.
+func (s *Server) ClearFaults() { s.faults.clear() }
+
+// Faults lists the installed faults, in match order, with their hit counts.
+func (s *Server) Faults() []Fault { return s.faults.list() }
+
+// Requests returns the journal, oldest first (at most the last 10,000 requests).
+func (s *Server) Requests() []RequestRecord { return s.journal.list() }
+
+// SetOperationLatency changes how long a cloud's new operations take
+// ("crusoe"); operations already running keep their due time. Unknown clouds
+// are ignored.
+func (s *Server) SetOperationLatency(cloudName string, d time.Duration) {
+	if c := s.cloudNamed(cloudName); c != nil {
+		c.setOperationLatency(max(d, 0))
+	}
+}
+
+// Clouds lists the names of the simulated clouds.
+func (s *Server) Clouds() []string {
+	out := make([]string, len(s.clouds))
+	for i, c := range s.clouds {
+		out[i] = c.name()
+	}
+	return out
+}
+
+func (s *Server) validateFault(f Fault) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	if f.Cloud != "" && s.cloudNamed(f.Cloud) == nil {
+		return fmt.Errorf("fault: unknown cloud %q (want one of %s)", f.Cloud, strings.Join(s.Clouds(), ", "))
+	}
+	return nil
+}
+
+// Running is a Server listening on a port.
+type Running struct {
+	// URL is the base URL, e.g. http://127.0.0.1:41234.
+	URL    string
+	Server *Server
+	srv    *http.Server
+}
+
+// Start listens on addr ("127.0.0.1:0" picks a free port) and serves a new
+// Server in a goroutine until Close.
+func Start(addr string, opts Options) (*Running, error) {
+	for i, f := range opts.Faults {
+		if err := f.Validate(); err != nil {
+			return nil, fmt.Errorf("cloudsim: fault %d: %w", i+1, err)
+		}
+	}
+	s := New(opts)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cloudsim: listen %s: %w", addr, err)
+	}
+	host := ln.Addr().String()
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		host = net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.env.log.Handler(), slog.LevelDebug)}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.env.log.Error("cloudsim: serve", "error", err)
+		}
+	}()
+	return &Running{URL: "http://" + host, Server: s, srv: srv}, nil
+}
+
+// Close stops listening and closes every connection.
+func (r *Running) Close() error { return r.srv.Close() }
+
+// registerAdmin wires the admin API. It needs no credentials: it is meant for
+// loopback use by tests and the CLI. Every success answers 200 with a JSON
+// body; every failure {"error": "..."} with a 4xx status.
+func (s *Server) registerAdmin() {
+	m := s.admin
+	m.HandleFunc("GET /_sim/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "clouds": s.Clouds()})
+	})
+	m.HandleFunc("GET /_sim/inventory", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Inventory())
+	})
+	m.HandleFunc("POST /_sim/reset", func(w http.ResponseWriter, r *http.Request) {
+		s.Reset()
+		writeJSON(w, http.StatusOK, struct{}{})
+	})
+	m.HandleFunc("GET /_sim/faults", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Faults())
+	})
+	m.HandleFunc("POST /_sim/faults", func(w http.ResponseWriter, r *http.Request) {
+		var f Fault
+		if err := decodeJSON(r, &f); err != nil {
+			adminError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if err := s.validateFault(f); err != nil {
+			adminError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, s.AddFault(f))
+	})
+	m.HandleFunc("DELETE /_sim/faults", func(w http.ResponseWriter, r *http.Request) {
+		s.ClearFaults()
+		writeJSON(w, http.StatusOK, struct{}{})
+	})
+	m.HandleFunc("DELETE /_sim/faults/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if !s.RemoveFault(r.PathValue("id")) {
+			adminError(w, http.StatusNotFound, fmt.Sprintf("no fault %q", r.PathValue("id")))
+			return
+		}
+		writeJSON(w, http.StatusOK, struct{}{})
+	})
+	m.HandleFunc("GET /_sim/requests", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Requests())
+	})
+	m.HandleFunc("PUT /_sim/latency", func(w http.ResponseWriter, r *http.Request) {
+		var body latencyRequest
+		if err := decodeJSON(r, &body); err != nil {
+			adminError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if s.cloudNamed(body.Cloud) == nil {
+			adminError(w, http.StatusBadRequest, fmt.Sprintf("unknown cloud %q (want one of %s)", body.Cloud, strings.Join(s.Clouds(), ", ")))
+			return
+		}
+		if body.Latency < 0 {
+			adminError(w, http.StatusBadRequest, "latency must not be negative")
+			return
+		}
+		s.SetOperationLatency(body.Cloud, time.Duration(body.Latency))
+		writeJSON(w, http.StatusOK, body)
+	})
+	m.HandleFunc("/_sim/", func(w http.ResponseWriter, r *http.Request) {
+		adminError(w, http.StatusNotFound, fmt.Sprintf("no admin endpoint %s %s", r.Method, r.URL.Path))
+	})
+}
+
+type latencyRequest struct {
+	Cloud   string   `json:"cloud"`
+	Latency Duration `json:"latency"`
+}
+
+type adminErrorBody struct {
+	Error string `json:"error"`
+}
+
+func adminError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, adminErrorBody{Error: msg})
+}
+
+// encodeRaw marshals v for an Inventory entry.
+func encodeRaw(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage(`null`)
+	}
+	return b
+}
