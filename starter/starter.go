@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"reflect"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/cloudflow/cloudflow/workflows"
@@ -48,6 +51,10 @@ func ClientOptions(opts Options) (client.Options, error) {
 	}
 	if opts.HostPort != "" {
 		co.HostPort = opts.HostPort
+	}
+	if co.Logger == nil {
+		// The SDK logs every connection at INFO otherwise; a CLI wants quiet.
+		co.Logger = log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	}
 	if opts.Namespace != "" {
 		co.Namespace = opts.Namespace

@@ -1,0 +1,271 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/cloudflow/cloudflow/cloudsim"
+	"github.com/cloudflow/cloudflow/starter"
+	"github.com/cloudflow/cloudflow/workflows"
+)
+
+// The happy path through the CLI, as a user runs it: one VM with both disks
+// attached and one firewall rule, all in the cloud; then deprovisioned, and
+// no credential anywhere in the workflow histories.
+func TestProvisionAndDeprovisionThroughTheCLI(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	specFile := writeSpec(t, "happy")
+
+	out, errOut, code := cli(t, "--address", temporal.Address(), "--task-queue", tq, "vm", "provision", "-f", specFile, "--wait", "--json")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	var res workflows.ProvisionVMResult
+	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+
+	vms := inventoryVMs(t)
+	require.Len(t, vms, 1)
+	require.Equal(t, "happy", vms[0].Name)
+	require.Equal(t, res.VM.ID, vms[0].ID)
+	require.Equal(t, "STATE_RUNNING", vms[0].State)
+	var attached []string
+	for _, d := range vms[0].Disks {
+		attached = append(attached, d.Name)
+	}
+	require.ElementsMatch(t, []string{"happy-data", "happy-scratch"}, attached)
+	inv := inventory(t)
+	require.Equal(t, 2, inv.Count("crusoe", "disks"))
+	require.Equal(t, 1, inv.Count("crusoe", "firewall-rules"))
+
+	out, errOut, code = cli(t, "--address", temporal.Address(), "--task-queue", tq, "vm", "deprovision", "-f", specFile, "--wait")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	require.True(t, inventory(t).Empty(), "inventory after deprovision: %v", inventory(t))
+
+	// No credential in any history: what `temporal workflow show` prints.
+	for _, id := range []string{starter.ProvisionVMWorkflowID(input("happy")), "crusoe-vm-deprovision-happy"} {
+		show := exec.Command(temporalCL, "workflow", "show", "--address", temporal.Address(), "-w", id, "--output", "json")
+		hist, err := show.CombinedOutput()
+		require.NoError(t, err, string(hist))
+		text := historyText(t, hist)
+		require.True(t, strings.Contains(text, "happy-data"), "the decoded history of %s names the disk: the search below can see payloads", id)
+		for _, secret := range []string{cloudsim.DefaultCrusoeSecretKey, cloudsim.DefaultCrusoeAccessKeyID} {
+			require.False(t, strings.Contains(text, secret), "a credential appears in the history of %s", id)
+		}
+		recordHistory(t, id, hist)
+	}
+}
+
+// A firewall-rule operation that fails makes the workflow fail, the CLI name
+// the failed step and what was undone, and leaves nothing in the cloud.
+func TestFailedFirewallRuleOperationIsCompensated(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	_, err := admin.AddFault(context.Background(), cloudsim.Fault{
+		Cloud: "crusoe", Method: "POST", Path: "/v1alpha5/projects/*/networking/vpc-firewall-rules",
+		Action: "fail-operation", Code: "INTERNAL", Message: "firewall backend unavailable",
+	})
+	require.NoError(t, err)
+
+	out, errOut, code := cli(t, "--address", temporal.Address(), "--task-queue", tq, "vm", "provision", "-f", writeSpec(t, "fwfail"), "--wait")
+	require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	all := out + errOut
+	require.Contains(t, all, "firewall-rule/fwfail-ssh")
+	require.Contains(t, all, "firewall backend unavailable")
+	for _, undone := range []string{"vm/fwfail", "disk/fwfail-data", "disk/fwfail-scratch"} {
+		require.Contains(t, all, undone)
+	}
+	require.True(t, inventory(t).Empty(), "inventory after compensation: %v", inventory(t))
+	show := exec.Command(temporalCL, "workflow", "show", "--address", temporal.Address(), "-w", "crusoe-vm-provision-fwfail", "--output", "json")
+	hist, err := show.CombinedOutput()
+	require.NoError(t, err, string(hist))
+	recordHistory(t, "crusoe-vm-provision-fwfail", hist)
+}
+
+// recordHistory saves a history for the replay tests in workflows/testdata
+// when CLOUDFLOW_RECORD_HISTORIES names a directory.
+func recordHistory(t *testing.T, id string, hist []byte) {
+	dir := os.Getenv("CLOUDFLOW_RECORD_HISTORIES")
+	if dir == "" {
+		return
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, id+".json"), hist, 0o644))
+}
+
+// A worker killed while it waits on an operation: a new worker picks the
+// wait up from its heartbeat, and the run ends with one VM and two disks.
+func TestWorkerKilledMidOperationResumes(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	ctx := context.Background()
+	require.NoError(t, admin.SetOperationLatency(ctx, "crusoe", 8*time.Second))
+	first := startWorkerProcess(t, c, tq)
+
+	s := newStarter(t, c, tq)
+	run, err := s.ProvisionVM(ctx, input("crash"))
+	require.NoError(t, err)
+	waitFor(t, 60*time.Second, "the vm step to wait on its operation", func() bool {
+		p, err := s.Progress(ctx, run.WorkflowID, run.RunID)
+		if err != nil {
+			return false
+		}
+		for _, st := range p.Steps {
+			if st.Kind == workflows.KindVM && st.State == workflows.StepRunning && st.OperationID != "" {
+				return true
+			}
+		}
+		return false
+	})
+	kill(t, first)
+	startWorkerProcess(t, c, tq)
+
+	var res workflows.ProvisionVMResult
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	require.NoError(t, s.Result(rctx, run.WorkflowID, run.RunID, &res))
+	vms := inventoryVMs(t)
+	require.Len(t, vms, 1)
+	require.Len(t, vms[0].Disks, 2)
+	require.Equal(t, 2, inventory(t).Count("crusoe", "disks"))
+	require.Len(t, requests(t, "POST", "/compute/vms/instances"), 1, "the VM was created once")
+	require.Len(t, requests(t, "POST", "/storage/disks"), 2, "each disk was created once")
+}
+
+// The VM-create response is lost after the cloud applied it: the retry finds
+// the VM by name instead of making a second one, and owns it.
+func TestLostCreateResponseMakesNoDuplicate(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	ctx := context.Background()
+	_, err := admin.AddFault(ctx, cloudsim.Fault{
+		Cloud: "crusoe", Method: "POST", Path: "/v1alpha5/projects/*/compute/vms/instances",
+		Action: "drop-response", Times: 1,
+	})
+	require.NoError(t, err)
+
+	s := newStarter(t, c, tq)
+	run, err := s.ProvisionVM(ctx, input("lost"))
+	require.NoError(t, err)
+	var res workflows.ProvisionVMResult
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	require.NoError(t, s.Result(rctx, run.WorkflowID, run.RunID, &res))
+	require.Len(t, inventoryVMs(t), 1)
+	posts := requests(t, "POST", "/compute/vms/instances")
+	require.Len(t, posts, 1, "the create was sent once")
+	require.NotEmpty(t, posts[0].Fault, "and its response was the one dropped")
+	require.False(t, res.VM.Existed, "the VM is recognised as this run's own, so a failure would undo it")
+}
+
+// 429 with Retry-After and 5xx answers on reads: the run succeeds, and after
+// each 429 the next call waits at least as long as the server asked.
+func TestThrottledAndFailingReadsAreRetriedAsTold(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	ctx := context.Background()
+	const retryAfter = 2 * time.Second
+	for _, f := range []cloudsim.Fault{
+		{Cloud: "crusoe", Method: "GET", Path: "/v1alpha5/projects/*/compute/vms/instances/operations/*", Action: "error", Status: 429, Code: "too_many_requests", RetryAfter: cloudsim.Duration(retryAfter), Times: 2},
+		{Cloud: "crusoe", Method: "GET", Path: "/v1alpha5/projects/*/storage/disks", Action: "error", Status: 503, Code: "unavailable", Times: 2},
+		{Cloud: "crusoe", Method: "GET", Path: "/v1alpha5/projects/*/networking/vpc-firewall-rules", Action: "error", Status: 500, Code: "internal", Times: 1},
+	} {
+		_, err := admin.AddFault(ctx, f)
+		require.NoError(t, err)
+	}
+	s := newStarter(t, c, tq)
+	run, err := s.ProvisionVM(ctx, input("throttled"))
+	require.NoError(t, err)
+	var res workflows.ProvisionVMResult
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	require.NoError(t, s.Result(rctx, run.WorkflowID, run.RunID, &res))
+	require.Len(t, inventoryVMs(t), 1)
+
+	polls := requests(t, "GET", "") // all GETs, in order
+	var opPolls []cloudsim.RequestRecord
+	for _, r := range polls {
+		if strings.Contains(r.Path, "/compute/vms/instances/operations/") {
+			opPolls = append(opPolls, r)
+		}
+	}
+	throttled := 0
+	for i, r := range opPolls {
+		if r.Status != 429 {
+			continue
+		}
+		throttled++
+		require.Greater(t, len(opPolls), i+1, "a poll followed the 429")
+		gap := opPolls[i+1].Time.Sub(r.Time)
+		require.GreaterOrEqual(t, gap, retryAfter-50*time.Millisecond, "waited %s after a 429 asking for %s", gap, retryAfter)
+	}
+	require.Equal(t, 2, throttled)
+	require.Len(t, statusCount(polls, 503), 2)
+}
+
+func statusCount(rs []cloudsim.RequestRecord, status int) []cloudsim.RequestRecord {
+	var out []cloudsim.RequestRecord
+	for _, r := range rs {
+		if r.Status == status {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// A second provision of the same VM while one runs is refused, not raced.
+func TestConcurrentProvisionIsRefused(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	ctx := context.Background()
+	s := newStarter(t, c, tq)
+	// No worker yet: the first run waits for one.
+	run, err := s.ProvisionVM(ctx, input("twice"))
+	require.NoError(t, err)
+	_, err = s.ProvisionVM(ctx, input("twice"))
+	var already *starter.AlreadyRunningError
+	require.True(t, errors.As(err, &already), "%v", err)
+	require.NoError(t, c.TerminateWorkflow(ctx, run.WorkflowID, run.RunID, "test done"))
+}
+
+// historyText is a history as `temporal workflow show --output json` prints
+// it, followed by every payload decoded: payload data is base64 in that output.
+func historyText(t *testing.T, hist []byte) string {
+	t.Helper()
+	var doc any
+	require.NoError(t, json.Unmarshal(hist, &doc))
+	var b strings.Builder
+	b.Write(hist)
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if s, ok := e.(string); ok && k == "data" {
+					if raw, err := base64.StdEncoding.DecodeString(s); err == nil {
+						b.WriteByte('\n')
+						b.Write(raw)
+					}
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	walk(doc)
+	return b.String()
+}
