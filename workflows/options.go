@@ -36,6 +36,18 @@ var nonRetryable = []string{
 	activities.ErrTypeUnexpectedState, activities.ErrTypeInvalidInput,
 }
 
+// retryPolicy backs off from 1 s to 30 s. An activity error carrying
+// NextRetryDelay (a 429 or 503 with Retry-After) overrides the backoff for
+// that retry.
+func retryPolicy() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        30 * time.Second,
+		NonRetryableErrorTypes: nonRetryable,
+	}
+}
+
 // callOptions are for activities that make one API call (or a lookup and a
 // call). Retries follow the server's Retry-After when it gives one
 // (NextRetryDelay), else back off to 30 s, for up to 10 minutes.
@@ -46,12 +58,7 @@ func callOptions(ctx workflow.Context, t Timeouts) workflow.Context {
 		// Wait for a cancelled create to settle, so that compensation, which
 		// runs next, sees whatever it made.
 		WaitForCancellation: true,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			NonRetryableErrorTypes: nonRetryable,
-		},
+		RetryPolicy:         retryPolicy(),
 	})
 }
 
@@ -64,11 +71,6 @@ func waitOptions(ctx workflow.Context, t Timeouts) workflow.Context {
 		ScheduleToCloseTimeout: t.operation() + 5*time.Minute,
 		HeartbeatTimeout:       t.heartbeat(),
 		WaitForCancellation:    true,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        30 * time.Second,
-			NonRetryableErrorTypes: nonRetryable,
-		},
+		RetryPolicy:            retryPolicy(),
 	})
 }
