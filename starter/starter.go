@@ -31,6 +31,9 @@ type Options struct {
 	ConfigFile string
 	// TaskQueue defaults to workflows.TaskQueue.
 	TaskQueue string
+	// Logger receives the SDK's log records; nil means warnings and errors on
+	// stderr (never stdout, which may carry --json output).
+	Logger log.Logger
 }
 
 // Starter starts and observes cloudflow workflows.
@@ -51,6 +54,9 @@ func ClientOptions(opts Options) (client.Options, error) {
 	}
 	if opts.HostPort != "" {
 		co.HostPort = opts.HostPort
+	}
+	if opts.Logger != nil {
+		co.Logger = opts.Logger
 	}
 	if co.Logger == nil {
 		// The SDK logs every connection at INFO otherwise; a CLI wants quiet.

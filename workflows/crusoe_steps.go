@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -78,22 +80,29 @@ func (c *crusoeSteps) failed(ctx workflow.Context, step string, err error) error
 	return err
 }
 
-// errorMessage is the innermost useful message of an activity error: the
-// activity's own error, without the SDK's wrapping.
+// errorMessage is the chain of messages of an activity error, without the
+// SDK's wrapping and decorations: "create disk web-data: crusoe: POST ...: 409
+// Conflict: ...", not "activity error (type: ..., scheduledEventID: ...)".
 func errorMessage(err error) string {
 	if err == nil {
 		return ""
 	}
+	if temporal.IsCanceledError(err) {
+		return "canceled"
+	}
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
-		return app.Error()
+		msg := app.Message()
+		if cause := errors.Unwrap(app); cause != nil {
+			if rest := errorMessage(cause); rest != "" && rest != msg {
+				msg += ": " + rest
+			}
+		}
+		return msg
 	}
 	var to *temporal.TimeoutError
 	if errors.As(err, &to) {
-		return to.Error()
-	}
-	if temporal.IsCanceledError(err) {
-		return "canceled"
+		return fmt.Sprintf("timed out (%s)", strings.ToLower(strings.TrimPrefix(to.TimeoutType().String(), "TIMEOUT_TYPE_")))
 	}
 	return err.Error()
 }

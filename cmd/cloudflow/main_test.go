@@ -1,0 +1,687 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cloudflow/cloudflow/starter"
+	"github.com/cloudflow/cloudflow/workflows"
+)
+
+const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILwzAx+dSGF28fpgWXlDr1SQDgY1cdAAYPhlFCNEwF4i demo@cloudflow"
+
+var exampleSpec = filepath.Join("..", "..", "examples", "crusoe-vm.yaml")
+
+// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// cli runs commands in-process with captured output and a fake Temporal.
+type cli struct {
+	t      *testing.T
+	f      *factory
+	out    *syncBuffer
+	errOut *syncBuffer
+	fake   *fakeRunner
+	dials  []starter.Options
+}
+
+func newCLI(t *testing.T) *cli {
+	c := &cli{t: t, out: &syncBuffer{}, errOut: &syncBuffer{}, fake: &fakeRunner{}}
+	c.f = newFactory(&iostreams{In: strings.NewReader(""), Out: c.out, ErrOut: c.errOut})
+	c.f.Dial = func(o starter.Options) (runner, error) {
+		c.dials = append(c.dials, o)
+		if c.fake.dialErr != nil {
+			return nil, c.fake.dialErr
+		}
+		return c.fake, nil
+	}
+	// Signals are not sent in tests; a test that wants Ctrl-C sets interrupt.
+	c.f.NotifyContext = func(ctx context.Context) (context.Context, context.CancelFunc) {
+		return context.WithCancel(ctx)
+	}
+	c.f.Now = func() time.Time { return time.Date(2025, 1, 2, 12, 0, 0, 0, time.Local) }
+	return c
+}
+
+func (c *cli) run(args ...string) int {
+	c.t.Helper()
+	return execute(context.Background(), c.f, args)
+}
+
+// fakeRunner stands in for *starter.Starter.
+type fakeRunner struct {
+	mu sync.Mutex
+
+	dialErr  error
+	startErr error
+	run      starter.Run
+
+	provisioned   []workflows.ProvisionVMInput
+	deprovisioned []workflows.DeprovisionVMInput
+
+	progress []workflows.Progress // Watch reports these in turn
+	block    bool                 // Watch waits for ctx to end
+	watchErr error
+
+	result    any // copied into Result's valuePtr
+	resultErr error
+
+	list        []starter.RunInfo
+	listOpts    []starter.ListOptions
+	info        starter.RunInfo
+	describeErr error
+	progressErr error
+	canceled    []string
+	closed      bool
+}
+
+func (r *fakeRunner) ProvisionVM(_ context.Context, in workflows.ProvisionVMInput) (starter.Run, error) {
+	r.provisioned = append(r.provisioned, in)
+	return r.run, r.startErr
+}
+
+func (r *fakeRunner) DeprovisionVM(_ context.Context, in workflows.DeprovisionVMInput) (starter.Run, error) {
+	r.deprovisioned = append(r.deprovisioned, in)
+	return r.run, r.startErr
+}
+
+func (r *fakeRunner) Progress(context.Context, string, string) (workflows.Progress, error) {
+	if r.progressErr != nil {
+		return workflows.Progress{}, r.progressErr
+	}
+	if len(r.progress) == 0 {
+		return workflows.Progress{}, nil
+	}
+	return r.progress[len(r.progress)-1], nil
+}
+
+func (r *fakeRunner) Watch(ctx context.Context, _, _ string, _ time.Duration, fn func(workflows.Progress)) error {
+	for _, p := range r.progress {
+		fn(p)
+	}
+	if r.block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return r.watchErr
+}
+
+func (r *fakeRunner) Result(ctx context.Context, _, _ string, valuePtr any) error {
+	if r.result != nil {
+		b, err := json.Marshal(r.result)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, valuePtr); err != nil {
+			return err
+		}
+	}
+	return r.resultErr
+}
+
+func (r *fakeRunner) Cancel(_ context.Context, id, _ string) error {
+	r.canceled = append(r.canceled, id)
+	return r.describeErr
+}
+
+func (r *fakeRunner) List(_ context.Context, o starter.ListOptions) ([]starter.RunInfo, error) {
+	r.listOpts = append(r.listOpts, o)
+	return r.list, nil
+}
+
+func (r *fakeRunner) Describe(context.Context, string, string) (starter.RunInfo, error) {
+	return r.info, r.describeErr
+}
+
+func (r *fakeRunner) Close() { r.closed = true }
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	return p
+}
+
+const badSpec = `provider: crusoe
+vm:
+  name: demo-vm
+  type: c1a.2x
+  location: us-northcentral1-a
+  sshPublicKey: "` + testKey + `"
+disks:
+  - name: data
+    size: 10GB
+  - name: data
+    size: 1GiB
+`
+
+func TestInvalidSpecExitsTwoAndStartsNothing(t *testing.T) {
+	path := writeFile(t, "bad.yaml", badSpec)
+	for _, args := range [][]string{
+		{"vm", "provision", "-f", path},
+		{"vm", "provision", "-f", path, "--wait"},
+		{"vm", "deprovision", "-f", path, "--wait", "--json"},
+	} {
+		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
+			c := newCLI(t)
+			code := c.run(args...)
+			assert.Equal(t, exitUsage, code)
+			assert.Empty(t, c.dials, "a bad spec must not dial Temporal")
+			assert.Empty(t, c.out.String())
+			stderr := c.errOut.String()
+			assert.Contains(t, stderr, "has 2 problems; nothing was started")
+			assert.Contains(t, stderr, `disks[0].size: "10GB" is not a size; use a whole number with GiB or TiB, e.g. 10GiB (line 9)`)
+			assert.Contains(t, stderr, `disks[1].name: "data" is used by disks[0] too`)
+		})
+	}
+}
+
+// With the real dialer and an address nothing listens on, the error must still
+// be about the spec: the spec is checked before any connection is tried.
+func TestInvalidSpecNeverDialsRealTemporal(t *testing.T) {
+	path := writeFile(t, "bad.yaml", badSpec)
+	var out, errOut bytes.Buffer
+	f := newFactory(&iostreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	start := time.Now()
+	code := execute(context.Background(), f, []string{"--address", "127.0.0.1:1", "vm", "provision", "-f", path, "--wait"})
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut.String(), "disks[0].size")
+	assert.NotContains(t, errOut.String(), "connect to Temporal")
+	assert.Less(t, time.Since(start), 2*time.Second)
+}
+
+func TestSpecFromStdin(t *testing.T) {
+	c := newCLI(t)
+	c.f.IO.In = strings.NewReader(strings.Replace(badSpec, "10GB", "10GiB", 1))
+	assert.Equal(t, exitUsage, c.run("vm", "provision", "-f", "-"))
+	assert.Contains(t, c.errOut.String(), "spec standard input has 1 problem")
+
+	c = newCLI(t)
+	data, err := os.ReadFile(exampleSpec)
+	require.NoError(t, err)
+	c.f.IO.In = bytes.NewReader(data)
+	c.fake.run = starter.Run{WorkflowID: "crusoe-vm-provision-demo-vm", RunID: "r1", Workflow: workflows.ProvisionVMWorkflowName}
+	assert.Equal(t, exitOK, c.run("vm", "provision", "-f", "-"), c.errOut.String())
+	require.Len(t, c.fake.provisioned, 1)
+	assert.Equal(t, "demo-vm", c.fake.provisioned[0].VM.Name)
+}
+
+func TestMissingSpecFile(t *testing.T) {
+	c := newCLI(t)
+	assert.Equal(t, exitUsage, c.run("vm", "provision", "-f", filepath.Join(t.TempDir(), "nope.yaml")))
+	assert.Contains(t, c.errOut.String(), "no such file")
+	assert.Empty(t, c.dials)
+}
+
+// allCommands lists every command path under root.
+func allCommands(c *cobra.Command) [][]string {
+	var out [][]string
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		out = append(out, path)
+		for _, sub := range c.Commands() {
+			if sub.Hidden || sub.Name() == "help" {
+				continue
+			}
+			walk(sub, append(append([]string(nil), path...), sub.Name()))
+		}
+	}
+	walk(c, nil)
+	return out
+}
+
+func TestHelpForEveryCommand(t *testing.T) {
+	paths := allCommands(newRootCmd(newCLI(t).f))
+	names := make([]string, len(paths))
+	for i, p := range paths {
+		names[i] = strings.Join(p, " ")
+	}
+	for _, want := range []string{"vm provision", "vm deprovision", "runs list", "runs show", "runs watch", "runs cancel", "worker", "sim", "sim inventory", "dev"} {
+		assert.Contains(t, names, want)
+	}
+	for _, path := range paths {
+		t.Run("cloudflow "+strings.Join(path, " "), func(t *testing.T) {
+			c := newCLI(t)
+			code := c.run(append(path, "--help")...)
+			assert.Equal(t, exitOK, code, c.errOut.String())
+			assert.Contains(t, c.out.String(), "Usage:")
+			assert.Empty(t, c.errOut.String())
+			assert.Empty(t, c.dials)
+		})
+	}
+	// A noun alone prints its help too.
+	c := newCLI(t)
+	assert.Equal(t, exitOK, c.run("vm"))
+	assert.Contains(t, c.out.String(), "provision")
+}
+
+func TestFlagValidation(t *testing.T) {
+	spec := exampleSpec
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bogus"}, `unknown command "bogus" for "cloudflow"`},
+		{[]string{"vm", "bogus"}, `unknown command "bogus" for "cloudflow vm"`},
+		{[]string{"runs", "bogus"}, `unknown command "bogus" for "cloudflow runs"`},
+		{[]string{"sim", "bogus"}, `unknown command "bogus" for "cloudflow sim"`},
+		{[]string{"--bogus"}, "unknown flag: --bogus"},
+		{[]string{"vm", "provision"}, `required flag(s) "file" not set`},
+		{[]string{"vm", "deprovision"}, `required flag(s) "file" not set`},
+		{[]string{"vm", "provision", "-f", spec, "extra"}, `unknown command "extra"`},
+		{[]string{"vm", "provision", "-f", spec, "--timeout", "5m"}, "--timeout only applies with --wait"},
+		{[]string{"vm", "provision", "-f", spec, "--wait", "--timeout", "0s"}, "--timeout must be longer than zero"},
+		{[]string{"vm", "provision", "-f", spec, "--wait", "--timeout", "soon"}, `invalid argument "soon" for "--timeout"`},
+		{[]string{"vm", "provision", "-f", spec, "--wait=maybe"}, `invalid argument "maybe" for "--wait"`},
+		{[]string{"runs", "list", "--limit", "0"}, "--limit must be between 1 and 1000, not 0"},
+		{[]string{"runs", "list", "--limit", "x"}, `invalid argument "x"`},
+		{[]string{"runs", "list", "extra"}, `unknown command "extra"`},
+		{[]string{"runs", "show"}, "missing WORKFLOW-ID argument"},
+		{[]string{"runs", "show", "a", "b"}, "too many arguments"},
+		{[]string{"runs", "watch"}, "missing WORKFLOW-ID argument"},
+		{[]string{"runs", "watch", "x", "--timeout", "-1s"}, "--timeout must not be negative"},
+		{[]string{"runs", "cancel"}, "missing WORKFLOW-ID argument"},
+		{[]string{"sim", "--operation-latency", "-1s"}, "--operation-latency must not be negative"},
+		{[]string{"sim", "--fault", "explode:/v1alpha5/**"}, "--fault: fault"},
+		{[]string{"sim", "--listen", "nowhere"}, `--listen "nowhere": want host:port`},
+		{[]string{"sim", "inventory", "--endpoint", "127.0.0.1:8787"}, "--endpoint \"127.0.0.1:8787\": want the simulator's base URL"},
+		{[]string{"dev", "--temporal-port", "70000"}, "--temporal-port must be a port from 0 to 65535"},
+		{[]string{"dev", "--ui-port", "-2"}, "--ui-port must be a port"},
+		{[]string{"dev", "--temporal-port", "7233", "--ui-port", "7233"}, "must differ"},
+		{[]string{"dev", "--sim-listen", "nowhere"}, `--sim-listen "nowhere"`},
+		{[]string{"dev", "--fault", "nope"}, "--fault"},
+		{[]string{"worker", "extra"}, `unknown command "extra"`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			c := newCLI(t)
+			code := c.run(tt.args...)
+			assert.Equal(t, exitUsage, code, "stderr: %s", c.errOut.String())
+			assert.Contains(t, c.errOut.String(), tt.want)
+			assert.True(t, strings.HasPrefix(c.errOut.String(), "error: "), c.errOut.String())
+			assert.Empty(t, c.dials)
+		})
+	}
+}
+
+func TestProvisionWithoutWait(t *testing.T) {
+	c := newCLI(t)
+	c.fake.run = starter.Run{WorkflowID: "crusoe-vm-provision-demo-vm", RunID: "run-1", Workflow: workflows.ProvisionVMWorkflowName}
+	code := c.run("--address", "temporal.example:7233", "--namespace", "ns", "--profile", "prod", "--config-file", "/tmp/t.toml", "--task-queue", "q",
+		"vm", "provision", "-f", exampleSpec)
+	require.Equal(t, exitOK, code, c.errOut.String())
+	assert.Equal(t, []starter.Options{{HostPort: "temporal.example:7233", Namespace: "ns", Profile: "prod", ConfigFile: "/tmp/t.toml", TaskQueue: "q"}}, c.dials)
+	require.Len(t, c.fake.provisioned, 1)
+	in := c.fake.provisioned[0]
+	assert.Equal(t, "demo-vm", in.VM.Name)
+	assert.Equal(t, []string{"demo-vm-data", "demo-vm-scratch"}, []string{in.Disks[0].Name, in.Disks[1].Name})
+	out := c.out.String()
+	assert.Contains(t, out, "Started ProvisionVM for VM demo-vm.")
+	assert.Contains(t, out, "workflow: crusoe-vm-provision-demo-vm")
+	assert.Contains(t, out, "cloudflow runs watch crusoe-vm-provision-demo-vm")
+	assert.True(t, c.fake.closed)
+
+	c = newCLI(t)
+	c.fake.run = starter.Run{WorkflowID: "w", RunID: "r", Workflow: "ProvisionVM"}
+	require.Equal(t, exitOK, c.run("vm", "provision", "-f", exampleSpec, "--json"))
+	var run starter.Run
+	require.NoError(t, json.Unmarshal([]byte(c.out.String()), &run))
+	assert.Equal(t, c.fake.run, run)
+	assert.Equal(t, workflows.TaskQueue, c.dials[0].TaskQueue)
+}
+
+var (
+	provisionRun = starter.Run{WorkflowID: "crusoe-vm-provision-demo-vm", RunID: "run-1", Workflow: workflows.ProvisionVMWorkflowName}
+	t0           = time.Date(2025, 1, 2, 12, 0, 1, 0, time.Local)
+)
+
+func provisionProgress() []workflows.Progress {
+	step := func(name, state, id, op, errText string) workflows.Step {
+		kind, res, _ := strings.Cut(name, "/")
+		return workflows.Step{Name: name, Kind: kind, Resource: res, State: state, ID: id, OperationID: op, Error: errText, UpdatedAt: t0}
+	}
+	return []workflows.Progress{
+		{Workflow: "ProvisionVM", Phase: "running", Steps: []workflows.Step{
+			step("disk/demo-vm-data", "pending", "", "", ""),
+			step("vm/demo-vm", "pending", "", "", ""),
+		}},
+		{Workflow: "ProvisionVM", Phase: "running", Steps: []workflows.Step{
+			step("disk/demo-vm-data", "running", "", "op-1", ""),
+			step("vm/demo-vm", "pending", "", "", ""),
+		}},
+		{Workflow: "ProvisionVM", Phase: "running", Steps: []workflows.Step{
+			step("disk/demo-vm-data", "done", "disk-1", "", ""),
+			step("vm/demo-vm", "running", "", "op-2", ""),
+		}},
+	}
+}
+
+func TestProvisionWaitSucceeds(t *testing.T) {
+	c := newCLI(t)
+	c.fake.run = provisionRun
+	c.fake.progress = provisionProgress()
+	c.fake.result = workflows.ProvisionVMResult{
+		VM:            workflows.Resource{Kind: "vm", Name: "demo-vm", ID: "vm-1", State: "STATE_RUNNING"},
+		Disks:         []workflows.Resource{{Kind: "disk", Name: "demo-vm-data", ID: "disk-1"}, {Kind: "disk", Name: "demo-vm-scratch", ID: "disk-2", Existed: true}},
+		FirewallRules: []workflows.Resource{{Kind: "firewall-rule", Name: "demo-vm-ssh", ID: "fw-1", State: "active"}},
+		Steps: []workflows.Step{
+			{Name: "disk/demo-vm-data", State: "done", ID: "disk-1", UpdatedAt: t0},
+			{Name: "vm/demo-vm", State: "done", ID: "vm-1", UpdatedAt: t0},
+		},
+	}
+	code := c.run("vm", "provision", "-f", exampleSpec, "--wait")
+	require.Equal(t, exitOK, code, c.errOut.String())
+	out := c.out.String()
+	assert.Contains(t, out, "12:00:01 disk/demo-vm-data running op=op-1\n")
+	assert.Contains(t, out, "12:00:01 disk/demo-vm-data done id=disk-1\n")
+	assert.Contains(t, out, "12:00:01 vm/demo-vm running op=op-2\n")
+	assert.Contains(t, out, "12:00:01 vm/demo-vm done id=vm-1\n")
+	assert.NotContains(t, out, "pending", "the plan is not a change")
+	assert.Contains(t, out, "VM demo-vm is ready")
+	assert.Regexp(t, `vm\s+demo-vm\s+vm-1\s+STATE_RUNNING`, out)
+	assert.Regexp(t, `disk\s+demo-vm-scratch\s+disk-2\s+-\s+\(already existed\)`, out)
+	assert.Regexp(t, `firewall-rule\s+demo-vm-ssh\s+fw-1\s+active`, out)
+	assert.NotContains(t, out, "\x1b[", "no cursor movement off a terminal")
+	assert.Empty(t, c.errOut.String())
+}
+
+func failedProvision() (workflows.ProvisionVMResult, error) {
+	res := workflows.ProvisionVMResult{
+		VM:         workflows.Resource{Kind: "vm", Name: "demo-vm"},
+		FailedStep: "vm/demo-vm",
+		Steps: []workflows.Step{
+			{Name: "disk/demo-vm-data", State: "undone", ID: "disk-1"},
+			{Name: "disk/demo-vm-scratch", State: "undo-failed", ID: "disk-2", Error: "delete disk: 500 internal"},
+			{Name: "vm/demo-vm", State: "failed", Error: "operation FAILED: no capacity in us-northcentral1-a"},
+		},
+		Undone:    []string{"disk/demo-vm-data"},
+		NotUndone: []workflows.UndoFailure{{Step: "disk/demo-vm-scratch", Kind: "disk", Name: "demo-vm-scratch", ID: "disk-2", Error: "delete disk: 500 internal"}},
+	}
+	return res, &starter.RunError{WorkflowID: provisionRun.WorkflowID, Status: "Failed", Message: "create vm demo-vm: no capacity"}
+}
+
+func TestProvisionWaitFails(t *testing.T) {
+	c := newCLI(t)
+	c.fake.run = provisionRun
+	c.fake.progress = provisionProgress()
+	c.fake.result, c.fake.resultErr = failedProvision()
+	code := c.run("vm", "provision", "-f", exampleSpec, "--wait")
+	require.Equal(t, exitFailed, code)
+	out := c.out.String()
+	assert.Contains(t, out, "ProvisionVM failed.")
+	assert.Contains(t, out, "failed step: vm/demo-vm")
+	assert.Contains(t, out, "error:       operation FAILED: no capacity in us-northcentral1-a")
+	assert.Contains(t, out, "undone:      disk/demo-vm-data")
+	assert.Contains(t, out, "Could NOT be undone")
+	assert.Regexp(t, `disk\s+demo-vm-scratch\s+disk-2\s+delete disk: 500 internal`, out)
+	assert.Contains(t, out, `12:00:00 disk/demo-vm-scratch undo-failed id=disk-2 error="delete disk: 500 internal"`)
+	assert.Contains(t, c.errOut.String(), "error: workflow crusoe-vm-provision-demo-vm failed: create vm demo-vm: no capacity")
+}
+
+func TestProvisionWaitJSON(t *testing.T) {
+	c := newCLI(t)
+	c.fake.run = provisionRun
+	c.fake.progress = provisionProgress()
+	c.fake.result, c.fake.resultErr = failedProvision()
+	code := c.run("vm", "provision", "-f", exampleSpec, "--wait", "--json")
+	require.Equal(t, exitFailed, code)
+	var res workflows.ProvisionVMResult
+	require.NoError(t, json.Unmarshal([]byte(c.out.String()), &res), "stdout holds the result JSON only:\n%s", c.out.String())
+	assert.Equal(t, "vm/demo-vm", res.FailedStep)
+	assert.Equal(t, "demo-vm-scratch", res.NotUndone[0].Name)
+
+	c = newCLI(t)
+	c.fake.run = provisionRun
+	c.fake.progress = provisionProgress()
+	c.fake.result = workflows.ProvisionVMResult{VM: workflows.Resource{Kind: "vm", Name: "demo-vm", ID: "vm-1"}}
+	require.Equal(t, exitOK, c.run("vm", "provision", "-f", exampleSpec, "--wait", "--json"))
+	require.NoError(t, json.Unmarshal([]byte(c.out.String()), &res))
+	assert.Equal(t, "vm-1", res.VM.ID)
+	assert.Empty(t, c.errOut.String())
+}
+
+func TestProvisionWaitTimesOut(t *testing.T) {
+	c := newCLI(t)
+	c.fake.run = provisionRun
+	c.fake.block = true
+	code := c.run("vm", "provision", "-f", exampleSpec, "--wait", "--timeout", "50ms")
+	assert.Equal(t, exitPending, code)
+	stderr := c.errOut.String()
+	assert.Contains(t, stderr, "timed out after 50ms waiting for crusoe-vm-provision-demo-vm; the workflow is still running")
+	assert.Contains(t, stderr, "cloudflow runs cancel crusoe-vm-provision-demo-vm")
+}
+
+func TestProvisionWaitInterrupted(t *testing.T) {
+	c := newCLI(t)
+	c.fake.run = provisionRun
+	c.fake.block = true
+	c.f.NotifyContext = func(ctx context.Context) (context.Context, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(ctx)
+		time.AfterFunc(20*time.Millisecond, cancel) // as if Ctrl-C were pressed
+		return ctx, cancel
+	}
+	code := c.run("vm", "provision", "-f", exampleSpec, "--wait")
+	assert.Equal(t, exitPending, code)
+	assert.Contains(t, c.errOut.String(), "stopped watching crusoe-vm-provision-demo-vm; the workflow goes on")
+	assert.Contains(t, c.errOut.String(), "cloudflow runs cancel")
+}
+
+func TestProvisionStartErrors(t *testing.T) {
+	c := newCLI(t)
+	c.fake.startErr = &starter.AlreadyRunningError{WorkflowID: "crusoe-vm-provision-demo-vm"}
+	assert.Equal(t, exitOther, c.run("vm", "provision", "-f", exampleSpec))
+	assert.Contains(t, c.errOut.String(), "a run for VM demo-vm is already in progress (workflow crusoe-vm-provision-demo-vm)")
+
+	c = newCLI(t)
+	c.fake.dialErr = errors.New("connect to Temporal at 127.0.0.1:1: connection refused")
+	assert.Equal(t, exitOther, c.run("vm", "provision", "-f", exampleSpec, "--wait"))
+	assert.Contains(t, c.errOut.String(), "error: connect to Temporal at 127.0.0.1:1: connection refused")
+	assert.Contains(t, c.errOut.String(), "cloudflow dev")
+
+	c = newCLI(t)
+	c.fake.run = provisionRun
+	c.fake.resultErr = errors.New("rpc error: unavailable")
+	assert.Equal(t, exitOther, c.run("vm", "provision", "-f", exampleSpec, "--wait"))
+	assert.Contains(t, c.errOut.String(), "waiting for crusoe-vm-provision-demo-vm: rpc error: unavailable")
+}
+
+func TestDeprovisionWait(t *testing.T) {
+	c := newCLI(t)
+	c.fake.run = starter.Run{WorkflowID: "crusoe-vm-deprovision-demo-vm", RunID: "r", Workflow: workflows.DeprovisionVMWorkflowName}
+	c.fake.result = workflows.DeprovisionVMResult{
+		Deleted:     []workflows.Resource{{Kind: "vm", Name: "demo-vm", ID: "vm-1"}, {Kind: "disk", Name: "demo-vm-data", ID: "disk-1"}},
+		AlreadyGone: []workflows.Resource{{Kind: "firewall-rule", Name: "demo-vm-ssh"}},
+	}
+	require.Equal(t, exitOK, c.run("vm", "deprovision", "-f", exampleSpec, "--wait"), c.errOut.String())
+	require.Len(t, c.fake.deprovisioned, 1)
+	assert.Equal(t, workflows.DeprovisionVMInput{
+		VMName: "demo-vm", DiskNames: []string{"demo-vm-data", "demo-vm-scratch"}, FirewallRules: []string{"demo-vm-ssh"},
+	}, c.fake.deprovisioned[0])
+	out := c.out.String()
+	assert.Contains(t, out, "Deprovisioned (workflow crusoe-vm-deprovision-demo-vm)")
+	assert.Regexp(t, `vm\s+demo-vm\s+vm-1\s+deleted`, out)
+	assert.Regexp(t, `firewall-rule\s+demo-vm-ssh\s+-\s+already gone`, out)
+
+	c = newCLI(t)
+	c.fake.run = starter.Run{WorkflowID: "crusoe-vm-deprovision-demo-vm", RunID: "r", Workflow: workflows.DeprovisionVMWorkflowName}
+	c.fake.result = workflows.DeprovisionVMResult{Steps: []workflows.Step{{Name: "vm/demo-vm", State: "failed", Error: "403 forbidden"}}}
+	c.fake.resultErr = &starter.RunError{WorkflowID: "crusoe-vm-deprovision-demo-vm", Status: "Failed", Message: "delete vm: 403 forbidden"}
+	require.Equal(t, exitFailed, c.run("vm", "deprovision", "-f", exampleSpec, "--wait"))
+	assert.Contains(t, c.out.String(), "DeprovisionVM failed.")
+	assert.Contains(t, c.out.String(), "vm/demo-vm: 403 forbidden")
+}
+
+func TestLiveTableOnTerminal(t *testing.T) {
+	c := newCLI(t)
+	c.f.IO.OutTTY = true
+	c.f.IO.Width = func() int { return 100 }
+	c.fake.run = provisionRun
+	c.fake.progress = provisionProgress()
+	c.fake.result, c.fake.resultErr = failedProvision()
+	require.Equal(t, exitFailed, c.run("vm", "provision", "-f", exampleSpec, "--wait"))
+	out := c.out.String()
+	assert.Contains(t, out, "\x1b[2K", "lines are cleared and redrawn")
+	assert.Regexp(t, `\x1b\[\d+A`, out, "the cursor moves back over the table")
+	assert.Contains(t, out, "STATE")
+	assert.Contains(t, out, "✗ failed")
+	assert.Contains(t, out, "! undo-failed")
+	assert.Contains(t, out, "↩ undone")
+	assert.Contains(t, out, "op-2")
+	assert.Contains(t, out, "Could NOT be undone")
+	for _, line := range strings.Split(out, "\n") {
+		assert.LessOrEqual(t, len([]rune(stripANSI(line))), 100, "a line wider than the terminal breaks the redraw: %q", line)
+	}
+}
+
+func stripANSI(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '[' {
+			j := i + 2
+			for j < len(s) && (s[j] < '@' || s[j] > '~') {
+				j++
+			}
+			i = j
+			continue
+		}
+		if s[i] == '\r' {
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func TestRunsList(t *testing.T) {
+	start := time.Date(2025, 1, 2, 11, 58, 0, 0, time.Local)
+	runs := []starter.RunInfo{
+		{WorkflowID: "crusoe-vm-provision-demo-vm", RunID: "r1", Type: "ProvisionVM", Status: "Running", StartTime: start},
+		{WorkflowID: "crusoe-vm-deprovision-old", RunID: "r2", Type: "DeprovisionVM", Status: "Completed", StartTime: start, CloseTime: start.Add(42 * time.Second)},
+	}
+	c := newCLI(t)
+	c.fake.list = runs
+	require.Equal(t, exitOK, c.run("runs", "list", "--limit", "5", "--query", "WorkflowType = 'ProvisionVM'"))
+	assert.Equal(t, []starter.ListOptions{{Query: "WorkflowType = 'ProvisionVM'", Limit: 5}}, c.fake.listOpts)
+	out := c.out.String()
+	assert.Regexp(t, `WORKFLOW ID\s+TYPE\s+STATUS\s+STARTED\s+DURATION`, out)
+	assert.Regexp(t, `crusoe-vm-provision-demo-vm\s+ProvisionVM\s+Running\s+\S+ \S+\s+2m0s`, out)
+	assert.Regexp(t, `crusoe-vm-deprovision-old\s+DeprovisionVM\s+Completed\s+\S+ \S+\s+42s`, out)
+
+	c = newCLI(t)
+	c.fake.list = runs
+	require.Equal(t, exitOK, c.run("runs", "list", "--json"))
+	var got []starter.RunInfo
+	require.NoError(t, json.Unmarshal([]byte(c.out.String()), &got))
+	assert.Len(t, got, 2)
+	assert.Equal(t, 20, c.fake.listOpts[0].Limit)
+
+	c = newCLI(t)
+	require.Equal(t, exitOK, c.run("runs", "list", "--json"))
+	assert.Equal(t, "[]\n", c.out.String())
+	c = newCLI(t)
+	require.Equal(t, exitOK, c.run("runs", "ls"))
+	assert.Contains(t, c.errOut.String(), "No runs found.")
+}
+
+func TestRunsShow(t *testing.T) {
+	c := newCLI(t)
+	c.fake.info = starter.RunInfo{WorkflowID: "crusoe-vm-provision-demo-vm", RunID: "r1", Type: "ProvisionVM", Status: "Running", StartTime: time.Date(2025, 1, 2, 11, 59, 0, 0, time.Local)}
+	c.fake.progress = provisionProgress()
+	require.Equal(t, exitOK, c.run("runs", "show", "crusoe-vm-provision-demo-vm"))
+	out := c.out.String()
+	assert.Regexp(t, `Workflow:\s+crusoe-vm-provision-demo-vm`, out)
+	assert.Regexp(t, `Status:\s+Running`, out)
+	assert.Regexp(t, `Running for:\s+1m0s`, out)
+	assert.Regexp(t, `▸ running\s+vm/demo-vm\s+-\s+op-2`, out)
+
+	c = newCLI(t)
+	c.fake.info = starter.RunInfo{WorkflowID: "w", Type: "ProvisionVM", Status: "Completed"}
+	c.fake.progressErr = errors.New("no worker to answer the query")
+	require.Equal(t, exitOK, c.run("runs", "show", "w", "--json"))
+	var d runDetails
+	require.NoError(t, json.Unmarshal([]byte(c.out.String()), &d))
+	assert.Equal(t, "Completed", d.Run.Status)
+	assert.Nil(t, d.Progress)
+	assert.Contains(t, d.ProgressError, "no worker")
+
+	c = newCLI(t)
+	c.fake.describeErr = errors.New("describe nope: workflow not found")
+	assert.Equal(t, exitOther, c.run("runs", "show", "nope"))
+	assert.Contains(t, c.errOut.String(), "error: describe nope: workflow not found")
+}
+
+func TestRunsWatch(t *testing.T) {
+	c := newCLI(t)
+	c.fake.info = starter.RunInfo{WorkflowID: provisionRun.WorkflowID, RunID: "run-1", Type: "ProvisionVM", Status: "Running"}
+	c.fake.progress = provisionProgress()
+	c.fake.result, c.fake.resultErr = failedProvision()
+	assert.Equal(t, exitFailed, c.run("runs", "watch", provisionRun.WorkflowID))
+	assert.Contains(t, c.out.String(), "Could NOT be undone")
+
+	c = newCLI(t)
+	c.fake.info = starter.RunInfo{WorkflowID: "other", RunID: "r", Type: "SomethingElse", Status: "Completed"}
+	c.fake.result = map[string]int{"n": 1}
+	assert.Equal(t, exitOK, c.run("runs", "watch", "other"))
+	assert.Contains(t, c.out.String(), "SomethingElse other completed.")
+	assert.Contains(t, c.out.String(), `"n": 1`)
+
+	c = newCLI(t)
+	c.fake.info = starter.RunInfo{WorkflowID: "w", RunID: "r", Type: "ProvisionVM", Status: "Running"}
+	c.fake.block = true
+	assert.Equal(t, exitPending, c.run("runs", "watch", "w", "--timeout", "30ms"))
+
+	c = newCLI(t)
+	c.fake.info = starter.RunInfo{WorkflowID: "w", RunID: "r", Type: "ProvisionVM", Status: "Canceled"}
+	c.fake.resultErr = &starter.RunError{WorkflowID: "w", Status: "Canceled"}
+	assert.Equal(t, exitFailed, c.run("runs", "watch", "w"))
+	assert.Contains(t, c.out.String(), "ProvisionVM was canceled.")
+
+	c = newCLI(t)
+	c.fake.describeErr = errors.New("describe nope: not found")
+	assert.Equal(t, exitOther, c.run("runs", "watch", "nope"))
+}
+
+func TestRunsCancel(t *testing.T) {
+	c := newCLI(t)
+	require.Equal(t, exitOK, c.run("runs", "cancel", "crusoe-vm-provision-demo-vm"))
+	assert.Equal(t, []string{"crusoe-vm-provision-demo-vm"}, c.fake.canceled)
+	assert.Contains(t, c.out.String(), "cloudflow runs watch crusoe-vm-provision-demo-vm")
+}
+
+func TestExitCodeOf(t *testing.T) {
+	assert.Equal(t, 0, exitCodeOf(nil))
+	assert.Equal(t, 3, exitCodeOf(&exitError{code: 3}))
+	assert.Equal(t, 1, exitCodeOf(withCode(1, io.EOF)))
+	assert.Equal(t, 2, exitCodeOf(errors.New("from cobra")))
+	var buf bytes.Buffer
+	printError(&buf, nil, &exitError{code: 3})
+	assert.Empty(t, buf.String(), "a bare exit code prints nothing more")
+}

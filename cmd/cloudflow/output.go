@@ -1,0 +1,490 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cloudflow/cloudflow/starter"
+	"github.com/cloudflow/cloudflow/workflows"
+)
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// table aligns columns like kubectl's tables and trims the padding left at
+// the end of lines whose last cells are empty.
+type table struct {
+	*tabwriter.Writer
+	buf bytes.Buffer
+	out io.Writer
+}
+
+func newTable(w io.Writer) *table {
+	t := &table{out: w}
+	t.Writer = tabwriter.NewWriter(&t.buf, 0, 0, 2, ' ', 0)
+	return t
+}
+
+func (t *table) Flush() error {
+	if err := t.Writer.Flush(); err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	for _, l := range strings.SplitAfter(t.buf.String(), "\n") {
+		nl := strings.HasSuffix(l, "\n")
+		out.WriteString(strings.TrimRight(l, " \n"))
+		if nl {
+			out.WriteByte('\n')
+		}
+	}
+	t.buf.Reset()
+	_, err := t.out.Write(out.Bytes())
+	return err
+}
+
+// stepSymbols mark each step state in the live table.
+var stepSymbols = map[string]string{
+	workflows.StepPending:    "·",
+	workflows.StepDone:       "✓",
+	workflows.StepFailed:     "✗",
+	workflows.StepUndoing:    "↺",
+	workflows.StepUndone:     "↩",
+	workflows.StepUndoFailed: "!",
+	workflows.StepKept:       "=",
+}
+
+var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+
+// stepSymbol marks a state; a running step spins when frame >= 0 (a live
+// table) and shows a fixed mark in a snapshot.
+func stepSymbol(state string, frame int) string {
+	if state == workflows.StepRunning {
+		if frame < 0 {
+			return "▸"
+		}
+		return spinner[frame%len(spinner)]
+	}
+	if s, ok := stepSymbols[state]; ok {
+		return s
+	}
+	return "?"
+}
+
+// writeSteps renders steps as a table: state, resource, id, operation, error.
+// A compact table (the live one) shortens IDs, which are long UUIDs, so that
+// the error still fits on the line; the summary that follows has them whole.
+func writeSteps(w io.Writer, steps []workflows.Step, frame int, compact bool) {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "STATE\tRESOURCE\tID\tOPERATION\tERROR")
+	for _, s := range steps {
+		id, op, errText := s.ID, "", oneLine(s.Error)
+		// The operation matters while it is awaited; afterwards it is history.
+		if s.State == workflows.StepRunning || s.State == workflows.StepUndoing {
+			op = s.OperationID
+		}
+		if compact {
+			id, op = truncate(id, 9), truncate(op, 9)
+		}
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\n", stepSymbol(s.State, frame), s.State, s.Name, dash(id), dash(op), errText)
+	}
+	_ = tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func truncate(s string, n int) string {
+	if n <= 0 || utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n == 1 {
+		return "…"
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+// progressView shows a run's progress while the CLI waits for it.
+type progressView interface {
+	Update(p workflows.Progress)
+	// Finish shows the final state; final may be nil when it is unknown.
+	Finish(final *workflows.Progress)
+}
+
+func newProgressView(f *factory, jsonOut bool, title string) progressView {
+	switch {
+	case jsonOut:
+		return nopView{}
+	case f.IO.OutTTY:
+		return newTTYView(f.IO.Out, f.IO.Width(), f.Now, title)
+	default:
+		return &lineView{w: f.IO.Out, now: f.Now, seen: map[string]workflows.Step{}}
+	}
+}
+
+type nopView struct{}
+
+func (nopView) Update(workflows.Progress)  {}
+func (nopView) Finish(*workflows.Progress) {}
+
+// lineView prints one line per step change, for logs and pipes:
+//
+//	12:00:01 disk/demo-vm-data running op=3f2a...
+type lineView struct {
+	w     io.Writer
+	now   func() time.Time
+	seen  map[string]workflows.Step
+	phase string
+}
+
+func (v *lineView) Update(p workflows.Progress) {
+	defer func() {
+		if p.Phase != "" && v.phase != "" && p.Phase != v.phase {
+			fmt.Fprintf(v.w, "%s %s %s\n", v.now().Format("15:04:05"), dash(p.Workflow), p.Phase)
+		}
+		v.phase = p.Phase
+	}()
+	for _, s := range p.Steps {
+		prev, ok := v.seen[s.Name]
+		v.seen[s.Name] = s
+		if !ok && s.State == workflows.StepPending {
+			continue // the plan; states are reported as they change
+		}
+		if ok && prev.State == s.State && prev.OperationID == s.OperationID && prev.Error == s.Error && prev.ID == s.ID {
+			continue
+		}
+		at := s.UpdatedAt
+		if at.IsZero() {
+			at = v.now()
+		}
+		line := fmt.Sprintf("%s %s %s", at.Local().Format("15:04:05"), s.Name, s.State)
+		if s.ID != "" && s.ID != prev.ID {
+			line += " id=" + s.ID
+		}
+		if s.OperationID != "" && (s.State == workflows.StepRunning || s.State == workflows.StepUndoing) {
+			line += " op=" + s.OperationID
+		}
+		if s.Error != "" {
+			line += fmt.Sprintf(" error=%q", oneLine(s.Error))
+		}
+		fmt.Fprintln(v.w, line)
+	}
+}
+
+func (v *lineView) Finish(final *workflows.Progress) {
+	if final != nil {
+		v.Update(*final)
+	}
+}
+
+// ttyView redraws a live step table in place with ANSI cursor movement.
+type ttyView struct {
+	mu    sync.Mutex
+	w     io.Writer
+	width int
+	now   func() time.Time
+	title string
+	start time.Time
+	p     workflows.Progress
+	lines int // lines drawn last time, to move back over
+	frame int
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newTTYView(w io.Writer, width int, now func() time.Time, title string) *ttyView {
+	if width <= 0 {
+		width = 120
+	}
+	v := &ttyView{w: w, width: width, now: now, title: title, start: now(), stop: make(chan struct{}), done: make(chan struct{})}
+	v.draw(false)
+	go v.tick()
+	return v
+}
+
+// tick animates the spinner and the elapsed time between updates.
+func (v *ttyView) tick() {
+	defer close(v.done)
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-v.stop:
+			return
+		case <-t.C:
+			v.mu.Lock()
+			v.frame++
+			v.draw(false)
+			v.mu.Unlock()
+		}
+	}
+}
+
+func (v *ttyView) Update(p workflows.Progress) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.p = p
+	v.draw(false)
+}
+
+func (v *ttyView) Finish(final *workflows.Progress) {
+	close(v.stop)
+	<-v.done
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if final != nil {
+		v.p = *final
+	}
+	v.draw(true)
+}
+
+func (v *ttyView) draw(final bool) {
+	var body bytes.Buffer
+	phase := v.p.Phase
+	if phase == "" {
+		phase = "starting"
+	}
+	elapsed := v.now().Sub(v.start).Round(time.Second)
+	head := fmt.Sprintf("%s  %s  %s", v.title, phase, elapsed)
+	if !final {
+		head = spinner[v.frame%len(spinner)] + " " + head
+	}
+	fmt.Fprintln(&body, head)
+	if len(v.p.Steps) > 0 {
+		writeSteps(&body, v.p.Steps, v.frame, true)
+	}
+
+	var out bytes.Buffer
+	if v.lines > 0 {
+		fmt.Fprintf(&out, "\x1b[%dA", v.lines)
+	}
+	n := 0
+	for _, l := range strings.Split(strings.TrimRight(body.String(), "\n"), "\n") {
+		// A wrapped line would throw off the count of lines to move back over.
+		fmt.Fprintf(&out, "\r\x1b[2K%s\n", truncate(l, v.width-1))
+		n++
+	}
+	out.WriteString("\x1b[J")
+	v.lines = n
+	_, _ = v.w.Write(out.Bytes())
+}
+
+// printProvisionSummary says what a ProvisionVM run made or, when it failed,
+// where it failed, what was undone and what could not be.
+func printProvisionSummary(w io.Writer, run starter.Run, res *workflows.ProvisionVMResult, runErr *starter.RunError) {
+	if runErr == nil {
+		fmt.Fprintf(w, "\nVM %s is ready (workflow %s).\n\n", res.VM.Name, run.WorkflowID)
+		tw := newTable(w)
+		fmt.Fprintln(tw, "KIND\tNAME\tID\tSTATE")
+		rows := append(append([]workflows.Resource{res.VM}, res.Disks...), res.FirewallRules...)
+		for _, r := range rows {
+			note := ""
+			if r.Existed {
+				note = "\t(already existed)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\n", r.Kind, r.Name, dash(r.ID), dash(r.State), note)
+		}
+		_ = tw.Flush()
+		return
+	}
+	fmt.Fprintf(w, "\n%s %s.\n", run.Workflow, runOutcome(runErr))
+	failed := res.FailedStep
+	if failed == "" {
+		failed = runErr.FailedStep
+	}
+	if failed != "" {
+		msg := stepError(res.Steps, failed)
+		if msg == "" {
+			msg = runErr.Message
+		}
+		fmt.Fprintf(w, "  failed step: %s\n", failed)
+		if msg != "" {
+			fmt.Fprintf(w, "  error:       %s\n", oneLine(msg))
+		}
+	} else if runErr.Message != "" {
+		fmt.Fprintf(w, "  error: %s\n", oneLine(runErr.Message))
+	}
+	if len(res.Undone) > 0 {
+		fmt.Fprintf(w, "  undone:      %s\n", strings.Join(res.Undone, ", "))
+	}
+	if len(res.NotUndone) > 0 {
+		fmt.Fprintln(w, "\nCould NOT be undone; these may still exist and cost money, remove them by hand:")
+		tw := newTable(w)
+		fmt.Fprintln(tw, "  KIND\tNAME\tID\tERROR")
+		for _, u := range res.NotUndone {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", u.Kind, u.Name, dash(u.ID), oneLine(u.Error))
+		}
+		_ = tw.Flush()
+	} else if len(res.Undone) > 0 || failed != "" {
+		fmt.Fprintln(w, "  Nothing was left behind.")
+	}
+}
+
+// printDeprovisionSummary says what a DeprovisionVM run deleted or where it failed.
+func printDeprovisionSummary(w io.Writer, run starter.Run, res *workflows.DeprovisionVMResult, runErr *starter.RunError) {
+	if runErr != nil {
+		fmt.Fprintf(w, "\n%s %s.\n", run.Workflow, runOutcome(runErr))
+		if runErr.Message != "" {
+			fmt.Fprintf(w, "  error: %s\n", oneLine(runErr.Message))
+		}
+		for _, s := range res.Steps {
+			if s.State == workflows.StepFailed || s.State == workflows.StepUndoFailed {
+				fmt.Fprintf(w, "  %s: %s\n", s.Name, oneLine(s.Error))
+			}
+		}
+		if len(res.Deleted) > 0 {
+			fmt.Fprintln(w, "  Deleted before the failure: "+resourceNames(res.Deleted))
+		}
+		return
+	}
+	fmt.Fprintf(w, "\nDeprovisioned (workflow %s).\n\n", run.WorkflowID)
+	tw := newTable(w)
+	fmt.Fprintln(tw, "KIND\tNAME\tID\tRESULT")
+	for _, r := range res.Deleted {
+		fmt.Fprintf(tw, "%s\t%s\t%s\tdeleted\n", r.Kind, r.Name, dash(r.ID))
+	}
+	for _, r := range res.AlreadyGone {
+		fmt.Fprintf(tw, "%s\t%s\t%s\talready gone\n", r.Kind, r.Name, dash(r.ID))
+	}
+	_ = tw.Flush()
+}
+
+func resourceNames(rs []workflows.Resource) string {
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = r.Kind + "/" + r.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func stepError(steps []workflows.Step, name string) string {
+	for _, s := range steps {
+		if s.Name == name {
+			return s.Error
+		}
+	}
+	return ""
+}
+
+func runOutcome(e *starter.RunError) string {
+	switch e.Status {
+	case "Canceled":
+		return "was canceled"
+	case "Terminated":
+		return "was terminated"
+	case "TimedOut":
+		return "timed out"
+	}
+	return "failed"
+}
+
+// writeRunInfo prints one run's details as aligned key: value lines.
+func writeRunInfo(w io.Writer, ri starter.RunInfo, phase string, now time.Time) {
+	tw := newTable(w)
+	fmt.Fprintf(tw, "Workflow:\t%s\n", ri.WorkflowID)
+	fmt.Fprintf(tw, "Run:\t%s\n", ri.RunID)
+	fmt.Fprintf(tw, "Type:\t%s\n", ri.Type)
+	fmt.Fprintf(tw, "Status:\t%s\n", ri.Status)
+	if !ri.StartTime.IsZero() {
+		fmt.Fprintf(tw, "Started:\t%s\n", ri.StartTime.Local().Format(time.DateTime))
+	}
+	if !ri.CloseTime.IsZero() {
+		fmt.Fprintf(tw, "Closed:\t%s (took %s)\n", ri.CloseTime.Local().Format(time.DateTime), ri.CloseTime.Sub(ri.StartTime).Round(time.Second))
+	} else if !ri.StartTime.IsZero() {
+		fmt.Fprintf(tw, "Running for:\t%s\n", now.Sub(ri.StartTime).Round(time.Second))
+	}
+	if phase != "" {
+		fmt.Fprintf(tw, "Phase:\t%s\n", phase)
+	}
+	_ = tw.Flush()
+}
+
+func writeRunList(w io.Writer, runs []starter.RunInfo, now time.Time) {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "WORKFLOW ID\tTYPE\tSTATUS\tSTARTED\tDURATION")
+	for _, r := range runs {
+		started, took := "-", "-"
+		if !r.StartTime.IsZero() {
+			started = r.StartTime.Local().Format(time.DateTime)
+			end := now
+			if !r.CloseTime.IsZero() {
+				end = r.CloseTime
+			}
+			took = end.Sub(r.StartTime).Round(time.Second).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.WorkflowID, r.Type, r.Status, started, took)
+	}
+	_ = tw.Flush()
+}
+
+// inventoryRow is one simulated resource, with the fields every cloud's
+// rendering is likely to carry.
+type inventoryRow struct {
+	Cloud, Kind, Name, ID, State string
+}
+
+func inventoryRows(inv map[string]map[string][]json.RawMessage) []inventoryRow {
+	var rows []inventoryRow
+	for cloud, kinds := range inv {
+		for kind, items := range kinds {
+			for _, raw := range items {
+				var m map[string]any
+				_ = json.Unmarshal(raw, &m)
+				rows = append(rows, inventoryRow{
+					Cloud: cloud, Kind: kind,
+					Name:  firstString(m, "name", "display_name", "hostname"),
+					ID:    firstString(m, "id", "uuid", "vm_id", "disk_id"),
+					State: firstString(m, "state", "status"),
+				})
+			}
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if a.Cloud != b.Cloud {
+			return a.Cloud < b.Cloud
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Name < b.Name
+	})
+	return rows
+}
+
+func firstString(m map[string]any, keys ...string) string {
+	for _, k := range keys {
+		if s, ok := m[k].(string); ok && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func writeInventory(w io.Writer, rows []inventoryRow) {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "CLOUD\tKIND\tNAME\tID\tSTATE")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Cloud, r.Kind, dash(r.Name), dash(r.ID), dash(r.State))
+	}
+	_ = tw.Flush()
+}

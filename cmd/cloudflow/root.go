@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/cloudflow/cloudflow/starter"
+	"github.com/cloudflow/cloudflow/workflows"
+)
+
+// iostreams are where a command reads and writes, so tests can capture them.
+type iostreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// OutTTY says Out is a terminal: live progress redraws in place there.
+	OutTTY bool
+	// Width is the terminal's width in columns, 0 when unknown.
+	Width func() int
+}
+
+// runner is what the CLI needs from a Temporal connection; *starter.Starter
+// provides it, tests fake it.
+type runner interface {
+	ProvisionVM(ctx context.Context, in workflows.ProvisionVMInput) (starter.Run, error)
+	DeprovisionVM(ctx context.Context, in workflows.DeprovisionVMInput) (starter.Run, error)
+	Progress(ctx context.Context, workflowID, runID string) (workflows.Progress, error)
+	Watch(ctx context.Context, workflowID, runID string, every time.Duration, fn func(workflows.Progress)) error
+	Result(ctx context.Context, workflowID, runID string, valuePtr any) error
+	Cancel(ctx context.Context, workflowID, runID string) error
+	List(ctx context.Context, opts starter.ListOptions) ([]starter.RunInfo, error)
+	Describe(ctx context.Context, workflowID, runID string) (starter.RunInfo, error)
+	Close()
+}
+
+// factory holds what commands share and tests replace.
+type factory struct {
+	IO *iostreams
+	// Dial connects to Temporal.
+	Dial func(starter.Options) (runner, error)
+	// NotifyContext returns a context that ends on Ctrl-C or SIGTERM.
+	NotifyContext func(ctx context.Context) (context.Context, context.CancelFunc)
+	Now           func() time.Time
+}
+
+func newFactory(io *iostreams) *factory {
+	if io.Width == nil {
+		io.Width = func() int { return 0 }
+	}
+	return &factory{
+		IO: io,
+		Dial: func(o starter.Options) (runner, error) {
+			s, err := dialStarter(o, io.ErrOut, slog.LevelWarn)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+		NotifyContext: func(ctx context.Context) (context.Context, context.CancelFunc) {
+			return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		},
+		Now: time.Now,
+	}
+}
+
+// dialStarter is starter.Dial with the SDK's log records sent to logOut at
+// level and above.
+func dialStarter(o starter.Options, logOut io.Writer, level slog.Level) (*starter.Starter, error) {
+	o.Logger = sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})))
+	return starter.Dial(o)
+}
+
+// rootOptions are the persistent flags: how to reach Temporal.
+type rootOptions struct {
+	Address    string
+	Namespace  string
+	Profile    string
+	ConfigFile string
+	TaskQueue  string
+}
+
+func (o *rootOptions) starterOptions() starter.Options {
+	return starter.Options{
+		HostPort:   o.Address,
+		Namespace:  o.Namespace,
+		Profile:    o.Profile,
+		ConfigFile: o.ConfigFile,
+		TaskQueue:  o.TaskQueue,
+	}
+}
+
+// dial connects to Temporal; failing to is exitOther, with a hint.
+func (o *rootOptions) dial(f *factory) (runner, error) {
+	r, err := f.Dial(o.starterOptions())
+	if err != nil {
+		return nil, withCode(exitOther, fmt.Errorf("%w\nIs Temporal running? Start a local one with `cloudflow dev`, or point at yours with --address, --profile or TEMPORAL_ADDRESS", err))
+	}
+	return r, nil
+}
+
+func newRootCmd(f *factory) *cobra.Command {
+	opts := &rootOptions{}
+	cmd := &cobra.Command{
+		Use:   "cloudflow <command> <subcommand> [flags]",
+		Short: "Provision cloud resources as durable Temporal workflows",
+		Long: heredoc(`
+			cloudflow turns cloud provisioning into durable Temporal workflows: each
+			cloud API call is one activity, asynchronous operations are waited out
+			durably, and what a failed run made is undone.
+
+			Start everything locally with 'cloudflow dev', then in another shell:
+			  cloudflow vm provision -f examples/crusoe-vm.yaml --wait`),
+		Example: examples(`
+			$ cloudflow dev
+			$ cloudflow vm provision -f examples/crusoe-vm.yaml --wait
+			$ cloudflow runs list
+			$ cloudflow vm deprovision -f examples/crusoe-vm.yaml --wait`),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return err })
+
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&opts.Address, "address", "", "Temporal frontend `host:port` (default: $TEMPORAL_ADDRESS, the profile's address, or localhost:7233)")
+	pf.StringVar(&opts.Namespace, "namespace", "", "Temporal `namespace` (default: $TEMPORAL_NAMESPACE, the profile's, or \"default\")")
+	pf.StringVar(&opts.Profile, "profile", "", "Temporal environment configuration `profile` (default: $TEMPORAL_PROFILE or \"default\")")
+	pf.StringVar(&opts.ConfigFile, "config-file", "", "Temporal configuration `file` (default: $TEMPORAL_CONFIG_FILE or the standard location)")
+	pf.StringVar(&opts.TaskQueue, "task-queue", workflows.TaskQueue, "task `queue` workers poll and runs are started on")
+
+	cmd.AddCommand(
+		newVMCmd(f, opts),
+		newRunsCmd(f, opts),
+		newWorkerCmd(f, opts),
+		newSimCmd(f),
+		newDevCmd(f, opts),
+	)
+	wrapRunE(cmd)
+	return cmd
+}
+
+// execute runs the command line and returns the exit code.
+func execute(ctx context.Context, f *factory, args []string) int {
+	root := newRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil {
+		printError(f.IO.ErrOut, cmd, err)
+	}
+	return exitCodeOf(err)
+}
+
+func printError(w io.Writer, cmd *cobra.Command, err error) {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(w, "error: "+ee.err.Error())
+		}
+		return
+	}
+	// From cobra: bad flags, arguments or command names.
+	fmt.Fprintln(w, "error: "+err.Error())
+	if cmd != nil {
+		fmt.Fprintf(w, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+}
+
+// nounCmd is a command that only groups others (cloudflow vm, cloudflow runs):
+// alone it prints help; with an unknown subcommand it says so.
+func nounCmd(use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown command %q for %q\nRun '%s --help' for usage.", args[0], cmd.CommandPath(), cmd.CommandPath())
+			}
+			return cmd.Help()
+		},
+	}
+}
+
+// heredoc trims the common indentation of a raw string literal.
+func heredoc(s string) string {
+	lines := strings.Split(strings.Trim(s, "\n"), "\n")
+	indent := -1
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		n := len(l) - len(strings.TrimLeft(l, "\t "))
+		if indent < 0 || n < indent {
+			indent = n
+		}
+	}
+	for i, l := range lines {
+		if len(l) >= indent && indent > 0 {
+			lines[i] = l[indent:]
+		} else {
+			lines[i] = strings.TrimLeft(l, "\t ")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// examples formats a command's examples: indented under the "Examples:" heading.
+func examples(s string) string {
+	lines := strings.Split(heredoc(s), "\n")
+	for i, l := range lines {
+		lines[i] = "  " + l
+	}
+	return strings.Join(lines, "\n")
+}

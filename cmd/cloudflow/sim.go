@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cloudflow/cloudflow/clients/crusoe"
+	"github.com/cloudflow/cloudflow/cloudsim"
+)
+
+// defaultSimListen is where the simulator listens unless told otherwise.
+const defaultSimListen = "127.0.0.1:8787"
+
+// crusoeAPIPath is the Crusoe API's prefix under the simulator's URL.
+const crusoeAPIPath = "/v1alpha5"
+
+type simOptions struct {
+	Listen           string
+	OperationLatency time.Duration
+	Faults           []string
+	AccessKeyID      string
+	SecretKey        string
+	ProjectID        string
+}
+
+func newSimCmd(f *factory) *cobra.Command {
+	opts := &simOptions{}
+	cmd := &cobra.Command{
+		Use:   "sim [--listen ADDR] [--operation-latency DURATION] [--fault SPEC]...",
+		Short: "Serve the cloud simulator until Ctrl-C",
+		Long: heredoc(`
+			Serve the local cloud simulator: the Crusoe Cloud v1alpha5 API with its
+			paths, bodies, errors, request signatures and asynchronous operations,
+			held in memory. Point a worker at it with the environment it prints.
+
+			--fault injects failures, in the form action:METHOD:path[:key=value,...]
+			where action is error, fail-operation, drop-response or delay; path may
+			use * for one segment and ** for any number; keys are status, code,
+			message, retry-after, delay, times, skip and cloud.`),
+		Example: examples(`
+			$ cloudflow sim
+			$ cloudflow sim --operation-latency 5s \
+			    --fault 'fail-operation:POST:/v1alpha5/projects/*/compute/vms/instances:code=INTERNAL,message=no capacity'
+			$ cloudflow sim --fault 'error:GET:/v1alpha5/**:status=503,retry-after=2s,times=3'`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			simOpts, err := opts.options()
+			if err != nil {
+				return err
+			}
+			ctx, stop := f.NotifyContext(cmd.Context())
+			defer stop()
+			running, err := cloudsim.Start(opts.Listen, simOpts)
+			if err != nil {
+				return withCode(exitOther, err)
+			}
+			defer running.Close()
+
+			out := f.IO.Out
+			fmt.Fprintf(out, "Cloud simulator listening on %s\n", running.URL)
+			fmt.Fprintf(out, "  Crusoe Cloud API: %s%s (%s)\n", running.URL, crusoeAPIPath, latencyText(opts.OperationLatency))
+			for _, fl := range simOpts.Faults {
+				fmt.Fprintf(out, "  fault: %s %s %s\n", fl.Action, orAny(fl.Method), fl.Path)
+			}
+			fmt.Fprintln(out, "\nA worker reaches it with:")
+			writeCrusoeEnv(out, running.URL, simOpts.Crusoe, opts.SecretKey != "")
+			fmt.Fprintln(out, "\nPress Ctrl-C to stop.")
+			<-ctx.Done()
+			fmt.Fprintln(f.IO.ErrOut, "Stopping the simulator.")
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Listen, "listen", defaultSimListen, "`address` to listen on (port 0 picks a free one)")
+	fl.DurationVar(&opts.OperationLatency, "operation-latency", 2*time.Second, "how long each asynchronous cloud operation takes (0: at once)")
+	fl.StringArrayVar(&opts.Faults, "fault", nil, "inject a failure described by `spec`, action:METHOD:path[:options] (repeatable)")
+	fl.StringVar(&opts.AccessKeyID, "access-key-id", "", "Crusoe access key `ID` the simulator accepts (default: its public dev key)")
+	fl.StringVar(&opts.SecretKey, "secret-key", "", "Crusoe secret `key` the simulator accepts (default: its public dev secret)")
+	fl.StringVar(&opts.ProjectID, "project-id", "", "Crusoe project `ID` the simulator serves (default: its dev project)")
+	cmd.AddCommand(newSimInventoryCmd(f))
+	return cmd
+}
+
+func (o *simOptions) options() (cloudsim.Options, error) {
+	if o.OperationLatency < 0 {
+		return cloudsim.Options{}, usageErrorf("--operation-latency must not be negative")
+	}
+	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
+		return cloudsim.Options{}, usageErrorf("--listen %q: want host:port, e.g. %s", o.Listen, defaultSimListen)
+	}
+	latency := o.OperationLatency
+	if latency == 0 {
+		latency = -1 // the simulator reads 0 as its default; negative means at once
+	}
+	so := cloudsim.Options{Crusoe: cloudsim.CrusoeOptions{
+		AccessKeyID:      orDefault(o.AccessKeyID, cloudsim.DefaultCrusoeAccessKeyID),
+		SecretKey:        orDefault(o.SecretKey, cloudsim.DefaultCrusoeSecretKey),
+		ProjectID:        orDefault(o.ProjectID, cloudsim.DefaultCrusoeProjectID),
+		OperationLatency: latency,
+	}}
+	for _, s := range o.Faults {
+		fault, err := cloudsim.ParseFault(s)
+		if err != nil {
+			return cloudsim.Options{}, usageErrorf("--fault: %v", err)
+		}
+		so.Faults = append(so.Faults, fault)
+	}
+	return so, nil
+}
+
+// writeCrusoeEnv prints the environment a worker needs to use the simulator.
+// The default secret is the simulator's public dev key, so printing it is
+// fine; a secret the user chose is not echoed.
+func writeCrusoeEnv(w io.Writer, url string, c cloudsim.CrusoeOptions, secretGiven bool) {
+	fmt.Fprintf(w, "  export %s=%s%s\n", crusoe.EnvAPIEndpoint, url, crusoeAPIPath)
+	fmt.Fprintf(w, "  export %s=%s\n", crusoe.EnvAccessKeyID, c.AccessKeyID)
+	if secretGiven {
+		fmt.Fprintf(w, "  export %s=<the --secret-key you passed>\n", crusoe.EnvSecretKey)
+	} else {
+		fmt.Fprintf(w, "  export %s=%s   # the simulator's public default, not a real secret\n", crusoe.EnvSecretKey, c.SecretKey)
+	}
+	fmt.Fprintf(w, "  export %s=%s\n", crusoe.EnvProjectID, c.ProjectID)
+}
+
+func latencyText(d time.Duration) string {
+	if d == 0 {
+		return "operations complete at once"
+	}
+	return "operations take " + d.String()
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func orAny(method string) string {
+	if method == "" {
+		return "*"
+	}
+	return method
+}
+
+type simInventoryOptions struct {
+	Endpoint    string
+	ExpectEmpty bool
+	JSON        bool
+}
+
+func newSimInventoryCmd(f *factory) *cobra.Command {
+	opts := &simInventoryOptions{}
+	cmd := &cobra.Command{
+		Use:   "inventory [--endpoint URL] [--expect-empty] [--json]",
+		Short: "List the resources clients created in a running simulator",
+		Long: heredoc(`
+			List the resources clients created in a running simulator (seeded
+			fixtures such as the default network are left out).
+
+			--expect-empty makes the command fail (exit status 1) when anything is
+			left, naming it: a check that a deprovision or a compensation cleaned up.`),
+		Example: examples(`
+			$ cloudflow sim inventory
+			$ cloudflow sim inventory --expect-empty`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !strings.HasPrefix(opts.Endpoint, "http://") && !strings.HasPrefix(opts.Endpoint, "https://") {
+				return usageErrorf("--endpoint %q: want the simulator's base URL, e.g. http://%s", opts.Endpoint, defaultSimListen)
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			admin := &cloudsim.AdminClient{BaseURL: strings.TrimRight(opts.Endpoint, "/")}
+			inv, err := admin.Inventory(ctx)
+			if err != nil {
+				return withCode(exitOther, fmt.Errorf("%w\nIs the simulator running? Start it with `cloudflow sim` or `cloudflow dev`", err))
+			}
+			rows := inventoryRows(inv)
+			switch {
+			case opts.JSON:
+				if err := printJSON(f.IO.Out, inv); err != nil {
+					return err
+				}
+			case len(rows) == 0:
+				fmt.Fprintln(f.IO.Out, "No resources.")
+			default:
+				writeInventory(f.IO.Out, rows)
+			}
+			if opts.ExpectEmpty && !inv.Empty() {
+				names := make([]string, len(rows))
+				for i, r := range rows {
+					names[i] = fmt.Sprintf("%s %s %s", r.Cloud, r.Kind, orDefault(r.Name, orDefault(r.ID, "(unnamed)")))
+				}
+				return withCode(exitFailed, fmt.Errorf("expected no resources, found %d: %s", len(rows), strings.Join(names, ", ")))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opts.Endpoint, "endpoint", "http://"+defaultSimListen, "the simulator's base `URL`")
+	cmd.Flags().BoolVar(&opts.ExpectEmpty, "expect-empty", false, "exit 1, naming them, if any resources are left")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	return cmd
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cloudflow/cloudflow/spec"
+	"github.com/cloudflow/cloudflow/starter"
+)
+
+// defaultPollInterval paces progress queries while waiting.
+const defaultPollInterval = 500 * time.Millisecond
+
+// vmOptions are the flags of vm provision and vm deprovision.
+type vmOptions struct {
+	f    *factory
+	root *rootOptions
+
+	File     string
+	Wait     bool
+	JSON     bool
+	Timeout  time.Duration
+	Interval time.Duration
+}
+
+func newVMCmd(f *factory, root *rootOptions) *cobra.Command {
+	cmd := nounCmd("vm <command>", "Provision and deprovision VMs described by a spec file")
+	cmd.Long = heredoc(`
+		Provision and deprovision a VM with its data disks and firewall rules, as
+		described by a spec file (YAML or JSON; see examples/crusoe-vm.yaml).
+
+		The spec is checked in full before anything starts: every problem is
+		reported with its field and line, and the command exits with status 2.`)
+	cmd.AddCommand(newVMProvisionCmd(f, root), newVMDeprovisionCmd(f, root))
+	return cmd
+}
+
+func newVMProvisionCmd(f *factory, root *rootOptions) *cobra.Command {
+	opts := &vmOptions{f: f, root: root}
+	cmd := &cobra.Command{
+		Use:   "provision -f SPEC [--wait [--timeout DURATION]] [--json]",
+		Short: "Create a VM, its disks and firewall rules",
+		Long: heredoc(`
+			Start a ProvisionVM workflow for the VM in SPEC. Disks are created
+			first, in parallel, then the VM with them attached, then the firewall
+			rules that refer to it. If a step fails, what was made is undone.
+
+			Without --wait the command prints the workflow ID and returns; follow
+			the run with 'cloudflow runs watch ID'. With --wait it shows progress
+			until the run ends and prints what was made, or what failed, what was
+			undone and what could not be.
+
+			Exit status: 0 done, 1 the workflow failed, 2 invalid spec or flags
+			(nothing started), 3 still running when --timeout passed or Ctrl-C was
+			pressed, 4 Temporal could not be reached or another error.`),
+		Example: examples(`
+			$ cloudflow vm provision -f examples/crusoe-vm.yaml
+			$ cloudflow vm provision -f examples/crusoe-vm.yaml --wait --timeout 15m
+			$ cloudflow vm provision -f - --wait --json < vm.yaml`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return opts.run(cmd, true)
+		},
+	}
+	opts.addFlags(cmd)
+	return cmd
+}
+
+func newVMDeprovisionCmd(f *factory, root *rootOptions) *cobra.Command {
+	opts := &vmOptions{f: f, root: root}
+	cmd := &cobra.Command{
+		Use:   "deprovision -f SPEC [--wait [--timeout DURATION]] [--json]",
+		Short: "Delete a VM, its disks and firewall rules",
+		Long: heredoc(`
+			Start a DeprovisionVM workflow that deletes the VM in SPEC with its
+			disks and firewall rules, found by the names provision gave them.
+			Resources already gone count as deleted.
+
+			Exit status as for 'cloudflow vm provision'.`),
+		Example: examples(`
+			$ cloudflow vm deprovision -f examples/crusoe-vm.yaml --wait`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return opts.run(cmd, false)
+		},
+	}
+	opts.addFlags(cmd)
+	return cmd
+}
+
+func (o *vmOptions) addFlags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVarP(&o.File, "file", "f", "", "the `spec` file, YAML or JSON (- reads standard input)")
+	fl.BoolVar(&o.Wait, "wait", false, "wait for the workflow to finish, showing progress")
+	fl.BoolVar(&o.JSON, "json", false, "print JSON: the result with --wait, else the started run")
+	fl.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "with --wait, how long to wait before giving up (the workflow goes on)")
+	fl.DurationVar(&o.Interval, "poll-interval", defaultPollInterval, "how often to ask the workflow for progress")
+	_ = fl.MarkHidden("poll-interval")
+	_ = cmd.MarkFlagRequired("file")
+}
+
+func (o *vmOptions) validate(cmd *cobra.Command) error {
+	if cmd.Flags().Changed("timeout") && !o.Wait {
+		return usageErrorf("--timeout only applies with --wait")
+	}
+	if o.Timeout <= 0 {
+		return usageErrorf("--timeout must be longer than zero, e.g. 30m")
+	}
+	if o.Interval <= 0 {
+		return usageErrorf("--poll-interval must be longer than zero")
+	}
+	return nil
+}
+
+func (o *vmOptions) run(cmd *cobra.Command, provision bool) error {
+	if err := o.validate(cmd); err != nil {
+		return err
+	}
+	s, err := loadSpec(o.f.IO.In, o.File)
+	if err != nil {
+		return err
+	}
+	// Only a valid spec gets this far: nothing is dialled or started before.
+	r, err := o.root.dial(o.f)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	var run starter.Run
+	if provision {
+		run, err = r.ProvisionVM(cmd.Context(), s.ProvisionInput())
+	} else {
+		run, err = r.DeprovisionVM(cmd.Context(), s.DeprovisionInput())
+	}
+	if err != nil {
+		var running *starter.AlreadyRunningError
+		if errors.As(err, &running) {
+			return withCode(exitOther, fmt.Errorf("a run for VM %s is already in progress (workflow %s); watch it with `cloudflow runs watch %s`, or cancel it with `cloudflow runs cancel %s`",
+				s.VM.Name, running.WorkflowID, running.WorkflowID, running.WorkflowID))
+		}
+		return withCode(exitOther, err)
+	}
+
+	if !o.Wait {
+		if o.JSON {
+			return printJSON(o.f.IO.Out, run)
+		}
+		out := o.f.IO.Out
+		fmt.Fprintf(out, "Started %s for VM %s.\n", run.Workflow, s.VM.Name)
+		fmt.Fprintf(out, "  workflow: %s\n  run:      %s\n", run.WorkflowID, run.RunID)
+		fmt.Fprintf(out, "Watch it with: cloudflow runs watch %s\n", run.WorkflowID)
+		return nil
+	}
+	if !o.JSON && !o.f.IO.OutTTY {
+		fmt.Fprintf(o.f.IO.Out, "Started %s for VM %s (workflow %s).\n", run.Workflow, s.VM.Name, run.WorkflowID)
+	}
+	return waitForRun(cmd, o.f, r, run, waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval})
+}
+
+// loadSpec reads and checks a spec; any problem is bad usage (exit 2).
+func loadSpec(stdin io.Reader, path string) (*spec.VMSpec, error) {
+	var (
+		s   *spec.VMSpec
+		err error
+	)
+	name := path
+	if path == "-" {
+		name = "standard input"
+		data, rerr := io.ReadAll(stdin)
+		if rerr != nil {
+			return nil, usageErrorf("read spec from standard input: %v", rerr)
+		}
+		s, err = spec.Parse(data, "-")
+	} else {
+		s, err = spec.Load(path)
+	}
+	if err == nil {
+		return s, nil
+	}
+	var errs spec.Errors
+	if !errors.As(err, &errs) {
+		return nil, withCode(exitUsage, err)
+	}
+	problems := "1 problem"
+	if len(errs) != 1 {
+		problems = fmt.Sprintf("%d problems", len(errs))
+	}
+	msg := fmt.Sprintf("spec %s has %s; nothing was started:", name, problems)
+	for _, e := range errs {
+		msg += "\n  " + e.Error()
+	}
+	return nil, withCode(exitUsage, errors.New(msg))
+}

@@ -1,0 +1,135 @@
+// Package spec reads the VM spec files users write and turns them into
+// workflow inputs, rejecting every mistake it can find before anything starts.
+package spec
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// ProviderCrusoe is the only provider the spec format supports so far.
+const ProviderCrusoe = "crusoe"
+
+// Limits of the spec format.
+const (
+	MaxDisks         = 8
+	MaxFirewallRules = 16
+	MaxNameLength    = 63
+	// maxFileSize bounds the files a spec refers to: they travel in the
+	// workflow input, and Temporal rejects payloads of a few megabytes.
+	maxFileSize = 1 << 20
+)
+
+// VMSpec is a parsed spec file: one VM with its data disks and firewall rules.
+// Files the spec refers to (sshPublicKeyFile, startupScriptFile) have already
+// been read into the matching value fields.
+type VMSpec struct {
+	Provider      string         `yaml:"provider" json:"provider"`
+	Project       string         `yaml:"project,omitempty" json:"project,omitempty"`
+	VM            VM             `yaml:"vm" json:"vm"`
+	Disks         []Disk         `yaml:"disks,omitempty" json:"disks,omitempty"`
+	FirewallRules []FirewallRule `yaml:"firewallRules,omitempty" json:"firewallRules,omitempty"`
+	Timeouts      Timeouts       `yaml:"timeouts,omitempty" json:"timeouts,omitempty"`
+
+	// Source names where the spec came from: a path, or "-" for stdin.
+	Source string `yaml:"-" json:"-"`
+}
+
+// VM is the vm section of a spec.
+type VM struct {
+	Name               string `yaml:"name" json:"name"`
+	Type               string `yaml:"type" json:"type"`
+	Location           string `yaml:"location" json:"location"`
+	Image              string `yaml:"image,omitempty" json:"image,omitempty"`
+	SSHPublicKey       string `yaml:"sshPublicKey,omitempty" json:"sshPublicKey,omitempty"`
+	SSHPublicKeyFile   string `yaml:"sshPublicKeyFile,omitempty" json:"sshPublicKeyFile,omitempty"`
+	StartupScript      string `yaml:"startupScript,omitempty" json:"startupScript,omitempty"`
+	StartupScriptFile  string `yaml:"startupScriptFile,omitempty" json:"startupScriptFile,omitempty"`
+	ShutdownScript     string `yaml:"shutdownScript,omitempty" json:"shutdownScript,omitempty"`
+	ShutdownScriptFile string `yaml:"shutdownScriptFile,omitempty" json:"shutdownScriptFile,omitempty"`
+}
+
+// Disk is one entry of the disks section. Name is the short name; the disk
+// made in the cloud is called "<vm>-<name>".
+type Disk struct {
+	Name string `yaml:"name" json:"name"`
+	Size string `yaml:"size" json:"size"`
+	Type string `yaml:"type,omitempty" json:"type,omitempty"`
+	Mode string `yaml:"mode,omitempty" json:"mode,omitempty"`
+}
+
+// FirewallRule is one entry of the firewallRules section. Name is the short
+// name; the rule made in the cloud is called "<vm>-<name>".
+type FirewallRule struct {
+	Name             string   `yaml:"name" json:"name"`
+	VPCNetwork       string   `yaml:"vpcNetwork,omitempty" json:"vpcNetwork,omitempty"`
+	VPCNetworkID     string   `yaml:"vpcNetworkId,omitempty" json:"vpcNetworkId,omitempty"`
+	Direction        string   `yaml:"direction" json:"direction"`
+	Action           string   `yaml:"action,omitempty" json:"action,omitempty"`
+	Protocols        []string `yaml:"protocols" json:"protocols"`
+	Sources          []string `yaml:"sources" json:"sources"`
+	Destinations     []string `yaml:"destinations" json:"destinations"`
+	DestinationPorts []string `yaml:"destinationPorts,omitempty" json:"destinationPorts,omitempty"`
+	SourcePorts      []string `yaml:"sourcePorts,omitempty" json:"sourcePorts,omitempty"`
+}
+
+// Timeouts is the timeouts section; zero means the workflow's default.
+type Timeouts struct {
+	Operation time.Duration `yaml:"operation,omitempty" json:"operation,omitempty"`
+	Heartbeat time.Duration `yaml:"heartbeat,omitempty" json:"heartbeat,omitempty"`
+}
+
+// Load reads and parses the spec file at path; "-" reads standard input.
+// A spec with problems yields an Errors value listing all of them.
+func Load(path string) (*VMSpec, error) {
+	var (
+		data []byte
+		err  error
+	)
+	if path == "-" {
+		data, err = io.ReadAll(io.LimitReader(os.Stdin, maxFileSize+1))
+	} else {
+		data, err = readLimited(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read spec: %w", err)
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("read spec %s: larger than %d bytes", path, maxFileSize)
+	}
+	return Parse(data, path)
+}
+
+// Parse parses a spec from data, YAML or JSON. source names the data in
+// messages and anchors relative file paths in the spec: files are looked up
+// beside it, or in the working directory when source is "" or "-" (stdin).
+// A spec with problems yields an Errors value listing all of them, in file order.
+func Parse(data []byte, source string) (*VMSpec, error) {
+	dir := ""
+	if source != "" && source != "-" {
+		dir = filepath.Dir(source)
+	}
+	d := newDecoder(dir)
+	s := d.decode(data)
+	if s == nil {
+		return nil, d.errs.sorted()
+	}
+	s.Source = source
+	d.validate(s)
+	if len(d.errs) > 0 {
+		return nil, d.errs.sorted()
+	}
+	return s, nil
+}
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxFileSize+1))
+}
