@@ -178,13 +178,13 @@ func (c *crusoeCloud) inventory() map[string][]json.RawMessage {
 		add("vms", c.renderVM(v))
 	}
 	for _, d := range st.disks.all() {
-		add("disks", d)
+		add("disks", d.render())
 	}
 	for _, s := range st.snapshots.all() {
 		add("snapshots", s)
 	}
 	for _, r := range st.rules.all() {
-		add("firewall-rules", r)
+		add("firewall-rules", r.render())
 	}
 	for _, n := range st.networks.all() {
 		if !n.fixture {
@@ -197,10 +197,10 @@ func (c *crusoeCloud) inventory() map[string][]json.RawMessage {
 		}
 	}
 	for _, lb := range st.lbs.all() {
-		add("load-balancers", lb)
+		add("load-balancers", lb.render())
 	}
 	for _, t := range st.templates.all() {
-		add("instance-templates", t)
+		add("instance-templates", t.render())
 	}
 	for _, g := range st.groups.all() {
 		add("instance-groups", c.renderGroup(g))

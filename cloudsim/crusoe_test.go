@@ -520,6 +520,16 @@ func TestInventoryAndReset(t *testing.T) {
 	if !strings.Contains(string(inv[CloudCrusoe]["vms"][0]), `"state":"STATE_CREATING"`) {
 		t.Errorf("inventory VM = %s", inv[CloudCrusoe]["vms"][0])
 	}
+	// The inventory renders resources as GET does: a rule shows its state.
+	netID := s.must("GET", projectPath("networking/vpc-networks"), nil)["items"].([]any)[0].(map[string]any)["id"]
+	s.op("POST", projectPath("networking/vpc-firewall-rules"), obj{
+		"name": "r", "vpc_network_id": netID, "action": "allow", "direction": "ingress", "protocols": []string{"tcp"},
+		"sources": []obj{{"cidr": "0.0.0.0/0"}}, "destinations": []obj{{"cidr": "10.0.0.0/8"}},
+	})
+	inv = s.run.Server.Inventory()
+	if len(inv[CloudCrusoe]["firewall-rules"]) != 1 || !strings.Contains(string(inv[CloudCrusoe]["firewall-rules"][0]), `"state":"pending"`) {
+		t.Errorf("inventory rules = %s", inv[CloudCrusoe]["firewall-rules"])
+	}
 
 	s.run.Server.Reset()
 	if inv := s.run.Server.Inventory(); !inv.Empty() {
