@@ -44,7 +44,8 @@ func (c *crusoeSteps) create(ctx workflow.Context, step, kind, name string, acti
 // remove deletes a resource (by ID when known, else by name) and waits until
 // it is gone. It returns the resource's ID, if there was one, and whether
 // there was nothing to delete.
-func (c *crusoeSteps) remove(ctx workflow.Context, kind, name, id string) (string, bool, error) {
+// The step shows the operation while it runs.
+func (c *crusoeSteps) remove(ctx workflow.Context, step, kind, name, id string) (string, bool, error) {
 	var dr activities.DeleteResult
 	in := activities.DeleteInput{ProjectID: c.projectID, ID: id, Name: name}
 	if err := workflow.ExecuteActivity(callOptions(ctx, c.timeouts), c.deleteActivity(kind), in).Get(ctx, &dr); err != nil {
@@ -53,6 +54,8 @@ func (c *crusoeSteps) remove(ctx workflow.Context, kind, name, id string) (strin
 	if dr.AlreadyGone {
 		return dr.ResourceID, true, nil
 	}
+	c.t.update(step, func(s *Step) { s.ID, s.OperationID = firstNonEmpty(dr.ResourceID, s.ID), dr.OperationID })
+	defer c.t.update(step, func(s *Step) { s.OperationID = "" })
 	return dr.ResourceID, false, workflow.ExecuteActivity(waitOptions(ctx, c.timeouts), c.a.CrusoeWait, activities.WaitInput{
 		ProjectID: c.projectID, Kind: kind, OperationID: dr.OperationID, ResourceID: dr.ResourceID,
 		Name: name, Gone: true, Timeout: c.timeouts.operation(),
@@ -105,4 +108,11 @@ func errorMessage(err error) string {
 		return fmt.Sprintf("timed out (%s)", strings.ToLower(strings.TrimPrefix(to.TimeoutType().String(), "TIMEOUT_TYPE_")))
 	}
 	return err.Error()
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

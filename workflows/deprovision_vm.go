@@ -95,7 +95,7 @@ type deprovision struct {
 func (d *deprovision) delete(ctx workflow.Context, step, kind, name string) bool {
 	t := d.c.t
 	t.set(step, StepRunning)
-	id, alreadyGone, err := d.c.remove(ctx, kind, name, "")
+	id, alreadyGone, err := d.c.remove(ctx, step, kind, name, "")
 	if err != nil {
 		d.c.failed(ctx, step, err)
 		return false

@@ -202,7 +202,7 @@ func (p *provision) undo(ctx workflow.Context, step, kind, name string) error {
 	}
 	before := st.State
 	t.set(step, StepUndoing)
-	_, gone, err := p.c.remove(ctx, kind, name, st.ID)
+	_, gone, err := p.c.remove(ctx, step, kind, name, st.ID)
 	if err != nil {
 		t.update(step, func(s *Step) { s.State, s.Error = StepUndoFailed, errorMessage(err) })
 		return err
