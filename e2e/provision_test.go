@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/cloudflow/cloudflow/cloudsim"
+	"github.com/cloudflow/cloudflow/codec"
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/workflows"
 )
@@ -268,4 +270,39 @@ func historyText(t *testing.T, hist []byte) string {
 	}
 	walk(doc)
 	return b.String()
+}
+
+// With CLOUDFLOW_PAYLOAD_KEY set on both sides, user data in inputs and
+// results is sealed: the startup script's secret is nowhere in the history,
+// and the run still works.
+func TestPayloadCodecSealsUserData(t *testing.T) {
+	tq := fresh(t)
+	t.Setenv(codec.EnvKey, base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
+	co, err := starter.ClientOptions(starter.Options{HostPort: temporal.Address()})
+	require.NoError(t, err)
+	c, err := client.Dial(co)
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	startWorker(t, c, tq)
+
+	in := input("sealed")
+	in.VM.StartupScript = "#!/bin/sh\nexport TOKEN=hunter2-not-for-history\n"
+	s := newStarter(t, c, tq)
+	run, err := s.ProvisionVM(context.Background(), in)
+	require.NoError(t, err)
+	var res workflows.ProvisionVMResult
+	rctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	require.NoError(t, s.Result(rctx, run.WorkflowID, run.RunID, &res))
+	require.Equal(t, "sealed", res.VM.Name, "results decode on a client with the key")
+	p, err := s.Progress(rctx, run.WorkflowID, run.RunID)
+	require.NoError(t, err)
+	require.Equal(t, workflows.PhaseCompleted, p.Phase, "queries decode too")
+
+	hist, err := exec.Command(temporalCL, "workflow", "show", "--address", temporal.Address(), "-w", run.WorkflowID, "--output", "json").CombinedOutput()
+	require.NoError(t, err, string(hist))
+	text := historyText(t, hist)
+	require.False(t, strings.Contains(text, "hunter2-not-for-history"), "the startup script is readable in the history")
+	require.False(t, strings.Contains(text, "AAAAC3NzaC1lZDI1NTE5AAAAILwzAx"), "the SSH key is readable in the history")
+	require.True(t, strings.Contains(string(hist), base64.StdEncoding.EncodeToString([]byte(codec.MetadataEncoding))), "payloads are marked as sealed")
 }

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/cloudflow/cloudflow/codec"
 	"github.com/cloudflow/cloudflow/workflows"
 )
 
@@ -54,6 +55,15 @@ func ClientOptions(opts Options) (client.Options, error) {
 	}
 	if opts.HostPort != "" {
 		co.HostPort = opts.HostPort
+	}
+	// The payload codec: on when CLOUDFLOW_PAYLOAD_KEY is set. The CLI and the
+	// worker both come through here, so they agree on it.
+	pc, err := codec.FromEnv(os.Getenv)
+	if err != nil {
+		return client.Options{}, err
+	}
+	if pc != nil && co.DataConverter == nil {
+		co.DataConverter = codec.DataConverter(pc)
 	}
 	if opts.Logger != nil {
 		co.Logger = opts.Logger
