@@ -306,3 +306,41 @@ func TestPayloadCodecSealsUserData(t *testing.T) {
 	require.False(t, strings.Contains(text, "AAAAC3NzaC1lZDI1NTE5AAAAILwzAx"), "the SSH key is readable in the history")
 	require.True(t, strings.Contains(string(hist), base64.StdEncoding.EncodeToString([]byte(codec.MetadataEncoding))), "payloads are marked as sealed")
 }
+
+// `cloudflow runs cancel` mid-provision: the run ends cancelled and its saga
+// removes everything it had made.
+func TestCancelFromTheCLIUndoesTheRun(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	ctx := context.Background()
+	require.NoError(t, admin.SetOperationLatency(ctx, "crusoe", 4*time.Second))
+	startWorker(t, c, tq)
+	s := newStarter(t, c, tq)
+	run, err := s.ProvisionVM(ctx, input("cancelled"))
+	require.NoError(t, err)
+	waitFor(t, 60*time.Second, "the vm step to start", func() bool {
+		p, err := s.Progress(ctx, run.WorkflowID, run.RunID)
+		if err != nil {
+			return false
+		}
+		for _, st := range p.Steps {
+			if st.Kind == workflows.KindVM && st.State == workflows.StepRunning && st.OperationID != "" {
+				return true
+			}
+		}
+		return false
+	})
+	out, errOut, code := cli(t, "--address", temporal.Address(), "runs", "cancel", run.WorkflowID)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+
+	var res workflows.ProvisionVMResult
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	err = s.Result(rctx, run.WorkflowID, run.RunID, &res)
+	var re *starter.RunError
+	require.True(t, errors.As(err, &re), "%v", err)
+	require.Equal(t, "Canceled", re.Status)
+	require.Contains(t, res.Undone, "vm/cancelled")
+	require.Contains(t, res.Undone, "disk/cancelled-data")
+	require.True(t, inventory(t).Empty(), "inventory after cancellation: %v", inventory(t))
+}
