@@ -237,3 +237,21 @@ func requests(t *testing.T, method, pathSuffix string) []cloudsim.RequestRecord 
 func newStarter(t *testing.T, c client.Client, taskQueue string) *starter.Starter {
 	return starter.New(c, taskQueue)
 }
+
+// waitForVMOperation waits until the run's VM step is waiting on its create
+// operation: the moment to kill a worker or cancel the run.
+func waitForVMOperation(t *testing.T, s *starter.Starter, run starter.Run) {
+	t.Helper()
+	waitFor(t, 60*time.Second, "the vm step to wait on its operation", func() bool {
+		p, err := s.Progress(context.Background(), run.WorkflowID, run.RunID)
+		if err != nil {
+			return false
+		}
+		for _, st := range p.Steps {
+			if st.Kind == workflows.KindVM && st.State == workflows.StepRunning && st.OperationID != "" {
+				return true
+			}
+		}
+		return false
+	})
+}

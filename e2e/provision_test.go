@@ -116,18 +116,7 @@ func TestWorkerKilledMidOperationResumes(t *testing.T) {
 	s := newStarter(t, c, tq)
 	run, err := s.ProvisionVM(ctx, input("crash"))
 	require.NoError(t, err)
-	waitFor(t, 60*time.Second, "the vm step to wait on its operation", func() bool {
-		p, err := s.Progress(ctx, run.WorkflowID, run.RunID)
-		if err != nil {
-			return false
-		}
-		for _, st := range p.Steps {
-			if st.Kind == workflows.KindVM && st.State == workflows.StepRunning && st.OperationID != "" {
-				return true
-			}
-		}
-		return false
-	})
+	waitForVMOperation(t, s, run)
 	kill(t, first)
 	startWorkerProcess(t, c, tq)
 
@@ -318,18 +307,7 @@ func TestCancelFromTheCLIUndoesTheRun(t *testing.T) {
 	s := newStarter(t, c, tq)
 	run, err := s.ProvisionVM(ctx, input("cancelled"))
 	require.NoError(t, err)
-	waitFor(t, 60*time.Second, "the vm step to start", func() bool {
-		p, err := s.Progress(ctx, run.WorkflowID, run.RunID)
-		if err != nil {
-			return false
-		}
-		for _, st := range p.Steps {
-			if st.Kind == workflows.KindVM && st.State == workflows.StepRunning && st.OperationID != "" {
-				return true
-			}
-		}
-		return false
-	})
+	waitForVMOperation(t, s, run)
 	out, errOut, code := cli(t, "--address", temporal.Address(), "runs", "cancel", run.WorkflowID)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 
