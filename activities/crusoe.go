@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/cloudflow/cloudflow/clients/crusoe"
 )
@@ -148,6 +149,11 @@ func (a *CrusoeActivities) CrusoeCreateVM(ctx context.Context, in CreateVMInput)
 	if vm, err := a.findVM(ctx, in.ProjectID, "", in.Name); err != nil {
 		return CreateResult{}, err
 	} else if vm != nil {
+		if crusoe.NormalizeVMState(vm.State) == crusoe.VMStateDeleting {
+			// Adopting it would join its delete. Wait for the name to free up.
+			return CreateResult{}, temporal.NewApplicationError(
+				fmt.Sprintf("vm %s is being deleted; the create waits until it is gone", in.Name), ErrTypeRetryableAPI)
+		}
 		return a.adopt(ctx, in.ProjectID, crusoe.FamilyVMs, in.Name, vm.ID)
 	}
 	markCreateSent(ctx, in.Name)

@@ -268,3 +268,24 @@ func must(v interface{ Get(any) error }, err error) interface{ Get(any) error } 
 	}
 	return v
 }
+
+// A VM of the same name that is being deleted is not adopted: the create
+// fails retryably and goes ahead once the name is free.
+func TestCreateVMWaitsOutADeletionOfTheSameName(t *testing.T) {
+	f := newSim(t, time.Millisecond)
+	ctx := context.Background()
+	_, err := f.client.VMs.Create(ctx, "", &crusoe.VMCreateRequest{Name: "vm-d", Type: "c1a.2x", Location: "us-northcentral1-a", SSHPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBb"})
+	require.NoError(t, err)
+	time.Sleep(20 * time.Millisecond) // the create completes
+	vms, err := f.client.VMs.ListAll(ctx, "", nil)
+	require.NoError(t, err)
+	require.NoError(t, f.admin.SetOperationLatency(ctx, "crusoe", time.Hour))
+	_, err = f.client.VMs.Delete(ctx, "", vms[0].ID)
+	require.NoError(t, err)
+
+	_, err = f.env().ExecuteActivity(f.acts.CrusoeCreateVM, CreateVMInput{Name: "vm-d", Type: "c1a.2x", Location: "us-northcentral1-a", SSHPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBb"})
+	app := appError(t, err)
+	require.False(t, app.NonRetryable())
+	require.Contains(t, app.Error(), "being deleted")
+	require.Equal(t, 1, len(vms), "no second VM was made")
+}

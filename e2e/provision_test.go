@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/cloudflow/cloudflow/cloudsim"
@@ -130,6 +131,20 @@ func TestWorkerKilledMidOperationResumes(t *testing.T) {
 	require.Equal(t, 2, inventory(t).Count("crusoe", "disks"))
 	require.Len(t, requests(t, "POST", "/compute/vms/instances"), 1, "the VM was created once")
 	require.Len(t, requests(t, "POST", "/storage/disks"), 2, "each disk was created once")
+
+	// The crash really interrupted the wait: an activity's attempt timed out
+	// on its heartbeat and a retry on the new worker finished the job (the
+	// history keeps the started event of the last attempt only).
+	retried := 0
+	iter := c.GetWorkflowHistory(ctx, run.WorkflowID, run.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		require.NoError(t, err)
+		if ev.GetEventType() == enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED && ev.GetActivityTaskStartedEventAttributes().GetAttempt() > 1 {
+			retried++
+		}
+	}
+	require.Positive(t, retried, "no activity was retried after the worker was killed")
 }
 
 // The VM-create response is lost after the cloud applied it: the retry finds
