@@ -313,71 +313,60 @@ func (a *CrusoeActivities) joinDelete(ctx context.Context, projectID string, fam
 
 // findVM looks a VM up by ID, or by name when there is no ID; nil when absent.
 func (a *CrusoeActivities) findVM(ctx context.Context, projectID, id, name string) (*crusoe.VM, error) {
-	if id != "" {
-		vm, err := a.Client.VMs.Get(ctx, projectID, id)
-		if crusoe.IsNotFound(err) {
-			return nil, nil
-		}
-		return vm, apiError(CloudCrusoe, "get vm "+id, err)
-	}
-	if name == "" {
-		return nil, invalidInput("a vm id or name is required")
-	}
-	vms, err := a.Client.VMs.ListAll(ctx, projectID, &crusoe.VMListOptions{Names: []string{name}})
-	if err != nil {
-		return nil, apiError(CloudCrusoe, "list vms named "+name, err)
-	}
-	for i := range vms {
-		if vms[i].Name == name {
-			return &vms[i], nil
-		}
-	}
-	return nil, nil
+	return find(ctx, KindVM, id, name,
+		func(ctx context.Context, id string) (*crusoe.VM, error) { return a.Client.VMs.Get(ctx, projectID, id) },
+		func(ctx context.Context) ([]crusoe.VM, error) {
+			// The API filters by name; the match below stays exact.
+			return a.Client.VMs.ListAll(ctx, projectID, &crusoe.VMListOptions{Names: []string{name}})
+		},
+		func(vm crusoe.VM) string { return vm.Name })
 }
 
 func (a *CrusoeActivities) findDisk(ctx context.Context, projectID, id, name string) (*crusoe.Disk, error) {
-	if id != "" {
-		d, err := a.Client.Disks.Get(ctx, projectID, id)
-		if crusoe.IsNotFound(err) {
-			return nil, nil
-		}
-		return d, apiError(CloudCrusoe, "get disk "+id, err)
-	}
-	if name == "" {
-		return nil, invalidInput("a disk id or name is required")
-	}
-	disks, err := a.Client.Disks.List(ctx, projectID)
-	if err != nil {
-		return nil, apiError(CloudCrusoe, "list disks", err)
-	}
-	return findNamed(disks, name, func(d crusoe.Disk) string { return d.Name }), nil
+	return find(ctx, KindDisk, id, name,
+		func(ctx context.Context, id string) (*crusoe.Disk, error) {
+			return a.Client.Disks.Get(ctx, projectID, id)
+		},
+		func(ctx context.Context) ([]crusoe.Disk, error) { return a.Client.Disks.List(ctx, projectID) },
+		func(d crusoe.Disk) string { return d.Name })
 }
 
 func (a *CrusoeActivities) findFirewallRule(ctx context.Context, projectID, id, name string) (*crusoe.FirewallRule, error) {
+	return find(ctx, KindFirewallRule, id, name,
+		func(ctx context.Context, id string) (*crusoe.FirewallRule, error) {
+			return a.Client.FirewallRules.Get(ctx, projectID, id)
+		},
+		func(ctx context.Context) ([]crusoe.FirewallRule, error) {
+			return a.Client.FirewallRules.List(ctx, projectID)
+		},
+		func(r crusoe.FirewallRule) string { return r.Name })
+}
+
+// find looks a resource up by ID when there is one (a 404 means absent), else
+// by exact name among those listed. It returns nil, nil when there is none.
+func find[T any](ctx context.Context, kind, id, name string,
+	get func(context.Context, string) (*T, error), list func(context.Context) ([]T, error), nameOf func(T) string,
+) (*T, error) {
 	if id != "" {
-		r, err := a.Client.FirewallRules.Get(ctx, projectID, id)
+		r, err := get(ctx, id)
 		if crusoe.IsNotFound(err) {
 			return nil, nil
 		}
-		return r, apiError(CloudCrusoe, "get firewall rule "+id, err)
+		return r, apiError(CloudCrusoe, "get "+kind+" "+id, err)
 	}
 	if name == "" {
-		return nil, invalidInput("a firewall rule id or name is required")
+		return nil, invalidInput("a %s id or name is required", kind)
 	}
-	rules, err := a.Client.FirewallRules.List(ctx, projectID)
+	items, err := list(ctx)
 	if err != nil {
-		return nil, apiError(CloudCrusoe, "list firewall rules", err)
+		return nil, apiError(CloudCrusoe, "list "+kind+"s", err)
 	}
-	return findNamed(rules, name, func(r crusoe.FirewallRule) string { return r.Name }), nil
-}
-
-func findNamed[T any](items []T, name string, nameOf func(T) string) *T {
 	for i := range items {
 		if nameOf(items[i]) == name {
-			return &items[i]
+			return &items[i], nil
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // WaitInput is the input of CrusoeWait.
