@@ -46,10 +46,20 @@ func newFakeCloud() *fakeCloud {
 
 var errBoom = temporal.NewNonRetryableApplicationError("injected failure", activities.ErrTypeOperationFailed, nil)
 
+// failureLag delays an injected failure. The test environment settles a
+// cancelled activity at once, whatever WaitForCancellation says, while the
+// mock goes on running; on a real server the workflow waits for it. The lag
+// lets parallel creates land before the failure, as the real server would
+// make the saga wait for them.
+const failureLag = 100 * time.Millisecond
+
 func (f *fakeCloud) create(kind, name string) (activities.CreateResult, error) {
+	key := kind + "/" + name
+	if f.failCreate == key {
+		time.Sleep(failureLag)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	key := kind + "/" + name
 	f.calls = append(f.calls, "create "+key)
 	if f.failCreate == key {
 		return activities.CreateResult{}, errBoom
@@ -66,6 +76,9 @@ func (f *fakeCloud) wait(ctx context.Context, in activities.WaitInput) (activiti
 	key := in.Kind + "/" + in.Name
 	f.mu.Lock()
 	d := f.waitDelay[key]
+	if f.failWait == key && !in.Gone {
+		d = failureLag
+	}
 	f.mu.Unlock()
 	if d > 0 && !in.Gone {
 		select {
