@@ -5,9 +5,8 @@ import (
 	"testing"
 
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
-	"github.com/cloudflow/cloudflow/workflows"
+	cfworker "github.com/cloudflow/cloudflow/worker"
 )
 
 // Histories recorded from real runs on the dev server (the e2e tests write
@@ -24,8 +23,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(workflows.ProvisionVM, workflow.RegisterOptions{Name: workflows.ProvisionVMWorkflowName})
-			r.RegisterWorkflowWithOptions(workflows.DeprovisionVM, workflow.RegisterOptions{Name: workflows.DeprovisionVMWorkflowName})
+			// The worker's own registration: the names in the histories are the contract.
+			cfworker.RegisterWorkflows(r)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}
