@@ -117,11 +117,7 @@ func (d *decoder) validateDisks(s *VMSpec) {
 		}
 		if d.required(p+".name", disk.Name, "name the disk, e.g. name: data") && d.name(p+".name", disk.Name, "disk") {
 			d.derivedName(p+".name", s.VM.Name, disk.Name, "disk")
-			if first, dup := seen[disk.Name]; dup {
-				d.add(p+".name", disk.Name, "is used by "+first+" too", "give each disk its own name", d.lineOf(p+".name"))
-			} else {
-				seen[disk.Name] = p
-			}
+			d.unique(seen, p, disk.Name, "disk")
 		}
 		if d.required(p+".size", disk.Size, "give a size, e.g. size: 10GiB") {
 			d.size(p+".size", disk.Size)
@@ -143,11 +139,7 @@ func (d *decoder) validateRules(s *VMSpec) {
 		}
 		if d.required(p+".name", r.Name, "name the rule, e.g. name: ssh") && d.name(p+".name", r.Name, "firewall rule") {
 			d.derivedName(p+".name", s.VM.Name, r.Name, "firewall rule")
-			if first, dup := seen[r.Name]; dup {
-				d.add(p+".name", r.Name, "is used by "+first+" too", "give each rule its own name", d.lineOf(p+".name"))
-			} else {
-				seen[r.Name] = p
-			}
+			d.unique(seen, p, r.Name, "rule")
 		}
 		if r.VPCNetwork != "" && r.VPCNetworkID != "" {
 			d.add(p+".vpcNetworkId", "", "is set together with vpcNetwork", "keep only one: the network's name or its ID", d.lineOf(p+".vpcNetworkId"))
@@ -393,4 +385,14 @@ func (d *decoder) readFile(field, path string, limit int) (string, bool) {
 		return "", false
 	}
 	return string(data), true
+}
+
+// unique reports a name that an earlier entry of the same list already uses;
+// seen maps names to the path of the entry that first used them.
+func (d *decoder) unique(seen map[string]string, path, name, what string) {
+	if first, dup := seen[name]; dup {
+		d.add(path+".name", name, "is used by "+first+" too", "give each "+what+" its own name", d.lineOf(path+".name"))
+		return
+	}
+	seen[name] = path
 }
