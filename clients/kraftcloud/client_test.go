@@ -1,0 +1,835 @@
+package kraftcloud
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const (
+	testToken = "kc-test-token-4f1d9a7c"
+	apiPrefix = "/v1"
+	testUUID  = "7bece402-c36f-457f-a165-0e2d63f1db53"
+	testUUID2 = "d6bb5ad2-402e-4f8d-981d-caf52110426e"
+)
+
+var testNow = time.Date(2024, 1, 2, 15, 4, 5, 0, time.UTC)
+
+func testClock() time.Time { return testNow }
+
+// newTestClient serves handler under <server>/v1, after checking that every
+// request carries the bearer token and the expected headers.
+func newTestClient(t *testing.T, handler http.HandlerFunc, opts ...Option) *Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		verifyRequest(t, r)
+		handler(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	base := []Option{WithBaseURL(srv.URL + apiPrefix), WithToken(testToken), WithClock(testClock)}
+	c, err := New(append(base, opts...)...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
+}
+
+func verifyRequest(t *testing.T, r *http.Request) {
+	t.Helper()
+	if got, want := r.Header.Get("Authorization"), "Bearer "+testToken; got != want {
+		t.Errorf("%s %s: Authorization = %q, want %q", r.Method, r.URL.Path, got, want)
+	}
+	if got := r.Header.Get("Accept"); got != "application/json" {
+		t.Errorf("%s %s: Accept = %q", r.Method, r.URL.Path, got)
+	}
+	if !strings.HasPrefix(r.URL.Path, apiPrefix+"/") {
+		t.Errorf("path %q lacks the %s prefix", r.URL.Path, apiPrefix)
+	}
+	if r.ContentLength > 0 {
+		if got := r.Header.Get("Content-Type"); got != "application/json" {
+			t.Errorf("%s %s: Content-Type = %q", r.Method, r.URL.Path, got)
+		}
+	} else if got := r.Header.Get("Content-Type"); got != "" {
+		t.Errorf("%s %s without a body carries Content-Type %q", r.Method, r.URL.Path, got)
+	}
+}
+
+// mustNotCall fails the test if the client makes any request.
+func mustNotCall(t *testing.T) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("unexpected request %s %s", r.Method, r.URL)
+		w.WriteHeader(http.StatusTeapot)
+	}
+}
+
+func jsonEqual(t *testing.T, got []byte, want string) bool {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Errorf("body %q is not JSON: %v", got, err)
+		return false
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatalf("bad expected JSON %q: %v", want, err)
+	}
+	return reflect.DeepEqual(g, w)
+}
+
+// respond answers with status and a JSON body.
+func respond(status int, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []Option
+		want string // substring of the error
+	}{
+		{"no token", nil, "an API token is required"},
+		{"empty token", []Option{WithToken("")}, "KRAFTCLOUD_TOKEN"},
+		{"token with a newline", []Option{WithToken("leaky-token-value\n")}, "trailing newline"},
+		{"token with a space", []Option{WithToken("leaky token-value")}, "spaces or control characters"},
+		{"relative base URL", []Option{WithToken(testToken), WithBaseURL("/v1")}, "invalid base URL"},
+		{"ftp base URL", []Option{WithToken(testToken), WithBaseURL("ftp://example.com/v1")}, "invalid base URL"},
+		{"unparsable base URL", []Option{WithToken(testToken), WithBaseURL("http://[::1")}, "invalid base URL"},
+		{"base URL with query", []Option{WithToken(testToken), WithBaseURL("https://example.com/v1?x=1")}, "invalid base URL"},
+		{"base URL with user info", []Option{WithToken(testToken), WithBaseURL("https://user:pw@example.com/v1")}, "user info"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := New(tt.opts...)
+			if err == nil {
+				t.Fatalf("New = %v, want an error", c)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+			for _, secret := range []string{"leaky", testToken, ":pw@"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q leaks %q", err, secret)
+				}
+			}
+		})
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	c, err := New(WithToken(testToken), WithHTTPClient(nil), WithClock(nil), WithUserAgent(""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL() != "https://api.fra0.kraft.cloud/v1" || c.userAgent != "cloudflow" || c.httpClient == nil || c.now == nil {
+		t.Errorf("defaults: base %q ua %q", c.BaseURL(), c.userAgent)
+	}
+	if c.httpClient.Timeout != 0 {
+		t.Errorf("default HTTP client timeout %v: requests are bounded by their context instead", c.httpClient.Timeout)
+	}
+	for name, svc := range map[string]any{
+		"Instances": c.Instances, "ServiceGroups": c.ServiceGroups, "Volumes": c.Volumes, "Autoscale": c.Autoscale,
+	} {
+		if reflect.ValueOf(svc).IsNil() {
+			t.Errorf("service %s is nil", name)
+		}
+	}
+
+	hc := &http.Client{}
+	c, err = New(WithToken(testToken), WithBaseURL(" http://127.0.0.1:8787/v1/ "), WithHTTPClient(hc), WithUserAgent("test/1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BaseURL() != "http://127.0.0.1:8787/v1" || c.httpClient != hc || c.userAgent != "test/1" {
+		t.Errorf("options not applied: base %q ua %q", c.BaseURL(), c.userAgent)
+	}
+}
+
+func TestClientNeverPrintsTheToken(t *testing.T) {
+	c, err := New(WithToken(testToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x"} {
+		for name, v := range map[string]any{"pointer": c, "value": *c, "in a struct": struct{ C *Client }{c}} {
+			out := fmt.Sprintf(verb, v)
+			if strings.Contains(out, testToken) {
+				t.Errorf("%s of a %s prints the token: %s", verb, name, out)
+			}
+		}
+	}
+	if out := fmt.Sprintf("%v", c); !strings.Contains(out, "[redacted]") || !strings.Contains(out, c.BaseURL()) {
+		t.Errorf("%%v = %s, want the base URL and [redacted]", out)
+	}
+}
+
+func TestRequestHeaders(t *testing.T) {
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if got := r.Header.Get("User-Agent"); got != "cloudflow-test" {
+			t.Errorf("User-Agent = %q", got)
+		}
+		io.WriteString(w, `{"status":"success","data":{"instances":[]}}`)
+	}, WithUserAgent("cloudflow-test"))
+	if _, err := c.Instances.List(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	c = newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if got := r.Header.Get("User-Agent"); got != "cloudflow" {
+			t.Errorf("default User-Agent = %q", got)
+		}
+		if got := r.Header.Get("Content-Type"); got != "application/json" {
+			t.Errorf("PUT with a body: Content-Type = %q", got)
+		}
+		io.WriteString(w, `{"status":"success","data":{"instances":[{"status":"success","uuid":"`+testUUID+`"}]}}`)
+	})
+	if _, err := c.Instances.Start(context.Background(), []StartRequest{{Ref: ByUUID(testUUID)}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// roundTripFunc lets a test see the request the client hands to the transport.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestImplicitDeadline(t *testing.T) {
+	var deadline time.Time
+	var hasDeadline bool
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		deadline, hasDeadline = r.Context().Deadline()
+		return &http.Response{
+			StatusCode: 200,
+			Header:     http.Header{},
+			Body:       io.NopCloser(strings.NewReader(`{"status":"success","data":{"instances":[{"status":"success","uuid":"u"}]}}`)),
+		}, nil
+	})}
+	c, err := New(WithToken(testToken), WithHTTPClient(hc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	within := func(name string, want time.Duration) {
+		t.Helper()
+		if !hasDeadline {
+			t.Fatalf("%s: request has no deadline", name)
+		}
+		if got := time.Until(deadline); got > want || got < want-10*time.Second {
+			t.Errorf("%s: deadline in %v, want about %v", name, got, want)
+		}
+	}
+	ctx := context.Background()
+
+	if _, err := c.Instances.Get(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	within("no server wait", 60*time.Second)
+
+	if _, err := c.Instances.Start(ctx, []StartRequest{{Ref: ByName("a"), WaitTimeoutMs: 1000}, {Ref: ByName("b"), WaitTimeoutMs: 90_000}}); err != nil {
+		t.Fatal(err)
+	}
+	within("start waiting 90s", 150*time.Second)
+
+	if _, err := c.Instances.Wait(ctx, []WaitRequest{{Ref: ByName("a"), State: StateRunning, TimeoutMs: 120_000}}); err != nil {
+		t.Fatal(err)
+	}
+	within("wait 120s", 180*time.Second)
+
+	mine, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	want, _ := mine.Deadline()
+	if _, err := c.Instances.Get(mine, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if !deadline.Equal(want) {
+		t.Errorf("the caller's deadline %v was replaced by %v", want, deadline)
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	big := strings.Repeat("x", 200<<10)
+	tests := []struct {
+		name          string
+		status        int
+		header        map[string]string
+		body          string
+		want          APIError // Method and Path are filled in below
+		notFound      bool
+		alreadyExists bool
+		wantString    string // the whole Error(), when set
+		wantInString  []string
+	}{
+		{
+			name:       "401 envelope from the reference",
+			status:     401,
+			body:       `{"status":"error","errors":[{"status":401}]}`,
+			want:       APIError{StatusCode: 401, Errors: []ErrorDetail{{Status: 401}}},
+			wantString: "kraftcloud: PUT /v1/instances/start: 401 Unauthorized",
+		},
+		{
+			name:   "error envelope with message, request ID and Retry-After seconds",
+			status: 429,
+			header: map[string]string{"Retry-After": "7", "X-Request-Id": "req-1"},
+			body:   `{"status":"error","message":"Too many requests","errors":[{"status":429,"message":"rate limited"}]}`,
+			want: APIError{StatusCode: 429, Message: "Too many requests", Errors: []ErrorDetail{{Status: 429, Message: "rate limited"}},
+				RequestID: "req-1", RetryAfter: 7 * time.Second},
+			wantString: "kraftcloud: PUT /v1/instances/start: 429 Too Many Requests: Too many requests (request_id req-1, retry after 7s)",
+		},
+		{
+			name:   "message taken from errors when the envelope has none",
+			status: 400,
+			body:   `{"status":"error","errors":[{"status":400,"message":"unknown parameter 'foo'"}]}`,
+			want:   APIError{StatusCode: 400, Message: "unknown parameter 'foo'", Errors: []ErrorDetail{{Status: 400, Message: "unknown parameter 'foo'"}}},
+		},
+		{
+			name:   "item code and message under 404",
+			status: 404,
+			body: `{"status":"error","message":"Failed to perform all operations","data":{"instances":[
+				{"status":"error","uuid":"` + testUUID + `","message":"No instance with UUID '` + testUUID + `'","error":8}]}}`,
+			want:         APIError{StatusCode: 404, Code: ErrCodeNotFound, Message: "No instance with UUID '" + testUUID + "'"},
+			notFound:     true,
+			wantInString: []string{"404 Not Found: No instance with UUID", "(code 8)"},
+		},
+		{
+			name:          "already exists",
+			status:        409,
+			body:          `{"status":"error","data":{"instances":[{"status":"error","name":"web","message":"exists","error":10}]}}`,
+			want:          APIError{StatusCode: 409, Code: ErrCodeAlreadyExists, Message: "exists"},
+			alreadyExists: true,
+		},
+		{
+			name:   "503 with Retry-After date",
+			status: 503,
+			header: map[string]string{"Retry-After": testNow.Add(30 * time.Second).Format(http.TimeFormat)},
+			body:   `{"status":"error","message":"metro busy"}`,
+			want:   APIError{StatusCode: 503, Message: "metro busy", RetryAfter: 30 * time.Second},
+		},
+		{
+			name:   "Retry-After in the past",
+			status: 503,
+			header: map[string]string{"Retry-After": testNow.Add(-time.Minute).Format(http.TimeFormat)},
+			want:   APIError{StatusCode: 503},
+		},
+		{
+			name:   "Retry-After garbage",
+			status: 503,
+			header: map[string]string{"Retry-After": "soon"},
+			want:   APIError{StatusCode: 503},
+		},
+		{
+			name:       "non-JSON body",
+			status:     502,
+			body:       "\n  <html>bad gateway</html>\n",
+			want:       APIError{StatusCode: 502, Message: "<html>bad gateway</html>"},
+			wantString: "kraftcloud: PUT /v1/instances/start: 502 Bad Gateway: <html>bad gateway</html>",
+		},
+		{
+			name:   "JSON of another shape",
+			status: 500,
+			body:   `{"oops":"boom"}`,
+			want:   APIError{StatusCode: 500, Message: `{"oops":"boom"}`},
+		},
+		{
+			name:   "oversized body is cut at 64 KiB",
+			status: 500,
+			body:   big,
+			want:   APIError{StatusCode: 500, Message: big[:64<<10]},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var hits atomic.Int32
+			c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				for k, v := range tt.header {
+					w.Header().Set(k, v)
+				}
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.body)
+			})
+			res, err := c.Instances.Start(context.Background(), []StartRequest{{Ref: ByUUID(testUUID)}})
+			if res != nil {
+				t.Errorf("result %+v alongside an error", res)
+			}
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("error %v (%T) is not an *APIError", err, err)
+			}
+			want := tt.want
+			want.Method = http.MethodPut
+			want.Path = apiPrefix + "/instances/start"
+			if !reflect.DeepEqual(*apiErr, want) {
+				got := *apiErr
+				if len(got.Message) > 200 {
+					got.Message = got.Message[:200] + "..."
+				}
+				t.Errorf("APIError = %+v\nwant       %+v", got, want)
+			}
+			if IsNotFound(err) != tt.notFound || IsAlreadyExists(err) != tt.alreadyExists {
+				t.Errorf("IsNotFound = %v, IsAlreadyExists = %v", IsNotFound(err), IsAlreadyExists(err))
+			}
+			if tt.wantString != "" && err.Error() != tt.wantString {
+				t.Errorf("Error() = %q\nwant      %q", err, tt.wantString)
+			}
+			for _, s := range tt.wantInString {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("Error() = %q, missing %q", err, s)
+				}
+			}
+			if strings.Contains(err.Error(), testToken) {
+				t.Error("error leaks the token")
+			}
+			if n := hits.Load(); n != 1 {
+				t.Errorf("%d requests, want 1: the client must not retry", n)
+			}
+		})
+	}
+}
+
+func TestIsNotFoundIsAlreadyExistsWrapped(t *testing.T) {
+	wrap := func(e *APIError) error { return fmt.Errorf("activity: %w", e) }
+	if !IsNotFound(wrap(&APIError{StatusCode: 404})) || !IsNotFound(wrap(&APIError{StatusCode: 200, Code: 8})) ||
+		IsNotFound(wrap(&APIError{StatusCode: 409})) || IsNotFound(errors.New("404")) || IsNotFound(nil) {
+		t.Error("IsNotFound is wrong")
+	}
+	if !IsAlreadyExists(wrap(&APIError{StatusCode: 409})) || !IsAlreadyExists(wrap(&APIError{StatusCode: 200, Code: 10})) ||
+		IsAlreadyExists(wrap(&APIError{StatusCode: 404, Code: 8})) || IsAlreadyExists(nil) {
+		t.Error("IsAlreadyExists is wrong")
+	}
+}
+
+// partialInstances is the reference's partial-success example.
+const partialInstances = `{
+	"status": "partial_success",
+	"message": "Failed to perform all operations",
+	"data": {"instances": [
+		{"status": "error", "uuid": "3b5b4c36-2c9b-46e4-80c6-7e5b561938c3",
+		 "message": "No instance with UUID '3b5b4c36-2c9b-46e4-80c6-7e5b561938c3'", "error": 8},
+		{"status": "success", "uuid": "d7354fc2-8ada-4376-b06f-6385cdc460c5", "name": "web", "state": "running"}
+	]}
+}`
+
+func TestBatchPartialSuccessIsData(t *testing.T) {
+	c := newTestClient(t, respond(http.StatusOK, partialInstances))
+	ctx := context.Background()
+	refs := []Ref{ByUUID("3b5b4c36-2c9b-46e4-80c6-7e5b561938c3"), ByName("web")}
+	calls := map[string]func() (*InstancesResult, error){
+		"Status": func() (*InstancesResult, error) { return c.Instances.Status(ctx, refs) },
+		"Start": func() (*InstancesResult, error) {
+			return c.Instances.Start(ctx, []StartRequest{{Ref: refs[0]}, {Ref: refs[1]}})
+		},
+		"Stop": func() (*InstancesResult, error) {
+			return c.Instances.Stop(ctx, []StopRequest{{Ref: refs[0]}, {Ref: refs[1]}})
+		},
+		"Delete": func() (*InstancesResult, error) { return c.Instances.Delete(ctx, refs) },
+		"Wait": func() (*InstancesResult, error) {
+			return c.Instances.Wait(ctx, []WaitRequest{{Ref: refs[0]}, {Ref: refs[1]}})
+		},
+	}
+	want := &InstancesResult{
+		Status:  StatusPartialSuccess,
+		Message: "Failed to perform all operations",
+		Instances: []Instance{
+			{ItemStatus: ItemStatus{Status: StatusError, Message: "No instance with UUID '3b5b4c36-2c9b-46e4-80c6-7e5b561938c3'", Error: ErrCodeNotFound},
+				UUID: "3b5b4c36-2c9b-46e4-80c6-7e5b561938c3"},
+			{ItemStatus: ItemStatus{Status: StatusSuccess}, UUID: "d7354fc2-8ada-4376-b06f-6385cdc460c5", Name: "web", State: StateRunning},
+		},
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			got, err := call()
+			if err != nil {
+				t.Fatalf("partial success must not be an error: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("result = %+v\nwant     %+v", got, want)
+			}
+			failed := got.Failed()
+			if len(failed) != 1 || failed[0].Error != ErrCodeNotFound || failed[0].OK() || !got.Instances[1].OK() {
+				t.Errorf("Failed() = %+v", failed)
+			}
+		})
+	}
+}
+
+func TestBatchAllFailedUnder200IsData(t *testing.T) {
+	c := newTestClient(t, respond(http.StatusOK, `{"status":"error","message":"Failed to perform all operations",
+		"data":{"volumes":[{"status":"error","name":"gone","message":"No volume with name 'gone'","error":8}]}}`))
+	res, err := c.Volumes.Delete(context.Background(), []Ref{ByName("gone")})
+	if err != nil {
+		t.Fatalf("items under 200 are data: %v", err)
+	}
+	if res.Status != StatusError || len(res.Failed()) != 1 || res.Failed()[0].Name != "gone" {
+		t.Errorf("result = %+v", res)
+	}
+	if (*VolumesResult)(nil).Failed() != nil || (*InstancesResult)(nil).Failed() != nil || (*ServiceGroupsResult)(nil).Failed() != nil {
+		t.Error("Failed of a nil result should be nil")
+	}
+}
+
+func TestErrorEnvelopeWithoutItemsUnder200(t *testing.T) {
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", "req-7")
+		io.WriteString(w, `{"status":"error","message":"internal hiccup"}`)
+	})
+	_, err := c.Instances.Delete(context.Background(), []Ref{ByName("a")})
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("err = %v, want an *APIError", err)
+	}
+	want := APIError{StatusCode: 200, Message: "internal hiccup", RequestID: "req-7", Method: "DELETE", Path: "/v1/instances"}
+	if !reflect.DeepEqual(*apiErr, want) {
+		t.Errorf("APIError = %+v, want %+v", *apiErr, want)
+	}
+	if _, err := c.Instances.List(context.Background()); !errors.As(err, &apiErr) {
+		t.Errorf("List: err = %v, want an *APIError", err)
+	}
+}
+
+func TestSingleObjectItemErrorUnder200(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name       string
+		collection string
+		call       func(c *Client) (any, error)
+		method     string
+		path       string
+	}{
+		{"Instances.Create", "instances", func(c *Client) (any, error) {
+			return c.Instances.Create(ctx, &InstanceCreateRequest{Image: "nginx:latest"})
+		}, "POST", "/v1/instances"},
+		{"Instances.Get", "instances", func(c *Client) (any, error) { return c.Instances.Get(ctx, testUUID) }, "GET", "/v1/instances/" + testUUID},
+		{"Instances.StartOne", "instances", func(c *Client) (any, error) { return c.Instances.StartOne(ctx, testUUID, 0) }, "PUT", "/v1/instances/" + testUUID + "/start"},
+		{"Instances.StopOne", "instances", func(c *Client) (any, error) { return c.Instances.StopOne(ctx, testUUID, false, 0) }, "PUT", "/v1/instances/" + testUUID + "/stop"},
+		{"Instances.DeleteOne", "instances", func(c *Client) (any, error) { return c.Instances.DeleteOne(ctx, testUUID) }, "DELETE", "/v1/instances/" + testUUID},
+		{"ServiceGroups.Create", "service_groups", func(c *Client) (any, error) {
+			return c.ServiceGroups.Create(ctx, &ServiceGroupCreateRequest{Services: []Service{{Port: 443}}})
+		}, "POST", "/v1/services"},
+		{"ServiceGroups.Get", "service_groups", func(c *Client) (any, error) { return c.ServiceGroups.Get(ctx, testUUID) }, "GET", "/v1/services/" + testUUID},
+		{"ServiceGroups.DeleteOne", "service_groups", func(c *Client) (any, error) { return c.ServiceGroups.DeleteOne(ctx, testUUID) }, "DELETE", "/v1/services/" + testUUID},
+		{"Volumes.Create", "volumes", func(c *Client) (any, error) {
+			return c.Volumes.Create(ctx, &VolumeCreateRequest{SizeMB: 100})
+		}, "POST", "/v1/volumes"},
+		{"Volumes.Get", "volumes", func(c *Client) (any, error) { return c.Volumes.Get(ctx, testUUID) }, "GET", "/v1/volumes/" + testUUID},
+		{"Volumes.DeleteOne", "volumes", func(c *Client) (any, error) { return c.Volumes.DeleteOne(ctx, testUUID) }, "DELETE", "/v1/volumes/" + testUUID},
+		{"Autoscale.Get", "autoscale_configs", func(c *Client) (any, error) { return c.Autoscale.Get(ctx, testUUID) }, "GET", "/v1/services/" + testUUID + "/autoscale"},
+		{"Autoscale.Create", "autoscale_configs", func(c *Client) (any, error) {
+			return c.Autoscale.Create(ctx, testUUID, &AutoscaleConfigRequest{})
+		}, "POST", "/v1/services/" + testUUID + "/autoscale"},
+		{"Autoscale.Delete", "autoscale_configs", func(c *Client) (any, error) { return c.Autoscale.Delete(ctx, testUUID) }, "DELETE", "/v1/services/" + testUUID + "/autoscale"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("X-Request-Id", "req-9")
+				io.WriteString(w, `{"status":"error","message":"Failed to perform all operations","data":{"`+tt.collection+`":[
+					{"status":"error","uuid":"`+testUUID+`","message":"No object with UUID '`+testUUID+`'","error":8}]}}`)
+			})
+			got, err := tt.call(c)
+			if !reflect.ValueOf(got).IsNil() {
+				t.Errorf("result %+v alongside an error", got)
+			}
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("err = %v, want an *APIError", err)
+			}
+			want := APIError{StatusCode: 200, Code: ErrCodeNotFound, Message: "No object with UUID '" + testUUID + "'",
+				RequestID: "req-9", Method: tt.method, Path: tt.path}
+			if !reflect.DeepEqual(*apiErr, want) {
+				t.Errorf("APIError = %+v\nwant       %+v", *apiErr, want)
+			}
+			if !IsNotFound(err) {
+				t.Error("IsNotFound = false for item code 8")
+			}
+		})
+	}
+}
+
+func TestSingleObjectWithoutItems(t *testing.T) {
+	c := newTestClient(t, respond(http.StatusOK, `{"status":"success","data":{"instances":[]}}`))
+	_, err := c.Instances.Get(context.Background(), testUUID)
+	var apiErr *APIError
+	if err == nil || errors.As(err, &apiErr) || !strings.Contains(err.Error(), "response has no instances") {
+		t.Errorf("err = %v, want a protocol error", err)
+	}
+	c = newTestClient(t, respond(http.StatusOK, ``))
+	if _, err := c.Volumes.DeleteOne(context.Background(), testUUID); err == nil || !strings.Contains(err.Error(), "response has no volumes") {
+		t.Errorf("empty body: err = %v", err)
+	}
+}
+
+func TestListEmptyIsNotNil(t *testing.T) {
+	c := newTestClient(t, respond(http.StatusOK, `{"status":"success","data":{}}`))
+	got, err := c.Instances.List(context.Background())
+	if err != nil || got == nil || len(got) != 0 {
+		t.Errorf("List = %#v, %v; want an empty slice", got, err)
+	}
+}
+
+func TestNoRetry(t *testing.T) {
+	var hits atomic.Int32
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	if _, err := c.Instances.Create(context.Background(), &InstanceCreateRequest{Image: "nginx:latest"}); err == nil {
+		t.Fatal("want an error")
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("%d requests, want exactly 1", n)
+	}
+}
+
+func TestTransportErrors(t *testing.T) {
+	c := newTestClient(t, respond(http.StatusOK, `{"status":"success","data":{"instances":[`))
+	if _, err := c.Instances.List(context.Background()); err == nil || !strings.Contains(err.Error(), "decoding response") {
+		t.Errorf("truncated JSON: err = %v", err)
+	}
+	c = newTestClient(t, respond(http.StatusOK, `{"status":"success","data":{"instances":{"uuid":"x"}}}`))
+	if _, err := c.Instances.List(context.Background()); err == nil || !strings.Contains(err.Error(), `decoding "instances"`) {
+		t.Errorf("items not an array: err = %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c = newTestClient(t, mustNotCall(t))
+	if _, err := c.Instances.List(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled context: err = %v, want context.Canceled", err)
+	}
+
+	c, err := New(WithToken(testToken), WithBaseURL("http://127.0.0.1:1/v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Instances.Get(context.Background(), testUUID)
+	if err == nil || !strings.Contains(err.Error(), "GET /v1/instances/"+testUUID) {
+		t.Errorf("connection refused: err = %v", err)
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		t.Error("a transport error must not be an *APIError")
+	}
+	if strings.Contains(err.Error(), testToken) {
+		t.Error("error leaks the token")
+	}
+}
+
+func TestParseRetryAfterBounds(t *testing.T) {
+	if d := parseRetryAfter("99999999999999999", testNow); d <= 0 || d > 101*365*24*time.Hour {
+		t.Errorf("huge Retry-After = %v", d)
+	}
+	if d := parseRetryAfter("-3", testNow); d != 0 {
+		t.Errorf("negative Retry-After = %v", d)
+	}
+	if d := parseRetryAfter(" 12 ", testNow); d != 12*time.Second {
+		t.Errorf("padded Retry-After = %v", d)
+	}
+}
+
+func TestArgumentsValidatedBeforeAnyRequest(t *testing.T) {
+	c := newTestClient(t, mustNotCall(t))
+	ctx := context.Background()
+	ptr := func(n int) *int { return &n }
+	create := func(mod func(*InstanceCreateRequest)) func() error {
+		return func() error {
+			r := &InstanceCreateRequest{Image: "nginx:latest"}
+			mod(r)
+			_, err := c.Instances.Create(ctx, r)
+			return err
+		}
+	}
+	tests := []struct {
+		name string
+		call func() error
+		want string // substring of the error
+	}{
+		// Instances.Create
+		{"create nil", func() error { _, err := c.Instances.Create(ctx, nil); return err }, "nil"},
+		{"create without image", create(func(r *InstanceCreateRequest) { r.Image = " " }), "image is required"},
+		{"create bad name", create(func(r *InstanceCreateRequest) { r.Name = "web_1" }), `name "web_1": label 1`},
+		{"create negative memory", create(func(r *InstanceCreateRequest) { r.MemoryMB = -1 }), "memory_mb -1 is negative"},
+		{"create negative vcpus", create(func(r *InstanceCreateRequest) { r.VCPUs = -2 }), "vcpus"},
+		{"create negative replicas", create(func(r *InstanceCreateRequest) { r.Replicas = -1 }), "replicas"},
+		{"create negative wait", create(func(r *InstanceCreateRequest) { r.WaitTimeoutMs = -1 }), "wait_timeout_ms"},
+		{"create empty service group", create(func(r *InstanceCreateRequest) { r.ServiceGroup = &InstanceServiceGroupRequest{} }), "service_group: set a uuid or name"},
+		{"create service group uuid and name", create(func(r *InstanceCreateRequest) {
+			r.ServiceGroup = &InstanceServiceGroupRequest{UUID: testUUID, Name: "sg"}
+		}), "at most one of uuid and name"},
+		{"create service group uuid and services", create(func(r *InstanceCreateRequest) {
+			r.ServiceGroup = &InstanceServiceGroupRequest{UUID: testUUID, Services: []Service{{Port: 443}}}
+		}), "services may only be given for a new group"},
+		{"create service group bad name", create(func(r *InstanceCreateRequest) {
+			r.ServiceGroup = &InstanceServiceGroupRequest{Name: "-sg"}
+		}), "service_group.name"},
+		{"create service group bad port", create(func(r *InstanceCreateRequest) {
+			r.ServiceGroup = &InstanceServiceGroupRequest{Services: []Service{{Port: 443}, {Port: 70000}}}
+		}), "service_group.services[1].port 70000"},
+		{"create volume without mount point", create(func(r *InstanceCreateRequest) {
+			r.Volumes = []InstanceVolumeRequest{{SizeMB: 10}}
+		}), "volumes[0].at (the mount point) is required"},
+		{"create volume relative mount point", create(func(r *InstanceCreateRequest) {
+			r.Volumes = []InstanceVolumeRequest{{UUID: testUUID, At: "/data"}, {Name: "v", At: "data"}}
+		}), `volumes[1].at "data" must be an absolute path`},
+		{"create volume of nothing", create(func(r *InstanceCreateRequest) {
+			r.Volumes = []InstanceVolumeRequest{{At: "/data"}}
+		}), "volumes[0]: set a uuid or name"},
+		{"create volume uuid and size", create(func(r *InstanceCreateRequest) {
+			r.Volumes = []InstanceVolumeRequest{{UUID: testUUID, SizeMB: 5, At: "/data"}}
+		}), "size_mb is only for a new volume"},
+		{"create volume bad name", create(func(r *InstanceCreateRequest) {
+			r.Volumes = []InstanceVolumeRequest{{Name: "a..b", SizeMB: 5, At: "/data"}}
+		}), "volumes[0].name"},
+		{"create negative cooldown", create(func(r *InstanceCreateRequest) {
+			r.ScaleToZero = &ScaleToZero{Policy: ScaleToZeroIdle, CooldownTimeMs: -5}
+		}), "scale_to_zero.cooldown_time_ms"},
+
+		// Instance batches
+		{"status empty", func() error { _, err := c.Instances.Status(ctx, nil); return err }, "refs: at least one item"},
+		{"status ref with both", func() error {
+			_, err := c.Instances.Status(ctx, []Ref{ByName("a"), {UUID: testUUID, Name: "a"}})
+			return err
+		}, "refs[1]: set exactly one of uuid and name, not both"},
+		{"status ref with neither", func() error { _, err := c.Instances.Status(ctx, []Ref{{UUID: "  "}}); return err }, "refs[0]: set exactly one"},
+		{"status bad name", func() error { _, err := c.Instances.Status(ctx, []Ref{ByName("a."), ByName("b")}); return err }, `refs[0].name "a."`},
+		{"start empty", func() error { _, err := c.Instances.Start(ctx, []StartRequest{}); return err }, "reqs: at least one"},
+		{"start bad ref", func() error { _, err := c.Instances.Start(ctx, []StartRequest{{}}); return err }, "reqs[0]: set exactly one"},
+		{"start negative wait", func() error {
+			_, err := c.Instances.Start(ctx, []StartRequest{{Ref: ByName("a"), WaitTimeoutMs: -1}})
+			return err
+		}, "reqs[0].wait_timeout_ms -1 is negative"},
+		{"stop empty", func() error { _, err := c.Instances.Stop(ctx, nil); return err }, "reqs: at least one"},
+		{"stop negative drain", func() error {
+			_, err := c.Instances.Stop(ctx, []StopRequest{{Ref: ByName("a")}, {Ref: ByName("b"), DrainTimeoutMs: -1}})
+			return err
+		}, "reqs[1].drain_timeout_ms"},
+		{"delete empty", func() error { _, err := c.Instances.Delete(ctx, []Ref{}); return err }, "refs: at least one"},
+		{"delete bad name", func() error { _, err := c.Instances.Delete(ctx, []Ref{ByName("9lives")}); return err }, "must start with a letter"},
+		{"wait empty", func() error { _, err := c.Instances.Wait(ctx, nil); return err }, "reqs: at least one"},
+		{"wait bad state", func() error {
+			_, err := c.Instances.Wait(ctx, []WaitRequest{{Ref: ByName("a"), State: "RUNNING"}})
+			return err
+		}, `reqs[0].state "RUNNING" is not an instance state`},
+		{"wait negative timeout", func() error {
+			_, err := c.Instances.Wait(ctx, []WaitRequest{{Ref: ByName("a"), State: StateStopped, TimeoutMs: -1}})
+			return err
+		}, "reqs[0].timeout_ms"},
+
+		// Instance local scope
+		{"get without uuid", func() error { _, err := c.Instances.Get(ctx, ""); return err }, "instance UUID is required"},
+		{"get with a slash", func() error { _, err := c.Instances.Get(ctx, "a/../../b"); return err }, "URL path segment"},
+		{"get dot-dot", func() error { _, err := c.Instances.Get(ctx, ".."); return err }, "URL path segment"},
+		{"start one without uuid", func() error { _, err := c.Instances.StartOne(ctx, " ", 0); return err }, "instance UUID"},
+		{"start one negative wait", func() error { _, err := c.Instances.StartOne(ctx, testUUID, -1); return err }, "wait_timeout_ms"},
+		{"stop one without uuid", func() error { _, err := c.Instances.StopOne(ctx, "", true, 0); return err }, "instance UUID"},
+		{"stop one negative drain", func() error { _, err := c.Instances.StopOne(ctx, testUUID, false, -1); return err }, "drain_timeout_ms"},
+		{"delete one without uuid", func() error { _, err := c.Instances.DeleteOne(ctx, ""); return err }, "instance UUID"},
+
+		// Service groups
+		{"sg create nil", func() error { _, err := c.ServiceGroups.Create(ctx, nil); return err }, "nil"},
+		{"sg create bad name", func() error {
+			_, err := c.ServiceGroups.Create(ctx, &ServiceGroupCreateRequest{Name: "web-", Services: []Service{{Port: 80}}})
+			return err
+		}, "must end with a letter or digit"},
+		{"sg create port zero", func() error {
+			_, err := c.ServiceGroups.Create(ctx, &ServiceGroupCreateRequest{Services: []Service{{Port: 0}}})
+			return err
+		}, "services[0].port 0"},
+		{"sg create bad destination port", func() error {
+			_, err := c.ServiceGroups.Create(ctx, &ServiceGroupCreateRequest{Services: []Service{{Port: 443, DestinationPort: -8}}})
+			return err
+		}, "services[0].destination_port"},
+		{"sg create empty domain", func() error {
+			_, err := c.ServiceGroups.Create(ctx, &ServiceGroupCreateRequest{Services: []Service{{Port: 443}}, Domains: []DomainRequest{{Name: ""}}})
+			return err
+		}, "domains[0].name is required"},
+		{"sg status empty", func() error { _, err := c.ServiceGroups.Status(ctx, nil); return err }, "refs"},
+		{"sg status bad ref", func() error { _, err := c.ServiceGroups.Status(ctx, []Ref{{}}); return err }, "refs[0]"},
+		{"sg get without uuid", func() error { _, err := c.ServiceGroups.Get(ctx, ""); return err }, "service group UUID"},
+		{"sg delete empty", func() error { _, err := c.ServiceGroups.Delete(ctx, nil); return err }, "refs"},
+		{"sg delete one without uuid", func() error { _, err := c.ServiceGroups.DeleteOne(ctx, ""); return err }, "service group UUID"},
+
+		// Volumes
+		{"volume create nil", func() error { _, err := c.Volumes.Create(ctx, nil); return err }, "nil"},
+		{"volume create without size", func() error { _, err := c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "data"}); return err }, "size_mb must be positive"},
+		{"volume create bad name", func() error {
+			_, err := c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "da--ta", SizeMB: 10})
+			return err
+		}, "consecutive hyphens"},
+		{"volume status empty", func() error { _, err := c.Volumes.Status(ctx, nil); return err }, "refs"},
+		{"volume get without uuid", func() error { _, err := c.Volumes.Get(ctx, ""); return err }, "volume UUID"},
+		{"volume delete bad ref", func() error { _, err := c.Volumes.Delete(ctx, []Ref{{}}); return err }, "refs[0]"},
+		{"volume delete one without uuid", func() error { _, err := c.Volumes.DeleteOne(ctx, ""); return err }, "volume UUID"},
+		{"attach empty", func() error { _, err := c.Volumes.Attach(ctx, nil); return err }, "reqs: at least one"},
+		{"attach without target", func() error {
+			_, err := c.Volumes.Attach(ctx, []VolumeAttachRequest{{Ref: ByName("v"), At: "/data"}})
+			return err
+		}, "reqs[0].attach_to: set exactly one"},
+		{"attach without mount point", func() error {
+			_, err := c.Volumes.Attach(ctx, []VolumeAttachRequest{{Ref: ByName("v"), AttachTo: ByName("i")}})
+			return err
+		}, "reqs[0].at"},
+		{"attach bad volume name", func() error {
+			_, err := c.Volumes.Attach(ctx, []VolumeAttachRequest{{Ref: ByName("v!"), AttachTo: ByName("i"), At: "/d"}})
+			return err
+		}, `reqs[0].name "v!"`},
+		{"detach empty", func() error { _, err := c.Volumes.Detach(ctx, nil); return err }, "reqs: at least one"},
+		{"detach bad from", func() error {
+			_, err := c.Volumes.Detach(ctx, []VolumeDetachRequest{{Ref: ByUUID(testUUID), From: &Ref{}}})
+			return err
+		}, "reqs[0].from: set exactly one"},
+
+		// Autoscale
+		{"autoscale get without uuid", func() error { _, err := c.Autoscale.Get(ctx, ""); return err }, "service group UUID"},
+		{"autoscale create nil", func() error { _, err := c.Autoscale.Create(ctx, testUUID, nil); return err }, "nil"},
+		{"autoscale create without uuid", func() error {
+			_, err := c.Autoscale.Create(ctx, "", &AutoscaleConfigRequest{})
+			return err
+		}, "service group UUID"},
+		{"autoscale min above max", func() error {
+			_, err := c.Autoscale.Create(ctx, testUUID, &AutoscaleConfigRequest{MinSize: ptr(3), MaxSize: ptr(2)})
+			return err
+		}, "min_size 3 is greater than max_size 2"},
+		{"autoscale negative min", func() error {
+			_, err := c.Autoscale.Create(ctx, testUUID, &AutoscaleConfigRequest{MinSize: ptr(-1)})
+			return err
+		}, "min_size -1"},
+		{"autoscale negative max", func() error {
+			_, err := c.Autoscale.Create(ctx, testUUID, &AutoscaleConfigRequest{MaxSize: ptr(-1)})
+			return err
+		}, "max_size -1"},
+		{"autoscale negative warmup", func() error {
+			_, err := c.Autoscale.Create(ctx, testUUID, &AutoscaleConfigRequest{WarmupTimeMs: -1})
+			return err
+		}, "warmup_time_ms"},
+		{"autoscale bad master", func() error {
+			_, err := c.Autoscale.Create(ctx, testUUID, &AutoscaleConfigRequest{Master: &Ref{UUID: testUUID, Name: "m"}})
+			return err
+		}, "master: set exactly one"},
+		{"autoscale delete without uuid", func() error { _, err := c.Autoscale.Delete(ctx, ""); return err }, "service group UUID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			if !errors.Is(err, ErrInvalidArgument) {
+				t.Fatalf("err = %v, want ErrInvalidArgument", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %q, want it to mention %q", err, tt.want)
+			}
+			var apiErr *APIError
+			if errors.As(err, &apiErr) {
+				t.Error("an argument error must not be an *APIError")
+			}
+		})
+	}
+}

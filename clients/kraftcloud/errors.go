@@ -1,0 +1,173 @@
+package kraftcloud
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxErrorBody bounds how much of an error answer is read.
+const maxErrorBody = 64 << 10
+
+// APIError is an answer outside 2xx, a 2xx answer whose envelope says "error"
+// with no item to explain it, or the single item of a local-scope or create
+// call whose status is "error" (then StatusCode is the 2xx status the answer
+// came with). Match it with errors.As, or use IsNotFound and IsAlreadyExists.
+//
+// Batch calls never return an APIError for items that failed: those are data
+// (see InstancesResult).
+type APIError struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Code is the item error code (ErrCodeNotFound, ...) of the failed item,
+	// or of the first item that carries one; zero if none does.
+	Code int
+	// Message is that item's message, else the envelope's, else the first
+	// message in Errors. A body that is not JSON becomes the Message, trimmed.
+	Message string
+	// Errors is the envelope's errors array.
+	Errors []ErrorDetail
+	// RequestID is the X-Request-Id header, if any.
+	RequestID string
+	// RetryAfter is the server's Retry-After header (seconds or HTTP date), or zero.
+	RetryAfter time.Duration
+	// Method and Path identify the request (Path is the URL path, with /v1).
+	Method string
+	Path   string
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "kraftcloud: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	var details []string
+	if e.Code != 0 {
+		details = append(details, "code "+strconv.Itoa(e.Code))
+	}
+	if e.RequestID != "" {
+		details = append(details, "request_id "+e.RequestID)
+	}
+	if e.RetryAfter > 0 {
+		details = append(details, "retry after "+e.RetryAfter.String())
+	}
+	if len(details) > 0 {
+		b.WriteString(" (" + strings.Join(details, ", ") + ")")
+	}
+	return b.String()
+}
+
+// IsNotFound reports whether err is an *APIError with HTTP status 404 or item
+// code ErrCodeNotFound.
+func IsNotFound(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && (e.StatusCode == http.StatusNotFound || e.Code == ErrCodeNotFound)
+}
+
+// IsAlreadyExists reports whether err is an *APIError with HTTP status 409 or
+// item code ErrCodeAlreadyExists (a simulator code: see ErrCodeNotFound).
+func IsAlreadyExists(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && (e.StatusCode == http.StatusConflict || e.Code == ErrCodeAlreadyExists)
+}
+
+// newAPIError reads a non-2xx answer, at most maxErrorBody of it.
+func newAPIError(resp *http.Response, method, path, collection string, now time.Time) *APIError {
+	e := &APIError{
+		StatusCode: resp.StatusCode,
+		Method:     method,
+		Path:       path,
+		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now),
+		RequestID:  resp.Header.Get("X-Request-Id"),
+	}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil || !isEnvelope(&env) {
+		// Not JSON, or JSON of another shape: the text is the best message there is.
+		e.Message = strings.TrimSpace(string(raw))
+		return e
+	}
+	fillFromEnvelope(e, &env, collection, nil)
+	return e
+}
+
+// envelopeError is the error of a 2xx answer: the envelope said "error"
+// (item is nil), or the single item of the call failed.
+func envelopeError(rep *reply, item *ItemStatus, now time.Time) *APIError {
+	e := &APIError{
+		StatusCode: rep.statusCode,
+		Method:     rep.method,
+		Path:       rep.path,
+		RetryAfter: parseRetryAfter(rep.header.Get("Retry-After"), now),
+		RequestID:  rep.header.Get("X-Request-Id"),
+	}
+	fillFromEnvelope(e, &rep.env, "", item)
+	return e
+}
+
+func isEnvelope(env *envelope) bool {
+	return env.Status != "" || env.Message != "" || len(env.Errors) > 0 || env.Data != nil
+}
+
+// fillFromEnvelope sets Code, Message and Errors. The failed item, when
+// known, explains the error best; otherwise the first item of the collection
+// that carries a code.
+func fillFromEnvelope(e *APIError, env *envelope, collection string, item *ItemStatus) {
+	e.Errors = env.Errors
+	if item == nil && collection != "" {
+		var its []ItemStatus
+		if raw, ok := env.Data[collection]; ok && json.Unmarshal(raw, &its) == nil {
+			for i := range its {
+				if its[i].Error != 0 || its[i].Status == StatusError {
+					item = &its[i]
+					break
+				}
+			}
+		}
+	}
+	if item != nil {
+		e.Code = item.Error
+		e.Message = strings.TrimSpace(item.Message)
+	}
+	if e.Message == "" {
+		e.Message = strings.TrimSpace(env.Message)
+	}
+	for _, d := range env.Errors {
+		if e.Message != "" {
+			break
+		}
+		e.Message = strings.TrimSpace(d.Message)
+	}
+}
+
+// parseRetryAfter reads a Retry-After value: delay seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	const ceiling = 100 * 365 * 24 * time.Hour
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		// Guard the multiplication against absurd values.
+		if secs > int64(ceiling/time.Second) {
+			secs = int64(ceiling / time.Second)
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
