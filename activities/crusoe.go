@@ -110,6 +110,9 @@ type CreateDiskInput struct {
 
 // CrusoeCreateDisk creates a disk unless one by that name exists.
 func (a *CrusoeActivities) CrusoeCreateDisk(ctx context.Context, in CreateDiskInput) (CreateResult, error) {
+	if err := a.ready(); err != nil {
+		return CreateResult{}, err
+	}
 	if in.Name == "" || in.Size == "" || in.Location == "" {
 		return CreateResult{}, invalidInput("disk name, size and location are required")
 	}
@@ -143,6 +146,9 @@ type CreateVMInput struct {
 
 // CrusoeCreateVM creates a VM, with its disks attached, unless one by that name exists.
 func (a *CrusoeActivities) CrusoeCreateVM(ctx context.Context, in CreateVMInput) (CreateResult, error) {
+	if err := a.ready(); err != nil {
+		return CreateResult{}, err
+	}
 	if in.Name == "" || in.Type == "" || in.Location == "" || in.SSHPublicKey == "" {
 		return CreateResult{}, invalidInput("vm name, type, location and ssh public key are required")
 	}
@@ -188,6 +194,9 @@ type CreateFirewallRuleInput struct {
 
 // CrusoeCreateFirewallRule creates a VPC firewall rule unless one by that name exists.
 func (a *CrusoeActivities) CrusoeCreateFirewallRule(ctx context.Context, in CreateFirewallRuleInput) (CreateResult, error) {
+	if err := a.ready(); err != nil {
+		return CreateResult{}, err
+	}
 	if in.Name == "" || in.Direction == "" || in.Action == "" || len(in.Protocols) == 0 {
 		return CreateResult{}, invalidInput("firewall rule name, direction, action and protocols are required")
 	}
@@ -256,6 +265,9 @@ func (a *CrusoeActivities) networkID(ctx context.Context, projectID, id, name st
 
 // CrusoeDeleteVM deletes a VM; its disks are detached by the cloud.
 func (a *CrusoeActivities) CrusoeDeleteVM(ctx context.Context, in DeleteInput) (DeleteResult, error) {
+	if err := a.ready(); err != nil {
+		return DeleteResult{}, err
+	}
 	vm, err := a.findVM(ctx, in.ProjectID, in.ID, in.Name)
 	if err != nil || vm == nil {
 		return DeleteResult{AlreadyGone: vm == nil}, err
@@ -268,6 +280,9 @@ func (a *CrusoeActivities) CrusoeDeleteVM(ctx context.Context, in DeleteInput) (
 
 // CrusoeDeleteDisk deletes a disk. The cloud refuses while it is attached.
 func (a *CrusoeActivities) CrusoeDeleteDisk(ctx context.Context, in DeleteInput) (DeleteResult, error) {
+	if err := a.ready(); err != nil {
+		return DeleteResult{}, err
+	}
 	d, err := a.findDisk(ctx, in.ProjectID, in.ID, in.Name)
 	if err != nil || d == nil {
 		return DeleteResult{AlreadyGone: d == nil}, err
@@ -277,6 +292,9 @@ func (a *CrusoeActivities) CrusoeDeleteDisk(ctx context.Context, in DeleteInput)
 
 // CrusoeDeleteFirewallRule deletes a VPC firewall rule.
 func (a *CrusoeActivities) CrusoeDeleteFirewallRule(ctx context.Context, in DeleteInput) (DeleteResult, error) {
+	if err := a.ready(); err != nil {
+		return DeleteResult{}, err
+	}
 	r, err := a.findFirewallRule(ctx, in.ProjectID, in.ID, in.Name)
 	if err != nil || r == nil {
 		return DeleteResult{AlreadyGone: r == nil}, err
@@ -379,8 +397,11 @@ type WaitInput struct {
 	ResourceID  string `json:"resourceId,omitempty"`
 	Name        string `json:"name,omitempty"`
 	// Gone waits for the resource to disappear instead of to be ready.
-	Gone    bool          `json:"gone,omitempty"`
-	Timeout time.Duration `json:"timeout,omitempty"`
+	Gone bool `json:"gone,omitempty"`
+	// TargetState, when set, is the VM state (STATE_ form) the wait ends in
+	// when it is resolved from the resource, e.g. after a START.
+	TargetState string        `json:"targetState,omitempty"`
+	Timeout     time.Duration `json:"timeout,omitempty"`
 }
 
 // WaitResult is the settled resource.
@@ -396,6 +417,9 @@ type WaitResult struct {
 // A failed operation is a non-retryable error carrying the cloud's code and
 // message; an expired or unknown one is resolved from the resource itself.
 func (a *CrusoeActivities) CrusoeWait(ctx context.Context, in WaitInput) (WaitResult, error) {
+	if err := a.ready(); err != nil {
+		return WaitResult{}, err
+	}
 	family, ok := kindFamily[in.Kind]
 	if !ok {
 		return WaitResult{}, invalidInput("unknown resource kind %q", in.Kind)
@@ -486,6 +510,15 @@ func (a *CrusoeActivities) settleResource(ctx context.Context, in WaitInput, wp 
 			"NOT_FOUND", "the resource does not exist: its creation did not complete")
 	}
 	res.ResourceID, res.State = id, state
+	if in.TargetState != "" {
+		switch {
+		case state == in.TargetState:
+			return true, nil
+		case state == crusoe.VMStateStarting || state == crusoe.VMStateStopping:
+			return false, nil
+		}
+		return true, unexpectedState(in.Kind, state)
+	}
 	switch state {
 	case crusoe.VMStateCreating, "pending", "creating":
 		return false, nil

@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/cloudflow/cloudflow/clients/crusoe"
+	"github.com/cloudflow/cloudflow/clients/kraftcloud"
 )
 
 // Error types carried by activity failures. Workflows and callers match on them.
@@ -50,25 +53,56 @@ func apiError(cloud, what string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	if errors.Is(err, crusoe.ErrInvalidArgument) {
+	if errors.Is(err, crusoe.ErrInvalidArgument) || errors.Is(err, kraftcloud.ErrInvalidArgument) {
 		return temporal.NewNonRetryableApplicationError(what, ErrTypeInvalidInput, err)
 	}
-	var ae *crusoe.APIError
-	if !errors.As(err, &ae) {
+	ce, ok := asCloudError(err)
+	if !ok {
 		// Network errors and the like: retry with backoff.
 		return temporal.NewApplicationErrorWithCause(what, ErrTypeRetryableAPI, err)
 	}
-	details := CloudErrorDetails{Cloud: cloud, StatusCode: ae.StatusCode, Code: ae.Code, Message: ae.Message, RequestID: ae.RequestID}
+	details := CloudErrorDetails{Cloud: cloud, StatusCode: ce.status, Code: ce.code, Message: ce.message, RequestID: ce.requestID}
 	// The client error stays the cause, so the waiter can still read its
 	// status and Retry-After through errors.As.
-	if !retryableStatus(ae.StatusCode) {
+	if !retryableStatus(ce.status) {
 		return temporal.NewNonRetryableApplicationError(what, ErrTypeAPI, err, details)
 	}
 	return temporal.NewApplicationErrorWithOptions(what, ErrTypeRetryableAPI, temporal.ApplicationErrorOptions{
 		Cause:          err,
 		Details:        []any{details},
-		NextRetryDelay: ae.RetryAfter, // zero keeps the policy's backoff
+		NextRetryDelay: ce.retryAfter, // zero keeps the policy's backoff
 	})
+}
+
+// cloudError is what every client's *APIError tells the retry layer.
+type cloudError struct {
+	status     int
+	code       string
+	message    string
+	requestID  string
+	retryAfter time.Duration
+}
+
+// asCloudError finds a client's *APIError in err's chain.
+func asCloudError(err error) (cloudError, bool) {
+	var ce *crusoe.APIError
+	if errors.As(err, &ce) {
+		return cloudError{ce.StatusCode, ce.Code, ce.Message, ce.RequestID, ce.RetryAfter}, true
+	}
+	var ke *kraftcloud.APIError
+	if errors.As(err, &ke) {
+		code := ""
+		if ke.Code != 0 {
+			code = strconv.Itoa(ke.Code)
+		}
+		return cloudError{ke.StatusCode, code, ke.Message, ke.RequestID, ke.RetryAfter}, true
+	}
+	return cloudError{}, false
+}
+
+func isWaitTimeout(err error) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == ErrTypeWaitTimeout
 }
 
 func retryableStatus(status int) bool {
@@ -96,4 +130,25 @@ func operationFailed(cloud, what, operationID, code, message string) error {
 func unexpectedState(kind, state string) error {
 	return temporal.NewNonRetryableApplicationError(
 		fmt.Sprintf("%s operation in unexpected state %q", kind, state), ErrTypeUnexpectedState, nil)
+}
+
+// notConfigured is the error of an activity whose cloud the worker has no
+// client for: no retry helps until the worker is restarted with one.
+func notConfigured(cloud, how string) error {
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("this worker has no %s client: %s, and restart it", cloud, how), ErrTypeInvalidInput, nil)
+}
+
+func (a *CrusoeActivities) ready() error {
+	if a == nil || a.Client == nil {
+		return notConfigured("Crusoe", "set CRUSOE_ACCESS_KEY_ID, CRUSOE_SECRET_KEY and CRUSOE_PROJECT_ID (or ~/.crusoe/config)")
+	}
+	return nil
+}
+
+func (a *KraftCloudActivities) ready() error {
+	if a == nil || a.Client == nil {
+		return notConfigured("KraftCloud", "set KRAFTCLOUD_TOKEN (and KRAFTCLOUD_METRO or KRAFTCLOUD_API_ENDPOINT)")
+	}
+	return nil
 }

@@ -8,8 +8,6 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
-
-	"github.com/cloudflow/cloudflow/clients/crusoe"
 )
 
 // PollPolicy sets how the waiter paces its polls: from Initial, growing by
@@ -120,9 +118,8 @@ func waitFor(ctx context.Context, policy PollPolicy, timeout time.Duration, targ
 // transientDelay says whether a poll error is worth another poll, and how
 // long the server asked us to wait first.
 func transientDelay(err error) (time.Duration, bool) {
-	var ae *crusoe.APIError
-	if errors.As(err, &ae) {
-		return ae.RetryAfter, retryableStatus(ae.StatusCode)
+	if ce, ok := asCloudError(err); ok {
+		return ce.retryAfter, retryableStatus(ce.status)
 	}
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
@@ -132,6 +129,11 @@ func transientDelay(err error) (time.Duration, bool) {
 		return 0, false
 	}
 	return 0, true // network trouble
+}
+
+// activityHeartbeat is the running activity's heartbeat timeout, or zero.
+func activityHeartbeat(ctx context.Context) time.Duration {
+	return activity.GetInfo(ctx).HeartbeatTimeout
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

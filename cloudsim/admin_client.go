@@ -69,6 +69,19 @@ func (a *AdminClient) Requests(ctx context.Context) ([]RequestRecord, error) {
 	return out, err
 }
 
+// Counters fetches the actions each cloud applied, by cloud, kind and
+// resource name: counters["kraftcloud"]["instance-starts"]["web-1"].
+func (a *AdminClient) Counters(ctx context.Context) (map[string]map[string]map[string]int, error) {
+	var out map[string]map[string]map[string]int
+	if err := a.do(ctx, http.MethodGet, "/_sim/counters", nil, &out); err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = map[string]map[string]map[string]int{}
+	}
+	return out, nil
+}
+
 // SetOperationLatency changes how long a cloud's new operations take.
 func (a *AdminClient) SetOperationLatency(ctx context.Context, cloud string, d time.Duration) error {
 	return a.do(ctx, http.MethodPut, "/_sim/latency", latencyRequest{Cloud: cloud, Latency: Duration(d)}, nil)

@@ -148,3 +148,42 @@ func TestJournalCap(t *testing.T) {
 		t.Errorf("journal holds %d records from %d to %d", len(got), got[0].Status, got[len(got)-1].Status)
 	}
 }
+
+func TestAdminCounters(t *testing.T) {
+	s := startSim(t, Options{Crusoe: CrusoeOptions{OperationLatency: -1}, KraftCloud: KraftCloudOptions{Latency: -1}})
+	ctx := context.Background()
+	got, err := s.admin.Counters(ctx)
+	if err != nil || len(got) != 2 || len(got[CloudCrusoe]["vm-starts"]) != 0 || got[CloudKraftCloud]["instance-starts"] == nil {
+		t.Fatalf("Counters = %v, %v; want both clouds, empty", got, err)
+	}
+
+	_, vmID := s.createVM("vm-1", nil)
+	vmPath := projectPath("compute/vms/instances/" + vmID)
+	s.op("PATCH", vmPath, obj{"action": "STOP"})
+	s.op("PATCH", vmPath, obj{"action": "START"})
+	s.op("PATCH", vmPath, obj{"action": "RESET"})
+	k := s.kc()
+	k.createInstance(obj{"name": "app", "autostart": false})
+	k.one("PUT", "/v1/instances/app/start", nil, "instances")
+	k.one("PUT", "/v1/instances/app/stop", nil, "instances")
+	k.one("PUT", "/v1/instances/app/start", nil, "instances")
+	k.one("DELETE", "/v1/instances/app", nil, "instances")
+
+	got, err = s.admin.Counters(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := got[CloudCrusoe]; c["vm-starts"]["vm-1"] != 1 || c["vm-stops"]["vm-1"] != 1 {
+		t.Errorf("crusoe counters = %v", c)
+	}
+	if c := got[CloudKraftCloud]; c["instance-starts"]["app"] != 2 || c["instance-stops"]["app"] != 1 {
+		t.Errorf("kraftcloud counters = %v (they survive the delete)", c)
+	}
+	if err := s.admin.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.admin.Counters(ctx)
+	if len(got[CloudCrusoe]["vm-starts"]) != 0 || len(got[CloudKraftCloud]["instance-starts"]) != 0 {
+		t.Errorf("counters after Reset = %v", got)
+	}
+}

@@ -3,7 +3,9 @@ package cloudsim
 import (
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -27,8 +29,67 @@ type cloud interface {
 	writeError(w http.ResponseWriter, status int, code, message string)
 }
 
+// counter is implemented by clouds that count the actions they applied, so
+// tests can prove that every resource was, say, started exactly once. The
+// counts are by kind ("instance-starts") and resource name, and survive until
+// the Server is reset.
+type counter interface {
+	counters() map[string]map[string]int
+}
+
 // env is what the Server lends its clouds.
 type env struct {
 	now func() time.Time
 	log *slog.Logger
+	// tally is the cloud's own action counters (see counter); the Server
+	// gives each cloud its own and clears it on Reset.
+	tally *tally
+}
+
+// tally counts applied actions by kind and resource name. It is safe for
+// concurrent use and a nil *tally counts nothing.
+type tally struct {
+	mu sync.Mutex
+	m  map[string]map[string]int
+}
+
+func (t *tally) add(kind, name string) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[string]map[string]int{}
+	}
+	if t.m[kind] == nil {
+		t.m[kind] = map[string]int{}
+	}
+	t.m[kind][name]++
+}
+
+// snapshot copies the counts; every kind listed is present, if empty.
+func (t *tally) snapshot(kinds ...string) map[string]map[string]int {
+	out := map[string]map[string]int{}
+	for _, k := range kinds {
+		out[k] = map[string]int{}
+	}
+	if t == nil {
+		return out
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for k, names := range t.m {
+		out[k] = maps.Clone(names)
+	}
+	return out
+}
+
+func (t *tally) reset() {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.m = nil
 }

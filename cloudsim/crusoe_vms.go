@@ -738,6 +738,14 @@ func (c *crusoeCloud) updateVM(r *http.Request) (any, error) {
 	prev := v.base
 	v.base = transitional
 	v.UpdatedAt = ts(c.env.now())
+	// Count the action once accepted: the VM is on its way. A START whose
+	// operation later fails (an injected fault) still counts.
+	switch req.Action {
+	case "START":
+		c.env.tally.add(crusoeVMStarts, v.Name)
+	case "STOP":
+		c.env.tally.add(crusoeVMStops, v.Name)
+	}
 	return c.startOp(r, crusoeFamVMs, []string{v.ID}, func() (any, *opFailure) {
 		if c.st.vms.get(v.ID) == nil {
 			return nil, &opFailure{Code: "not_found", Message: "vm " + v.ID + " was deleted"}
@@ -755,6 +763,17 @@ func (c *crusoeCloud) updateVM(r *http.Request) (any, error) {
 			v.base = c.resting(v)
 		}
 	}), nil
+}
+
+// Kinds of the Crusoe action counters, by VM name (see Server.Counters).
+const (
+	crusoeVMStarts = "vm-starts"
+	crusoeVMStops  = "vm-stops"
+)
+
+// counters implements counter: the VM START and STOP actions updateVM accepted.
+func (c *crusoeCloud) counters() map[string]map[string]int {
+	return c.env.tally.snapshot(crusoeVMStarts, crusoeVMStops)
 }
 
 // resting is the state v's current transition leads to.

@@ -20,6 +20,11 @@ const (
 	// starts ends FAILED with Code and Message, and what the operation was
 	// creating disappears at that moment. A request that starts no operation
 	// is served normally and does not count as a hit.
+	//
+	// KraftCloud has no operations: there each item of the request whose
+	// name matches Item fails with error code Code (a number; 12, unavailable,
+	// when it is not one) and Message, and is not applied. A request with no
+	// such item is served normally and does not count as a hit.
 	FaultFailOperation = "fail-operation"
 	// FaultDropResponse serves the request fully, then closes the connection
 	// without sending the response.
@@ -47,6 +52,9 @@ type Fault struct {
 	Message    string   `json:"message,omitempty"`
 	RetryAfter Duration `json:"retryAfter,omitempty"`
 	Delay      Duration `json:"delay,omitempty"`
+	// Item is a path.Match glob over the names of the items a fail-operation
+	// fault fails ("web-*"); empty fails every item. KraftCloud only.
+	Item string `json:"item,omitempty"`
 	// Times is how many matching requests the fault affects; 0 is unlimited.
 	Times int `json:"times,omitempty"`
 	// Skip lets this many matching requests through before the fault applies.
@@ -214,8 +222,9 @@ func matchSegments(pat, segs []string) bool {
 // e.g. "error:GET:/v1alpha5/projects/*/compute/vms/**:status=429,retry-after=2s,times=2"
 // or "fail-operation:POST:/v1alpha5/projects/*/networking/vpc-firewall-rules:code=INTERNAL,message=boom".
 // The method may be '*' or empty for any. Keys: status, code, message,
-// retry-after, delay, times, skip, cloud. Durations are Go durations or
+// retry-after, delay, times, skip, cloud, item. Durations are Go durations or
 // seconds. A message may contain commas; it may not contain '='.
+// e.g. "fail-operation:PUT:/v1/instances/start:item=web-1*,code=12,times=1".
 func ParseFault(s string) (Fault, error) {
 	var f Fault
 	fail := func(format string, a ...any) (Fault, error) {
@@ -297,6 +306,8 @@ func parseFaultOptions(f *Fault, opts string) error {
 			f.Message = v
 		case "cloud":
 			f.Cloud = strings.TrimSpace(v)
+		case "item":
+			f.Item = strings.TrimSpace(v)
 		case "retryafter":
 			d, err := parseDuration(v)
 			if err != nil {
@@ -320,7 +331,7 @@ func parseFaultOptions(f *Fault, opts string) error {
 				return fmt.Errorf("bad skip %q: want a number", v)
 			}
 		default:
-			return fmt.Errorf("unknown option %q (want status, code, message, retry-after, delay, times, skip or cloud)", k)
+			return fmt.Errorf("unknown option %q (want status, code, message, retry-after, delay, times, skip, cloud or item)", k)
 		}
 	}
 	return nil

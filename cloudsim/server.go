@@ -2,6 +2,7 @@ package cloudsim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +16,8 @@ import (
 // Options configures a Server. The zero value serves every cloud with its
 // default credentials and latency.
 type Options struct {
-	Crusoe CrusoeOptions
+	Crusoe     CrusoeOptions
+	KraftCloud KraftCloudOptions
 	// Faults are installed at start, as if added with AddFault.
 	Faults []Fault
 	// Logger receives one record per cloud request; nil discards.
@@ -34,6 +36,7 @@ type Server struct {
 	admin   *http.ServeMux
 	faults  faultSet
 	journal journal
+	tallies []*tally // the clouds' action counters
 }
 
 // New builds a Server with the fixtures of every cloud seeded.
@@ -46,7 +49,14 @@ func New(opts Options) *Server {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{env: e, routes: http.NewServeMux(), admin: http.NewServeMux()}
-	s.clouds = []cloud{newCrusoe(e, opts.Crusoe)}
+	// Each cloud counts its own actions (see counter).
+	withTally := func() env {
+		ce := e
+		ce.tally = &tally{}
+		s.tallies = append(s.tallies, ce.tally)
+		return ce
+	}
+	s.clouds = []cloud{newCrusoe(withTally(), opts.Crusoe), newKraftCloud(withTally(), opts.KraftCloud)}
 	for _, c := range s.clouds {
 		c.register(s.routes)
 	}
@@ -70,9 +80,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serveCloud(s.cloudFor(r.URL.Path), w, r)
 }
 
+// cloudFor matches the prefix as whole segments: "/v1/" serves "/v1" and
+// "/v1/instances" but never "/v1alpha5/...".
 func (s *Server) cloudFor(p string) cloud {
 	for _, c := range s.clouds {
-		if strings.HasPrefix(p, c.prefix()) {
+		root := strings.TrimSuffix(c.prefix(), "/")
+		if p == root || strings.HasPrefix(p, root+"/") {
 			return c
 		}
 	}
@@ -129,6 +142,7 @@ func (s *Server) serveCloud(c cloud, w http.ResponseWriter, r *http.Request) {
 		}
 	case f.Action == FaultFailOperation:
 		ri.failOp = &opFailure{Code: f.Code, Message: f.Message}
+		r = r.WithContext(context.WithValue(r.Context(), failItemKey{}, f.Item))
 		serve(sw)
 		if !ri.failOpUsed {
 			s.faults.untake(f.ID)
@@ -144,6 +158,17 @@ func (s *Server) serveCloud(c cloud, w http.ResponseWriter, r *http.Request) {
 	}
 	rec.Status, rec.OperationID = sw.status, ri.operationID
 	s.record(rec)
+}
+
+// failItemKey carries the Item glob of the fail-operation fault applied to a
+// request, for clouds that fail items of a batch (KraftCloud).
+type failItemKey struct{}
+
+// failItemOf returns the Item glob of the fail-operation fault applied to r
+// ("" for every item, or when none applies: see requestInfo.failOp).
+func failItemOf(r *http.Request) string {
+	s, _ := r.Context().Value(failItemKey{}).(string)
+	return s
 }
 
 func (s *Server) record(rec RequestRecord) {
@@ -229,11 +254,15 @@ func (s *Server) Inventory() Inventory {
 	return inv
 }
 
-// Reset drops every created resource, operation, fault and journal record,
-// and restores each cloud's configured operation latency. Fixtures stay.
+// Reset drops every created resource, operation, fault, journal record and
+// action counter, and restores each cloud's configured operation latency.
+// Fixtures stay.
 func (s *Server) Reset() {
 	for _, c := range s.clouds {
 		c.reset()
+	}
+	for _, t := range s.tallies {
+		t.reset()
 	}
 	s.faults.clear()
 	s.journal.reset()
@@ -257,12 +286,28 @@ func (s *Server) Faults() []Fault { return s.faults.list() }
 func (s *Server) Requests() []RequestRecord { return s.journal.list() }
 
 // SetOperationLatency changes how long a cloud's new operations take
-// ("crusoe"); operations already running keep their due time. Unknown clouds
-// are ignored.
+// ("crusoe"), or how long KraftCloud instances take to start and stop
+// ("kraftcloud"; 0 is instant); what is already under way keeps its due time.
+// Unknown clouds are ignored.
 func (s *Server) SetOperationLatency(cloudName string, d time.Duration) {
 	if c := s.cloudNamed(cloudName); c != nil {
 		c.setOperationLatency(max(d, 0))
 	}
+}
+
+// Counters returns the actions each cloud applied, by cloud, kind and
+// resource name: Counters()["kraftcloud"]["instance-starts"]["web-1"] is how
+// many times instance web-1 was started (stopped → starting). Crusoe counts
+// "vm-starts" and "vm-stops", KraftCloud "instance-starts" and
+// "instance-stops". Counts survive deletes and last until Reset.
+func (s *Server) Counters() map[string]map[string]map[string]int {
+	out := map[string]map[string]map[string]int{}
+	for _, c := range s.clouds {
+		if ct, ok := c.(counter); ok {
+			out[c.name()] = ct.counters()
+		}
+	}
+	return out
 }
 
 // Clouds lists the names of the simulated clouds.
@@ -364,6 +409,9 @@ func (s *Server) registerAdmin() {
 	})
 	m.HandleFunc("GET /_sim/requests", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Requests())
+	})
+	m.HandleFunc("GET /_sim/counters", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Counters())
 	})
 	m.HandleFunc("PUT /_sim/latency", func(w http.ResponseWriter, r *http.Request) {
 		var body latencyRequest

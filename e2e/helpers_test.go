@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/cloudflow/cloudflow/clients/crusoe"
+	"github.com/cloudflow/cloudflow/clients/kraftcloud"
 	"github.com/cloudflow/cloudflow/cloudsim"
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/worker"
@@ -25,7 +26,7 @@ import (
 
 // fresh resets the simulator and returns a task queue of the test's own, so
 // that workers of other tests never pick up its work.
-func fresh(t *testing.T) string {
+func fresh(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()
 	if err := admin.Reset(ctx); err != nil {
@@ -34,11 +35,14 @@ func fresh(t *testing.T) string {
 	if err := admin.SetOperationLatency(ctx, "crusoe", operationLatency); err != nil {
 		t.Fatalf("set latency: %v", err)
 	}
+	if err := admin.SetOperationLatency(ctx, "kraftcloud", kraftLatency); err != nil {
+		t.Fatalf("set latency: %v", err)
+	}
 	return "e2e-" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "-")
 }
 
 // startWorker runs a worker in this process until the test ends.
-func startWorker(t *testing.T, c client.Client, taskQueue string) {
+func startWorker(t testing.TB, c client.Client, taskQueue string) {
 	t.Helper()
 	cc, err := crusoe.New(
 		crusoe.WithBaseURL(sim.URL+"/v1alpha5"),
@@ -48,7 +52,7 @@ func startWorker(t *testing.T, c client.Client, taskQueue string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := worker.New(c, worker.Options{TaskQueue: taskQueue, Crusoe: cc})
+	w, err := worker.New(c, worker.Options{TaskQueue: taskQueue, Crusoe: cc, KraftCloud: kraftClient(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,9 +62,19 @@ func startWorker(t *testing.T, c client.Client, taskQueue string) {
 	t.Cleanup(w.Stop)
 }
 
+// kraftClient talks to the simulator's KraftCloud API.
+func kraftClient(t testing.TB) *kraftcloud.Client {
+	t.Helper()
+	kc, err := kraftcloud.New(kraftcloud.WithBaseURL(sim.URL+"/v1"), kraftcloud.WithToken(cloudsim.DefaultKraftCloudToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kc
+}
+
 // startWorkerProcess runs `cloudflow worker` as a separate process, which a
 // test can kill outright, and waits until it polls the task queue.
-func startWorkerProcess(t *testing.T, c client.Client, taskQueue string) *exec.Cmd {
+func startWorkerProcess(t testing.TB, c client.Client, taskQueue string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(cliBinary, "worker", "--task-queue", taskQueue)
 	cmd.Env = append(os.Environ(), crusoeEnv()...)
@@ -98,7 +112,7 @@ func pollerCount(c client.Client, taskQueue string) int {
 	return n
 }
 
-func kill(t *testing.T, cmd *exec.Cmd) {
+func kill(t testing.TB, cmd *exec.Cmd) {
 	t.Helper()
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -106,7 +120,7 @@ func kill(t *testing.T, cmd *exec.Cmd) {
 	_ = cmd.Wait()
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -185,7 +199,7 @@ func input(name string) workflows.ProvisionVMInput {
 	}
 }
 
-func inventory(t *testing.T) cloudsim.Inventory {
+func inventory(t testing.TB) cloudsim.Inventory {
 	t.Helper()
 	inv, err := admin.Inventory(context.Background())
 	if err != nil {
@@ -219,7 +233,7 @@ func inventoryVMs(t *testing.T) []simVM {
 
 // requests returns the simulator's journal entries matching method and a
 // path suffix.
-func requests(t *testing.T, method, pathSuffix string) []cloudsim.RequestRecord {
+func requests(t testing.TB, method, pathSuffix string) []cloudsim.RequestRecord {
 	t.Helper()
 	all, err := admin.Requests(context.Background())
 	if err != nil {

@@ -83,7 +83,7 @@ func run(m *testing.M) int {
 }
 
 // dial returns a Temporal client for the dev server.
-func dial(t *testing.T) client.Client {
+func dial(t testing.TB) client.Client {
 	t.Helper()
 	c, err := client.Dial(client.Options{
 		HostPort: temporal.Address(),
@@ -103,6 +103,8 @@ func crusoeEnv() []string {
 		"CRUSOE_ACCESS_KEY_ID=" + cloudsim.DefaultCrusoeAccessKeyID,
 		"CRUSOE_SECRET_KEY=" + cloudsim.DefaultCrusoeSecretKey,
 		"CRUSOE_PROJECT_ID=" + cloudsim.DefaultCrusoeProjectID,
+		"KRAFTCLOUD_API_ENDPOINT=" + sim.URL + "/v1",
+		"KRAFTCLOUD_TOKEN=" + cloudsim.DefaultKraftCloudToken,
 		"TEMPORAL_ADDRESS=" + temporal.Address(),
 		"TEMPORAL_NAMESPACE=default",
 		// Keep a developer's own config files out of the test.

@@ -95,6 +95,19 @@ func TestFailedFirewallRuleOperationIsCompensated(t *testing.T) {
 	recordHistory(t, "crusoe-vm-provision-fwfail", hist)
 }
 
+// saveHistory records the latest run of a workflow for the replay tests
+// (see recordHistory).
+func saveHistory(t *testing.T, workflowID, name string) {
+	t.Helper()
+	if os.Getenv("CLOUDFLOW_RECORD_HISTORIES") == "" {
+		return
+	}
+	show := exec.Command(temporalCL, "workflow", "show", "--address", temporal.Address(), "-w", workflowID, "--output", "json")
+	hist, err := show.CombinedOutput()
+	require.NoError(t, err, string(hist))
+	recordHistory(t, name, hist)
+}
+
 // recordHistory saves a history for the replay tests in workflows/testdata
 // when CLOUDFLOW_RECORD_HISTORIES names a directory.
 func recordHistory(t *testing.T, id string, hist []byte) {

@@ -4,6 +4,7 @@ package starter
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -140,6 +141,46 @@ func DeprovisionVMWorkflowID(in workflows.DeprovisionVMInput) string {
 	return "crusoe-vm-deprovision-" + in.VMName
 }
 
+// FleetWorkflowID is the workflow ID of a fleet run. It names the provider,
+// the first instance and how many more, and a digest of the whole list: the
+// same fleet cannot be started and stopped at once, while different fleets
+// run side by side.
+func FleetWorkflowID(in workflows.FleetInput) string {
+	h := sha256.New()
+	for _, r := range in.Instances {
+		h.Write([]byte(r))
+		h.Write([]byte{0})
+	}
+	first := ""
+	if len(in.Instances) > 0 {
+		first = "-" + in.Instances[0]
+		if n := len(in.Instances) - 1; n > 0 {
+			first += fmt.Sprintf("-and-%d-more", n)
+		}
+	}
+	return fmt.Sprintf("%s-fleet%s-%x", in.Provider, first, h.Sum(nil)[:4])
+}
+
+// StartInstances starts a StartInstances workflow over a fleet.
+func (s *Starter) StartInstances(ctx context.Context, in workflows.FleetInput) (Run, error) {
+	return s.start(ctx, FleetWorkflowID(in), workflows.StartInstancesWorkflowName, in)
+}
+
+// StopInstances starts a StopInstances workflow over a fleet.
+func (s *Starter) StopInstances(ctx context.Context, in workflows.FleetInput) (Run, error) {
+	return s.start(ctx, FleetWorkflowID(in), workflows.StopInstancesWorkflowName, in)
+}
+
+// BulkCreateVMsWorkflowID is the workflow ID of a bulk create: it names the prefix.
+func BulkCreateVMsWorkflowID(in workflows.BulkCreateVMsInput) string {
+	return "crusoe-vm-bulk-create-" + in.NamePrefix
+}
+
+// BulkCreateVMs starts a BulkCreateVMs workflow.
+func (s *Starter) BulkCreateVMs(ctx context.Context, in workflows.BulkCreateVMsInput) (Run, error) {
+	return s.start(ctx, BulkCreateVMsWorkflowID(in), workflows.BulkCreateVMsWorkflowName, in)
+}
+
 // ProvisionVM starts a ProvisionVM workflow.
 func (s *Starter) ProvisionVM(ctx context.Context, in workflows.ProvisionVMInput) (Run, error) {
 	return s.start(ctx, ProvisionVMWorkflowID(in), workflows.ProvisionVMWorkflowName, in)
@@ -172,7 +213,18 @@ func (s *Starter) start(ctx context.Context, id, workflow string, in any) (Run, 
 
 // Progress asks a run for its progress.
 func (s *Starter) Progress(ctx context.Context, workflowID, runID string) (workflows.Progress, error) {
-	var p workflows.Progress
+	return queryProgress[workflows.Progress](ctx, s, workflowID, runID)
+}
+
+// FleetProgress asks a fleet run (StartInstances, StopInstances) for its
+// progress. With an empty runID it asks the fleet's latest run, which is the
+// one doing the work after a continue-as-new.
+func (s *Starter) FleetProgress(ctx context.Context, workflowID, runID string) (workflows.FleetProgress, error) {
+	return queryProgress[workflows.FleetProgress](ctx, s, workflowID, runID)
+}
+
+func queryProgress[T any](ctx context.Context, s *Starter, workflowID, runID string) (T, error) {
+	var p T
 	v, err := s.c.QueryWorkflow(ctx, workflowID, runID, workflows.ProgressQuery)
 	if err != nil {
 		return p, fmt.Errorf("query progress of %s: %w", workflowID, err)
@@ -186,12 +238,22 @@ func (s *Starter) Progress(ctx context.Context, workflowID, runID string) (workf
 // Watch calls fn with the run's progress every time it changes, until the run
 // closes (fn then sees the final progress) or ctx ends.
 func (s *Starter) Watch(ctx context.Context, workflowID, runID string, every time.Duration, fn func(workflows.Progress)) error {
+	return watch(ctx, s, workflowID, runID, every, fn)
+}
+
+// WatchFleet is Watch for fleet runs. Pass an empty runID to follow the fleet
+// across continue-as-new: it ends when the last run closes.
+func (s *Starter) WatchFleet(ctx context.Context, workflowID, runID string, every time.Duration, fn func(workflows.FleetProgress)) error {
+	return watch(ctx, s, workflowID, runID, every, fn)
+}
+
+func watch[T any](ctx context.Context, s *Starter, workflowID, runID string, every time.Duration, fn func(T)) error {
 	if every <= 0 {
 		every = 500 * time.Millisecond
 	}
-	var last *workflows.Progress
+	var last *T
 	report := func() {
-		p, err := s.Progress(ctx, workflowID, runID)
+		p, err := queryProgress[T](ctx, s, workflowID, runID)
 		if err != nil {
 			return // a run that is between tasks or just closed answers later
 		}
@@ -208,7 +270,12 @@ func (s *Starter) Watch(ctx context.Context, workflowID, runID string, every tim
 		if err != nil {
 			return err
 		}
-		if info.Closed() {
+		switch {
+		case info.Status == "ContinuedAsNew":
+			// The work goes on in a new run: follow the latest one.
+			runID = ""
+			continue
+		case info.Closed():
 			report()
 			return nil
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cloudflow/cloudflow/activities"
 	"github.com/cloudflow/cloudflow/clients/crusoe"
+	"github.com/cloudflow/cloudflow/clients/kraftcloud"
 	"github.com/cloudflow/cloudflow/workflows"
 )
 
@@ -21,7 +22,11 @@ import (
 type Options struct {
 	// TaskQueue defaults to workflows.TaskQueue.
 	TaskQueue string
-	Crusoe    *crusoe.Client
+	// Crusoe and KraftCloud are the cloud clients; at least one is required.
+	// Activities of a cloud without a client fail with a message saying
+	// which variables to set.
+	Crusoe     *crusoe.Client
+	KraftCloud *kraftcloud.Client
 	// Poll paces the durable waiter; zero means activities.DefaultPollPolicy.
 	Poll activities.PollPolicy
 	// Worker passes SDK worker options through (concurrency, identity...).
@@ -30,8 +35,8 @@ type Options struct {
 
 // New returns a worker, not yet started, with everything registered.
 func New(c client.Client, opts Options) (sdkworker.Worker, error) {
-	if opts.Crusoe == nil {
-		return nil, errors.New("worker: a Crusoe client is required")
+	if opts.Crusoe == nil && opts.KraftCloud == nil {
+		return nil, errors.New("worker: no cloud client: configure Crusoe (CRUSOE_* or ~/.crusoe/config) or KraftCloud (KRAFTCLOUD_TOKEN)")
 	}
 	tq := opts.TaskQueue
 	if tq == "" {
@@ -47,12 +52,16 @@ func New(c client.Client, opts Options) (sdkworker.Worker, error) {
 func Register(r sdkworker.Registry, opts Options) {
 	RegisterWorkflows(r)
 	r.RegisterActivity(&activities.CrusoeActivities{Client: opts.Crusoe, Poll: opts.Poll})
+	r.RegisterActivity(&activities.KraftCloudActivities{Client: opts.KraftCloud, Poll: opts.Poll})
 }
 
 // RegisterWorkflows registers the workflows under their contract names.
 func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.ProvisionVM, workflow.RegisterOptions{Name: workflows.ProvisionVMWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.DeprovisionVM, workflow.RegisterOptions{Name: workflows.DeprovisionVMWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.BulkCreateVMs, workflow.RegisterOptions{Name: workflows.BulkCreateVMsWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.StartInstances, workflow.RegisterOptions{Name: workflows.StartInstancesWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.StopInstances, workflow.RegisterOptions{Name: workflows.StopInstancesWorkflowName})
 }
 
 // Run runs a worker until ctx ends, then stops it gracefully: activities in

@@ -74,3 +74,17 @@ func waitOptions(ctx workflow.Context, t Timeouts) workflow.Context {
 		RetryPolicy:            retryPolicy(),
 	})
 }
+
+// batchOptions are for fleet batch calls, which may hold the connection open
+// while the server waits for the instances (serverWait). They heartbeat
+// throughout, so a worker that dies mid-call is noticed within the heartbeat
+// timeout and the batch is retried, checking first what the lost call did.
+func batchOptions(ctx workflow.Context, t Timeouts, serverWait time.Duration) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    serverWait + time.Minute,
+		ScheduleToCloseTimeout: serverWait + 10*time.Minute,
+		HeartbeatTimeout:       t.heartbeat(),
+		WaitForCancellation:    true,
+		RetryPolicy:            retryPolicy(),
+	})
+}

@@ -22,6 +22,8 @@ const (
 	VMStateShutdown = "STATE_SHUTDOWN"
 	VMStateCreating = "STATE_CREATING"
 	VMStateDeleting = "STATE_DELETING"
+	VMStateStarting = "STATE_STARTING"
+	VMStateStopping = "STATE_STOPPING"
 )
 
 // NormalizeVMState maps either form of a VM state ("RUNNING", "running",

@@ -86,6 +86,10 @@ type fakeRunner struct {
 
 	provisioned   []workflows.ProvisionVMInput
 	deprovisioned []workflows.DeprovisionVMInput
+	fleets        []workflows.FleetInput
+	bulks         []workflows.BulkCreateVMsInput
+
+	fleetProgress []workflows.FleetProgress // WatchFleet reports these in turn
 
 	progress []workflows.Progress // Watch reports these in turn
 	block    bool                 // Watch waits for ctx to end
@@ -111,6 +115,32 @@ func (r *fakeRunner) ProvisionVM(_ context.Context, in workflows.ProvisionVMInpu
 func (r *fakeRunner) DeprovisionVM(_ context.Context, in workflows.DeprovisionVMInput) (starter.Run, error) {
 	r.deprovisioned = append(r.deprovisioned, in)
 	return r.run, r.startErr
+}
+
+func (r *fakeRunner) BulkCreateVMs(_ context.Context, in workflows.BulkCreateVMsInput) (starter.Run, error) {
+	r.bulks = append(r.bulks, in)
+	return r.run, r.startErr
+}
+
+func (r *fakeRunner) StartInstances(_ context.Context, in workflows.FleetInput) (starter.Run, error) {
+	r.fleets = append(r.fleets, in)
+	return r.run, r.startErr
+}
+
+func (r *fakeRunner) StopInstances(_ context.Context, in workflows.FleetInput) (starter.Run, error) {
+	r.fleets = append(r.fleets, in)
+	return r.run, r.startErr
+}
+
+func (r *fakeRunner) WatchFleet(ctx context.Context, _, _ string, _ time.Duration, fn func(workflows.FleetProgress)) error {
+	for _, p := range r.fleetProgress {
+		fn(p)
+	}
+	if r.block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return r.watchErr
 }
 
 func (r *fakeRunner) Progress(context.Context, string, string) (workflows.Progress, error) {

@@ -306,13 +306,19 @@ func printProvisionSummary(w io.Writer, run starter.Run, res *workflows.Provisio
 		_ = tw.Flush()
 		return
 	}
+	printFailureReport(w, run, runErr, res.FailedStep, res.Steps, res.Undone, res.NotUndone)
+}
+
+// printFailureReport says which step failed and why, what the saga undid,
+// and, by name and ID, whatever it could not.
+func printFailureReport(w io.Writer, run starter.Run, runErr *starter.RunError, failedStep string, steps []workflows.Step, undone []string, notUndone []workflows.UndoFailure) {
 	fmt.Fprintf(w, "\n%s %s.\n", run.Workflow, runOutcome(runErr))
-	failed := res.FailedStep
+	failed := failedStep
 	if failed == "" {
 		failed = runErr.FailedStep
 	}
 	if failed != "" {
-		msg := stepError(res.Steps, failed)
+		msg := stepError(steps, failed)
 		if msg == "" {
 			msg = runErr.Message
 		}
@@ -323,20 +329,35 @@ func printProvisionSummary(w io.Writer, run starter.Run, res *workflows.Provisio
 	} else if runErr.Message != "" {
 		fmt.Fprintf(w, "  error: %s\n", oneLine(runErr.Message))
 	}
-	if len(res.Undone) > 0 {
-		fmt.Fprintf(w, "  undone:      %s\n", strings.Join(res.Undone, ", "))
+	if len(undone) > 0 {
+		fmt.Fprintf(w, "  undone:      %s\n", strings.Join(undone, ", "))
 	}
-	if len(res.NotUndone) > 0 {
+	if len(notUndone) > 0 {
 		fmt.Fprintln(w, "\nCould NOT be undone; these may still exist and cost money, remove them by hand:")
 		tw := newTable(w)
 		fmt.Fprintln(tw, "  KIND\tNAME\tID\tERROR")
-		for _, u := range res.NotUndone {
+		for _, u := range notUndone {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", u.Kind, u.Name, dash(u.ID), oneLine(u.Error))
 		}
 		_ = tw.Flush()
-	} else if len(res.Undone) > 0 || failed != "" {
+	} else if len(undone) > 0 || failed != "" {
 		fmt.Fprintln(w, "  Nothing was left behind.")
 	}
+}
+
+// printBulkSummary lists the VMs a BulkCreateVMs run made, or how it failed.
+func printBulkSummary(w io.Writer, run starter.Run, res *workflows.BulkCreateVMsResult, runErr *starter.RunError) {
+	if runErr != nil {
+		printFailureReport(w, run, runErr, res.FailedStep, res.Steps, res.Undone, res.NotUndone)
+		return
+	}
+	fmt.Fprintf(w, "\n%d VMs are ready (workflow %s).\n\n", len(res.VMs), run.WorkflowID)
+	tw := newTable(w)
+	fmt.Fprintln(tw, "NAME\tID\tSTATE")
+	for _, r := range res.VMs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, dash(r.ID), dash(r.State))
+	}
+	_ = tw.Flush()
 }
 
 // printDeprovisionSummary says what a DeprovisionVM run deleted or where it failed.

@@ -37,6 +37,10 @@ type runner interface {
 	DeprovisionVM(ctx context.Context, in workflows.DeprovisionVMInput) (starter.Run, error)
 	Progress(ctx context.Context, workflowID, runID string) (workflows.Progress, error)
 	Watch(ctx context.Context, workflowID, runID string, every time.Duration, fn func(workflows.Progress)) error
+	BulkCreateVMs(ctx context.Context, in workflows.BulkCreateVMsInput) (starter.Run, error)
+	StartInstances(ctx context.Context, in workflows.FleetInput) (starter.Run, error)
+	StopInstances(ctx context.Context, in workflows.FleetInput) (starter.Run, error)
+	WatchFleet(ctx context.Context, workflowID, runID string, every time.Duration, fn func(workflows.FleetProgress)) error
 	Result(ctx context.Context, workflowID, runID string, valuePtr any) error
 	Cancel(ctx context.Context, workflowID, runID string) error
 	List(ctx context.Context, opts starter.ListOptions) ([]starter.RunInfo, error)
@@ -140,6 +144,7 @@ func newRootCmd(f *factory) *cobra.Command {
 
 	cmd.AddCommand(
 		newVMCmd(f, opts),
+		newInstancesCmd(f, opts),
 		newRunsCmd(f, opts),
 		newWorkerCmd(f, opts),
 		newSimCmd(f),

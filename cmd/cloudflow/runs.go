@@ -177,6 +177,9 @@ func newRunsWatchCmd(f *factory, root *rootOptions) *cobra.Command {
 				return err
 			}
 			run := starter.Run{WorkflowID: info.WorkflowID, RunID: info.RunID, Workflow: info.Type}
+			if isFleetWorkflow(info.Type) {
+				return waitForFleet(cmd, f, r, run, waitSettings{JSON: opts.JSON, Timeout: opts.Timeout, Interval: opts.Interval})
+			}
 			return waitForRun(cmd, f, r, run, waitSettings{JSON: opts.JSON, Timeout: opts.Timeout, Interval: opts.Interval})
 		},
 	}
@@ -277,6 +280,8 @@ func waitForRun(cmd *cobra.Command, f *factory, r runner, run starter.Run, w wai
 			printProvisionSummary(out, run, res, runErr)
 		case *workflows.DeprovisionVMResult:
 			printDeprovisionSummary(out, run, res, runErr)
+		case *workflows.BulkCreateVMsResult:
+			printBulkSummary(out, run, res, runErr)
 		case *json.RawMessage:
 			if runErr == nil {
 				fmt.Fprintf(out, "\n%s %s completed.\n", run.Workflow, run.WorkflowID)
@@ -301,6 +306,8 @@ func newResult(workflow string) any {
 		return &workflows.ProvisionVMResult{}
 	case workflows.DeprovisionVMWorkflowName:
 		return &workflows.DeprovisionVMResult{}
+	case workflows.BulkCreateVMsWorkflowName:
+		return &workflows.BulkCreateVMsResult{}
 	}
 	return new(json.RawMessage)
 }
@@ -312,6 +319,8 @@ func finalProgress(workflow string, result any, runErr *starter.RunError) *workf
 	case *workflows.ProvisionVMResult:
 		steps = res.Steps
 	case *workflows.DeprovisionVMResult:
+		steps = res.Steps
+	case *workflows.BulkCreateVMsResult:
 		steps = res.Steps
 	}
 	if len(steps) == 0 {

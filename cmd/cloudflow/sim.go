@@ -11,14 +11,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cloudflow/cloudflow/clients/crusoe"
+	"github.com/cloudflow/cloudflow/clients/kraftcloud"
 	"github.com/cloudflow/cloudflow/cloudsim"
 )
 
 // defaultSimListen is where the simulator listens unless told otherwise.
 const defaultSimListen = "127.0.0.1:8787"
 
-// crusoeAPIPath is the Crusoe API's prefix under the simulator's URL.
-const crusoeAPIPath = "/v1alpha5"
+// crusoeAPIPath and kraftCloudAPIPath are the APIs' prefixes under the
+// simulator's URL.
+const (
+	crusoeAPIPath     = "/v1alpha5"
+	kraftCloudAPIPath = "/v1"
+)
 
 type simOptions struct {
 	Listen           string
@@ -27,6 +32,7 @@ type simOptions struct {
 	AccessKeyID      string
 	SecretKey        string
 	ProjectID        string
+	KraftCloudToken  string
 }
 
 func newSimCmd(f *factory) *cobra.Command {
@@ -35,9 +41,11 @@ func newSimCmd(f *factory) *cobra.Command {
 		Use:   "sim [--listen ADDR] [--operation-latency DURATION] [--fault SPEC]...",
 		Short: "Serve the cloud simulator until Ctrl-C",
 		Long: heredoc(`
-			Serve the local cloud simulator: the Crusoe Cloud v1alpha5 API with its
-			paths, bodies, errors, request signatures and asynchronous operations,
-			held in memory. Point a worker at it with the environment it prints.
+			Serve the local cloud simulator, held in memory: the Crusoe Cloud
+			v1alpha5 API (paths, bodies, errors, request signatures, asynchronous
+			operations) under /v1alpha5, and the KraftCloud v1 API (batch calls with
+			per-item results, instance states, server-side waits, bearer tokens)
+			under /v1. Point a worker at it with the environment it prints.
 
 			--fault injects failures, in the form action:METHOD:path[:key=value,...]
 			where action is error, fail-operation, drop-response or delay; path may
@@ -65,11 +73,13 @@ func newSimCmd(f *factory) *cobra.Command {
 			out := f.IO.Out
 			fmt.Fprintf(out, "Cloud simulator listening on %s\n", running.URL)
 			fmt.Fprintf(out, "  Crusoe Cloud API: %s%s (%s)\n", running.URL, crusoeAPIPath, latencyText(opts.OperationLatency))
+			fmt.Fprintf(out, "  KraftCloud API:   %s%s\n", running.URL, kraftCloudAPIPath)
 			for _, fl := range simOpts.Faults {
 				fmt.Fprintf(out, "  fault: %s %s %s\n", fl.Action, orAny(fl.Method), fl.Path)
 			}
 			fmt.Fprintln(out, "\nA worker reaches it with:")
 			writeCrusoeEnv(out, running.URL, simOpts.Crusoe, opts.SecretKey != "")
+			writeKraftCloudEnv(out, running.URL, opts.KraftCloudToken != "")
 			fmt.Fprintln(out, "\nPress Ctrl-C to stop.")
 			<-ctx.Done()
 			fmt.Fprintln(f.IO.ErrOut, "Stopping the simulator.")
@@ -83,6 +93,7 @@ func newSimCmd(f *factory) *cobra.Command {
 	fl.StringVar(&opts.AccessKeyID, "access-key-id", "", "Crusoe access key `ID` the simulator accepts (default: its public dev key)")
 	fl.StringVar(&opts.SecretKey, "secret-key", "", "Crusoe secret `key` the simulator accepts (default: its public dev secret)")
 	fl.StringVar(&opts.ProjectID, "project-id", "", "Crusoe project `ID` the simulator serves (default: its dev project)")
+	fl.StringVar(&opts.KraftCloudToken, "kraftcloud-token", "", "KraftCloud API `token` the simulator accepts (default: its public dev token)")
 	cmd.AddCommand(newSimInventoryCmd(f))
 	return cmd
 }
@@ -103,6 +114,8 @@ func (o *simOptions) options() (cloudsim.Options, error) {
 		SecretKey:        orDefault(o.SecretKey, cloudsim.DefaultCrusoeSecretKey),
 		ProjectID:        orDefault(o.ProjectID, cloudsim.DefaultCrusoeProjectID),
 		OperationLatency: latency,
+	}, KraftCloud: cloudsim.KraftCloudOptions{
+		Token: orDefault(o.KraftCloudToken, cloudsim.DefaultKraftCloudToken),
 	}}
 	for _, s := range o.Faults {
 		fault, err := cloudsim.ParseFault(s)
@@ -126,6 +139,17 @@ func writeCrusoeEnv(w io.Writer, url string, c cloudsim.CrusoeOptions, secretGiv
 		fmt.Fprintf(w, "  export %s=%s   # the simulator's public default, not a real secret\n", crusoe.EnvSecretKey, c.SecretKey)
 	}
 	fmt.Fprintf(w, "  export %s=%s\n", crusoe.EnvProjectID, c.ProjectID)
+}
+
+// writeKraftCloudEnv prints the environment a worker needs for the
+// simulator's KraftCloud API.
+func writeKraftCloudEnv(w io.Writer, url string, tokenGiven bool) {
+	fmt.Fprintf(w, "  export %s=%s%s\n", kraftcloud.EnvAPIEndpoint, url, kraftCloudAPIPath)
+	if tokenGiven {
+		fmt.Fprintf(w, "  export %s=<the --kraftcloud-token you passed>\n", kraftcloud.EnvToken)
+	} else {
+		fmt.Fprintf(w, "  export %s=%s   # the simulator's public default, not a real secret\n", kraftcloud.EnvToken, cloudsim.DefaultKraftCloudToken)
+	}
 }
 
 func latencyText(d time.Duration) string {

@@ -35,7 +35,7 @@ func newVMCmd(f *factory, root *rootOptions) *cobra.Command {
 
 		The spec is checked in full before anything starts: every problem is
 		reported with its field and line, and the command exits with status 2.`)
-	cmd.AddCommand(newVMProvisionCmd(f, root), newVMDeprovisionCmd(f, root))
+	cmd.AddCommand(newVMProvisionCmd(f, root), newVMDeprovisionCmd(f, root), newVMBulkCreateCmd(f, root))
 	return cmd
 }
 

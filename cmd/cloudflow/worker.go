@@ -3,16 +3,58 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cloudflow/cloudflow/clients/crusoe"
+	"github.com/cloudflow/cloudflow/clients/kraftcloud"
 	"github.com/cloudflow/cloudflow/worker"
 )
 
 type workerOptions struct {
-	CrusoeEndpoint  string
-	CrusoeProjectID string
+	CrusoeEndpoint     string
+	CrusoeProjectID    string
+	KraftCloudEndpoint string
+}
+
+// clients builds the cloud clients the environment configures. A cloud that
+// is not configured at all is left out; one configured wrongly is an error,
+// and so is having none.
+func (o *workerOptions) clients() (*crusoe.Client, *kraftcloud.Client, error) {
+	var cc *crusoe.Client
+	cfg, cerr := crusoe.LoadConfig()
+	if cerr != nil {
+		return nil, nil, withCode(exitUsage, cerr)
+	}
+	if cfg.AccessKeyID != "" || cfg.SecretKey != "" {
+		if o.CrusoeEndpoint != "" {
+			cfg.Endpoint = o.CrusoeEndpoint
+		}
+		if o.CrusoeProjectID != "" {
+			cfg.ProjectID = o.CrusoeProjectID
+		}
+		if cc, cerr = crusoe.NewFromConfig(cfg); cerr != nil {
+			return nil, nil, withCode(exitUsage, cerr)
+		}
+	} else {
+		cerr = fmt.Errorf("no credentials: set %s and %s, or write ~/.crusoe/config", crusoe.EnvAccessKeyID, crusoe.EnvSecretKey)
+	}
+	var kc *kraftcloud.Client
+	kcfg, kerr := kraftcloud.LoadConfig(os.Getenv)
+	if kerr == nil {
+		if o.KraftCloudEndpoint != "" {
+			kcfg.Endpoint = o.KraftCloudEndpoint
+		}
+		kc, kerr = kraftcloud.NewFromConfig(kcfg)
+		if kerr != nil {
+			return nil, nil, withCode(exitUsage, kerr)
+		}
+	}
+	if cc == nil && kc == nil {
+		return nil, nil, withCode(exitUsage, fmt.Errorf("no cloud is configured:\n  crusoe: %v\n  kraftcloud: %v\nTo use the simulator, run `cloudflow sim` and export the environment it prints", cerr, kerr))
+	}
+	return cc, kc, nil
 }
 
 func newWorkerCmd(f *factory, root *rootOptions) *cobra.Command {
@@ -34,19 +76,9 @@ func newWorkerCmd(f *factory, root *rootOptions) *cobra.Command {
 			$ cloudflow worker --crusoe-endpoint http://127.0.0.1:8787/v1alpha5`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := crusoe.LoadConfig()
+			cc, kc, err := opts.clients()
 			if err != nil {
-				return withCode(exitUsage, err)
-			}
-			if opts.CrusoeEndpoint != "" {
-				cfg.Endpoint = opts.CrusoeEndpoint
-			}
-			if opts.CrusoeProjectID != "" {
-				cfg.ProjectID = opts.CrusoeProjectID
-			}
-			cc, err := crusoe.NewFromConfig(cfg)
-			if err != nil {
-				return withCode(exitUsage, fmt.Errorf("%w\nTo use the simulator, run `cloudflow sim` and export the environment it prints", err))
+				return err
 			}
 			s, err := dialStarter(root.starterOptions(), f.IO.ErrOut, slog.LevelInfo)
 			if err != nil {
@@ -56,9 +88,18 @@ func newWorkerCmd(f *factory, root *rootOptions) *cobra.Command {
 
 			ctx, stop := f.NotifyContext(cmd.Context())
 			defer stop()
-			fmt.Fprintf(f.IO.ErrOut, "Worker polling task queue %q; Crusoe API %s, project %s. Ctrl-C stops it.\n",
-				root.TaskQueue, cc.BaseURL(), orDefault(cc.ProjectID(), "(none: specs must name one)"))
-			if err := worker.Run(ctx, s.Client(), worker.Options{TaskQueue: root.TaskQueue, Crusoe: cc}); err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "Worker polling task queue %q. Ctrl-C stops it.\n", root.TaskQueue)
+			if cc != nil {
+				fmt.Fprintf(f.IO.ErrOut, "  Crusoe API %s, project %s\n", cc.BaseURL(), orDefault(cc.ProjectID(), "(none: specs must name one)"))
+			} else {
+				fmt.Fprintln(f.IO.ErrOut, "  Crusoe: not configured; its workflows fail until CRUSOE_* is set")
+			}
+			if kc != nil {
+				fmt.Fprintf(f.IO.ErrOut, "  KraftCloud API %s\n", kc.BaseURL())
+			} else {
+				fmt.Fprintf(f.IO.ErrOut, "  KraftCloud: not configured; its workflows fail until %s is set\n", kraftcloud.EnvToken)
+			}
+			if err := worker.Run(ctx, s.Client(), worker.Options{TaskQueue: root.TaskQueue, Crusoe: cc, KraftCloud: kc}); err != nil {
 				return withCode(exitOther, err)
 			}
 			fmt.Fprintln(f.IO.ErrOut, "Worker stopped.")
@@ -66,6 +107,7 @@ func newWorkerCmd(f *factory, root *rootOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&opts.CrusoeEndpoint, "crusoe-endpoint", "", "Crusoe API base `URL` (default: $CRUSOE_API_ENDPOINT, the config file's, or the public API)")
+	cmd.Flags().StringVar(&opts.KraftCloudEndpoint, "kraftcloud-endpoint", "", "KraftCloud API base `URL` (default: $KRAFTCLOUD_API_ENDPOINT, or the metro's)")
 	cmd.Flags().StringVar(&opts.CrusoeProjectID, "crusoe-project-id", "", "default Crusoe project `ID` (default: $CRUSOE_PROJECT_ID or the config file's)")
 	return cmd
 }

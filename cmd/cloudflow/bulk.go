@@ -1,0 +1,162 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cloudflow/cloudflow/starter"
+	"github.com/cloudflow/cloudflow/workflows"
+)
+
+// bulkOptions are the flags of vm bulk-create.
+type bulkOptions struct {
+	f    *factory
+	root *rootOptions
+
+	NamePrefix       string
+	Count            int
+	Template         string
+	Type             string
+	Location         string
+	Image            string
+	SSHPublicKey     string
+	SSHPublicKeyFile string
+	Project          string
+	OperationTimeout time.Duration
+	Wait             bool
+	JSON             bool
+	Timeout          time.Duration
+	Interval         time.Duration
+}
+
+func newVMBulkCreateCmd(f *factory, root *rootOptions) *cobra.Command {
+	opts := &bulkOptions{f: f, root: root}
+	cmd := &cobra.Command{
+		Use:   "bulk-create --name-prefix P --count N (--template ID | --type T --location L --ssh-public-key-file F) [--wait]",
+		Short: "Create many VMs with one bulk call",
+		Long: heredoc(`
+			Start a BulkCreateVMs workflow: Crusoe's bulk-instances call makes VMs
+			named PREFIX-1 to PREFIX-N from an instance template (--template), or
+			from an inline one (--type, --location, --image, --ssh-public-key[-file]),
+			and the workflow waits out its operation. If it fails or is cancelled,
+			every VM of those names is deleted again.
+
+			Exit status as for 'cloudflow vm provision'.`),
+		Example: examples(`
+			$ cloudflow vm bulk-create --name-prefix batch --count 8 --type c1a.2x \
+			    --location us-northcentral1-a --ssh-public-key-file ~/.ssh/id_ed25519.pub --wait
+			$ cloudflow vm bulk-create --name-prefix gpu --count 64 --template 1f2e... --wait`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return opts.run(cmd)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.NamePrefix, "name-prefix", "", "VMs are named `PREFIX`-1 .. PREFIX-N (required)")
+	fl.IntVar(&opts.Count, "count", 0, fmt.Sprintf("how many VMs (1-%d, required)", workflows.MaxBulkVMs))
+	fl.StringVar(&opts.Template, "template", "", "instance template `ID` to make them from")
+	fl.StringVar(&opts.Type, "type", "", "VM type, for an inline template (e.g. c1a.2x)")
+	fl.StringVar(&opts.Location, "location", "", "location, for an inline template (e.g. us-northcentral1-a)")
+	fl.StringVar(&opts.Image, "image", "", "image, for an inline template (optional)")
+	fl.StringVar(&opts.SSHPublicKey, "ssh-public-key", "", "SSH public `key`, for an inline template")
+	fl.StringVar(&opts.SSHPublicKeyFile, "ssh-public-key-file", "", "`file` holding the SSH public key, for an inline template")
+	fl.StringVar(&opts.Project, "project", "", "Crusoe project `ID` (default: the worker's)")
+	fl.DurationVar(&opts.OperationTimeout, "operation-timeout", workflows.DefaultOperationTimeout, "how long the bulk operation may take")
+	fl.BoolVar(&opts.Wait, "wait", false, "wait for the workflow to finish, showing progress")
+	fl.BoolVar(&opts.JSON, "json", false, "print JSON: the result with --wait, else the started run")
+	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "with --wait, how long to wait before giving up (the workflow goes on)")
+	fl.DurationVar(&opts.Interval, "poll-interval", defaultPollInterval, "how often to ask the workflow for progress")
+	_ = fl.MarkHidden("poll-interval")
+	return cmd
+}
+
+var bulkPrefixPattern = regexp.MustCompile(`^[a-z]([a-z0-9-]*[a-z0-9])?$`)
+
+// input checks every flag and reports every problem at once: bad usage
+// starts nothing.
+func (o *bulkOptions) input(cmd *cobra.Command) (workflows.BulkCreateVMsInput, error) {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	switch {
+	case o.NamePrefix == "":
+		bad("--name-prefix is required, e.g. --name-prefix batch")
+	case len(o.NamePrefix) > 55 || !bulkPrefixPattern.MatchString(o.NamePrefix):
+		bad("--name-prefix %q: use up to 55 lowercase letters, digits and '-', starting with a letter", o.NamePrefix)
+	}
+	if o.Count < 1 || o.Count > workflows.MaxBulkVMs {
+		bad("--count must be from 1 to %d", workflows.MaxBulkVMs)
+	}
+	key := o.SSHPublicKey
+	if o.SSHPublicKeyFile != "" {
+		if key != "" {
+			bad("give --ssh-public-key or --ssh-public-key-file, not both")
+		}
+		b, err := os.ReadFile(o.SSHPublicKeyFile)
+		if err != nil {
+			bad("--ssh-public-key-file: %v", err)
+		}
+		key = strings.TrimSpace(string(b))
+	}
+	inline := o.Type != "" || o.Location != "" || o.Image != "" || key != ""
+	switch {
+	case o.Template != "" && inline:
+		bad("--template cannot be combined with --type, --location, --image or an SSH key")
+	case o.Template == "":
+		if o.Type == "" || o.Location == "" || key == "" {
+			bad("without --template, --type, --location and --ssh-public-key (or --ssh-public-key-file) are required")
+		}
+		if key != "" && !strings.HasPrefix(key, "ssh-") && !strings.HasPrefix(key, "ecdsa-") {
+			bad("the SSH public key does not look like one (it should start with ssh- or ecdsa-)")
+		}
+	}
+	if cmd.Flags().Changed("timeout") && !o.Wait {
+		bad("--timeout only applies with --wait")
+	}
+	if o.Timeout <= 0 || o.OperationTimeout <= 0 || o.Interval <= 0 {
+		bad("--timeout and --operation-timeout must be longer than zero")
+	}
+	if len(problems) > 0 {
+		return workflows.BulkCreateVMsInput{}, withCode(exitUsage, errors.New(strings.Join(problems, "\n")+"\nnothing was started"))
+	}
+	return workflows.BulkCreateVMsInput{
+		ProjectID: o.Project, NamePrefix: o.NamePrefix, Count: o.Count, InstanceTemplateID: o.Template,
+		Type: o.Type, Location: o.Location, Image: o.Image, SSHPublicKey: key,
+		Timeouts: workflows.Timeouts{Operation: o.OperationTimeout},
+	}, nil
+}
+
+func (o *bulkOptions) run(cmd *cobra.Command) error {
+	in, err := o.input(cmd)
+	if err != nil {
+		return err
+	}
+	r, err := o.root.dial(o.f)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	run, err := r.BulkCreateVMs(cmd.Context(), in)
+	if err != nil {
+		var running *starter.AlreadyRunningError
+		if errors.As(err, &running) {
+			return withCode(exitOther, fmt.Errorf("a bulk create of %s-* is already in progress (workflow %s); watch it with `cloudflow runs watch %s`",
+				in.NamePrefix, running.WorkflowID, running.WorkflowID))
+		}
+		return withCode(exitOther, err)
+	}
+	if !o.Wait {
+		if o.JSON {
+			return printJSON(o.f.IO.Out, run)
+		}
+		fmt.Fprintf(o.f.IO.Out, "Started %s for %d VMs %s-*.\n  workflow: %s\n  run:      %s\nWatch it with: cloudflow runs watch %s\n",
+			run.Workflow, in.Count, in.NamePrefix, run.WorkflowID, run.RunID, run.WorkflowID)
+		return nil
+	}
+	return waitForRun(cmd, o.f, r, run, waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval})
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cloudflow/cloudflow/starter"
+	"github.com/cloudflow/cloudflow/workflows"
+)
+
+func TestInstancesBadInputStartsNothing(t *testing.T) {
+	dir := t.TempDir()
+	fleet := filepath.Join(dir, "fleet.txt")
+	if err := os.WriteFile(fleet, []byte("# web tier\nweb-1\n\nweb_2\nweb-3\n-bad\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"instances", "start", "web-1"}, []string{"--provider is required"}},
+		{[]string{"instances", "start", "--provider", "aws", "web-1"}, []string{`--provider "aws" is not supported`}},
+		{[]string{"instances", "start", "--provider", "kraftcloud"}, []string{"no instances"}},
+		{[]string{"instances", "start", "--provider", "kraftcloud", "--file", fleet}, []string{"2 instance names are invalid", "line 4", "web_2", "line 6"}},
+		{[]string{"instances", "start", "--provider", "kraftcloud", "--file", filepath.Join(dir, "nope.txt")}, []string{"--file", "no such file"}},
+		{[]string{"instances", "start", "--provider", "kraftcloud", "web-1", "--chunk-size", "5000"}, []string{"--chunk-size 5000 is out of range"}},
+		{[]string{"instances", "start", "--provider", "kraftcloud", "web-1", "--max-attempts", "0"}, []string{"--max-attempts 0 and --chunk-size 100 must be at least 1"}},
+		{[]string{"instances", "start", "--provider", "crusoe", "vm-1", "--project", "p", "--timeout", "1m"}, []string{"--timeout only applies with --wait"}},
+		{[]string{"instances", "stop", "--provider", "crusoe", "vm-1", "--force"}, []string{"--force and --drain-timeout apply to --provider kraftcloud only"}},
+		{[]string{"instances", "start", "--provider", "kraftcloud", "web-1", "--project", "p"}, []string{"--project applies to --provider crusoe only"}},
+	} {
+		c := newCLI(t)
+		if code := c.run(tc.args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d\n%s", tc.args, code, exitUsage, c.errOut.String())
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(c.errOut.String(), w) {
+				t.Errorf("%v: stderr lacks %q:\n%s", tc.args, w, c.errOut.String())
+			}
+		}
+		if len(c.dials) != 0 || len(c.fake.fleets) != 0 {
+			t.Errorf("%v: dialled Temporal or started a fleet", tc.args)
+		}
+	}
+}
+
+func TestInstancesStartGathersNamesFromEverySource(t *testing.T) {
+	c := newCLI(t)
+	c.f.IO.In = strings.NewReader("web-3\n# comment\nweb-4\n")
+	c.fake.run = starter.Run{WorkflowID: "kraftcloud-fleet-x", RunID: "r1", Workflow: workflows.StartInstancesWorkflowName}
+	if code := c.run("instances", "start", "--provider", "kraftcloud", "web-1", "--names", "web-2, web-1", "--file", "-", "--chunk-size", "50"); code != 0 {
+		t.Fatalf("exit %d: %s", code, c.errOut.String())
+	}
+	in := c.fake.fleets[0]
+	if got := strings.Join(in.Instances, ","); got != "web-1,web-2,web-1,web-3,web-4" {
+		t.Errorf("instances %s: want every name in order, duplicates left for the workflow to report", got)
+	}
+	if in.Provider != workflows.ProviderKraftCloud || in.ChunkSize != 50 {
+		t.Errorf("input %+v", in)
+	}
+	if !strings.Contains(c.out.String(), "cloudflow runs watch kraftcloud-fleet-x") {
+		t.Errorf("output:\n%s", c.out.String())
+	}
+}
+
+func TestInstancesWaitReportsEveryFailureAndExitsOne(t *testing.T) {
+	c := newCLI(t)
+	c.fake.run = starter.Run{WorkflowID: "kraftcloud-fleet-x", RunID: "r1", Workflow: workflows.StopInstancesWorkflowName}
+	c.fake.fleetProgress = []workflows.FleetProgress{{Action: "stop", Total: 3, Pending: 3, Run: 1, Round: 1}}
+	c.fake.result = workflows.FleetResult{Provider: "kraftcloud", Action: "stop", Total: 3, Runs: 1, Calls: 1,
+		Succeeded: []string{"web-1"},
+		Failed:    []workflows.FleetItem{{Ref: "web-9", Code: "8", Message: "No instance with name 'web-9'"}},
+		Skipped:   []workflows.FleetItem{{Ref: "web-1", Code: "DUPLICATE", Message: "listed again"}},
+	}
+	c.fake.resultErr = &starter.RunError{WorkflowID: "kraftcloud-fleet-x", Status: "Failed", Message: "1 of 3 instances did not stop"}
+	code := c.run("instances", "stop", "--provider", "kraftcloud", "web-1", "web-9", "web-1", "--wait")
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1: %s", code, c.errOut.String())
+	}
+	for _, w := range []string{"1 of 3 instances stopped, 1 failed, 1 skipped", "web-9", "No instance with name 'web-9'", "DUPLICATE", "Stopped (1): web-1"} {
+		if !strings.Contains(c.out.String(), w) {
+			t.Errorf("report lacks %q:\n%s", w, c.out.String())
+		}
+	}
+}
+
+func TestVMBulkCreateFlags(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "id.pub")
+	if err := os.WriteFile(key, []byte("ssh-ed25519 AAAAC3Nza test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := newCLI(t)
+	code := c.run("vm", "bulk-create", "--name-prefix", "Bad_Prefix", "--count", "0", "--template", "t", "--type", "c1a.2x")
+	if code != exitUsage {
+		t.Fatalf("exit %d", code)
+	}
+	for _, w := range []string{"--name-prefix \"Bad_Prefix\"", "--count must be from 1 to 1000", "--template cannot be combined"} {
+		if !strings.Contains(c.errOut.String(), w) {
+			t.Errorf("stderr lacks %q:\n%s", w, c.errOut.String())
+		}
+	}
+	if len(c.fake.bulks) != 0 {
+		t.Fatal("started a bulk create on bad flags")
+	}
+	c = newCLI(t)
+	if code := c.run("vm", "bulk-create", "--name-prefix", "batch", "--count", "3", "--type", "c1a.2x", "--location", "us-northcentral1-a", "--ssh-public-key-file", key); code != 0 {
+		t.Fatalf("exit %d: %s", code, c.errOut.String())
+	}
+	in := c.fake.bulks[0]
+	if in.NamePrefix != "batch" || in.Count != 3 || in.SSHPublicKey != "ssh-ed25519 AAAAC3Nza test" {
+		t.Errorf("input %+v", in)
+	}
+}

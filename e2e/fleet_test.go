@@ -1,0 +1,298 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/cloudflow/cloudflow/clients/kraftcloud"
+	"github.com/cloudflow/cloudflow/starter"
+	"github.com/cloudflow/cloudflow/workflows"
+)
+
+// kraftLatency is how long a simulated KraftCloud instance takes to start or stop.
+const kraftLatency = 200 * time.Millisecond
+
+// seedInstances creates n stopped KraftCloud instances named prefix-1..n
+// through the API, 16 at a time.
+func seedInstances(t testing.TB, prefix string, n int) []string {
+	t.Helper()
+	kc := kraftClient(t)
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%d", prefix, i+1)
+	}
+	off := false
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 16)
+	for _, name := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_, err := kc.Instances.Create(context.Background(), &kraftcloud.InstanceCreateRequest{
+				Image: "nginx:latest", Name: name, MemoryMB: 128, Autostart: &off,
+			})
+			if err != nil {
+				errs <- fmt.Errorf("create %s: %w", name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// instanceStates reads every simulated KraftCloud instance's state by name.
+func instanceStates(t testing.TB) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, raw := range inventory(t)["kraftcloud"]["instances"] {
+		var it struct{ Name, State string }
+		if err := json.Unmarshal(raw, &it); err != nil {
+			t.Fatal(err)
+		}
+		out[it.Name] = it.State
+	}
+	return out
+}
+
+func counters(t testing.TB, cloud, kind string) map[string]int {
+	t.Helper()
+	all, err := admin.Counters(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all[cloud][kind]
+}
+
+func writeLines(t testing.TB, lines []string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "fleet.txt")
+	if err := os.WriteFile(p, []byte("# fleet\n"+strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// runEvents counts the history events of every run of a workflow ID.
+func runEvents(t testing.TB, c client.Client, workflowID string) map[string]int {
+	t.Helper()
+	ctx := context.Background()
+	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("WorkflowId = '%s'", workflowID), PageSize: 100,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, e := range resp.GetExecutions() {
+		it := c.GetWorkflowHistory(ctx, workflowID, e.GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		n := 0
+		for it.HasNext() {
+			if _, err := it.Next(); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		out[e.GetExecution().GetRunId()] = n
+	}
+	return out
+}
+
+// A thousand instances started by one workflow from the CLI, in no more
+// batch calls than the chunks they make, each started exactly once.
+func TestFleetStartsAThousandKraftCloudInstances(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	names := seedInstances(t, "web", 1000)
+	file := writeLines(t, names)
+
+	out, errOut, code := cli(t, "instances", "start", "--provider", "kraftcloud", "--file", file,
+		"--chunk-size", "100", "--task-queue", tq, "--wait", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	var res workflows.FleetResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("decode result: %v\n%s", err, out)
+	}
+	if len(res.Succeeded) != 1000 || len(res.Failed) != 0 || res.Total != 1000 {
+		t.Fatalf("want 1000 started, got %d started, %d failed of %d", len(res.Succeeded), len(res.Failed), res.Total)
+	}
+	if starts := requests(t, "PUT", "/v1/instances/start"); len(starts) > 10 {
+		t.Fatalf("%d start calls for 1000 instances in chunks of 100; want at most 10", len(starts))
+	}
+	started := counters(t, "kraftcloud", "instance-starts")
+	for _, n := range names {
+		if started[n] != 1 {
+			t.Errorf("%s started %d times, want once", n, started[n])
+		}
+	}
+	for n, st := range instanceStates(t) {
+		if st != kraftcloud.StateRunning {
+			t.Errorf("%s is %s, want running", n, st)
+		}
+	}
+}
+
+// Unknown names and instances already running are reported by name and
+// code; every other instance runs; the exit code is 1.
+func TestFleetPartialSuccessIsReported(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	names := seedInstances(t, "api", 12)
+	kc := kraftClient(t)
+	if _, err := kc.Instances.Start(context.Background(), []kraftcloud.StartRequest{{Ref: kraftcloud.ByName("api-3")}, {Ref: kraftcloud.ByName("api-7")}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "api-3 and api-7 to run", func() bool {
+		st := instanceStates(t)
+		return st["api-3"] == kraftcloud.StateRunning && st["api-7"] == kraftcloud.StateRunning
+	})
+	list := append(append([]string{}, names...), "api-404", "ghost", "api-5")
+	out, errOut, code := cli(t, "instances", "start", "--provider", "kraftcloud", "--names", strings.Join(list, ","),
+		"--chunk-size", "5", "--task-queue", tq, "--wait")
+	t.Logf("cloudflow instances start:\n%s", out)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"10 of 15 instances started, 4 failed, 1 skipped",
+		"api-404", "No instance", "ghost",
+		"api-3", "api-7", "already running",
+		"api-5", "DUPLICATE",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && (f[0] == "api-404" || f[0] == "ghost") && f[1] != "8" {
+			t.Errorf("unknown instance reported without the API's code 8: %q", line)
+		}
+		if len(f) >= 2 && (f[0] == "api-3" || f[0] == "api-7") && f[1] != "9" {
+			t.Errorf("running instance reported without the simulator's code 9: %q", line)
+		}
+	}
+	for n, st := range instanceStates(t) {
+		if st != kraftcloud.StateRunning {
+			t.Errorf("%s is %s, want running", n, st)
+		}
+	}
+	saveHistory(t, starter.FleetWorkflowID(workflows.FleetInput{Provider: workflows.ProviderKraftCloud, Instances: list}), "kraftcloud-fleet-start-partial")
+	started := counters(t, "kraftcloud", "instance-starts")
+	if started["api-5"] != 1 || started["api-3"] != 1 {
+		t.Errorf("starts: api-5 %d (listed twice), api-3 %d (started before); want 1 each", started["api-5"], started["api-3"])
+	}
+}
+
+// A worker killed in the middle of a fleet: a new worker finishes it, and
+// every instance is started exactly once.
+func TestFleetSurvivesAKilledWorker(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	if err := admin.SetOperationLatency(context.Background(), "kraftcloud", 1500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	names := seedInstances(t, "job", 600)
+	w1 := startWorkerProcess(t, c, tq)
+	s := starter.New(c, tq)
+	run, err := s.StartInstances(context.Background(), workflows.FleetInput{
+		Provider: workflows.ProviderKraftCloud, Instances: names, ChunkSize: 50, Concurrency: 2,
+		Timeouts: workflows.Timeouts{Heartbeat: 2 * time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Kill it while batch calls are in flight, with some done and most not.
+	waitFor(t, 60*time.Second, "a few batch calls", func() bool {
+		return len(requests(t, "PUT", "/v1/instances/start")) >= 3
+	})
+	kill(t, w1)
+	before := len(requests(t, "PUT", "/v1/instances/start"))
+	startWorkerProcess(t, c, tq)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var res workflows.FleetResult
+	if err := s.Result(ctx, run.WorkflowID, "", &res); err != nil {
+		t.Fatalf("fleet: %v (%+v)", err, res.Failed)
+	}
+	if len(res.Succeeded) != 600 {
+		t.Fatalf("%d started, want 600; failed: %+v", len(res.Succeeded), res.Failed)
+	}
+	saveHistory(t, run.WorkflowID, "kraftcloud-fleet-start-worker-killed")
+	if before >= 12 {
+		t.Fatalf("the worker was killed after %d of 12 batch calls: too late to prove anything", before)
+	}
+	started := counters(t, "kraftcloud", "instance-starts")
+	for _, n := range names {
+		if started[n] != 1 {
+			t.Errorf("%s started %d times, want exactly once", n, started[n])
+		}
+	}
+	for n, st := range instanceStates(t) {
+		if st != kraftcloud.StateRunning {
+			t.Errorf("%s is %s, want running", n, st)
+		}
+	}
+}
+
+// Ten thousand instances: the fleet completes, in several runs
+// (continue-as-new), none with more than 10,000 history events.
+func TestFleetOfTenThousand(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	if err := admin.SetOperationLatency(context.Background(), "kraftcloud", 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	startWorker(t, c, tq)
+	names := seedInstances(t, "n", 10000)
+	s := starter.New(c, tq)
+	run, err := s.StartInstances(context.Background(), workflows.FleetInput{
+		Provider: workflows.ProviderKraftCloud, Instances: names, ChunkSize: 250, Concurrency: 4,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var res workflows.FleetResult
+	if err := s.Result(ctx, run.WorkflowID, "", &res); err != nil {
+		t.Fatalf("fleet: %v", err)
+	}
+	if len(res.Succeeded) != 10000 || res.Runs < 2 {
+		t.Fatalf("%d started in %d runs; want 10000 in several runs", len(res.Succeeded), res.Runs)
+	}
+	events := runEvents(t, c, run.WorkflowID)
+	if len(events) != res.Runs {
+		t.Fatalf("found %d runs in visibility, the result says %d", len(events), res.Runs)
+	}
+	for id, n := range events {
+		t.Logf("run %s: %d events", id, n)
+		if n > 10000 {
+			t.Errorf("run %s has %d history events, more than 10,000", id, n)
+		}
+	}
+	if starts := len(counters(t, "kraftcloud", "instance-starts")); starts != 10000 {
+		t.Errorf("%d distinct instances started, want 10000", starts)
+	}
+}

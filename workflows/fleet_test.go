@@ -1,0 +1,331 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/cloudflow/cloudflow/activities"
+	"github.com/cloudflow/cloudflow/clients/crusoe"
+	"github.com/cloudflow/cloudflow/clients/kraftcloud"
+)
+
+// fakeKraft stands in for the KraftCloud fleet activities: instances by name
+// with a state, the batch calls it received, and item failures to inject.
+type fakeKraft struct {
+	mu     sync.Mutex
+	state  map[string]string
+	starts map[string]int
+	calls  [][]string // refs of each batch call
+	waits  [][]string
+	// transient makes that many calls for an instance fail with code 12.
+	transient map[string]int
+	// slow instances answer "starting" and need the wait activity.
+	slow map[string]bool
+}
+
+func newFakeKraft(n int, state string) *fakeKraft {
+	f := &fakeKraft{state: map[string]string{}, starts: map[string]int{}, transient: map[string]int{}, slow: map[string]bool{}}
+	for i := 1; i <= n; i++ {
+		f.state[fmt.Sprintf("web-%d", i)] = state
+	}
+	return f
+}
+
+func (f *fakeKraft) start(_ context.Context, in activities.KraftCloudBatchInput) (activities.BatchResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, in.Refs)
+	res := activities.BatchResult{Calls: 1}
+	for _, r := range in.Refs {
+		st, ok := f.state[r]
+		switch {
+		case !ok:
+			res.Items = append(res.Items, activities.ItemResult{Ref: r, Outcome: activities.OutcomeFailed, Code: "8", Message: "No instance with name '" + r + "'"})
+		case f.transient[r] > 0:
+			f.transient[r]--
+			res.Items = append(res.Items, activities.ItemResult{Ref: r, Outcome: activities.OutcomeFailed, Code: "12", Message: "unavailable", Retryable: true})
+		case st != kraftcloud.StateStopped:
+			res.Items = append(res.Items, activities.ItemResult{Ref: r, State: st, Outcome: activities.OutcomeFailed, Code: "9", Message: "instance " + r + " is already running"})
+		case f.slow[r]:
+			f.starts[r]++
+			f.state[r] = kraftcloud.StateStarting
+			res.Items = append(res.Items, activities.ItemResult{Ref: r, State: kraftcloud.StateStarting, Outcome: activities.OutcomeWait})
+		default:
+			f.starts[r]++
+			f.state[r] = kraftcloud.StateRunning
+			res.Items = append(res.Items, activities.ItemResult{Ref: r, State: kraftcloud.StateRunning, Outcome: activities.OutcomeDone})
+		}
+	}
+	return res, nil
+}
+
+func (f *fakeKraft) wait(_ context.Context, in activities.KraftCloudWaitInput) (activities.BatchResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.waits = append(f.waits, in.Refs)
+	res := activities.BatchResult{Calls: 1}
+	for _, r := range in.Refs {
+		f.state[r] = in.State
+		res.Items = append(res.Items, activities.ItemResult{Ref: r, State: in.State, Outcome: activities.OutcomeDone})
+	}
+	return res, nil
+}
+
+func (f *fakeKraft) register(env *testsuite.TestWorkflowEnvironment) {
+	var kc *activities.KraftCloudActivities
+	env.RegisterActivity(kc)
+	env.OnActivity(kc.KraftCloudStartInstances, mockAny, mockAny).Return(f.start)
+	env.OnActivity(kc.KraftCloudWaitInstances, mockAny, mockAny).Return(f.wait)
+}
+
+func names(from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, fmt.Sprintf("web-%d", i))
+	}
+	return out
+}
+
+// runFleetChain runs a fleet workflow to its end, starting each
+// continue-as-new run in a fresh test environment as the server would.
+func runFleetChain(t *testing.T, wf func(workflow.Context, FleetInput) (FleetResult, error), in FleetInput, register func(*testsuite.TestWorkflowEnvironment)) (FleetResult, error, int) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	for runs := 1; ; runs++ {
+		env := s.NewTestWorkflowEnvironment()
+		register(env)
+		env.ExecuteWorkflow(wf, in)
+		require.True(t, env.IsWorkflowCompleted())
+		err := env.GetWorkflowError()
+		var can *workflow.ContinueAsNewError
+		if errors.As(err, &can) {
+			require.NoError(t, converterFor().FromPayloads(can.Input, &in))
+			require.NotNil(t, in.Carry)
+			continue
+		}
+		var res FleetResult
+		if err == nil {
+			require.NoError(t, env.GetWorkflowResult(&res))
+		} else {
+			var app *temporal.ApplicationError
+			if errors.As(err, &app) && app.HasDetails() {
+				require.NoError(t, app.Details(&res))
+			}
+		}
+		return res, err, runs
+	}
+}
+
+func TestStartInstancesBatchesAndReportsEveryInstance(t *testing.T) {
+	f := newFakeKraft(250, kraftcloud.StateStopped)
+	res, err, runs := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 250)}, f.register)
+	require.NoError(t, err)
+	require.Equal(t, 1, runs)
+	require.Len(t, f.calls, 3, "250 instances in chunks of 100 take 3 start calls")
+	require.Len(t, res.Succeeded, 250)
+	require.Empty(t, res.Failed)
+	for n, c := range f.starts {
+		require.Equal(t, 1, c, "%s started once", n)
+	}
+	require.Equal(t, 3, res.Calls)
+}
+
+func TestStartInstancesPartialSuccessIsReportedPerItem(t *testing.T) {
+	f := newFakeKraft(10, kraftcloud.StateStopped)
+	f.state["web-3"] = kraftcloud.StateRunning
+	refs := append(names(1, 10), "web-404", "web-5", "Not_A_Name")
+	res, err, _ := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: refs, ChunkSize: 4}, f.register)
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, err, &app)
+	require.Equal(t, ErrTypeFleetIncomplete, app.Type())
+	require.Equal(t, 13, res.Total)
+	require.Len(t, res.Succeeded, 9)
+	failed := map[string]string{}
+	for _, it := range res.Failed {
+		failed[it.Ref] = it.Code
+	}
+	require.Equal(t, map[string]string{"web-3": "9", "web-404": "8", "Not_A_Name": "INVALID_NAME"}, failed)
+	require.Len(t, res.Skipped, 1)
+	require.Equal(t, "web-5", res.Skipped[0].Ref)
+	require.Equal(t, "DUPLICATE", res.Skipped[0].Code)
+	require.Equal(t, 1, f.starts["web-5"], "a duplicate is acted on once")
+	for _, call := range f.calls {
+		require.NotContains(t, call, "Not_A_Name", "an invalid name never reaches a batch call")
+	}
+}
+
+func TestStartInstancesRetriesOnlyFailedItemsUpToTheCap(t *testing.T) {
+	f := newFakeKraft(20, kraftcloud.StateStopped)
+	f.transient["web-2"] = 1   // passes on round 2
+	f.transient["web-7"] = 100 // never passes
+	res, err, _ := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 20), MaxAttempts: 3}, f.register)
+	require.Error(t, err)
+	require.Len(t, res.Succeeded, 19)
+	require.Len(t, res.Failed, 1)
+	require.Equal(t, "web-7", res.Failed[0].Ref)
+	require.Equal(t, "12", res.Failed[0].Code)
+	require.Equal(t, 3, res.Failed[0].Attempts)
+	require.Len(t, f.calls, 3)
+	require.Len(t, f.calls[0], 20)
+	require.ElementsMatch(t, []string{"web-2", "web-7"}, f.calls[1], "round 2 retries only the failed items")
+	require.Equal(t, []string{"web-7"}, f.calls[2])
+}
+
+func TestStartInstancesWaitsForSlowInstances(t *testing.T) {
+	f := newFakeKraft(5, kraftcloud.StateStopped)
+	f.slow["web-2"], f.slow["web-4"] = true, true
+	res, err, _ := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 5)}, f.register)
+	require.NoError(t, err)
+	require.Len(t, res.Succeeded, 5)
+	require.Equal(t, [][]string{{"web-2", "web-4"}}, f.waits, "only instances still starting are waited for")
+}
+
+func TestStartInstancesContinuesAsNew(t *testing.T) {
+	f := newFakeKraft(1000, kraftcloud.StateStopped)
+	refs := append(names(1, 1000), "web-1") // a duplicate across run boundaries
+	res, err, runs := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: refs, ItemsPerRun: 300}, f.register)
+	require.NoError(t, err)
+	require.Equal(t, 4, runs)
+	require.Equal(t, 4, res.Runs)
+	require.Equal(t, 1001, res.Total)
+	require.Len(t, res.Succeeded, 1000)
+	require.Len(t, res.Skipped, 1)
+	for n, c := range f.starts {
+		require.Equal(t, 1, c, "%s started once", n)
+	}
+}
+
+func TestFleetProgressQuery(t *testing.T) {
+	f := newFakeKraft(30, kraftcloud.StateStopped)
+	f.slow["web-30"] = true
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var kc *activities.KraftCloudActivities
+	env.RegisterActivity(kc)
+	env.OnActivity(kc.KraftCloudStartInstances, mockAny, mockAny).Return(f.start)
+	var mid FleetProgress
+	env.OnActivity(kc.KraftCloudWaitInstances, mockAny, mockAny).Return(func(ctx context.Context, in activities.KraftCloudWaitInput) (activities.BatchResult, error) {
+		v, err := env.QueryWorkflow(ProgressQuery)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&mid))
+		return f.wait(ctx, in)
+	})
+	env.ExecuteWorkflow(StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 30), ChunkSize: 10, Concurrency: 1})
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, 30, mid.Total)
+	require.Equal(t, 29, mid.Succeeded, "the first 29 have started when the last one is waited for")
+	require.Equal(t, 1, mid.Pending)
+	require.Equal(t, 1, mid.InFlight)
+	v, err := env.QueryWorkflow(ProgressQuery)
+	require.NoError(t, err)
+	var end FleetProgress
+	require.NoError(t, v.Get(&end))
+	require.Equal(t, PhaseCompleted, end.Phase)
+	require.Equal(t, 30, end.Succeeded)
+	require.Zero(t, end.Pending)
+}
+
+func TestFleetInputIsValidatedBeforeAnyCall(t *testing.T) {
+	for _, in := range []FleetInput{
+		{Instances: []string{"a"}},
+		{Provider: "aws", Instances: []string{"a"}},
+		{Provider: ProviderKraftCloud},
+		{Provider: ProviderKraftCloud, Instances: []string{"a"}, ChunkSize: 5000},
+		{Provider: ProviderKraftCloud, Instances: []string{"a"}, MaxAttempts: -1},
+	} {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestWorkflowEnvironment()
+		newFakeKraft(0, "").register(env)
+		env.ExecuteWorkflow(StartInstances, in)
+		var app *temporal.ApplicationError
+		require.ErrorAs(t, env.GetWorkflowError(), &app)
+		require.Equal(t, ErrTypeInvalidFleet, app.Type(), "%+v", in)
+	}
+}
+
+// fakeCrusoeFleet stands in for the Crusoe fleet activities.
+type fakeCrusoeFleet struct {
+	mu      sync.Mutex
+	state   map[string]string
+	actions []string
+	failOp  map[string]int
+	lookups int
+}
+
+func (f *fakeCrusoeFleet) register(env *testsuite.TestWorkflowEnvironment) {
+	var cr *activities.CrusoeActivities
+	env.RegisterActivity(cr)
+	env.OnActivity(cr.CrusoeFindVMs, mockAny, mockAny).Return(func(_ context.Context, in activities.FindVMsInput) (activities.FindVMsResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.lookups++
+		var res activities.FindVMsResult
+		for _, n := range in.Names {
+			st, ok := f.state[n]
+			res.VMs = append(res.VMs, activities.FoundVM{Name: n, Found: ok, ID: "id-" + n, State: st})
+		}
+		return res, nil
+	})
+	env.OnActivity(cr.CrusoeVMAction, mockAny, mockAny).Return(func(_ context.Context, in activities.VMActionInput) (activities.VMActionResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.actions = append(f.actions, in.Action+" "+in.Name)
+		return activities.VMActionResult{OperationID: "op-" + in.Name}, nil
+	})
+	env.OnActivity(cr.CrusoeWait, mockAny, mockAny).Return(func(_ context.Context, in activities.WaitInput) (activities.WaitResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.failOp[in.Name] > 0 {
+			f.failOp[in.Name]--
+			return activities.WaitResult{}, temporal.NewNonRetryableApplicationError("vm "+in.Name+" failed", activities.ErrTypeOperationFailed, nil,
+				activities.CloudErrorDetails{Cloud: "crusoe", Code: "internal", Message: "host lost"})
+		}
+		f.state[in.Name] = in.TargetState
+		return activities.WaitResult{ResourceID: in.ResourceID, State: in.TargetState}, nil
+	})
+}
+
+func TestStartInstancesOnCrusoe(t *testing.T) {
+	f := &fakeCrusoeFleet{state: map[string]string{
+		"vm-1": crusoe.VMStateStopped, "vm-2": crusoe.VMStateRunning, "vm-3": crusoe.VMStateStarting,
+		"vm-4": crusoe.VMStateShutoff, "vm-5": crusoe.VMStateDeleting, "vm-6": crusoe.VMStateStopped,
+	}, failOp: map[string]int{"vm-6": 1}}
+	refs := []string{"vm-1", "vm-2", "vm-3", "vm-4", "vm-5", "vm-6", "vm-404"}
+	res, err, _ := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderCrusoe, Instances: refs}, f.register)
+	require.Error(t, err)
+	require.ElementsMatch(t, []string{"vm-1", "vm-3", "vm-4", "vm-6"}, res.Succeeded)
+	failed := map[string]string{}
+	for _, it := range res.Failed {
+		failed[it.Ref] = it.Code
+	}
+	require.Equal(t, map[string]string{"vm-2": "ALREADY_RUNNING", "vm-5": "INVALID_STATE", "vm-404": "NOT_FOUND"}, failed)
+	// vm-3 was already starting: waited for, not started again; vm-6's failed
+	// operation was retried in round 2.
+	require.ElementsMatch(t, []string{"START vm-1", "START vm-4", "START vm-6", "START vm-6"}, f.actions)
+	require.Equal(t, 2, f.lookups, "one lookup per round")
+}
+
+func TestStopInstancesOnCrusoe(t *testing.T) {
+	f := &fakeCrusoeFleet{state: map[string]string{"vm-1": crusoe.VMStateRunning, "vm-2": crusoe.VMStateStopped}}
+	res, err, _ := runFleetChain(t, StopInstances, FleetInput{Provider: ProviderCrusoe, Instances: []string{"vm-1", "vm-2"}}, f.register)
+	require.Error(t, err)
+	require.Equal(t, []string{"vm-1"}, res.Succeeded)
+	require.Equal(t, "ALREADY_STOPPED", res.Failed[0].Code)
+	require.True(t, strings.Contains(res.Failed[0].Message, "already stopped"))
+	require.Equal(t, []string{"STOP vm-1"}, f.actions)
+}
+
+var mockAny = mock.Anything
+
+func converterFor() converter.DataConverter { return converter.GetDefaultDataConverter() }

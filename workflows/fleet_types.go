@@ -1,0 +1,140 @@
+package workflows
+
+import "time"
+
+// Fleet workflow type names (part of the public contract).
+const (
+	StartInstancesWorkflowName = "StartInstances"
+	StopInstancesWorkflowName  = "StopInstances"
+)
+
+// Providers a fleet workflow drives.
+const (
+	ProviderKraftCloud = "kraftcloud"
+	ProviderCrusoe     = "crusoe"
+)
+
+// Fleet defaults. KraftCloud starts and stops up to ChunkSize instances per
+// batch call; Crusoe has no batch call, so one VM is one call and Concurrency
+// bounds the VMs in flight.
+const (
+	DefaultKraftCloudChunkSize   = 100
+	MaxKraftCloudChunkSize       = 1000
+	DefaultKraftCloudConcurrency = 4
+	DefaultCrusoeConcurrency     = 16
+	// Crusoe VMs are looked up this many names per list call.
+	CrusoeLookupChunk  = 100
+	DefaultMaxAttempts = 3
+	DefaultWaitTimeout = 5 * time.Minute
+	// A run hands over to a fresh one (continue-as-new) after this many
+	// instances, keeping each run's history small: a KraftCloud chunk costs
+	// about 10 events, a Crusoe VM about 14.
+	DefaultKraftCloudItemsPerRun = 2000
+	DefaultCrusoeItemsPerRun     = 250
+	// MaxFleetSize bounds one workflow's input (about 1.2 MB of names).
+	MaxFleetSize = 20000
+)
+
+// FleetInput asks StartInstances or StopInstances to act on many instances.
+// It carries references only; credentials live with the worker.
+type FleetInput struct {
+	// Provider is "kraftcloud" or "crusoe".
+	Provider string `json:"provider"`
+	// Instances are KraftCloud instance names or UUIDs, or Crusoe VM names.
+	// A reference listed twice is acted on once and reported as skipped.
+	Instances []string `json:"instances"`
+	// ProjectID overrides the worker's Crusoe project.
+	ProjectID string `json:"projectId,omitempty"`
+	// ChunkSize is how many instances one KraftCloud batch call carries
+	// (default 100, at most 1000).
+	ChunkSize int `json:"chunkSize,omitempty"`
+	// Concurrency bounds the calls in flight: KraftCloud batches (default 4)
+	// or Crusoe VMs (default 16).
+	Concurrency int `json:"concurrency,omitempty"`
+	// MaxAttempts is how many rounds an item that failed for a reason worth
+	// retrying gets, the first included (default 3). Items the cloud refused
+	// for good (unknown, already in that state) are not retried.
+	MaxAttempts int `json:"maxAttempts,omitempty"`
+	// WaitTimeout bounds the wait for each instance to reach the state
+	// (default 5m).
+	WaitTimeout time.Duration `json:"waitTimeout,omitempty"`
+	// Force and DrainTimeout apply to KraftCloud stops.
+	Force        bool          `json:"force,omitempty"`
+	DrainTimeout time.Duration `json:"drainTimeout,omitempty"`
+	// ItemsPerRun is how many instances one run handles before it continues
+	// as new (default 2000 for KraftCloud, 250 for Crusoe).
+	ItemsPerRun int `json:"itemsPerRun,omitempty"`
+	// Timeouts tunes activity heartbeats.
+	Timeouts Timeouts `json:"timeouts,omitempty"`
+	// Carry is the state a run hands to the next one when it continues as
+	// new. Callers leave it empty.
+	Carry *FleetCarry `json:"carry,omitempty"`
+}
+
+// FleetCarry is what earlier runs of one fleet learned.
+type FleetCarry struct {
+	Total     int         `json:"total"`
+	Runs      int         `json:"runs"`
+	Calls     int         `json:"calls"`
+	Succeeded []string    `json:"succeeded,omitempty"`
+	Failed    []FleetItem `json:"failed,omitempty"`
+	Skipped   []FleetItem `json:"skipped,omitempty"`
+}
+
+// FleetItem is one instance that failed or was skipped, with why.
+type FleetItem struct {
+	Ref string `json:"ref"`
+	ID  string `json:"id,omitempty"`
+	// State is the last state seen, if any.
+	State string `json:"state,omitempty"`
+	// Code and Message are the cloud's (KraftCloud's numeric item error code,
+	// as text; Crusoe's code), or cloudflow's own: NOT_FOUND, ALREADY_RUNNING,
+	// ALREADY_STOPPED, INVALID_STATE, DUPLICATE, INVALID_NAME, WaitTimeout.
+	Code     string `json:"code,omitempty"`
+	Message  string `json:"message"`
+	Attempts int    `json:"attempts,omitempty"`
+}
+
+// FleetResult reports every instance: the ones that reached the state, the
+// ones that failed and why, and the ones skipped. When any failed, the
+// workflow fails with error type FleetIncomplete and this result as details.
+type FleetResult struct {
+	Provider  string      `json:"provider"`
+	Action    string      `json:"action"`
+	Total     int         `json:"total"`
+	Succeeded []string    `json:"succeeded"`
+	Failed    []FleetItem `json:"failed,omitempty"`
+	Skipped   []FleetItem `json:"skipped,omitempty"`
+	// Runs is how many workflow runs the fleet took (continue-as-new).
+	Runs int `json:"runs"`
+	// Calls counts the start/stop and wait API calls made.
+	Calls int `json:"calls"`
+}
+
+// FleetProgress answers the progress query of a fleet workflow, counting
+// every run so far.
+type FleetProgress struct {
+	Workflow string `json:"workflow"`
+	Provider string `json:"provider"`
+	Action   string `json:"action"`
+	// Phase is "running", "completed" or "failed".
+	Phase     string `json:"phase"`
+	Total     int    `json:"total"`
+	Succeeded int    `json:"succeeded"`
+	Failed    int    `json:"failed"`
+	Skipped   int    `json:"skipped"`
+	// Pending is everything not yet settled, InFlight included.
+	Pending  int `json:"pending"`
+	InFlight int `json:"inFlight"`
+	// Run counts from 1; Round is the retry round within the run.
+	Run   int `json:"run"`
+	Round int `json:"round"`
+	Calls int `json:"calls"`
+}
+
+// ErrTypeFleetIncomplete is the error type of a fleet run in which some
+// instances failed; its details hold the FleetResult.
+const ErrTypeFleetIncomplete = "FleetIncomplete"
+
+// ErrTypeInvalidFleet is the error type of a fleet input that cannot be run.
+const ErrTypeInvalidFleet = "InvalidFleetInput"
