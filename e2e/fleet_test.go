@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,35 +23,16 @@ import (
 const kraftLatency = 200 * time.Millisecond
 
 // seedInstances creates n stopped KraftCloud instances named prefix-1..n
-// through the API, 16 at a time.
+// with `cloudflow sim seed`, which goes through the simulator's API.
 func seedInstances(t testing.TB, prefix string, n int) []string {
 	t.Helper()
-	kc := kraftClient(t)
+	out, errOut, code := cli(t, "sim", "seed", "--endpoint", sim.URL, "--kraftcloud-instances", fmt.Sprint(n), "--prefix", prefix)
+	if code != 0 {
+		t.Fatalf("sim seed: exit %d\n%s\n%s", code, out, errOut)
+	}
 	names := make([]string, n)
 	for i := range names {
 		names[i] = fmt.Sprintf("%s-%d", prefix, i+1)
-	}
-	off := false
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	sem := make(chan struct{}, 16)
-	for _, name := range names {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			_, err := kc.Instances.Create(context.Background(), &kraftcloud.InstanceCreateRequest{
-				Image: "nginx:latest", Name: name, MemoryMB: 128, Autostart: &off,
-			})
-			if err != nil {
-				errs <- fmt.Errorf("create %s: %w", name, err)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
 	}
 	return names
 }

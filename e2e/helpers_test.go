@@ -132,7 +132,7 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 }
 
 // cli runs the cloudflow binary and returns its output and exit code.
-func cli(t *testing.T, args ...string) (stdout, stderr string, code int) {
+func cli(t testing.TB, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

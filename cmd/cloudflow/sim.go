@@ -94,7 +94,7 @@ func newSimCmd(f *factory) *cobra.Command {
 	fl.StringVar(&opts.SecretKey, "secret-key", "", "Crusoe secret `key` the simulator accepts (default: its public dev secret)")
 	fl.StringVar(&opts.ProjectID, "project-id", "", "Crusoe project `ID` the simulator serves (default: its dev project)")
 	fl.StringVar(&opts.KraftCloudToken, "kraftcloud-token", "", "KraftCloud API `token` the simulator accepts (default: its public dev token)")
-	cmd.AddCommand(newSimInventoryCmd(f))
+	cmd.AddCommand(newSimInventoryCmd(f), newSimSeedCmd(f))
 	return cmd
 }
 
