@@ -50,44 +50,19 @@ func (d *decoder) lineOf(path string) int {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// specKind is what the messages about a whole spec file say of one kind of spec.
+type specKind struct {
+	example string // the example file to start from
+	one     string // what one file holds, e.g. "one VM"
+}
+
+var crusoeSpec = specKind{example: "examples/crusoe-vm.yaml", one: "one VM"}
+
 func (d *decoder) decode(data []byte) *VMSpec {
-	if looksLikeJSON(data) {
-		// JSON allows tabs between tokens where YAML does not; inside JSON
-		// strings a tab must be escaped, so every raw tab is whitespace.
-		data = bytes.ReplaceAll(data, []byte("\t"), []byte(" "))
-	}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			d.add("", "", "the spec is empty", "start from examples/crusoe-vm.yaml", 0)
-		} else {
-			d.syntax(err)
-		}
+	root := d.document(data, crusoeSpec)
+	if root == nil || d.otherProvider(root, ProviderCrusoe) {
 		return nil
 	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == nil:
-		d.add("", "", "holds more than one YAML document", "put one VM in each spec file", extra.Line)
-		return nil
-	case !errors.Is(err, io.EOF):
-		d.syntax(err)
-		return nil
-	}
-	root := deref(&doc)
-	if root.Kind == yaml.DocumentNode {
-		if len(root.Content) == 0 {
-			d.add("", "", "the spec is empty", "start from examples/crusoe-vm.yaml", 0)
-			return nil
-		}
-		root = deref(root.Content[0])
-	}
-	if isNull(root) {
-		d.add("", "", "the spec is empty", "start from examples/crusoe-vm.yaml", root.Line)
-		return nil
-	}
-	d.lines[""] = root.Line
 	s := &VMSpec{}
 	ok := d.object(root, "", []field{
 		{"provider", func(p string, v *yaml.Node) { d.str(p, v, &s.Provider) }},
@@ -101,6 +76,49 @@ func (d *decoder) decode(data []byte) *VMSpec {
 		return nil
 	}
 	return s
+}
+
+// document parses data as one YAML (or JSON) document and returns its root
+// node, or nil when there is none, after saying why.
+func (d *decoder) document(data []byte, kind specKind) *yaml.Node {
+	if looksLikeJSON(data) {
+		// JSON allows tabs between tokens where YAML does not; inside JSON
+		// strings a tab must be escaped, so every raw tab is whitespace.
+		data = bytes.ReplaceAll(data, []byte("\t"), []byte(" "))
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.add("", "", "the spec is empty", "start from "+kind.example, 0)
+		} else {
+			d.syntax(err)
+		}
+		return nil
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		d.add("", "", "holds more than one YAML document", "put "+kind.one+" in each spec file", extra.Line)
+		return nil
+	case !errors.Is(err, io.EOF):
+		d.syntax(err)
+		return nil
+	}
+	root := deref(&doc)
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) == 0 {
+			d.add("", "", "the spec is empty", "start from "+kind.example, 0)
+			return nil
+		}
+		root = deref(root.Content[0])
+	}
+	if isNull(root) {
+		d.add("", "", "the spec is empty", "start from "+kind.example, root.Line)
+		return nil
+	}
+	d.lines[""] = root.Line
+	return root
 }
 
 func (d *decoder) syntax(err error) {

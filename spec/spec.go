@@ -1,5 +1,6 @@
-// Package spec reads the VM spec files users write and turns them into
-// workflow inputs, rejecting every mistake it can find before anything starts.
+// Package spec reads the spec files users write (Crusoe VMs, KraftCloud
+// instances) and turns them into workflow inputs, rejecting every mistake it
+// can find before anything starts.
 package spec
 
 import (
@@ -10,7 +11,8 @@ import (
 	"time"
 )
 
-// ProviderCrusoe is the only provider the spec format supports so far.
+// ProviderCrusoe names Crusoe in a spec's provider field: a VM spec, for
+// `cloudflow vm` (ProviderKraftCloud specs are for `cloudflow instances`).
 const ProviderCrusoe = "crusoe"
 
 // Limits of the spec format.
@@ -85,6 +87,15 @@ type Timeouts struct {
 // Load reads and parses the spec file at path; "-" reads standard input.
 // A spec with problems yields an Errors value listing all of them.
 func Load(path string) (*VMSpec, error) {
+	data, err := readSpec(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data, path)
+}
+
+// readSpec reads a spec file; "-" reads standard input.
+func readSpec(path string) ([]byte, error) {
 	var (
 		data []byte
 		err  error
@@ -100,7 +111,7 @@ func Load(path string) (*VMSpec, error) {
 	if len(data) > maxFileSize {
 		return nil, fmt.Errorf("read spec %s: larger than %d bytes", path, maxFileSize)
 	}
-	return Parse(data, path)
+	return data, nil
 }
 
 // Parse parses a spec from data, YAML or JSON. source names the data in

@@ -62,6 +62,8 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.BulkCreateVMs, workflow.RegisterOptions{Name: workflows.BulkCreateVMsWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.StartInstances, workflow.RegisterOptions{Name: workflows.StartInstancesWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.StopInstances, workflow.RegisterOptions{Name: workflows.StopInstancesWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.DeployInstance, workflow.RegisterOptions{Name: workflows.DeployInstanceWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.DeprovisionInstance, workflow.RegisterOptions{Name: workflows.DeprovisionInstanceWorkflowName})
 }
 
 // Run runs a worker until ctx ends, then stops it gracefully: activities in

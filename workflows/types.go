@@ -198,6 +198,10 @@ const (
 	KindVM           = "vm"
 	KindDisk         = "disk"
 	KindFirewallRule = "firewall-rule"
+	// KraftCloud kinds (DeployInstance, DeprovisionInstance).
+	KindInstance     = "instance"
+	KindServiceGroup = "service-group"
+	KindVolume       = "volume"
 )
 
 // FailedStepName lets callers that only hold the result learn which step failed.

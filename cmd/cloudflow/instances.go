@@ -45,7 +45,7 @@ func newInstancesCmd(f *factory, root *rootOptions) *cobra.Command {
 		in batch calls, Crusoe VMs one action at a time within a concurrency
 		window. Every instance is reported: started (or stopped), failed with the
 		cloud's code and message, or skipped.`)
-	cmd.AddCommand(newFleetCmd(f, root, true), newFleetCmd(f, root, false))
+	cmd.AddCommand(newFleetCmd(f, root, true), newFleetCmd(f, root, false), newDeployCmd(f, root), newUndeployCmd(f, root))
 	return cmd
 }
 

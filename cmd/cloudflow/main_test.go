@@ -88,6 +88,8 @@ type fakeRunner struct {
 	deprovisioned []workflows.DeprovisionVMInput
 	fleets        []workflows.FleetInput
 	bulks         []workflows.BulkCreateVMsInput
+	deployed      []workflows.DeployInstanceInput
+	undeployed    []workflows.DeprovisionInstanceInput
 
 	fleetProgress []workflows.FleetProgress // WatchFleet reports these in turn
 
@@ -119,6 +121,16 @@ func (r *fakeRunner) DeprovisionVM(_ context.Context, in workflows.DeprovisionVM
 
 func (r *fakeRunner) BulkCreateVMs(_ context.Context, in workflows.BulkCreateVMsInput) (starter.Run, error) {
 	r.bulks = append(r.bulks, in)
+	return r.run, r.startErr
+}
+
+func (r *fakeRunner) DeployInstance(_ context.Context, in workflows.DeployInstanceInput) (starter.Run, error) {
+	r.deployed = append(r.deployed, in)
+	return r.run, r.startErr
+}
+
+func (r *fakeRunner) DeprovisionInstance(_ context.Context, in workflows.DeprovisionInstanceInput) (starter.Run, error) {
+	r.undeployed = append(r.undeployed, in)
 	return r.run, r.startErr
 }
 

@@ -345,6 +345,33 @@ func printFailureReport(w io.Writer, run starter.Run, runErr *starter.RunError, 
 	}
 }
 
+// printDeploySummary says what a DeployInstance run made or, when it failed,
+// where it failed, what was undone and what could not be.
+func printDeploySummary(w io.Writer, run starter.Run, res *workflows.DeployInstanceResult, runErr *starter.RunError) {
+	if runErr != nil {
+		printFailureReport(w, run, runErr, res.FailedStep, res.Steps, res.Undone, res.NotUndone)
+		return
+	}
+	fmt.Fprintf(w, "\nInstance %s is running (workflow %s).\n", res.Instance.Name, run.WorkflowID)
+	if res.FQDN != "" {
+		fmt.Fprintf(w, "  fqdn: %s\n", res.FQDN)
+	}
+	fmt.Fprintln(w)
+	tw := newTable(w)
+	fmt.Fprintln(tw, "KIND\tNAME\tID\tSTATE")
+	for _, r := range []workflows.Resource{res.Instance, res.ServiceGroup, res.Volume} {
+		if r.Kind == "" {
+			continue // not asked for
+		}
+		note := ""
+		if r.Existed {
+			note = "\t(already existed)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\n", r.Kind, r.Name, dash(r.ID), dash(r.State), note)
+	}
+	_ = tw.Flush()
+}
+
 // printBulkSummary lists the VMs a BulkCreateVMs run made, or how it failed.
 func printBulkSummary(w io.Writer, run starter.Run, res *workflows.BulkCreateVMsResult, runErr *starter.RunError) {
 	if runErr != nil {

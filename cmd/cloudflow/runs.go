@@ -282,6 +282,11 @@ func waitForRun(cmd *cobra.Command, f *factory, r runner, run starter.Run, w wai
 			printDeprovisionSummary(out, run, res, runErr)
 		case *workflows.BulkCreateVMsResult:
 			printBulkSummary(out, run, res, runErr)
+		case *workflows.DeployInstanceResult:
+			printDeploySummary(out, run, res, runErr)
+		case *workflows.DeprovisionInstanceResult:
+			// The same shape as DeprovisionVMResult, and the same report.
+			printDeprovisionSummary(out, run, (*workflows.DeprovisionVMResult)(res), runErr)
 		case *json.RawMessage:
 			if runErr == nil {
 				fmt.Fprintf(out, "\n%s %s completed.\n", run.Workflow, run.WorkflowID)
@@ -308,6 +313,10 @@ func newResult(workflow string) any {
 		return &workflows.DeprovisionVMResult{}
 	case workflows.BulkCreateVMsWorkflowName:
 		return &workflows.BulkCreateVMsResult{}
+	case workflows.DeployInstanceWorkflowName:
+		return &workflows.DeployInstanceResult{}
+	case workflows.DeprovisionInstanceWorkflowName:
+		return &workflows.DeprovisionInstanceResult{}
 	}
 	return new(json.RawMessage)
 }
@@ -321,6 +330,10 @@ func finalProgress(workflow string, result any, runErr *starter.RunError) *workf
 	case *workflows.DeprovisionVMResult:
 		steps = res.Steps
 	case *workflows.BulkCreateVMsResult:
+		steps = res.Steps
+	case *workflows.DeployInstanceResult:
+		steps = res.Steps
+	case *workflows.DeprovisionInstanceResult:
 		steps = res.Steps
 	}
 	if len(steps) == 0 {

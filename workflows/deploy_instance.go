@@ -1,0 +1,411 @@
+package workflows
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/cloudflow/cloudflow/activities"
+	"github.com/cloudflow/cloudflow/clients/kraftcloud"
+)
+
+// Error types of the KraftCloud deployment workflows; their details hold the
+// DeployInstanceResult or DeprovisionInstanceResult.
+const (
+	ErrTypeDeployFailed              = "DeployInstanceFailed"
+	ErrTypeDeprovisionInstanceFailed = "DeprovisionInstanceFailed"
+)
+
+// DeployInstance creates the volume and the service group (in parallel, each
+// when asked for), then the instance, in the group and with the volume
+// mounted, and waits until it runs. If any step fails, or the run is
+// cancelled, the saga removes what was made, newest first (the instance,
+// then the service group, then the volume), and the result names anything it
+// could not remove.
+func DeployInstance(ctx workflow.Context, in DeployInstanceInput) (DeployInstanceResult, error) {
+	t, err := newTracker(ctx, DeployInstanceWorkflowName)
+	if err != nil {
+		return DeployInstanceResult{}, err
+	}
+	if err := in.Validate(); err != nil {
+		return DeployInstanceResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeDeployFailed, nil)
+	}
+	d := &deploy{in: in, t: t, saga: &saga{}, made: map[string]Resource{}}
+
+	// Declare every step first, so the progress query shows the whole plan,
+	// and register the undos in the order the resources depend on each other.
+	if v := in.Volume; v != nil {
+		d.volStep = d.plan(KindVolume, v.Name)
+	}
+	if g := in.ServiceGroup; g != nil {
+		d.sgStep = d.plan(KindServiceGroup, g.Name)
+	}
+	d.instStep = d.plan(KindInstance, in.Instance.Name)
+
+	runCtx, cancelRun := workflow.WithCancel(ctx)
+	d.cancelRun = cancelRun
+	d.run(runCtx)
+
+	if d.failedStep == "" && ctx.Err() == nil {
+		t.phase(PhaseCompleted)
+		return d.result(), nil
+	}
+
+	// Compensate.
+	t.phase(PhaseCompensating)
+	notUndone := d.saga.compensate(ctx)
+	t.phase(PhaseFailed)
+	res := d.result()
+	res.FailedStep = d.failedStep
+	res.Undone, res.NotUndone = compensationReport(t, notUndone)
+	if ctx.Err() != nil && d.failedStep == "" {
+		return res, temporal.NewCanceledError(res)
+	}
+	return res, temporal.NewNonRetryableApplicationError(
+		compensationMessage(d.failedStep, d.firstErr, res.Undone, res.NotUndone), ErrTypeDeployFailed, d.firstErr, res)
+}
+
+// deploy is one DeployInstance run's state, shared by its coroutines, which
+// never run at the same time.
+type deploy struct {
+	a    *activities.KraftCloudActivities // nil: used only to name activities
+	in   DeployInstanceInput
+	t    *tracker
+	saga *saga
+	// made holds what each create reported, from the moment it answered
+	// (the instance's before its wait), so that undo knows what existed.
+	made                      map[string]Resource
+	volStep, sgStep, instStep string
+	fqdn                      string
+	cancelRun                 workflow.CancelFunc
+	failedStep                string
+	firstErr                  error
+}
+
+func (d *deploy) plan(kind, name string) string {
+	step := d.t.add(kind, name)
+	d.saga.add(step, func(ctx workflow.Context) error { return d.undo(ctx, step, kind, name) })
+	return step
+}
+
+func (d *deploy) run(ctx workflow.Context) {
+	wg := workflow.NewWaitGroup(ctx)
+	if v := d.in.Volume; v != nil {
+		wg.Add(1)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer wg.Done()
+			if _, ok := d.create(ctx, d.volStep, KindVolume, v.Name, d.a.KraftCloudCreateVolume,
+				activities.KraftCloudCreateVolumeInput{Name: v.Name, SizeMB: v.SizeMB}); ok {
+				d.t.set(d.volStep, StepDone)
+			}
+		})
+	}
+	if g := d.in.ServiceGroup; g != nil {
+		wg.Add(1)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer wg.Done()
+			services := make([]kraftcloud.Service, len(g.Services))
+			for i, s := range g.Services {
+				services[i] = kraftcloud.Service{Port: s.Port, DestinationPort: s.DestinationPort, Handlers: s.Handlers}
+			}
+			if _, ok := d.create(ctx, d.sgStep, KindServiceGroup, g.Name, d.a.KraftCloudCreateServiceGroup,
+				activities.KraftCloudCreateServiceGroupInput{Name: g.Name, Services: services, Domains: g.Domains}); ok {
+				d.t.set(d.sgStep, StepDone)
+			}
+		})
+	}
+	wg.Wait(ctx)
+	if d.failedStep != "" || ctx.Err() != nil {
+		return
+	}
+
+	inst := d.in.Instance
+	ci := activities.KraftCloudCreateInstanceInput{
+		Name: inst.Name, Image: inst.Image, MemoryMB: inst.MemoryMB, VCPUs: inst.VCPUs,
+		Args: inst.Args, Env: inst.Env, Autostart: true,
+	}
+	if v := d.in.Volume; v != nil {
+		ci.Volumes = []activities.KraftCloudMount{{UUID: d.made[d.volStep].ID, At: v.At, ReadOnly: v.ReadOnly}}
+	}
+	if d.in.ServiceGroup != nil {
+		ci.ServiceGroup = d.made[d.sgStep].ID
+	}
+	r, ok := d.create(ctx, d.instStep, KindInstance, inst.Name, d.a.KraftCloudCreateInstance, ci)
+	if !ok {
+		return
+	}
+	if r.Existed && r.State == kraftcloud.StateStopped {
+		// Someone else's instance, stopped: waiting would only time out, and
+		// starting it is not this run's to decide.
+		d.fail(ctx, d.instStep, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"instance %s already exists and is stopped; start it with `cloudflow instances start --provider kraftcloud %s`, or undeploy it first",
+			inst.Name, inst.Name), activities.ErrTypeUnexpectedState, nil))
+		return
+	}
+	// The instance answers "starting"; the step is done once it runs.
+	var wr activities.BatchResult
+	err := workflow.ExecuteActivity(waitOptions(ctx, d.in.Timeouts), d.a.KraftCloudWaitInstances, activities.KraftCloudWaitInput{
+		Refs: []string{firstNonEmpty(r.ID, inst.Name)}, State: kraftcloud.StateRunning, Timeout: d.in.Timeouts.operation(),
+	}).Get(ctx, &wr)
+	if err == nil {
+		err = waitOutcome(inst.Name, wr)
+	}
+	if err != nil {
+		d.fail(ctx, d.instStep, err)
+		return
+	}
+	r.State = kraftcloud.StateRunning
+	d.made[d.instStep] = r
+	d.t.set(d.instStep, StepDone)
+}
+
+// create runs a create activity and records what it answered; the step
+// stays running (the caller marks it done).
+func (d *deploy) create(ctx workflow.Context, step, kind, name string, activity, input any) (Resource, bool) {
+	d.t.set(step, StepRunning)
+	var cr activities.KraftCloudCreateResult
+	if err := workflow.ExecuteActivity(callOptions(ctx, d.in.Timeouts), activity, input).Get(ctx, &cr); err != nil {
+		d.fail(ctx, step, err)
+		return Resource{}, false
+	}
+	r := Resource{Kind: kind, Name: name, ID: cr.UUID, State: cr.State, Existed: cr.Existed}
+	d.made[step] = r
+	if cr.FQDN != "" {
+		d.fqdn = cr.FQDN
+	}
+	d.t.update(step, func(s *Step) { s.ID = cr.UUID })
+	return r, true
+}
+
+// fail marks the step failed (or cancelled), records the first failure and
+// stops the steps still running.
+func (d *deploy) fail(ctx workflow.Context, step string, err error) {
+	state := StepFailed
+	if temporal.IsCanceledError(err) || ctx.Err() != nil {
+		state = StepCanceled
+	}
+	d.t.update(step, func(s *Step) { s.State, s.Error = state, errorMessage(err) })
+	if d.failedStep != "" || state == StepCanceled {
+		return
+	}
+	d.failedStep, d.firstErr = step, err
+	d.cancelRun()
+}
+
+// undo removes what a step made. A resource that existed before the run is
+// kept; one whose create never started has nothing to remove; the volume
+// and the service group stay while the instance that uses them does.
+func (d *deploy) undo(ctx workflow.Context, step, kind, name string) error {
+	st := d.t.step(step)
+	if r, ok := d.made[step]; ok && r.Existed {
+		d.t.set(step, StepKept)
+		return nil
+	}
+	if st.State == StepPending {
+		return nil
+	}
+	if kind != KindInstance && d.t.step(d.instStep).State == StepUndoFailed {
+		err := temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("skipped: instance %s still exists and uses it", d.in.Instance.Name), ErrTypeDeployFailed, nil)
+		d.t.update(step, func(s *Step) { s.State, s.Error = StepUndoFailed, errorMessage(err) })
+		return err
+	}
+	before := st.State
+	d.t.set(step, StepUndoing)
+	dr, err := d.remove(ctx, kind, name, st.ID)
+	if err != nil {
+		d.t.update(step, func(s *Step) { s.State, s.Error = StepUndoFailed, errorMessage(err) })
+		return err
+	}
+	if dr.AlreadyGone && before != StepDone && before != StepRunning {
+		d.t.set(step, before) // nothing had been made: the step stays failed or cancelled
+		return nil
+	}
+	d.t.set(step, StepUndone)
+	return nil
+}
+
+func (d *deploy) remove(ctx workflow.Context, kind, name, id string) (activities.KraftCloudDeleteResult, error) {
+	return kraftRemove(ctx, d.a, d.in.Timeouts, kind, name, id)
+}
+
+func (d *deploy) result() DeployInstanceResult {
+	res := DeployInstanceResult{Instance: d.resource(d.instStep), FQDN: d.fqdn, Steps: d.t.snapshot().Steps}
+	if d.volStep != "" {
+		res.Volume = d.resource(d.volStep)
+	}
+	if d.sgStep != "" {
+		res.ServiceGroup = d.resource(d.sgStep)
+	}
+	return res
+}
+
+func (d *deploy) resource(step string) Resource {
+	st := d.t.step(step)
+	if r, ok := d.made[step]; ok && st.State == StepDone {
+		return r
+	}
+	return Resource{Kind: st.Kind, Name: st.Resource, ID: st.ID}
+}
+
+// kraftRemove deletes a KraftCloud object by UUID when known, else by name.
+func kraftRemove(ctx workflow.Context, a *activities.KraftCloudActivities, t Timeouts, kind, name, id string) (activities.KraftCloudDeleteResult, error) {
+	var act any
+	switch kind {
+	case KindInstance:
+		act = a.KraftCloudDeleteInstance
+	case KindServiceGroup:
+		act = a.KraftCloudDeleteServiceGroup
+	default:
+		act = a.KraftCloudDeleteVolume
+	}
+	var dr activities.KraftCloudDeleteResult
+	err := workflow.ExecuteActivity(callOptions(ctx, t), act, activities.KraftCloudDeleteInput{UUID: id, Name: name}).Get(ctx, &dr)
+	return dr, err
+}
+
+// waitOutcome turns the wait's item for the instance into an error when it
+// did not get to running.
+func waitOutcome(name string, wr activities.BatchResult) error {
+	if len(wr.Items) != 1 {
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("wait for instance %s: the answer had %d items", name, len(wr.Items)), activities.ErrTypeUnexpectedState, nil)
+	}
+	it := wr.Items[0]
+	switch it.Outcome {
+	case activities.OutcomeDone:
+		return nil
+	case activities.OutcomeFailed:
+		errType := activities.ErrTypeOperationFailed
+		if it.Code == activities.ErrTypeWaitTimeout {
+			errType = activities.ErrTypeWaitTimeout
+		}
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("instance %s did not get to running: %s (code %s)", name, it.Message, it.Code), errType, nil,
+			activities.CloudErrorDetails{Cloud: activities.CloudKraftCloud, Code: it.Code, Message: it.Message})
+	}
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("instance %s is still %s after the wait", name, it.State), activities.ErrTypeUnexpectedState, nil)
+}
+
+// compensationReport lists, after the saga ran, the steps undone and those
+// whose undo failed, with why.
+func compensationReport(t *tracker, notUndone map[string]error) ([]string, []UndoFailure) {
+	var undone []string
+	var failed []UndoFailure
+	for _, st := range t.snapshot().Steps {
+		switch {
+		case st.State == StepUndone:
+			undone = append(undone, st.Name)
+		case notUndone[st.Name] != nil:
+			failed = append(failed, UndoFailure{
+				Step: st.Name, Kind: st.Kind, Name: st.Resource, ID: st.ID, Error: errorMessage(notUndone[st.Name]),
+			})
+		}
+	}
+	return undone, failed
+}
+
+// compensationMessage is a failed run's error message: the step that failed
+// and why, what was undone, and what still exists.
+func compensationMessage(failedStep string, firstErr error, undone []string, notUndone []UndoFailure) string {
+	msg := fmt.Sprintf("step %s failed: %s", failedStep, errorMessage(firstErr))
+	if len(undone) > 0 {
+		msg += "; undone: " + strings.Join(undone, ", ")
+	}
+	if len(notUndone) > 0 {
+		names := make([]string, len(notUndone))
+		for i, u := range notUndone {
+			names[i] = u.Step
+		}
+		sort.Strings(names)
+		msg += "; NOT undone (still exist): " + strings.Join(names, ", ")
+	}
+	return msg
+}
+
+// DeprovisionInstance deletes the instance, then its service group and its
+// volume (in parallel). Whatever is already gone counts as deleted, so a
+// repeated run succeeds. The service group and the volume are left alone
+// when the instance could not be deleted, since it still uses them.
+func DeprovisionInstance(ctx workflow.Context, in DeprovisionInstanceInput) (DeprovisionInstanceResult, error) {
+	t, err := newTracker(ctx, DeprovisionInstanceWorkflowName)
+	if err != nil {
+		return DeprovisionInstanceResult{}, err
+	}
+	if in.InstanceName == "" {
+		return DeprovisionInstanceResult{}, temporal.NewNonRetryableApplicationError("instanceName is required", ErrTypeDeprovisionInstanceFailed, nil)
+	}
+	type target struct{ step, kind, name string }
+	inst := target{t.add(KindInstance, in.InstanceName), KindInstance, in.InstanceName}
+	var rest []target
+	if in.ServiceGroupName != "" {
+		rest = append(rest, target{t.add(KindServiceGroup, in.ServiceGroupName), KindServiceGroup, in.ServiceGroupName})
+	}
+	if in.VolumeName != "" {
+		rest = append(rest, target{t.add(KindVolume, in.VolumeName), KindVolume, in.VolumeName})
+	}
+
+	var res DeprovisionInstanceResult
+	del := func(ctx workflow.Context, tg target) bool {
+		t.set(tg.step, StepRunning)
+		dr, err := kraftRemove(ctx, nil, in.Timeouts, tg.kind, tg.name, "")
+		if err != nil {
+			state := StepFailed
+			if temporal.IsCanceledError(err) || ctx.Err() != nil {
+				state = StepCanceled
+			}
+			t.update(tg.step, func(s *Step) { s.State, s.Error = state, errorMessage(err) })
+			return false
+		}
+		t.update(tg.step, func(s *Step) { s.ID, s.State = dr.UUID, StepDone })
+		r := Resource{Kind: tg.kind, Name: tg.name, ID: dr.UUID}
+		if dr.AlreadyGone {
+			res.AlreadyGone = append(res.AlreadyGone, r)
+		} else {
+			res.Deleted = append(res.Deleted, r)
+		}
+		return true
+	}
+	if del(ctx, inst) {
+		wg := workflow.NewWaitGroup(ctx)
+		for _, tg := range rest {
+			wg.Add(1)
+			workflow.Go(ctx, func(ctx workflow.Context) {
+				defer wg.Done()
+				del(ctx, tg)
+			})
+		}
+		wg.Wait(ctx)
+	} else {
+		for _, tg := range rest {
+			t.update(tg.step, func(s *Step) {
+				s.State, s.Error = StepFailed, "skipped: the instance still exists and uses it"
+			})
+		}
+	}
+
+	var left []string
+	for _, st := range t.snapshot().Steps {
+		if st.State != StepDone {
+			left = append(left, st.Name)
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		t.phase(PhaseFailed)
+		res.Steps = t.snapshot().Steps
+		return res, temporal.NewCanceledError(res)
+	case len(left) > 0:
+		t.phase(PhaseFailed)
+		res.Steps = t.snapshot().Steps
+		return res, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("could not delete %s", strings.Join(left, ", ")), ErrTypeDeprovisionInstanceFailed, nil, res)
+	}
+	t.phase(PhaseCompleted)
+	res.Steps = t.snapshot().Steps
+	return res, nil
+}
