@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Demo: start the local stack (Temporal dev server, cloud simulator, worker) with
 # `cloudflow dev`, provision the example Crusoe VM through a workflow, show what the
-# simulated cloud holds, deprovision it, and check that nothing is left behind.
+# simulated cloud holds, deprovision it, and check that nothing is left behind;
+# then start and stop a fleet of KraftCloud instances as one workflow each.
 #
 # Run it with `make demo`, which builds bin/cloudflow and bin/temporal first.
 # Ports: CLOUDFLOW_DEMO_TEMPORAL_PORT (default 7233), CLOUDFLOW_DEMO_SIM_PORT (default 8787).
@@ -150,3 +151,12 @@ bin/cloudflow vm deprovision -f "$spec" --wait
 
 section "Checking that nothing is left"
 bin/cloudflow sim inventory --endpoint "$sim_endpoint" --expect-empty
+
+section "Seeding a KraftCloud fleet of 500 stopped instances in the simulator"
+bin/cloudflow sim seed --endpoint "$sim_endpoint" --kraftcloud-instances 500 --prefix web --out "$work/fleet.txt"
+
+section "Starting the fleet as one workflow (batch calls of 100)"
+bin/cloudflow instances start --provider kraftcloud --file "$work/fleet.txt" --wait
+
+section "Stopping the fleet"
+bin/cloudflow instances stop --provider kraftcloud --file "$work/fleet.txt" --wait
