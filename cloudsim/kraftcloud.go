@@ -784,37 +784,40 @@ func (c *kraftCloud) route(h kcHandler) http.Handler {
 func (c *kraftCloud) register(mux *http.ServeMux) {
 	h := func(pattern string, fn kcHandler) { mux.Handle(pattern, c.route(fn)) }
 
+	// Instances (kraftcloud_instances.go).
 	h("POST /v1/instances", c.createInstance)
-	h("GET /v1/instances", c.getInstances)
-	h("GET /v1/instances/status", c.getInstances) // the reference's example path
-	h("DELETE /v1/instances", c.deleteInstances)
-	h("PUT /v1/instances/start", c.startInstances)
-	h("PUT /v1/instances/stop", c.stopInstances)
-	h("GET /v1/instances/wait", c.waitInstances)
-	h("GET /v1/instances/{uuid}", c.getInstance)
-	h("DELETE /v1/instances/{uuid}", c.deleteInstance)
-	h("PUT /v1/instances/{uuid}/start", c.startInstance)
-	h("PUT /v1/instances/{uuid}/stop", c.stopInstance)
-	h("GET /v1/instances/{uuid}/wait", c.waitInstance)
+	h("GET /v1/instances", kcListOr(c, kcInstances, kcGlobal("instances", c.instanceStatuses)))
+	h("GET /v1/instances/status", kcListOr(c, kcInstances, kcGlobal("instances", c.instanceStatuses))) // the reference's example path
+	h("DELETE /v1/instances", kcGlobal("instances", c.deleteInstances))
+	h("PUT /v1/instances/start", kcGlobal("instances", c.startInstances))
+	h("PUT /v1/instances/stop", kcGlobal("instances", c.stopInstances))
+	h("GET /v1/instances/wait", kcGlobal("instances", c.waitInstances))
+	h("GET /v1/instances/{uuid}", kcLocal[kcNoOptions]("instances", c.instanceStatuses))
+	h("DELETE /v1/instances/{uuid}", kcLocal[kcNoOptions]("instances", c.deleteInstances))
+	h("PUT /v1/instances/{uuid}/start", kcLocal[kcStartOptions]("instances", c.startInstances))
+	h("PUT /v1/instances/{uuid}/stop", kcLocal[kcStopOptions]("instances", c.stopInstances))
+	h("GET /v1/instances/{uuid}/wait", kcLocal[kcWaitOptions]("instances", c.waitInstances))
 
-	h("POST /v1/services", c.createGroups)
-	h("GET /v1/services", c.getGroups)
-	h("DELETE /v1/services", c.deleteGroups)
-	h("GET /v1/services/{uuid}", c.getGroup)
-	h("DELETE /v1/services/{uuid}", c.deleteGroup)
-	h("GET /v1/services/{uuid}/autoscale", c.getAutoscale)
-	h("POST /v1/services/{uuid}/autoscale", c.createAutoscale)
-	h("DELETE /v1/services/{uuid}/autoscale", c.deleteAutoscale)
+	// Service groups (kraftcloud_services.go).
+	h("POST /v1/services", kcCreate(c, kcGroups, "sg", c.createGroup))
+	h("GET /v1/services", kcListOr(c, kcGroups, kcGlobal("service_groups", c.groupStatuses)))
+	h("DELETE /v1/services", kcGlobal("service_groups", c.deleteGroups))
+	h("GET /v1/services/{uuid}", kcLocal[kcNoOptions]("service_groups", c.groupStatuses))
+	h("DELETE /v1/services/{uuid}", kcLocal[kcNoOptions]("service_groups", c.deleteGroups))
+	h("GET /v1/services/{uuid}/autoscale", kcLocal[kcNoOptions]("autoscale_configs", c.getAutoscale))
+	h("POST /v1/services/{uuid}/autoscale", requireAutoscaleBody(kcLocal[kcAutoscaleRequest]("autoscale_configs", c.createAutoscale)))
+	h("DELETE /v1/services/{uuid}/autoscale", kcLocal[kcNoOptions]("autoscale_configs", c.deleteAutoscale))
 
-	h("POST /v1/volumes", c.createVolumes)
-	h("GET /v1/volumes", c.getVolumes)
-	h("DELETE /v1/volumes", c.deleteVolumes)
-	h("PUT /v1/volumes/attach", c.attachVolumes)
-	h("PUT /v1/volumes/detach", c.detachVolumes)
-	h("GET /v1/volumes/{uuid}", c.getVolume)
-	h("DELETE /v1/volumes/{uuid}", c.deleteVolume)
-	h("PUT /v1/volumes/{uuid}/attach", c.attachVolume)
-	h("PUT /v1/volumes/{uuid}/detach", c.detachVolume)
+	// Volumes (kraftcloud_volumes.go).
+	h("POST /v1/volumes", kcCreate(c, kcVolumes, "vol", c.createVolume))
+	h("GET /v1/volumes", kcListOr(c, kcVolumes, kcGlobal("volumes", c.volumeStatuses)))
+	h("DELETE /v1/volumes", kcGlobal("volumes", c.deleteVolumes))
+	h("PUT /v1/volumes/attach", kcGlobal("volumes", c.attachVolumes))
+	h("PUT /v1/volumes/detach", kcGlobal("volumes", c.detachVolumes))
+	h("GET /v1/volumes/{uuid}", kcLocal[kcNoOptions]("volumes", c.volumeStatuses))
+	h("DELETE /v1/volumes/{uuid}", kcLocal[kcNoOptions]("volumes", c.deleteVolumes))
+	h("PUT /v1/volumes/{uuid}/attach", kcLocal[kcAttachOptions]("volumes", c.attachVolumes))
+	h("PUT /v1/volumes/{uuid}/detach", kcLocal[kcDetachOptions]("volumes", c.detachVolumes))
 
 	const fallback = "/v1/"
 	mux.Handle(fallback, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

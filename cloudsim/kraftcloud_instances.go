@@ -69,6 +69,15 @@ type kcInstance struct {
 
 func (i *kcInstance) ref() kcRef { return kcRef{UUID: i.uuid, Name: i.name} }
 
+var kcInstances = &kcKind[*kcInstance]{
+	noun: "instance", collection: "instances",
+	table: func(s *kcState) *kcTable[*kcInstance] { return &s.instances },
+	find: func(c *kraftCloud, ref kcRef, now time.Time) (*kcInstance, bool) {
+		i := c.instance(ref, now)
+		return i, i != nil
+	},
+}
+
 // state is where the instance stands at now.
 func (i *kcInstance) state(now time.Time) string {
 	for _, p := range i.phases {
@@ -616,161 +625,67 @@ func (c *kraftCloud) createInstanceLocked(r *http.Request, q *kcCreateInstanceRe
 	return item, &kcWait{uuid: i.uuid, want: kcRunning, deadline: kcDeadline(q.WaitTimeoutMS)}
 }
 
-// --- status and list ---
+// --- status ---
 
-func (c *kraftCloud) getInstances(r *http.Request, body []byte) kcReply {
-	if len(body) == 0 {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.sweep(c.env.now())
-		items := []any{}
-		for _, i := range c.st.instances.sorted() {
-			items = append(items, kcRefView{UUID: i.uuid, Name: i.name})
-		}
-		return kcBatchReply("instances", items)
-	}
-	refs, batch, err := kcDecodeItems[kcRef](body)
-	if err != nil {
-		return kcInvalid(err)
-	}
-	if err := checkRefs(refs); err != nil {
-		return kcInvalid(err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	items := make([]any, len(refs))
-	for k, ref := range refs {
-		items[k] = c.instanceStatus(r, ref)
-	}
-	return kcReplyFor(batch, "instances", items)
-}
-
-func (c *kraftCloud) getInstance(r *http.Request, body []byte) kcReply {
-	ref, err := kcPathRef(r)
-	if err == nil {
-		err = kcDecodeLocal(body, &struct{}{})
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return kcSingleReply("instances", c.instanceStatus(r, ref))
-}
-
-func (c *kraftCloud) instanceStatus(r *http.Request, ref kcRef) any {
-	now := c.env.now()
-	i := c.instance(ref, now)
-	if e := c.injected(r, ref, nameOf(i, ref)); e != nil {
-		return e
-	}
-	if i == nil {
-		return kcNotFound("instance", ref)
-	}
-	v := c.renderInstance(i, now)
-	return &v
-}
-
-// nameOf is the name of the object found, or the one asked for.
-func nameOf[T kcObject](found T, ref kcRef) string {
-	var zero T
-	if any(found) != any(zero) {
-		return found.meta().name
-	}
-	return ref.Name
-}
-
-func checkRefs(refs []kcRef) error {
-	for k := range refs {
-		if err := refs[k].check(fmt.Sprintf("[%d]", k)); err != nil {
-			return err
-		}
-	}
-	return nil
+// instanceStatuses answers each instance as GET renders it
+// (GET /v1/instances with a body, GET /v1/instances/{uuid}).
+func (c *kraftCloud) instanceStatuses(r *http.Request, refs []kcRef) []any {
+	return kcEach(c, r, kcInstances, refs, func(i *kcInstance, _ kcRef, now time.Time) any {
+		v := c.renderInstance(i, now)
+		return &v
+	})
 }
 
 // --- start ---
 
+// kcStartRequest holds WaitTimeoutMS itself rather than embedding
+// kcStartOptions: encoding/json names an embedded struct in type errors
+// ("[0].kcStopOptions.force"), and start has always said "[0].wait_timeout_ms".
 type kcStartRequest struct {
 	kcRef
 	WaitTimeoutMS int64 `json:"wait_timeout_ms"`
+}
+
+func (q *kcStartRequest) check(param string) error {
+	return kcCheckItem(param, &q.kcRef, kcStartOptions{q.WaitTimeoutMS})
 }
 
 type kcStartOptions struct {
 	WaitTimeoutMS int64 `json:"wait_timeout_ms"`
 }
 
-func (c *kraftCloud) startInstances(r *http.Request, body []byte) kcReply {
-	reqs, batch, err := kcDecodeItems[kcStartRequest](body)
-	if err != nil {
-		return kcInvalid(err)
-	}
-	for k := range reqs {
-		p := fmt.Sprintf("[%d]", k)
-		if err := reqs[k].check(p); err != nil {
-			return kcInvalid(err)
-		}
-		if err := checkTimeout(joinParam(p, "wait_timeout_ms"), reqs[k].WaitTimeoutMS); err != nil {
-			return kcInvalid(err)
-		}
-	}
-	return kcReplyFor(batch, "instances", c.applyStarts(r, reqs))
+func (o kcStartOptions) check(param string) error {
+	return checkTimeout(joinParam(param, "wait_timeout_ms"), o.WaitTimeoutMS)
 }
 
-func (c *kraftCloud) startInstance(r *http.Request, body []byte) kcReply {
-	ref, err := kcPathRef(r)
-	var opts kcStartOptions
-	if err == nil {
-		err = kcDecodeLocal(body, &opts)
-	}
-	if err == nil {
-		err = checkTimeout("wait_timeout_ms", opts.WaitTimeoutMS)
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	return kcSingleReply("instances", c.applyStarts(r, []kcStartRequest{{kcRef: ref, WaitTimeoutMS: opts.WaitTimeoutMS}})[0])
+func (o kcStartOptions) item(ref kcRef) kcStartRequest {
+	return kcStartRequest{kcRef: ref, WaitTimeoutMS: o.WaitTimeoutMS}
 }
 
-// applyStarts starts each instance, then holds the answer for those that
-// asked to wait until they run or their timeout passes.
-func (c *kraftCloud) applyStarts(r *http.Request, reqs []kcStartRequest) []any {
-	out := make([]any, len(reqs))
+// startInstances starts each instance (PUT /v1/instances/start,
+// PUT /v1/instances/{uuid}/start), then holds the answer for those that asked
+// to wait until they run or their timeout passes.
+func (c *kraftCloud) startInstances(r *http.Request, reqs []kcStartRequest) []any {
 	var waits []*kcWait
 	var waiting []*kcStateView
-	c.mu.Lock()
-	now := c.env.now()
-	for k, q := range reqs {
-		i := c.instance(q.kcRef, now)
-		if e := c.injected(r, q.kcRef, nameOf(i, q.kcRef)); e != nil {
-			out[k] = e
-			continue
-		}
-		if i == nil {
-			out[k] = kcNotFound("instance", q.kcRef)
-			continue
-		}
+	out := kcEach(c, r, kcInstances, reqs, func(i *kcInstance, q kcStartRequest, now time.Time) any {
 		prev := i.state(now)
 		switch prev {
 		case kcRunning:
-			out[k] = kcFail(i.ref(), KraftCloudErrInvalidState, "Instance '%s' is already running", i.name)
-			continue
+			return kcFail(i.ref(), KraftCloudErrInvalidState, "Instance '%s' is already running", i.name)
 		case kcStarting:
-			out[k] = kcFail(i.ref(), KraftCloudErrInvalidState, "Instance '%s' is already running (starting)", i.name)
-			continue
+			return kcFail(i.ref(), KraftCloudErrInvalidState, "Instance '%s' is already running (starting)", i.name)
 		case kcStopping, kcDraining:
-			out[k] = kcFail(i.ref(), KraftCloudErrInvalidState, "Instance '%s' is %s: it can be started once stopped", i.name, prev)
-			continue
+			return kcFail(i.ref(), KraftCloudErrInvalidState, "Instance '%s' is %s: it can be started once stopped", i.name, prev)
 		}
 		c.start(i, now)
 		v := &kcStateView{Status: "success", UUID: i.uuid, Name: i.name, State: i.state(now), PreviousState: prev}
-		out[k] = v
 		if q.WaitTimeoutMS != 0 {
 			waits = append(waits, &kcWait{uuid: i.uuid, want: kcRunning, deadline: kcDeadline(q.WaitTimeoutMS)})
 			waiting = append(waiting, v)
 		}
-	}
-	c.mu.Unlock()
+		return v
+	})
 	c.await(r.Context(), waits)
 	for k, w := range waits {
 		if !w.gone {
@@ -787,6 +702,10 @@ type kcStopRequest struct {
 	kcStopOptions
 }
 
+func (q *kcStopRequest) check(param string) error {
+	return kcCheckItem(param, &q.kcRef, &q.kcStopOptions)
+}
+
 type kcStopOptions struct {
 	Force          bool  `json:"force"`
 	DrainTimeoutMS int64 `json:"drain_timeout_ms"`
@@ -799,116 +718,38 @@ func (o kcStopOptions) check(param string) error {
 	return nil
 }
 
-func (c *kraftCloud) stopInstances(r *http.Request, body []byte) kcReply {
-	reqs, batch, err := kcDecodeItems[kcStopRequest](body)
-	if err != nil {
-		return kcInvalid(err)
-	}
-	for k := range reqs {
-		p := fmt.Sprintf("[%d]", k)
-		if err := reqs[k].kcRef.check(p); err != nil {
-			return kcInvalid(err)
-		}
-		if err := reqs[k].kcStopOptions.check(p); err != nil {
-			return kcInvalid(err)
-		}
-	}
-	return kcReplyFor(batch, "instances", c.applyStops(r, reqs))
-}
+func (o kcStopOptions) item(ref kcRef) kcStopRequest { return kcStopRequest{ref, o} }
 
-func (c *kraftCloud) stopInstance(r *http.Request, body []byte) kcReply {
-	ref, err := kcPathRef(r)
-	var opts kcStopOptions
-	if err == nil {
-		err = kcDecodeLocal(body, &opts)
-	}
-	if err == nil {
-		err = opts.check("")
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	return kcSingleReply("instances", c.applyStops(r, []kcStopRequest{{ref, opts}})[0])
-}
-
-func (c *kraftCloud) applyStops(r *http.Request, reqs []kcStopRequest) []any {
-	out := make([]any, len(reqs))
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.env.now()
-	for k, q := range reqs {
-		i := c.instance(q.kcRef, now)
-		if e := c.injected(r, q.kcRef, nameOf(i, q.kcRef)); e != nil {
-			out[k] = e
-			continue
-		}
-		if i == nil {
-			out[k] = kcNotFound("instance", q.kcRef)
-			continue
-		}
+// stopInstances stops each instance (PUT /v1/instances/stop,
+// PUT /v1/instances/{uuid}/stop), draining it first unless forced.
+func (c *kraftCloud) stopInstances(r *http.Request, reqs []kcStopRequest) []any {
+	return kcEach(c, r, kcInstances, reqs, func(i *kcInstance, q kcStopRequest, now time.Time) any {
 		prev := i.state(now)
 		switch prev {
 		case kcStopped:
-			out[k] = kcFail(i.ref(), KraftCloudErrInvalidState, "Instance '%s' is already stopped", i.name)
-			continue
+			return kcFail(i.ref(), KraftCloudErrInvalidState, "Instance '%s' is already stopped", i.name)
 		case kcStopping, kcDraining:
-			out[k] = kcFail(i.ref(), KraftCloudErrInvalidState, "Instance '%s' is already stopping (%s)", i.name, prev)
-			continue
+			return kcFail(i.ref(), KraftCloudErrInvalidState, "Instance '%s' is already stopping (%s)", i.name, prev)
 		}
 		drain := time.Duration(q.DrainTimeoutMS) * time.Millisecond
 		if q.Force {
 			drain = 0
 		}
 		c.stop(i, now, drain)
-		out[k] = &kcStateView{Status: "success", UUID: i.uuid, Name: i.name, State: i.state(now), PreviousState: prev}
-	}
-	return out
+		return &kcStateView{Status: "success", UUID: i.uuid, Name: i.name, State: i.state(now), PreviousState: prev}
+	})
 }
 
 // --- delete ---
 
-func (c *kraftCloud) deleteInstances(r *http.Request, body []byte) kcReply {
-	refs, batch, err := kcDecodeItems[kcRef](body)
-	if err == nil {
-		err = checkRefs(refs)
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	return kcReplyFor(batch, "instances", c.applyDeletes(r, refs))
-}
-
-func (c *kraftCloud) deleteInstance(r *http.Request, body []byte) kcReply {
-	ref, err := kcPathRef(r)
-	if err == nil {
-		err = kcDecodeLocal(body, &struct{}{})
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	return kcSingleReply("instances", c.applyDeletes(r, []kcRef{ref})[0])
-}
-
-func (c *kraftCloud) applyDeletes(r *http.Request, refs []kcRef) []any {
-	out := make([]any, len(refs))
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.env.now()
-	for k, ref := range refs {
-		i := c.instance(ref, now)
-		if e := c.injected(r, ref, nameOf(i, ref)); e != nil {
-			out[k] = e
-			continue
-		}
-		if i == nil {
-			out[k] = kcNotFound("instance", ref)
-			continue
-		}
+// deleteInstances deletes each instance (DELETE /v1/instances,
+// DELETE /v1/instances/{uuid}), whatever its state.
+func (c *kraftCloud) deleteInstances(r *http.Request, refs []kcRef) []any {
+	return kcEach(c, r, kcInstances, refs, func(i *kcInstance, _ kcRef, now time.Time) any {
 		prev := i.state(now)
 		c.removeInstance(i)
-		out[k] = &kcDeletedView{Status: "success", UUID: i.uuid, Name: i.name, PreviousState: prev}
-	}
-	return out
+		return &kcDeletedView{Status: "success", UUID: i.uuid, Name: i.name, PreviousState: prev}
+	})
 }
 
 // --- wait ---
@@ -916,6 +757,10 @@ func (c *kraftCloud) applyDeletes(r *http.Request, refs []kcRef) []any {
 type kcWaitRequest struct {
 	kcRef
 	kcWaitOptions
+}
+
+func (q *kcWaitRequest) check(param string) error {
+	return kcCheckItem(param, &q.kcRef, &q.kcWaitOptions)
 }
 
 type kcWaitOptions struct {
@@ -937,65 +782,25 @@ func (o *kcWaitOptions) check(param string) error {
 	return checkTimeout(joinParam(param, "timeout_ms"), *o.TimeoutMS)
 }
 
-func (c *kraftCloud) waitInstances(r *http.Request, body []byte) kcReply {
-	reqs, batch, err := kcDecodeItems[kcWaitRequest](body)
-	if err != nil {
-		return kcInvalid(err)
-	}
-	for k := range reqs {
-		p := fmt.Sprintf("[%d]", k)
-		if err := reqs[k].kcRef.check(p); err != nil {
-			return kcInvalid(err)
-		}
-		if err := reqs[k].kcWaitOptions.check(p); err != nil {
-			return kcInvalid(err)
-		}
-	}
-	return kcReplyFor(batch, "instances", c.applyWaits(r, reqs))
-}
+func (o kcWaitOptions) item(ref kcRef) kcWaitRequest { return kcWaitRequest{ref, o} }
 
-func (c *kraftCloud) waitInstance(r *http.Request, body []byte) kcReply {
-	ref, err := kcPathRef(r)
-	var opts kcWaitOptions
-	if err == nil {
-		err = kcDecodeLocal(body, &opts)
-	}
-	if err == nil {
-		err = opts.check("")
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	return kcSingleReply("instances", c.applyWaits(r, []kcWaitRequest{{ref, opts}})[0])
-}
-
-// applyWaits holds the answer until each instance is in the state asked for
-// or its timeout passes. An item that timed out still succeeds, with the state
-// the instance is in: the client compares it with the one it asked for.
-func (c *kraftCloud) applyWaits(r *http.Request, reqs []kcWaitRequest) []any {
-	out := make([]any, len(reqs))
-	waits := make([]*kcWait, len(reqs))
-	c.mu.Lock()
-	now := c.env.now()
+// waitInstances holds the answer until each instance is in the state asked
+// for or its timeout passes (GET /v1/instances/wait,
+// GET /v1/instances/{uuid}/wait). An item that timed out still succeeds, with
+// the state the instance is in: the client compares it with the one it asked
+// for.
+func (c *kraftCloud) waitInstances(r *http.Request, reqs []kcWaitRequest) []any {
 	var active []*kcWait
-	for k, q := range reqs {
-		i := c.instance(q.kcRef, now)
-		if e := c.injected(r, q.kcRef, nameOf(i, q.kcRef)); e != nil {
-			out[k] = e
-			continue
-		}
-		if i == nil {
-			out[k] = kcNotFound("instance", q.kcRef)
-			continue
-		}
-		waits[k] = &kcWait{uuid: i.uuid, name: i.name, want: q.State, deadline: kcDeadline(*q.TimeoutMS)}
-		active = append(active, waits[k])
-	}
-	c.mu.Unlock()
+	out := kcEach(c, r, kcInstances, reqs, func(i *kcInstance, q kcWaitRequest, _ time.Time) any {
+		w := &kcWait{uuid: i.uuid, name: i.name, want: q.State, deadline: kcDeadline(*q.TimeoutMS)}
+		active = append(active, w)
+		return w // answered below, once the wait is over
+	})
 	c.await(r.Context(), active)
-	for k, w := range waits {
+	for k, it := range out {
+		w, ok := it.(*kcWait)
 		switch {
-		case w == nil:
+		case !ok:
 		case w.gone:
 			out[k] = kcNotFound("instance", reqs[k].kcRef)
 		default:

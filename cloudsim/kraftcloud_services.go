@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 var kcHandlers = []string{"tls", "http", "redirect"}
@@ -186,158 +187,52 @@ func (c *kraftCloud) renderGroup(g *kcGroup) *kcGroupView {
 
 // --- endpoints ---
 
+var kcGroups = &kcKind[*kcGroup]{
+	noun: "service group", collection: "service_groups", sweep: true,
+	table: func(s *kcState) *kcTable[*kcGroup] { return &s.groups },
+}
+
 type kcCreateGroupRequest struct {
 	Name     string          `json:"name"`
 	Services []kcServiceSpec `json:"services"`
 	Domains  []kcDomainSpec  `json:"domains"`
 }
 
-// createGroups serves POST /services: one object, or an array of them.
-func (c *kraftCloud) createGroups(r *http.Request, body []byte) kcReply {
-	reqs, batch, err := kcDecodeItems[kcCreateGroupRequest](body)
-	if err != nil {
-		return kcInvalid(err)
+func (q *kcCreateGroupRequest) name() *string { return &q.Name }
+
+func (q *kcCreateGroupRequest) check(param string) error {
+	if err := checkServices(joinParam(param, "services"), q.Services); err != nil {
+		return err
 	}
-	for k := range reqs {
-		p := ""
-		if batch {
-			p = fmt.Sprintf("[%d]", k)
-		}
-		q := &reqs[k]
-		if q.Name != "" {
-			if err := checkKCNameParam(joinParam(p, "name"), &q.Name); err != nil {
-				return kcInvalid(err)
-			}
-		}
-		if err := checkServices(joinParam(p, "services"), q.Services); err != nil {
-			return kcInvalid(err)
-		}
-		if err := checkDomains(joinParam(p, "domains"), q.Domains); err != nil {
-			return kcInvalid(err)
-		}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	items := make([]any, len(reqs))
-	for k, q := range reqs {
-		name := q.Name
-		if name == "" {
-			name = c.st.groups.freshName("sg")
-		}
-		ref := kcRef{Name: name}
-		if e := c.injected(r, ref, name); e != nil {
-			items[k] = e
-			continue
-		}
-		plan, e := c.planGroup(ref, name, name, q.Services, q.Domains)
-		if e != nil {
-			items[k] = e
-			continue
-		}
-		items[k] = c.renderGroup(c.applyGroup(plan))
-	}
-	return kcReplyFor(batch, "service_groups", items)
+	return checkDomains(joinParam(param, "domains"), q.Domains)
 }
 
-func (c *kraftCloud) getGroups(r *http.Request, body []byte) kcReply {
-	if len(body) == 0 {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.sweep(c.env.now())
-		items := []any{}
-		for _, g := range c.st.groups.sorted() {
-			items = append(items, kcRefView{UUID: g.uuid, Name: g.name})
-		}
-		return kcBatchReply("service_groups", items)
-	}
-	refs, batch, err := kcDecodeItems[kcRef](body)
-	if err == nil {
-		err = checkRefs(refs)
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sweep(c.env.now())
-	items := make([]any, len(refs))
-	for k, ref := range refs {
-		items[k] = c.groupStatus(r, ref)
-	}
-	return kcReplyFor(batch, "service_groups", items)
-}
-
-func (c *kraftCloud) getGroup(r *http.Request, body []byte) kcReply {
-	ref, err := kcPathRef(r)
-	if err == nil {
-		err = kcDecodeLocal(body, &struct{}{})
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sweep(c.env.now())
-	return kcSingleReply("service_groups", c.groupStatus(r, ref))
-}
-
-func (c *kraftCloud) groupStatus(r *http.Request, ref kcRef) any {
-	g, ok := c.st.groups.find(ref)
-	if e := c.injected(r, ref, nameOf(g, ref)); e != nil {
+// createGroup makes a service group of POST /v1/services (see kcCreate).
+func (c *kraftCloud) createGroup(ref kcRef, q kcCreateGroupRequest) any {
+	plan, e := c.planGroup(ref, ref.Name, ref.Name, q.Services, q.Domains)
+	if e != nil {
 		return e
 	}
-	if !ok {
-		return kcNotFound("service group", ref)
-	}
-	return c.renderGroup(g)
+	return c.renderGroup(c.applyGroup(plan))
 }
 
-func (c *kraftCloud) deleteGroups(r *http.Request, body []byte) kcReply {
-	refs, batch, err := kcDecodeItems[kcRef](body)
-	if err == nil {
-		err = checkRefs(refs)
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	return kcReplyFor(batch, "service_groups", c.applyGroupDeletes(r, refs))
+// groupStatuses answers each service group as GET renders it
+// (GET /v1/services with a body, GET /v1/services/{uuid}).
+func (c *kraftCloud) groupStatuses(r *http.Request, refs []kcRef) []any {
+	return kcEach(c, r, kcGroups, refs, func(g *kcGroup, _ kcRef, _ time.Time) any { return c.renderGroup(g) })
 }
 
-func (c *kraftCloud) deleteGroup(r *http.Request, body []byte) kcReply {
-	ref, err := kcPathRef(r)
-	if err == nil {
-		err = kcDecodeLocal(body, &struct{}{})
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	return kcSingleReply("service_groups", c.applyGroupDeletes(r, []kcRef{ref})[0])
-}
-
-func (c *kraftCloud) applyGroupDeletes(r *http.Request, refs []kcRef) []any {
-	out := make([]any, len(refs))
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sweep(c.env.now())
-	for k, ref := range refs {
-		g, ok := c.st.groups.find(ref)
-		if e := c.injected(r, ref, nameOf(g, ref)); e != nil {
-			out[k] = e
-			continue
-		}
-		if !ok {
-			out[k] = kcNotFound("service group", ref)
-			continue
-		}
+// deleteGroups deletes each service group that has no instances
+// (DELETE /v1/services, DELETE /v1/services/{uuid}).
+func (c *kraftCloud) deleteGroups(r *http.Request, refs []kcRef) []any {
+	return kcEach(c, r, kcGroups, refs, func(g *kcGroup, _ kcRef, _ time.Time) any {
 		if n := len(g.instances); n > 0 {
-			out[k] = kcFail(kcRef{UUID: g.uuid, Name: g.name}, KraftCloudErrInvalidState,
+			return kcFail(kcRef{UUID: g.uuid, Name: g.name}, KraftCloudErrInvalidState,
 				"Service group '%s' still has %d instance(s): delete them or move them out first", g.name, n)
-			continue
 		}
 		c.removeGroup(g)
-		out[k] = &kcRefItem{Status: "success", UUID: g.uuid, Name: g.name}
-	}
-	return out
+		return &kcRefItem{Status: "success", UUID: g.uuid, Name: g.name}
+	})
 }
 
 // kcRefItem is the item of answers that only name the object.
@@ -386,7 +281,9 @@ const (
 	kcDefaultCooldownMS = 1000
 )
 
-func (q *kcAutoscaleRequest) check() error {
+// check validates the configuration and fills in its defaults. It only comes
+// as a local-scope body, so the parameters it names stand alone.
+func (q *kcAutoscaleRequest) check(string) error {
 	if q.MinSize == nil {
 		q.MinSize = new(0)
 	}
@@ -444,100 +341,67 @@ func (c *kraftCloud) renderAutoscale(g *kcGroup) *kcAutoscaleView {
 	return out
 }
 
-// autoscaleGroup finds the group of an autoscale request, or the item error.
-func (c *kraftCloud) autoscaleGroup(r *http.Request, ref kcRef) (*kcGroup, *kcItemErr) {
-	c.sweep(c.env.now())
-	g, ok := c.st.groups.find(ref)
-	if e := c.injected(r, ref, nameOf(g, ref)); e != nil {
-		return nil, e
-	}
-	if !ok {
-		return nil, kcNotFound("service group", ref)
-	}
-	return g, nil
+// getAutoscale answers a group's configuration (GET
+// /v1/services/{uuid}/autoscale); a group without one answers "enabled": false.
+func (c *kraftCloud) getAutoscale(r *http.Request, refs []kcRef) []any {
+	return kcEach(c, r, kcGroups, refs, func(g *kcGroup, _ kcRef, _ time.Time) any { return c.renderAutoscale(g) })
 }
 
-// getAutoscale answers a group's configuration; a group without one answers
-// "enabled": false.
-func (c *kraftCloud) getAutoscale(r *http.Request, body []byte) kcReply {
-	ref, err := kcPathRef(r)
-	if err == nil {
-		err = kcDecodeLocal(body, &struct{}{})
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g, e := c.autoscaleGroup(r, ref)
-	if e != nil {
-		return kcSingleReply("autoscale_configs", e)
-	}
-	return kcSingleReply("autoscale_configs", c.renderAutoscale(g))
-}
-
-func (c *kraftCloud) createAutoscale(r *http.Request, body []byte) kcReply {
-	ref, err := kcPathRef(r)
-	var q kcAutoscaleRequest
-	if err == nil {
-		if len(body) == 0 {
-			err = &kcParamError{msg: "a JSON object with the autoscale configuration is required in the request body"}
-		} else {
-			err = kcDecodeLocal(body, &q)
+// requireAutoscaleBody is next, but refuses a request without a body: the
+// configuration is required. A bad path is still the first thing reported.
+func requireAutoscaleBody(next kcHandler) kcHandler {
+	return func(r *http.Request, body []byte) kcReply {
+		if _, err := kcPathRef(r); err == nil && len(body) == 0 {
+			return kcInvalid(&kcParamError{msg: "a JSON object with the autoscale configuration is required in the request body"})
 		}
+		return next(r, body)
 	}
-	if err == nil {
-		err = q.check()
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g, e := c.autoscaleGroup(r, ref)
-	if e != nil {
-		return kcSingleReply("autoscale_configs", e)
-	}
-	gref := kcRef{UUID: g.uuid, Name: g.name}
-	if g.autoscale != nil {
-		return kcSingleReply("autoscale_configs", kcFail(gref, KraftCloudErrAlreadyExists,
-			"Service group '%s' already has an autoscale configuration: delete it first", g.name))
-	}
-	master := c.instance(*q.Master, c.env.now())
-	switch {
-	case master == nil:
-		e := kcNotFound("instance", *q.Master)
-		e.UUID, e.Name = gref.UUID, gref.Name
-		return kcSingleReply("autoscale_configs", e)
-	case master.group != g:
-		return kcSingleReply("autoscale_configs", kcFail(gref, KraftCloudErrInvalidArgument,
-			"Instance '%s' is not in service group '%s'", master.name, g.name))
-	}
-	g.autoscale = &kcAutoscale{
-		minSize: *q.MinSize, maxSize: *q.MaxSize, warmupMS: *q.WarmupTimeMS, cooldownMS: *q.CooldownTimeMS,
-		masterUUID: master.uuid, masterName: master.name, policies: q.Policies,
-	}
-	return kcSingleReply("autoscale_configs", c.renderAutoscale(g))
 }
 
-func (c *kraftCloud) deleteAutoscale(r *http.Request, body []byte) kcReply {
-	ref, err := kcPathRef(r)
-	if err == nil {
-		err = kcDecodeLocal(body, &struct{}{})
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	g, e := c.autoscaleGroup(r, ref)
-	if e != nil {
-		return kcSingleReply("autoscale_configs", e)
-	}
-	if g.autoscale == nil {
-		return kcSingleReply("autoscale_configs", kcFail(kcRef{UUID: g.uuid, Name: g.name}, KraftCloudErrNotFound,
-			"Service group '%s' has no autoscale configuration", g.name))
-	}
-	g.autoscale = nil
-	return kcSingleReply("autoscale_configs", &kcRefItem{Status: "success", UUID: g.uuid, Name: g.name})
+// kcAutoscaleItem is a service group and the configuration to give it.
+type kcAutoscaleItem struct {
+	kcRef
+	kcAutoscaleRequest
+}
+
+func (q kcAutoscaleRequest) item(ref kcRef) kcAutoscaleItem { return kcAutoscaleItem{ref, q} }
+
+// createAutoscale configures a group's autoscale (POST
+// /v1/services/{uuid}/autoscale): the master must be one of its instances.
+func (c *kraftCloud) createAutoscale(r *http.Request, reqs []kcAutoscaleItem) []any {
+	return kcEach(c, r, kcGroups, reqs, func(g *kcGroup, q kcAutoscaleItem, now time.Time) any {
+		gref := kcRef{UUID: g.uuid, Name: g.name}
+		if g.autoscale != nil {
+			return kcFail(gref, KraftCloudErrAlreadyExists,
+				"Service group '%s' already has an autoscale configuration: delete it first", g.name)
+		}
+		master := c.instance(*q.Master, now)
+		switch {
+		case master == nil:
+			e := kcNotFound("instance", *q.Master)
+			e.UUID, e.Name = gref.UUID, gref.Name
+			return e
+		case master.group != g:
+			return kcFail(gref, KraftCloudErrInvalidArgument,
+				"Instance '%s' is not in service group '%s'", master.name, g.name)
+		}
+		g.autoscale = &kcAutoscale{
+			minSize: *q.MinSize, maxSize: *q.MaxSize, warmupMS: *q.WarmupTimeMS, cooldownMS: *q.CooldownTimeMS,
+			masterUUID: master.uuid, masterName: master.name, policies: q.Policies,
+		}
+		return c.renderAutoscale(g)
+	})
+}
+
+// deleteAutoscale removes a group's configuration (DELETE
+// /v1/services/{uuid}/autoscale).
+func (c *kraftCloud) deleteAutoscale(r *http.Request, refs []kcRef) []any {
+	return kcEach(c, r, kcGroups, refs, func(g *kcGroup, _ kcRef, _ time.Time) any {
+		if g.autoscale == nil {
+			return kcFail(kcRef{UUID: g.uuid, Name: g.name}, KraftCloudErrNotFound,
+				"Service group '%s' has no autoscale configuration", g.name)
+		}
+		g.autoscale = nil
+		return &kcRefItem{Status: "success", UUID: g.uuid, Name: g.name}
+	})
 }

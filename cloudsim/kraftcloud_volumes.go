@@ -1,9 +1,9 @@
 package cloudsim
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
+	"time"
 )
 
 // Volume states.
@@ -68,156 +68,53 @@ func (c *kraftCloud) renderVolume(v *kcVolume) *kcVolumeView {
 
 // --- create, status, delete ---
 
+var kcVolumes = &kcKind[*kcVolume]{
+	noun: "volume", collection: "volumes", sweep: true,
+	table: func(s *kcState) *kcTable[*kcVolume] { return &s.volumes },
+}
+
 type kcCreateVolumeRequest struct {
 	Name   string `json:"name"`
 	SizeMB int    `json:"size_mb"`
 }
 
-// createVolumes serves POST /volumes: one object, or an array of them.
-func (c *kraftCloud) createVolumes(r *http.Request, body []byte) kcReply {
-	reqs, batch, err := kcDecodeItems[kcCreateVolumeRequest](body)
-	if err != nil {
-		return kcInvalid(err)
+func (q *kcCreateVolumeRequest) name() *string { return &q.Name }
+
+func (q *kcCreateVolumeRequest) check(param string) error {
+	switch {
+	case q.SizeMB == 0:
+		return badParam(joinParam(param, "size_mb"), "is required")
+	case q.SizeMB < 0:
+		return badParam(joinParam(param, "size_mb"), "must be positive, not %d", q.SizeMB)
 	}
-	for k := range reqs {
-		p := ""
-		if batch {
-			p = fmt.Sprintf("[%d]", k)
-		}
-		q := &reqs[k]
-		if q.Name != "" {
-			if err := checkKCNameParam(joinParam(p, "name"), &q.Name); err != nil {
-				return kcInvalid(err)
-			}
-		}
-		switch {
-		case q.SizeMB == 0:
-			return kcInvalid(badParam(joinParam(p, "size_mb"), "is required"))
-		case q.SizeMB < 0:
-			return kcInvalid(badParam(joinParam(p, "size_mb"), "must be positive, not %d", q.SizeMB))
-		}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	items := make([]any, len(reqs))
-	for k, q := range reqs {
-		name := q.Name
-		if name == "" {
-			name = c.st.volumes.freshName("vol")
-		}
-		ref := kcRef{Name: name}
-		if e := c.injected(r, ref, name); e != nil {
-			items[k] = e
-			continue
-		}
-		if c.st.volumes.taken(name) {
-			items[k] = kcFail(ref, KraftCloudErrAlreadyExists, "A volume with name '%s' already exists", name)
-			continue
-		}
-		items[k] = c.renderVolume(c.newVolume(name, q.SizeMB))
-	}
-	return kcReplyFor(batch, "volumes", items)
+	return nil
 }
 
-func (c *kraftCloud) getVolumes(r *http.Request, body []byte) kcReply {
-	if len(body) == 0 {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.sweep(c.env.now())
-		items := []any{}
-		for _, v := range c.st.volumes.sorted() {
-			items = append(items, kcRefView{UUID: v.uuid, Name: v.name})
-		}
-		return kcBatchReply("volumes", items)
+// createVolume makes a volume of POST /v1/volumes (see kcCreate).
+func (c *kraftCloud) createVolume(ref kcRef, q kcCreateVolumeRequest) any {
+	if c.st.volumes.taken(ref.Name) {
+		return kcFail(ref, KraftCloudErrAlreadyExists, "A volume with name '%s' already exists", ref.Name)
 	}
-	refs, batch, err := kcDecodeItems[kcRef](body)
-	if err == nil {
-		err = checkRefs(refs)
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sweep(c.env.now())
-	items := make([]any, len(refs))
-	for k, ref := range refs {
-		items[k] = c.volumeStatus(r, ref)
-	}
-	return kcReplyFor(batch, "volumes", items)
+	return c.renderVolume(c.newVolume(ref.Name, q.SizeMB))
 }
 
-func (c *kraftCloud) getVolume(r *http.Request, body []byte) kcReply {
-	ref, err := kcPathRef(r)
-	if err == nil {
-		err = kcDecodeLocal(body, &struct{}{})
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sweep(c.env.now())
-	return kcSingleReply("volumes", c.volumeStatus(r, ref))
+// volumeStatuses answers each volume as GET renders it (GET /v1/volumes with
+// a body, GET /v1/volumes/{uuid}).
+func (c *kraftCloud) volumeStatuses(r *http.Request, refs []kcRef) []any {
+	return kcEach(c, r, kcVolumes, refs, func(v *kcVolume, _ kcRef, _ time.Time) any { return c.renderVolume(v) })
 }
 
-func (c *kraftCloud) volumeStatus(r *http.Request, ref kcRef) any {
-	v, ok := c.st.volumes.find(ref)
-	if e := c.injected(r, ref, nameOf(v, ref)); e != nil {
-		return e
-	}
-	if !ok {
-		return kcNotFound("volume", ref)
-	}
-	return c.renderVolume(v)
-}
-
-func (c *kraftCloud) deleteVolumes(r *http.Request, body []byte) kcReply {
-	refs, batch, err := kcDecodeItems[kcRef](body)
-	if err == nil {
-		err = checkRefs(refs)
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	return kcReplyFor(batch, "volumes", c.applyVolumeDeletes(r, refs))
-}
-
-func (c *kraftCloud) deleteVolume(r *http.Request, body []byte) kcReply {
-	ref, err := kcPathRef(r)
-	if err == nil {
-		err = kcDecodeLocal(body, &struct{}{})
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	return kcSingleReply("volumes", c.applyVolumeDeletes(r, []kcRef{ref})[0])
-}
-
-func (c *kraftCloud) applyVolumeDeletes(r *http.Request, refs []kcRef) []any {
-	out := make([]any, len(refs))
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sweep(c.env.now())
-	for k, ref := range refs {
-		v, ok := c.st.volumes.find(ref)
-		if e := c.injected(r, ref, nameOf(v, ref)); e != nil {
-			out[k] = e
-			continue
-		}
-		if !ok {
-			out[k] = kcNotFound("volume", ref)
-			continue
-		}
+// deleteVolumes deletes each volume that is not attached (DELETE /v1/volumes,
+// DELETE /v1/volumes/{uuid}).
+func (c *kraftCloud) deleteVolumes(r *http.Request, refs []kcRef) []any {
+	return kcEach(c, r, kcVolumes, refs, func(v *kcVolume, _ kcRef, _ time.Time) any {
 		if i := v.attached; i != nil {
-			out[k] = kcFail(kcRef{UUID: v.uuid, Name: v.name}, KraftCloudErrInvalidState,
+			return kcFail(kcRef{UUID: v.uuid, Name: v.name}, KraftCloudErrInvalidState,
 				"Volume '%s' is attached to instance '%s': detach it first", v.name, i.name)
-			continue
 		}
 		c.st.volumes.del(v)
-		out[k] = &kcRefItem{Status: "success", UUID: v.uuid, Name: v.name}
-	}
-	return out
+		return &kcRefItem{Status: "success", UUID: v.uuid, Name: v.name}
+	})
 }
 
 // --- attach and detach ---
@@ -225,6 +122,10 @@ func (c *kraftCloud) applyVolumeDeletes(r *http.Request, refs []kcRef) []any {
 type kcAttachRequest struct {
 	kcRef
 	kcAttachOptions
+}
+
+func (q *kcAttachRequest) check(param string) error {
+	return kcCheckItem(param, &q.kcRef, &q.kcAttachOptions)
 }
 
 type kcAttachOptions struct {
@@ -243,82 +144,38 @@ func (o *kcAttachOptions) check(param string) error {
 	return checkMountPoint(joinParam(param, "at"), o.At)
 }
 
-func (c *kraftCloud) attachVolumes(r *http.Request, body []byte) kcReply {
-	reqs, batch, err := kcDecodeItems[kcAttachRequest](body)
-	if err != nil {
-		return kcInvalid(err)
-	}
-	for k := range reqs {
-		p := fmt.Sprintf("[%d]", k)
-		if err := reqs[k].kcRef.check(p); err != nil {
-			return kcInvalid(err)
-		}
-		if err := reqs[k].kcAttachOptions.check(p); err != nil {
-			return kcInvalid(err)
-		}
-	}
-	return kcReplyFor(batch, "volumes", c.applyAttaches(r, reqs))
-}
+func (o kcAttachOptions) item(ref kcRef) kcAttachRequest { return kcAttachRequest{ref, o} }
 
-func (c *kraftCloud) attachVolume(r *http.Request, body []byte) kcReply {
-	ref, err := kcPathRef(r)
-	var opts kcAttachOptions
-	if err == nil {
-		err = kcDecodeLocal(body, &opts)
-	}
-	if err == nil {
-		err = opts.check("")
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	return kcSingleReply("volumes", c.applyAttaches(r, []kcAttachRequest{{ref, opts}})[0])
-}
-
-// applyAttaches attaches volumes to stopped instances.
-func (c *kraftCloud) applyAttaches(r *http.Request, reqs []kcAttachRequest) []any {
-	out := make([]any, len(reqs))
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.env.now()
-	c.sweep(now)
-	for k, q := range reqs {
-		v, ok := c.st.volumes.find(q.kcRef)
-		if e := c.injected(r, q.kcRef, nameOf(v, q.kcRef)); e != nil {
-			out[k] = e
-			continue
-		}
-		if !ok {
-			out[k] = kcNotFound("volume", q.kcRef)
-			continue
-		}
+// attachVolumes attaches each volume to a stopped instance
+// (PUT /v1/volumes/attach, PUT /v1/volumes/{uuid}/attach).
+func (c *kraftCloud) attachVolumes(r *http.Request, reqs []kcAttachRequest) []any {
+	return kcEach(c, r, kcVolumes, reqs, func(v *kcVolume, q kcAttachRequest, now time.Time) any {
 		vref := kcRef{UUID: v.uuid, Name: v.name}
 		i := c.instance(*q.AttachTo, now)
 		switch {
 		case i == nil:
 			e := kcNotFound("instance", *q.AttachTo)
 			e.UUID, e.Name = vref.UUID, vref.Name
-			out[k] = e
-			continue
+			return e
 		case v.attached != nil:
-			out[k] = kcFail(vref, KraftCloudErrInvalidState, "Volume '%s' is already attached to instance '%s'", v.name, v.attached.name)
-			continue
+			return kcFail(vref, KraftCloudErrInvalidState, "Volume '%s' is already attached to instance '%s'", v.name, v.attached.name)
 		case i.state(now) != kcStopped:
-			out[k] = kcFail(vref, KraftCloudErrInvalidState, "Instance '%s' must be stopped to attach a volume (it is %s)", i.name, i.state(now))
-			continue
+			return kcFail(vref, KraftCloudErrInvalidState, "Instance '%s' must be stopped to attach a volume (it is %s)", i.name, i.state(now))
 		case slices.ContainsFunc(i.volumes, func(x *kcVolume) bool { return x.at == q.At }):
-			out[k] = kcFail(vref, KraftCloudErrInvalidArgument, "Instance '%s' already has a volume at '%s'", i.name, q.At)
-			continue
+			return kcFail(vref, KraftCloudErrInvalidArgument, "Instance '%s' already has a volume at '%s'", i.name, q.At)
 		}
 		c.attach(v, i, q.At, q.ReadOnly)
-		out[k] = &kcRefItem{Status: "success", UUID: v.uuid, Name: v.name}
-	}
-	return out
+		return &kcRefItem{Status: "success", UUID: v.uuid, Name: v.name}
+	})
 }
 
 type kcDetachRequest struct {
 	kcRef
 	kcDetachOptions
+}
+
+func (q *kcDetachRequest) check(param string) error {
+	return kcCheckItem(param, &q.kcRef, &q.kcDetachOptions)
 }
 
 type kcDetachOptions struct {
@@ -333,79 +190,31 @@ func (o *kcDetachOptions) check(param string) error {
 	return o.From.check(joinParam(param, "from"))
 }
 
-func (c *kraftCloud) detachVolumes(r *http.Request, body []byte) kcReply {
-	reqs, batch, err := kcDecodeItems[kcDetachRequest](body)
-	if err != nil {
-		return kcInvalid(err)
-	}
-	for k := range reqs {
-		p := fmt.Sprintf("[%d]", k)
-		if err := reqs[k].kcRef.check(p); err != nil {
-			return kcInvalid(err)
-		}
-		if err := reqs[k].kcDetachOptions.check(p); err != nil {
-			return kcInvalid(err)
-		}
-	}
-	return kcReplyFor(batch, "volumes", c.applyDetaches(r, reqs))
-}
+func (o kcDetachOptions) item(ref kcRef) kcDetachRequest { return kcDetachRequest{ref, o} }
 
-func (c *kraftCloud) detachVolume(r *http.Request, body []byte) kcReply {
-	ref, err := kcPathRef(r)
-	var opts kcDetachOptions
-	if err == nil {
-		err = kcDecodeLocal(body, &opts)
-	}
-	if err == nil {
-		err = opts.check("")
-	}
-	if err != nil {
-		return kcInvalid(err)
-	}
-	return kcSingleReply("volumes", c.applyDetaches(r, []kcDetachRequest{{ref, opts}})[0])
-}
-
-// applyDetaches detaches volumes from stopped instances.
-func (c *kraftCloud) applyDetaches(r *http.Request, reqs []kcDetachRequest) []any {
-	out := make([]any, len(reqs))
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.env.now()
-	c.sweep(now)
-	for k, q := range reqs {
-		v, ok := c.st.volumes.find(q.kcRef)
-		if e := c.injected(r, q.kcRef, nameOf(v, q.kcRef)); e != nil {
-			out[k] = e
-			continue
-		}
-		if !ok {
-			out[k] = kcNotFound("volume", q.kcRef)
-			continue
-		}
+// detachVolumes detaches each volume from its instance, which must be stopped
+// (PUT /v1/volumes/detach, PUT /v1/volumes/{uuid}/detach).
+func (c *kraftCloud) detachVolumes(r *http.Request, reqs []kcDetachRequest) []any {
+	return kcEach(c, r, kcVolumes, reqs, func(v *kcVolume, q kcDetachRequest, now time.Time) any {
 		vref := kcRef{UUID: v.uuid, Name: v.name}
 		if v.attached == nil {
-			out[k] = kcFail(vref, KraftCloudErrInvalidState, "Volume '%s' is not attached", v.name)
-			continue
+			return kcFail(vref, KraftCloudErrInvalidState, "Volume '%s' is not attached", v.name)
 		}
 		if q.From != nil {
 			from := c.instance(*q.From, now)
 			if from == nil {
 				e := kcNotFound("instance", *q.From)
 				e.UUID, e.Name = vref.UUID, vref.Name
-				out[k] = e
-				continue
+				return e
 			}
 			if from != v.attached {
-				out[k] = kcFail(vref, KraftCloudErrInvalidState, "Volume '%s' is attached to instance '%s', not '%s'", v.name, v.attached.name, from.name)
-				continue
+				return kcFail(vref, KraftCloudErrInvalidState, "Volume '%s' is attached to instance '%s', not '%s'", v.name, v.attached.name, from.name)
 			}
 		}
 		if st := v.attached.state(now); st != kcStopped {
-			out[k] = kcFail(vref, KraftCloudErrInvalidState, "Instance '%s' must be stopped to detach a volume (it is %s)", v.attached.name, st)
-			continue
+			return kcFail(vref, KraftCloudErrInvalidState, "Instance '%s' must be stopped to detach a volume (it is %s)", v.attached.name, st)
 		}
 		c.detach(v)
-		out[k] = &kcRefItem{Status: "success", UUID: v.uuid, Name: v.name}
-	}
-	return out
+		return &kcRefItem{Status: "success", UUID: v.uuid, Name: v.name}
+	})
 }

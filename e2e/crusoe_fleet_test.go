@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudflow/cloudflow/activities"
 	"github.com/cloudflow/cloudflow/cloudsim"
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/workflows"
@@ -100,8 +101,8 @@ func TestCrusoeBulkCreateCancelledUndoes(t *testing.T) {
 	}
 	s := newStarter(t, c, tq)
 	run, err := s.BulkCreateVMs(context.Background(), workflows.BulkCreateVMsInput{
-		NamePrefix: "gone", Count: 3, Type: "c1a.2x", Location: "us-northcentral1-a", SSHPublicKey: e2eSSHKey,
-		Timeouts: workflows.Timeouts{Operation: time.Minute, Heartbeat: 3 * time.Second},
+		BulkCreateVMsInput: activities.BulkCreateVMsInput{NamePrefix: "gone", Count: 3, Type: "c1a.2x", Location: "us-northcentral1-a", SSHPublicKey: e2eSSHKey},
+		Timeouts:           workflows.Timeouts{Operation: time.Minute, Heartbeat: 3 * time.Second},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -60,6 +60,23 @@ func counters(t testing.TB, cloud, kind string) map[string]int {
 	return all[cloud][kind]
 }
 
+// requireStartedOnce checks, from the simulator's own counts, that every
+// instance named was started exactly once and that every instance runs.
+func requireStartedOnce(t *testing.T, names []string) {
+	t.Helper()
+	started := counters(t, "kraftcloud", "instance-starts")
+	for _, n := range names {
+		if started[n] != 1 {
+			t.Errorf("%s started %d times, want exactly once", n, started[n])
+		}
+	}
+	for n, st := range instanceStates(t) {
+		if st != kraftcloud.StateRunning {
+			t.Errorf("%s is %s, want running", n, st)
+		}
+	}
+}
+
 func writeLines(t testing.TB, lines []string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "fleet.txt")
@@ -118,17 +135,7 @@ func TestFleetStartsAThousandKraftCloudInstances(t *testing.T) {
 	if starts := requests(t, "PUT", "/v1/instances/start"); len(starts) > 10 {
 		t.Fatalf("%d start calls for 1000 instances in chunks of 100; want at most 10", len(starts))
 	}
-	started := counters(t, "kraftcloud", "instance-starts")
-	for _, n := range names {
-		if started[n] != 1 {
-			t.Errorf("%s started %d times, want once", n, started[n])
-		}
-	}
-	for n, st := range instanceStates(t) {
-		if st != kraftcloud.StateRunning {
-			t.Errorf("%s is %s, want running", n, st)
-		}
-	}
+	requireStartedOnce(t, names)
 }
 
 // Unknown names and instances already running are reported by name and
@@ -223,17 +230,7 @@ func TestFleetSurvivesAKilledWorker(t *testing.T) {
 	if before >= 12 {
 		t.Fatalf("the worker was killed after %d of 12 batch calls: too late to prove anything", before)
 	}
-	started := counters(t, "kraftcloud", "instance-starts")
-	for _, n := range names {
-		if started[n] != 1 {
-			t.Errorf("%s started %d times, want exactly once", n, started[n])
-		}
-	}
-	for n, st := range instanceStates(t) {
-		if st != kraftcloud.StateRunning {
-			t.Errorf("%s is %s, want running", n, st)
-		}
-	}
+	requireStartedOnce(t, names)
 }
 
 // Ten thousand instances: the fleet completes, in several runs

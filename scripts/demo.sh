@@ -2,7 +2,8 @@
 # Demo: start the local stack (Temporal dev server, cloud simulator, worker) with
 # `cloudflow dev`, provision the example Crusoe VM through a workflow, show what the
 # simulated cloud holds, deprovision it, and check that nothing is left behind;
-# then start and stop a fleet of KraftCloud instances as one workflow each.
+# then deploy and undeploy a KraftCloud app, and start and stop a fleet of
+# KraftCloud instances as one workflow each.
 #
 # Run it with `make demo`, which builds bin/cloudflow and bin/temporal first.
 # Ports: CLOUDFLOW_DEMO_TEMPORAL_PORT (default 7233), CLOUDFLOW_DEMO_SIM_PORT (default 8787).
@@ -19,7 +20,7 @@ spec=examples/crusoe-vm.yaml
 
 section() { printf '\n== %s\n' "$*"; }
 
-for f in bin/cloudflow "$spec"; do
+for f in bin/cloudflow "$spec" examples/kraftcloud-app.yaml; do
 	if [[ ! -e $f ]]; then
 		echo "demo: $f is missing; run \`make demo\` from the repository root" >&2
 		exit 1
@@ -150,6 +151,14 @@ section "Deprovisioning the VM in $spec"
 bin/cloudflow vm deprovision -f "$spec" --wait
 
 section "Checking that nothing is left"
+bin/cloudflow sim inventory --endpoint "$sim_endpoint" --expect-empty
+
+app=examples/kraftcloud-app.yaml
+section "Deploying the KraftCloud app in $app (volume, service group, instance)"
+bin/cloudflow instances deploy -f "$app" --wait
+
+section "Undeploying it"
+bin/cloudflow instances undeploy -f "$app" --wait
 bin/cloudflow sim inventory --endpoint "$sim_endpoint" --expect-empty
 
 section "Seeding a KraftCloud fleet of 500 stopped instances in the simulator"

@@ -23,16 +23,10 @@ const MaxBulkVMs = 1000
 // made by the API's bulk-instances call from an instance template: the
 // template's ID, or an inline one from Type, Location, Image and SSHPublicKey.
 type BulkCreateVMsInput struct {
-	ProjectID          string   `json:"projectId,omitempty"`
-	NamePrefix         string   `json:"namePrefix"`
-	Count              int      `json:"count"`
-	InstanceTemplateID string   `json:"instanceTemplateId,omitempty"`
-	Type               string   `json:"type,omitempty"`
-	Location           string   `json:"location,omitempty"`
-	Image              string   `json:"image,omitempty"`
-	SSHPublicKey       string   `json:"sshPublicKey,omitempty"`
-	StartupScript      string   `json:"startupScript,omitempty"`
-	Timeouts           Timeouts `json:"timeouts,omitempty"`
+	// The fields of the bulk create itself (projectId, namePrefix, count,
+	// instanceTemplateId, type, location, image, sshPublicKey, startupScript).
+	activities.BulkCreateVMsInput
+	Timeouts Timeouts `json:"timeouts,omitempty"`
 }
 
 // BulkCreateVMsResult lists the VMs made. On failure it is the error's
@@ -69,10 +63,7 @@ func BulkCreateVMs(ctx workflow.Context, in BulkCreateVMsInput) (BulkCreateVMsRe
 	t.set(step, StepRunning)
 
 	var cr activities.CreateResult
-	err = workflow.ExecuteActivity(callOptions(ctx, in.Timeouts), c.a.CrusoeBulkCreateVMs, activities.BulkCreateVMsInput{
-		ProjectID: in.ProjectID, NamePrefix: in.NamePrefix, Count: in.Count, InstanceTemplateID: in.InstanceTemplateID,
-		Type: in.Type, Location: in.Location, Image: in.Image, SSHPublicKey: in.SSHPublicKey, StartupScript: in.StartupScript,
-	}).Get(ctx, &cr)
+	err = workflow.ExecuteActivity(callOptions(ctx, in.Timeouts), c.a.CrusoeBulkCreateVMs, in.BulkCreateVMsInput).Get(ctx, &cr)
 	var found activities.FindVMsResult
 	if err == nil {
 		t.update(step, func(s *Step) { s.OperationID = cr.OperationID })

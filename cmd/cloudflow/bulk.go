@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudflow/cloudflow/activities"
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/workflows"
 )
@@ -125,8 +127,10 @@ func (o *bulkOptions) input(cmd *cobra.Command) (workflows.BulkCreateVMsInput, e
 		return workflows.BulkCreateVMsInput{}, withCode(exitUsage, errors.New(strings.Join(problems, "\n")+"\nnothing was started"))
 	}
 	return workflows.BulkCreateVMsInput{
-		ProjectID: o.Project, NamePrefix: o.NamePrefix, Count: o.Count, InstanceTemplateID: o.Template,
-		Type: o.Type, Location: o.Location, Image: o.Image, SSHPublicKey: key,
+		BulkCreateVMsInput: activities.BulkCreateVMsInput{
+			ProjectID: o.Project, NamePrefix: o.NamePrefix, Count: o.Count, InstanceTemplateID: o.Template,
+			Type: o.Type, Location: o.Location, Image: o.Image, SSHPublicKey: key,
+		},
 		Timeouts: workflows.Timeouts{Operation: o.OperationTimeout},
 	}, nil
 }
@@ -141,22 +145,7 @@ func (o *bulkOptions) run(cmd *cobra.Command) error {
 		return err
 	}
 	defer r.Close()
-	run, err := r.BulkCreateVMs(cmd.Context(), in)
-	if err != nil {
-		var running *starter.AlreadyRunningError
-		if errors.As(err, &running) {
-			return withCode(exitOther, fmt.Errorf("a bulk create of %s-* is already in progress (workflow %s); watch it with `cloudflow runs watch %s`",
-				in.NamePrefix, running.WorkflowID, running.WorkflowID))
-		}
-		return withCode(exitOther, err)
-	}
-	if !o.Wait {
-		if o.JSON {
-			return printJSON(o.f.IO.Out, run)
-		}
-		fmt.Fprintf(o.f.IO.Out, "Started %s for %d VMs %s-*.\n  workflow: %s\n  run:      %s\nWatch it with: cloudflow runs watch %s\n",
-			run.Workflow, in.Count, in.NamePrefix, run.WorkflowID, run.RunID, run.WorkflowID)
-		return nil
-	}
-	return waitForRun(cmd, o.f, r, run, waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval})
+	what := fmt.Sprintf("%d VMs %s-*", in.Count, in.NamePrefix)
+	return launch(cmd, o.f, r, what, o.Wait, waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval},
+		func(ctx context.Context) (starter.Run, error) { return r.BulkCreateVMs(ctx, in) })
 }

@@ -247,35 +247,14 @@ func (o *fleetOptions) run(cmd *cobra.Command, args []string, start bool) error 
 		return err
 	}
 	defer r.Close()
-	var run starter.Run
-	if start {
-		run, err = r.StartInstances(cmd.Context(), in)
-	} else {
-		run, err = r.StopInstances(cmd.Context(), in)
-	}
-	if err != nil {
-		var running *starter.AlreadyRunningError
-		if errors.As(err, &running) {
-			return withCode(exitOther, fmt.Errorf("a run over this fleet is already in progress (workflow %s); watch it with `cloudflow runs watch %s`, or cancel it with `cloudflow runs cancel %s`",
-				running.WorkflowID, running.WorkflowID, running.WorkflowID))
-		}
-		return withCode(exitOther, err)
-	}
 	what := fmt.Sprintf("%d %s instances", len(in.Instances), in.Provider)
-	if !o.Wait {
-		if o.JSON {
-			return printJSON(o.f.IO.Out, run)
-		}
-		out := o.f.IO.Out
-		fmt.Fprintf(out, "Started %s for %s.\n", run.Workflow, what)
-		fmt.Fprintf(out, "  workflow: %s\n  run:      %s\n", run.WorkflowID, run.RunID)
-		fmt.Fprintf(out, "Watch it with: cloudflow runs watch %s\n", run.WorkflowID)
-		return nil
-	}
-	if !o.JSON {
-		fmt.Fprintf(o.f.IO.Out, "Started %s for %s (workflow %s).\n", run.Workflow, what, run.WorkflowID)
-	}
-	return waitForFleet(cmd, o.f, r, run, waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval})
+	return launch(cmd, o.f, r, what, o.Wait, waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval},
+		func(ctx context.Context) (starter.Run, error) {
+			if start {
+				return r.StartInstances(ctx, in)
+			}
+			return r.StopInstances(ctx, in)
+		})
 }
 
 // isFleetWorkflow says whether a workflow type reports FleetProgress.
@@ -286,14 +265,8 @@ func isFleetWorkflow(name string) bool {
 // waitForFleet follows a fleet run, across continue-as-new, to its end and
 // reports every instance.
 func waitForFleet(cmd *cobra.Command, f *factory, r runner, run starter.Run, w waitSettings) error {
-	sigCtx, stop := f.NotifyContext(cmd.Context())
-	defer stop()
-	ctx := sigCtx
-	if w.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(sigCtx, w.Timeout)
-		defer cancel()
-	}
+	ctx, sigCtx, cancel := waitContext(cmd, f, w.Timeout)
+	defer cancel()
 	view := newFleetView(f, w.JSON)
 	// The empty run ID follows the fleet to whichever run does the work now.
 	watchErr := r.WatchFleet(ctx, run.WorkflowID, "", w.Interval, view.update)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -177,9 +176,6 @@ func newRunsWatchCmd(f *factory, root *rootOptions) *cobra.Command {
 				return err
 			}
 			run := starter.Run{WorkflowID: info.WorkflowID, RunID: info.RunID, Workflow: info.Type}
-			if isFleetWorkflow(info.Type) {
-				return waitForFleet(cmd, f, r, run, waitSettings{JSON: opts.JSON, Timeout: opts.Timeout, Interval: opts.Interval})
-			}
 			return waitForRun(cmd, f, r, run, waitSettings{JSON: opts.JSON, Timeout: opts.Timeout, Interval: opts.Interval})
 		},
 	}
@@ -239,14 +235,11 @@ type waitSettings struct {
 // waitForRun shows a run's progress until it ends, then its outcome; the
 // returned error carries the exit code for that outcome.
 func waitForRun(cmd *cobra.Command, f *factory, r runner, run starter.Run, w waitSettings) error {
-	sigCtx, stop := f.NotifyContext(cmd.Context())
-	defer stop()
-	ctx := sigCtx
-	if w.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(sigCtx, w.Timeout)
-		defer cancel()
+	if isFleetWorkflow(run.Workflow) {
+		return waitForFleet(cmd, f, r, run, w)
 	}
+	ctx, sigCtx, cancel := waitContext(cmd, f, w.Timeout)
+	defer cancel()
 
 	view := newProgressView(f, w.JSON, run.Workflow+" "+run.WorkflowID)
 	watchErr := r.Watch(ctx, run.WorkflowID, run.RunID, w.Interval, view.Update)
