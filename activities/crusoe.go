@@ -83,6 +83,24 @@ func createWasSent(ctx context.Context, name string) bool {
 	return activity.GetHeartbeatDetails(ctx, &m) == nil && m.CreateSent == name
 }
 
+// createOnce makes the named resource unless find finds one by that name
+// (DESIGN decision 3): what it finds is adopted, else the create marker is
+// recorded and create sends the create.
+func createOnce[T, R any](ctx context.Context, name string,
+	find func() (*T, error), adopt func(found *T) (R, error), create func() (R, error),
+) (R, error) {
+	found, err := find()
+	if err != nil {
+		var zero R
+		return zero, err
+	}
+	if found != nil {
+		return adopt(found)
+	}
+	markCreateSent(ctx, name)
+	return create()
+}
+
 // adopt returns the result for a resource found under the wanted name,
 // joining the operation still running on it, if any.
 func (a *CrusoeActivities) adopt(ctx context.Context, projectID string, family crusoe.Family, name, id string) (CreateResult, error) {
@@ -116,19 +134,26 @@ func (a *CrusoeActivities) CrusoeCreateDisk(ctx context.Context, in CreateDiskIn
 	if in.Name == "" || in.Size == "" || in.Location == "" {
 		return CreateResult{}, invalidInput("disk name, size and location are required")
 	}
-	if d, err := a.findDisk(ctx, in.ProjectID, "", in.Name); err != nil {
-		return CreateResult{}, err
-	} else if d != nil {
-		return a.adopt(ctx, in.ProjectID, crusoe.FamilyDisks, in.Name, d.ID)
+	return createOnce(ctx, in.Name,
+		func() (*crusoe.Disk, error) { return a.findDisk(ctx, in.ProjectID, "", in.Name) },
+		func(d *crusoe.Disk) (CreateResult, error) {
+			return a.adopt(ctx, in.ProjectID, crusoe.FamilyDisks, in.Name, d.ID)
+		},
+		func() (CreateResult, error) {
+			return started("create disk " + in.Name)(a.Client.Disks.Create(ctx, in.ProjectID, &crusoe.DiskCreateRequest{
+				Name: in.Name, Size: in.Size, Type: in.Type, Location: in.Location,
+			}))
+		})
+}
+
+// started shapes a create call's answer: the operation to wait on.
+func started(what string) func(*crusoe.Operation, error) (CreateResult, error) {
+	return func(op *crusoe.Operation, err error) (CreateResult, error) {
+		if err != nil {
+			return CreateResult{}, apiError(CloudCrusoe, what, err)
+		}
+		return CreateResult{OperationID: op.OperationID}, nil
 	}
-	markCreateSent(ctx, in.Name)
-	op, err := a.Client.Disks.Create(ctx, in.ProjectID, &crusoe.DiskCreateRequest{
-		Name: in.Name, Size: in.Size, Type: in.Type, Location: in.Location,
-	})
-	if err != nil {
-		return CreateResult{}, apiError(CloudCrusoe, "create disk "+in.Name, err)
-	}
-	return CreateResult{OperationID: op.OperationID}, nil
 }
 
 // CreateVMInput is the input of CrusoeCreateVM.
@@ -152,26 +177,23 @@ func (a *CrusoeActivities) CrusoeCreateVM(ctx context.Context, in CreateVMInput)
 	if in.Name == "" || in.Type == "" || in.Location == "" || in.SSHPublicKey == "" {
 		return CreateResult{}, invalidInput("vm name, type, location and ssh public key are required")
 	}
-	if vm, err := a.findVM(ctx, in.ProjectID, "", in.Name); err != nil {
-		return CreateResult{}, err
-	} else if vm != nil {
-		if crusoe.NormalizeVMState(vm.State) == crusoe.VMStateDeleting {
-			// Adopting it would join its delete. Wait for the name to free up.
-			return CreateResult{}, temporal.NewApplicationError(
-				fmt.Sprintf("vm %s is being deleted; the create waits until it is gone", in.Name), ErrTypeRetryableAPI)
-		}
-		return a.adopt(ctx, in.ProjectID, crusoe.FamilyVMs, in.Name, vm.ID)
-	}
-	markCreateSent(ctx, in.Name)
-	op, err := a.Client.VMs.Create(ctx, in.ProjectID, &crusoe.VMCreateRequest{
-		Name: in.Name, Type: in.Type, Location: in.Location, Image: in.Image,
-		SSHPublicKey: in.SSHPublicKey, StartupScript: in.StartupScript, ShutdownScript: in.ShutdownScript,
-		Disks: in.Disks,
-	})
-	if err != nil {
-		return CreateResult{}, apiError(CloudCrusoe, "create vm "+in.Name, err)
-	}
-	return CreateResult{OperationID: op.OperationID}, nil
+	return createOnce(ctx, in.Name,
+		func() (*crusoe.VM, error) { return a.findVM(ctx, in.ProjectID, "", in.Name) },
+		func(vm *crusoe.VM) (CreateResult, error) {
+			if crusoe.NormalizeVMState(vm.State) == crusoe.VMStateDeleting {
+				// Adopting it would join its delete. Wait for the name to free up.
+				return CreateResult{}, temporal.NewApplicationError(
+					fmt.Sprintf("vm %s is being deleted; the create waits until it is gone", in.Name), ErrTypeRetryableAPI)
+			}
+			return a.adopt(ctx, in.ProjectID, crusoe.FamilyVMs, in.Name, vm.ID)
+		},
+		func() (CreateResult, error) {
+			return started("create vm " + in.Name)(a.Client.VMs.Create(ctx, in.ProjectID, &crusoe.VMCreateRequest{
+				Name: in.Name, Type: in.Type, Location: in.Location, Image: in.Image,
+				SSHPublicKey: in.SSHPublicKey, StartupScript: in.StartupScript, ShutdownScript: in.ShutdownScript,
+				Disks: in.Disks,
+			}))
+		})
 }
 
 // CreateFirewallRuleInput is the input of CrusoeCreateFirewallRule.
@@ -208,25 +230,27 @@ func (a *CrusoeActivities) CrusoeCreateFirewallRule(ctx context.Context, in Crea
 	if err != nil {
 		return CreateResult{}, err
 	}
-	if r, err := a.findFirewallRule(ctx, in.ProjectID, "", in.Name); err != nil {
-		return CreateResult{}, err
-	} else if r != nil {
-		return a.adopt(ctx, in.ProjectID, crusoe.FamilyFirewallRules, in.Name, r.ID)
-	}
-	netID, err := a.networkID(ctx, in.ProjectID, in.VPCNetworkID, in.VPCNetwork)
-	if err != nil {
-		return CreateResult{}, err
-	}
-	markCreateSent(ctx, in.Name)
-	op, err := a.Client.FirewallRules.Create(ctx, in.ProjectID, &crusoe.FirewallRuleCreateRequest{
-		Name: in.Name, VPCNetworkID: netID, Direction: in.Direction, Action: in.Action,
-		Protocols: in.Protocols, Sources: sources, Destinations: dests,
-		SourcePorts: in.SourcePorts, DestinationPorts: in.DestinationPorts,
-	})
-	if err != nil {
-		return CreateResult{}, apiError(CloudCrusoe, "create firewall rule "+in.Name, err)
-	}
-	return CreateResult{OperationID: op.OperationID}, nil
+	var netID string
+	return createOnce(ctx, in.Name,
+		func() (*crusoe.FirewallRule, error) {
+			r, err := a.findFirewallRule(ctx, in.ProjectID, "", in.Name)
+			if err == nil && r == nil {
+				// A rule to make needs its network, looked up before the
+				// create marker is recorded.
+				netID, err = a.networkID(ctx, in.ProjectID, in.VPCNetworkID, in.VPCNetwork)
+			}
+			return r, err
+		},
+		func(r *crusoe.FirewallRule) (CreateResult, error) {
+			return a.adopt(ctx, in.ProjectID, crusoe.FamilyFirewallRules, in.Name, r.ID)
+		},
+		func() (CreateResult, error) {
+			return started("create firewall rule " + in.Name)(a.Client.FirewallRules.Create(ctx, in.ProjectID, &crusoe.FirewallRuleCreateRequest{
+				Name: in.Name, VPCNetworkID: netID, Direction: in.Direction, Action: in.Action,
+				Protocols: in.Protocols, Sources: sources, Destinations: dests,
+				SourcePorts: in.SourcePorts, DestinationPorts: in.DestinationPorts,
+			}))
+		})
 }
 
 func ruleObjects(addrs []string, vmID string) ([]crusoe.FirewallRuleObject, error) {

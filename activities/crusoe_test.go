@@ -47,25 +47,25 @@ func (f *simFixture) env() *testsuite.TestActivityEnvironment {
 	return env
 }
 
-func (f *simFixture) fault(t *testing.T, fl cloudsim.Fault) {
+// addFault injects a fault into the simulator.
+func addFault(t *testing.T, admin *cloudsim.AdminClient, fl cloudsim.Fault) {
 	t.Helper()
-	_, err := f.admin.AddFault(context.Background(), fl)
+	_, err := admin.AddFault(context.Background(), fl)
 	require.NoError(t, err)
 }
 
-func createResult(t *testing.T, v interface{ Get(any) error }) CreateResult {
+// decoded is the value an activity returned.
+func decoded[T any](t *testing.T, v interface{ Get(any) error }) T {
 	t.Helper()
-	var r CreateResult
+	var r T
 	require.NoError(t, v.Get(&r))
 	return r
 }
 
-func waitResult(t *testing.T, v interface{ Get(any) error }) WaitResult {
-	t.Helper()
-	var r WaitResult
-	require.NoError(t, v.Get(&r))
-	return r
-}
+var (
+	createResult = decoded[CreateResult]
+	waitResult   = decoded[WaitResult]
+)
 
 func diskInput(name string) CreateDiskInput {
 	return CreateDiskInput{Name: name, Size: "10GiB", Type: "persistent-ssd", Location: "us-northcentral1-a"}
@@ -130,7 +130,7 @@ func TestCreateRetryAdoptsItsOwnResource(t *testing.T) {
 
 func TestWaitFailedOperationIsFinalAndCarriesTheCloudsMessage(t *testing.T) {
 	f := newSim(t, 100*time.Millisecond)
-	f.fault(t, cloudsim.Fault{Cloud: "crusoe", Method: "POST", Path: "/v1alpha5/projects/*/storage/disks", Action: "fail-operation", Code: "QUOTA_EXCEEDED", Message: "disk quota exceeded"})
+	addFault(t, f.admin, cloudsim.Fault{Cloud: "crusoe", Method: "POST", Path: "/v1alpha5/projects/*/storage/disks", Action: "fail-operation", Code: "QUOTA_EXCEEDED", Message: "disk quota exceeded"})
 	env := f.env()
 	cr := createResult(t, must(env.ExecuteActivity(f.acts.CrusoeCreateDisk, diskInput("q"))))
 	_, err := env.ExecuteActivity(f.acts.CrusoeWait, WaitInput{Kind: KindDisk, OperationID: cr.OperationID, Name: "q", Timeout: time.Minute})
@@ -203,7 +203,7 @@ func TestWaitHonoursRetryAfter(t *testing.T) {
 	f := newSim(t, 10*time.Millisecond)
 	env := f.env()
 	cr := createResult(t, must(env.ExecuteActivity(f.acts.CrusoeCreateDisk, diskInput("t1"))))
-	f.fault(t, cloudsim.Fault{Cloud: "crusoe", Method: "GET", Path: "/v1alpha5/projects/*/storage/disks/operations/*", Action: "error", Status: 429, RetryAfter: cloudsim.Duration(time.Second), Times: 1})
+	addFault(t, f.admin, cloudsim.Fault{Cloud: "crusoe", Method: "GET", Path: "/v1alpha5/projects/*/storage/disks/operations/*", Action: "error", Status: 429, RetryAfter: cloudsim.Duration(time.Second), Times: 1})
 	start := time.Now()
 	wr := waitResult(t, must(env.ExecuteActivity(f.acts.CrusoeWait, WaitInput{Kind: KindDisk, OperationID: cr.OperationID, Name: "t1", Timeout: time.Minute})))
 	require.GreaterOrEqual(t, time.Since(start), time.Second)

@@ -47,23 +47,42 @@ func (a *KraftCloudActivities) KraftCloudCreateVolume(ctx context.Context, in Kr
 	if in.SizeMB <= 0 {
 		return KraftCloudCreateResult{}, invalidInput("volume %s: sizeMb must be positive, got %d", in.Name, in.SizeMB)
 	}
-	v, err := a.findVolume(ctx, kraftcloud.ByName(in.Name))
-	if err != nil {
-		return KraftCloudCreateResult{}, err
-	}
-	if v != nil {
-		if v.State == kraftcloud.VolumeStateDeleting {
-			return KraftCloudCreateResult{}, temporal.NewApplicationError(
-				fmt.Sprintf("volume %s is being deleted; the create waits until it is gone", in.Name), ErrTypeRetryableAPI)
-		}
-		return KraftCloudCreateResult{UUID: v.UUID, State: v.State, Existed: !createWasSent(ctx, in.Name)}, nil
-	}
-	markCreateSent(ctx, in.Name)
-	v, err = a.Client.Volumes.Create(ctx, &kraftcloud.VolumeCreateRequest{Name: in.Name, SizeMB: in.SizeMB})
-	if err != nil {
-		return KraftCloudCreateResult{}, apiError(CloudKraftCloud, "create volume "+in.Name, err)
-	}
-	return KraftCloudCreateResult{UUID: v.UUID, State: v.State}, nil
+	return kraftCreateOnce(ctx, KindKraftCloudVolume, in.Name,
+		func() (*kraftcloud.Volume, error) {
+			v, err := a.findVolume(ctx, kraftcloud.ByName(in.Name))
+			if err == nil && v != nil && v.State == kraftcloud.VolumeStateDeleting {
+				// Not one to adopt: wait for the name to free up.
+				return nil, temporal.NewApplicationError(
+					fmt.Sprintf("volume %s is being deleted; the create waits until it is gone", in.Name), ErrTypeRetryableAPI)
+			}
+			return v, err
+		},
+		func() (*kraftcloud.Volume, error) {
+			return a.Client.Volumes.Create(ctx, &kraftcloud.VolumeCreateRequest{Name: in.Name, SizeMB: in.SizeMB})
+		},
+		func(v *kraftcloud.Volume) KraftCloudCreateResult {
+			return KraftCloudCreateResult{UUID: v.UUID, State: v.State}
+		})
+}
+
+// kraftCreateOnce is createOnce for a KraftCloud object, which the create
+// call answers with as the lookup does: result reads either.
+func kraftCreateOnce[T any](ctx context.Context, kind, name string,
+	find, create func() (*T, error), result func(*T) KraftCloudCreateResult,
+) (KraftCloudCreateResult, error) {
+	return createOnce(ctx, name, find,
+		func(found *T) (KraftCloudCreateResult, error) {
+			r := result(found)
+			r.Existed = !createWasSent(ctx, name)
+			return r, nil
+		},
+		func() (KraftCloudCreateResult, error) {
+			made, err := create()
+			if err != nil {
+				return KraftCloudCreateResult{}, apiError(CloudKraftCloud, "create "+kind+" "+name, err)
+			}
+			return result(made), nil
+		})
 }
 
 // KraftCloudCreateServiceGroupInput is the input of KraftCloudCreateServiceGroup.
@@ -84,23 +103,16 @@ func (a *KraftCloudActivities) KraftCloudCreateServiceGroup(ctx context.Context,
 	if err := kraftcloud.ValidateName(in.Name); err != nil {
 		return KraftCloudCreateResult{}, invalidInput("service group name: %v", err)
 	}
-	g, err := a.findServiceGroup(ctx, kraftcloud.ByName(in.Name))
-	if err != nil {
-		return KraftCloudCreateResult{}, err
-	}
-	if g != nil {
-		return KraftCloudCreateResult{UUID: g.UUID, Existed: !createWasSent(ctx, in.Name)}, nil
-	}
-	req := &kraftcloud.ServiceGroupCreateRequest{Name: in.Name, Services: in.Services}
-	for _, d := range in.Domains {
-		req.Domains = append(req.Domains, kraftcloud.DomainRequest{Name: d})
-	}
-	markCreateSent(ctx, in.Name)
-	g, err = a.Client.ServiceGroups.Create(ctx, req)
-	if err != nil {
-		return KraftCloudCreateResult{}, apiError(CloudKraftCloud, "create service group "+in.Name, err)
-	}
-	return KraftCloudCreateResult{UUID: g.UUID}, nil
+	return kraftCreateOnce(ctx, KindKraftCloudServiceGroup, in.Name,
+		func() (*kraftcloud.ServiceGroup, error) { return a.findServiceGroup(ctx, kraftcloud.ByName(in.Name)) },
+		func() (*kraftcloud.ServiceGroup, error) {
+			req := &kraftcloud.ServiceGroupCreateRequest{Name: in.Name, Services: in.Services}
+			for _, d := range in.Domains {
+				req.Domains = append(req.Domains, kraftcloud.DomainRequest{Name: d})
+			}
+			return a.Client.ServiceGroups.Create(ctx, req)
+		},
+		func(g *kraftcloud.ServiceGroup) KraftCloudCreateResult { return KraftCloudCreateResult{UUID: g.UUID} })
 }
 
 // KraftCloudMount mounts an existing volume, by UUID, in a new instance.
@@ -140,30 +152,25 @@ func (a *KraftCloudActivities) KraftCloudCreateInstance(ctx context.Context, in 
 	if in.Image == "" {
 		return KraftCloudCreateResult{}, invalidInput("instance %s: an image is required", in.Name)
 	}
-	inst, err := a.findInstance(ctx, kraftcloud.ByName(in.Name))
-	if err != nil {
-		return KraftCloudCreateResult{}, err
-	}
-	if inst != nil {
-		return KraftCloudCreateResult{UUID: inst.UUID, State: inst.State, FQDN: inst.FQDN, Existed: !createWasSent(ctx, in.Name)}, nil
-	}
-	autostart := in.Autostart
-	req := &kraftcloud.InstanceCreateRequest{
-		Name: in.Name, Image: in.Image, MemoryMB: in.MemoryMB, VCPUs: in.VCPUs,
-		Args: in.Args, Env: in.Env, Autostart: &autostart,
-	}
-	if in.ServiceGroup != "" {
-		req.ServiceGroup = &kraftcloud.InstanceServiceGroupRequest{UUID: in.ServiceGroup}
-	}
-	for _, m := range in.Volumes {
-		req.Volumes = append(req.Volumes, kraftcloud.InstanceVolumeRequest{UUID: m.UUID, At: m.At, ReadOnly: m.ReadOnly})
-	}
-	markCreateSent(ctx, in.Name)
-	inst, err = a.Client.Instances.Create(ctx, req)
-	if err != nil {
-		return KraftCloudCreateResult{}, apiError(CloudKraftCloud, "create instance "+in.Name, err)
-	}
-	return KraftCloudCreateResult{UUID: inst.UUID, State: inst.State, FQDN: inst.FQDN}, nil
+	return kraftCreateOnce(ctx, KindKraftCloudInstance, in.Name,
+		func() (*kraftcloud.Instance, error) { return a.findInstance(ctx, kraftcloud.ByName(in.Name)) },
+		func() (*kraftcloud.Instance, error) {
+			autostart := in.Autostart
+			req := &kraftcloud.InstanceCreateRequest{
+				Name: in.Name, Image: in.Image, MemoryMB: in.MemoryMB, VCPUs: in.VCPUs,
+				Args: in.Args, Env: in.Env, Autostart: &autostart,
+			}
+			if in.ServiceGroup != "" {
+				req.ServiceGroup = &kraftcloud.InstanceServiceGroupRequest{UUID: in.ServiceGroup}
+			}
+			for _, m := range in.Volumes {
+				req.Volumes = append(req.Volumes, kraftcloud.InstanceVolumeRequest{UUID: m.UUID, At: m.At, ReadOnly: m.ReadOnly})
+			}
+			return a.Client.Instances.Create(ctx, req)
+		},
+		func(inst *kraftcloud.Instance) KraftCloudCreateResult {
+			return KraftCloudCreateResult{UUID: inst.UUID, State: inst.State, FQDN: inst.FQDN}
+		})
 }
 
 // KraftCloudDeleteInput names an object to delete by UUID or, failing that,

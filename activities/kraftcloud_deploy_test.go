@@ -11,19 +11,10 @@ import (
 	"github.com/cloudflow/cloudflow/cloudsim"
 )
 
-func kraftCreated(t *testing.T, v interface{ Get(any) error }) KraftCloudCreateResult {
-	t.Helper()
-	var r KraftCloudCreateResult
-	require.NoError(t, v.Get(&r))
-	return r
-}
-
-func kraftDeleted(t *testing.T, v interface{ Get(any) error }) KraftCloudDeleteResult {
-	t.Helper()
-	var r KraftCloudDeleteResult
-	require.NoError(t, v.Get(&r))
-	return r
-}
+var (
+	kraftCreated = decoded[KraftCloudCreateResult]
+	kraftDeleted = decoded[KraftCloudDeleteResult]
+)
 
 // The whole life of a deployment against the simulator: volume, group,
 // instance in the group with the volume mounted, the wait for running, and
@@ -126,7 +117,7 @@ func TestKraftCloudCreateRetryAdoptsItsOwnObject(t *testing.T) {
 // instance it made, and no second one is made.
 func TestKraftCloudCreateInstanceLostAnswer(t *testing.T) {
 	f := newKraftSim(t, time.Millisecond)
-	f.fault(t, cloudsim.Fault{Cloud: "kraftcloud", Method: "POST", Path: "/v1/instances", Action: cloudsim.FaultDropResponse, Times: 1})
+	addFault(t, f.admin, cloudsim.Fault{Cloud: "kraftcloud", Method: "POST", Path: "/v1/instances", Action: cloudsim.FaultDropResponse, Times: 1})
 	env := f.env()
 	in := KraftCloudCreateInstanceInput{Name: "lost", Image: "nginx:latest", Autostart: true}
 	_, err := env.ExecuteActivity(f.acts.KraftCloudCreateInstance, in)
@@ -145,14 +136,14 @@ func TestKraftCloudCreateInstanceLostAnswer(t *testing.T) {
 // serve now is retried.
 func TestKraftCloudDeployErrorClassification(t *testing.T) {
 	f := newKraftSim(t, time.Millisecond)
-	f.fault(t, cloudsim.Fault{Cloud: "kraftcloud", Method: "POST", Path: "/v1/volumes", Action: cloudsim.FaultError, Status: 400, Message: "quota exceeded", Times: 1})
+	addFault(t, f.admin, cloudsim.Fault{Cloud: "kraftcloud", Method: "POST", Path: "/v1/volumes", Action: cloudsim.FaultError, Status: 400, Message: "quota exceeded", Times: 1})
 	_, err := f.env().ExecuteActivity(f.acts.KraftCloudCreateVolume, KraftCloudCreateVolumeInput{Name: "v", SizeMB: 8})
 	app := appError(t, err)
 	require.True(t, app.NonRetryable())
 	require.Equal(t, ErrTypeAPI, app.Type())
 	require.Contains(t, err.Error(), "quota exceeded")
 
-	f.fault(t, cloudsim.Fault{Cloud: "kraftcloud", Method: "GET", Path: "/v1/services", Action: cloudsim.FaultFailOperation, Times: 1})
+	addFault(t, f.admin, cloudsim.Fault{Cloud: "kraftcloud", Method: "GET", Path: "/v1/services", Action: cloudsim.FaultFailOperation, Times: 1})
 	_, err = f.env().ExecuteActivity(f.acts.KraftCloudCreateServiceGroup, KraftCloudCreateServiceGroupInput{Name: "g", Services: []kraftcloud.Service{{Port: 80}}})
 	app = appError(t, err)
 	require.False(t, app.NonRetryable(), "an unavailable item (12) is worth retrying: %v", err)
@@ -168,10 +159,4 @@ func TestKraftCloudDeployErrorClassification(t *testing.T) {
 	require.Equal(t, ErrTypeInvalidInput, appError(t, err).Type())
 	_, err = f.env().ExecuteActivity(f.acts.KraftCloudDeleteVolume, KraftCloudDeleteInput{})
 	require.Equal(t, ErrTypeInvalidInput, appError(t, err).Type())
-}
-
-func (f *kraftFixture) fault(t *testing.T, fl cloudsim.Fault) {
-	t.Helper()
-	_, err := f.admin.AddFault(context.Background(), fl)
-	require.NoError(t, err)
 }

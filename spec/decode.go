@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,8 +18,9 @@ import (
 // every problem is reported (not just the first), with its line, under the
 // field names the user wrote.
 type decoder struct {
-	dir  string // anchors relative file paths; "" is the working directory
-	errs Errors
+	source string // where the spec came from: a path, "-" for stdin, or ""
+	dir    string // anchors relative file paths; "" is the working directory
+	errs   Errors
 	// lines maps a field path ("vm.name", "disks[1]") to its line.
 	lines map[string]int
 	// bad marks fields whose value could not be decoded, so validation does
@@ -26,8 +28,15 @@ type decoder struct {
 	bad map[string]bool
 }
 
-func newDecoder(dir string) *decoder {
-	return &decoder{dir: dir, lines: map[string]int{}, bad: map[string]bool{}}
+// newDecoder makes a decoder for a spec from source, which anchors relative
+// file paths: files are looked up beside it, or in the working directory
+// when source is "" or "-" (stdin).
+func newDecoder(source string) *decoder {
+	dir := ""
+	if source != "" && source != "-" {
+		dir = filepath.Dir(source)
+	}
+	return &decoder{source: source, dir: dir, lines: map[string]int{}, bad: map[string]bool{}}
 }
 
 func (d *decoder) add(field, value, problem, fix string, line int) {
@@ -50,21 +59,34 @@ func (d *decoder) lineOf(path string) int {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// specKind is what the messages about a whole spec file say of one kind of spec.
+// specKind is what tells one kind of spec from another, and what the
+// messages about a whole spec file say of it.
 type specKind struct {
-	example string // the example file to start from
-	one     string // what one file holds, e.g. "one VM"
+	provider  string // the provider field's value
+	example   string // the example file to start from
+	one       string // what one file holds, e.g. "one VM"
+	supported string // the fix for another provider
 }
 
-var crusoeSpec = specKind{example: "examples/crusoe-vm.yaml", one: "one VM"}
+var crusoeSpec = specKind{
+	provider: ProviderCrusoe, example: "examples/crusoe-vm.yaml", one: "one VM",
+	supported: "supported: crusoe",
+}
 
-func (d *decoder) decode(data []byte) *VMSpec {
-	root := d.document(data, crusoeSpec)
-	if root == nil || d.otherProvider(root, ProviderCrusoe) {
+// decodeSpec decodes a whole spec file of kind into s through its top-level
+// fields. It returns nil when there is nothing to validate: no document, a
+// spec for another command, or a top level that is not a mapping.
+func decodeSpec[S any](d *decoder, data []byte, kind specKind, s *S, fields []field) *S {
+	root := d.document(data, kind)
+	if root == nil || d.otherProvider(root, kind.provider) || !d.object(root, "", fields) {
 		return nil
 	}
-	s := &VMSpec{}
-	ok := d.object(root, "", []field{
+	return s
+}
+
+func (d *decoder) decode(data []byte) *VMSpec {
+	s := &VMSpec{Source: d.source}
+	return decodeSpec(d, data, crusoeSpec, s, []field{
 		{"provider", func(p string, v *yaml.Node) { d.str(p, v, &s.Provider) }},
 		{"project", func(p string, v *yaml.Node) { d.str(p, v, &s.Project) }},
 		{"vm", func(p string, v *yaml.Node) { d.vm(p, v, &s.VM) }},
@@ -72,10 +94,6 @@ func (d *decoder) decode(data []byte) *VMSpec {
 		{"firewallRules", func(p string, v *yaml.Node) { d.rules(p, v, &s.FirewallRules) }},
 		{"timeouts", func(p string, v *yaml.Node) { d.timeouts(p, v, &s.Timeouts) }},
 	})
-	if !ok {
-		return nil
-	}
-	return s
 }
 
 // document parses data as one YAML (or JSON) document and returns its root
@@ -206,13 +224,10 @@ func join(path, key string) string {
 // object decodes a mapping, reporting unknown and repeated keys. A null
 // value (a key with nothing after it) counts as an empty mapping.
 func (d *decoder) object(n *yaml.Node, path string, fields []field) bool {
-	n = deref(n)
-	if isNull(n) {
+	if isNull(deref(n)) {
 		return true
 	}
-	if n.Kind != yaml.MappingNode {
-		d.bad[path] = true
-		d.add(path, "", "must be a mapping of keys to values, not "+kindName(n), "", n.Line)
+	if n = d.node(path, n, yaml.MappingNode, "a mapping of keys to values", ""); n == nil {
 		return false
 	}
 	seen := map[string]int{}
@@ -220,15 +235,9 @@ func (d *decoder) object(n *yaml.Node, path string, fields []field) bool {
 		k, v := deref(n.Content[i]), n.Content[i+1]
 		key := k.Value
 		p := join(path, key)
-		if k.Kind != yaml.ScalarNode {
-			d.add(path, "", "has a key that is not a plain name", "", k.Line)
+		if !d.plainKey(path, k) || !d.firstTime(seen, p, k) {
 			continue
 		}
-		if first, dup := seen[key]; dup {
-			d.add(p, "", fmt.Sprintf("is set twice (first on line %d)", first), "keep one", k.Line)
-			continue
-		}
-		seen[key] = k.Line
 		var f *field
 		for j := range fields {
 			if fields[j].key == key {
@@ -262,15 +271,47 @@ func unknownFix(key string, fields []field) string {
 	return "known fields here: " + strings.Join(names, ", ")
 }
 
-// list decodes a sequence, calling item for each element.
-func (d *decoder) list(path string, n *yaml.Node, what string, item func(path string, n *yaml.Node)) {
+// node follows aliases from n and checks that it is of kind want; what and
+// fix describe what is wanted when it is not. It returns nil when there is
+// nothing to decode: null, or a value of the wrong kind, which marks the
+// field bad.
+func (d *decoder) node(path string, n *yaml.Node, want yaml.Kind, what, fix string) *yaml.Node {
 	n = deref(n)
 	if isNull(n) {
-		return
+		return nil
 	}
-	if n.Kind != yaml.SequenceNode {
+	if n.Kind != want {
 		d.bad[path] = true
-		d.add(path, "", "must be "+what+", not "+kindName(n), "start each entry with \"- \"", n.Line)
+		d.add(path, "", "must be "+what+", not "+kindName(n), fix, n.Line)
+		return nil
+	}
+	return n
+}
+
+// plainKey reports a mapping key that is not a plain name, and says whether
+// k is one.
+func (d *decoder) plainKey(path string, k *yaml.Node) bool {
+	if k.Kind != yaml.ScalarNode {
+		d.add(path, "", "has a key that is not a plain name", "", k.Line)
+		return false
+	}
+	return true
+}
+
+// firstTime reports a key set twice in one mapping, and says whether this is
+// its first time; seen maps the keys met so far to their lines.
+func (d *decoder) firstTime(seen map[string]int, path string, k *yaml.Node) bool {
+	if first, dup := seen[k.Value]; dup {
+		d.add(path, "", fmt.Sprintf("is set twice (first on line %d)", first), "keep one", k.Line)
+		return false
+	}
+	seen[k.Value] = k.Line
+	return true
+}
+
+// list decodes a sequence, calling item for each element.
+func (d *decoder) list(path string, n *yaml.Node, what string, item func(path string, n *yaml.Node)) {
+	if n = d.node(path, n, yaml.SequenceNode, what, "start each entry with \"- \""); n == nil {
 		return
 	}
 	for i, c := range n.Content {
@@ -283,28 +324,15 @@ func (d *decoder) list(path string, n *yaml.Node, what string, item func(path st
 // str decodes a scalar as a string; numbers and booleans are taken as
 // written. Null leaves dst empty.
 func (d *decoder) str(path string, n *yaml.Node, dst *string) {
-	n = deref(n)
-	if isNull(n) {
-		return
+	if n = d.node(path, n, yaml.ScalarNode, "a single value", ""); n != nil {
+		*dst = n.Value
 	}
-	if n.Kind != yaml.ScalarNode {
-		d.bad[path] = true
-		d.add(path, "", "must be a single value, not "+kindName(n), "", n.Line)
-		return
-	}
-	*dst = n.Value
 }
 
 // strs decodes a list of scalars; YAML numbers such as ports are taken as
 // written.
 func (d *decoder) strs(path string, n *yaml.Node, dst *[]string, example string) {
-	n = deref(n)
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.SequenceNode {
-		d.bad[path] = true
-		d.add(path, "", "must be a list, not "+kindName(n), "write it as "+example, n.Line)
+	if n = d.node(path, n, yaml.SequenceNode, "a list", "write it as "+example); n == nil {
 		return
 	}
 	out := []string{}

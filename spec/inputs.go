@@ -17,7 +17,7 @@ func (s *VMSpec) ProvisionInput() workflows.ProvisionVMInput {
 			StartupScript:  s.VM.StartupScript,
 			ShutdownScript: s.VM.ShutdownScript,
 		},
-		Timeouts: s.timeouts(),
+		Timeouts: s.Timeouts.input(),
 	}
 	for _, d := range s.Disks {
 		in.Disks = append(in.Disks, workflows.DiskSpec{
@@ -60,7 +60,7 @@ func (s *VMSpec) DeprovisionInput() workflows.DeprovisionVMInput {
 	in := workflows.DeprovisionVMInput{
 		ProjectID: s.Project,
 		VMName:    s.VM.Name,
-		Timeouts:  s.timeouts(),
+		Timeouts:  s.Timeouts.input(),
 	}
 	for _, d := range s.Disks {
 		in.DiskNames = append(in.DiskNames, s.DiskName(d))
@@ -77,8 +77,9 @@ func (s *VMSpec) DiskName(d Disk) string { return s.VM.Name + "-" + d.Name }
 // RuleName is the name the firewall rule has in the cloud: "<vm>-<rule>".
 func (s *VMSpec) RuleName(r FirewallRule) string { return s.VM.Name + "-" + r.Name }
 
-func (s *VMSpec) timeouts() workflows.Timeouts {
-	return workflows.Timeouts{Operation: s.Timeouts.Operation, Heartbeat: s.Timeouts.Heartbeat}
+// input is the workflows' form of the timeouts section.
+func (t Timeouts) input() workflows.Timeouts {
+	return workflows.Timeouts{Operation: t.Operation, Heartbeat: t.Heartbeat}
 }
 
 func orDefault(v, def string) string {

@@ -2,7 +2,6 @@ package spec
 
 import (
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,7 +21,10 @@ var kraftHandlers = []string{"tls", "http", "redirect"}
 
 var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-var kraftCloudSpec = specKind{example: "examples/kraftcloud-app.yaml", one: "one instance"}
+var kraftCloudSpec = specKind{
+	provider: ProviderKraftCloud, example: "examples/kraftcloud-app.yaml", one: "one instance",
+	supported: "`cloudflow instances deploy` runs provider: kraftcloud specs",
+}
 
 // KraftCloudSpec is a parsed KraftCloud spec: one instance with, optionally,
 // a volume mounted in it and a service group publishing it.
@@ -76,32 +78,14 @@ type KraftCloudService struct {
 // reads standard input. A spec with problems yields an Errors value listing
 // all of them.
 func LoadKraftCloud(path string) (*KraftCloudSpec, error) {
-	data, err := readSpec(path)
-	if err != nil {
-		return nil, err
-	}
-	return ParseKraftCloud(data, path)
+	return load(path, ParseKraftCloud)
 }
 
 // ParseKraftCloud parses a KraftCloud spec from data, YAML or JSON; source
 // names it in messages. A spec with problems (a Crusoe spec among them)
 // yields an Errors value listing all of them, in file order.
 func ParseKraftCloud(data []byte, source string) (*KraftCloudSpec, error) {
-	dir := ""
-	if source != "" && source != "-" {
-		dir = filepath.Dir(source)
-	}
-	d := newDecoder(dir)
-	s := d.decodeKraftCloud(data)
-	if s == nil {
-		return nil, d.errs.sorted()
-	}
-	s.Source = source
-	d.validateKraftCloud(s)
-	if len(d.errs) > 0 {
-		return nil, d.errs.sorted()
-	}
-	return s, nil
+	return parse(data, source, (*decoder).decodeKraftCloud, (*decoder).validateKraftCloud)
 }
 
 // DeployInput is the DeployInstance workflow input the spec describes: cloud
@@ -115,7 +99,7 @@ func (s *KraftCloudSpec) DeployInput() workflows.DeployInstanceInput {
 			MemoryMB: s.Instance.MemoryMB,
 			VCPUs:    s.Instance.VCPUs,
 		},
-		Timeouts: workflows.Timeouts{Operation: s.Timeouts.Operation, Heartbeat: s.Timeouts.Heartbeat},
+		Timeouts: s.Timeouts.input(),
 	}
 	if len(s.Instance.Args) > 0 {
 		in.Instance.Args = append([]string(nil), s.Instance.Args...)
@@ -149,7 +133,7 @@ func (s *KraftCloudSpec) DeployInput() workflows.DeployInstanceInput {
 func (s *KraftCloudSpec) DeprovisionInput() workflows.DeprovisionInstanceInput {
 	in := workflows.DeprovisionInstanceInput{
 		InstanceName: s.InstanceName(),
-		Timeouts:     workflows.Timeouts{Operation: s.Timeouts.Operation, Heartbeat: s.Timeouts.Heartbeat},
+		Timeouts:     s.Timeouts.input(),
 	}
 	if s.Volume != nil {
 		in.VolumeName = s.VolumeName()
@@ -207,12 +191,8 @@ func (d *decoder) otherProvider(root *yaml.Node, want string) bool {
 }
 
 func (d *decoder) decodeKraftCloud(data []byte) *KraftCloudSpec {
-	root := d.document(data, kraftCloudSpec)
-	if root == nil || d.otherProvider(root, ProviderKraftCloud) {
-		return nil
-	}
-	s := &KraftCloudSpec{}
-	ok := d.object(root, "", []field{
+	s := &KraftCloudSpec{Source: d.source}
+	return decodeSpec(d, data, kraftCloudSpec, s, []field{
 		{"provider", func(p string, v *yaml.Node) { d.str(p, v, &s.Provider) }},
 		{"instance", func(p string, v *yaml.Node) { d.kraftInstance(p, v, &s.Instance) }},
 		{"volume", func(p string, v *yaml.Node) {
@@ -231,10 +211,6 @@ func (d *decoder) decodeKraftCloud(data []byte) *KraftCloudSpec {
 		}},
 		{"timeouts", func(p string, v *yaml.Node) { d.timeouts(p, v, &s.Timeouts) }},
 	})
-	if !ok {
-		return nil
-	}
-	return s
 }
 
 func (d *decoder) kraftInstance(path string, n *yaml.Node, in *KraftCloudInstance) {
@@ -277,13 +253,7 @@ func (d *decoder) kraftServiceGroup(path string, n *yaml.Node, g *KraftCloudServ
 
 // integer decodes a whole number.
 func (d *decoder) integer(path string, n *yaml.Node, dst *int, example string) {
-	n = deref(n)
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.ScalarNode {
-		d.bad[path] = true
-		d.add(path, "", "must be a whole number, not "+kindName(n), "write it as "+example, n.Line)
+	if n = d.node(path, n, yaml.ScalarNode, "a whole number", "write it as "+example); n == nil {
 		return
 	}
 	v, err := strconv.Atoi(n.Value)
@@ -313,13 +283,7 @@ func (d *decoder) boolean(path string, n *yaml.Node, dst *bool) {
 // env decodes a mapping of variable names to values. Values may be secrets:
 // they are never echoed.
 func (d *decoder) env(path string, n *yaml.Node, dst *map[string]string) {
-	n = deref(n)
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.MappingNode {
-		d.bad[path] = true
-		d.add(path, "", "must be a mapping of variable names to values, not "+kindName(n), "write it as env: {LOG_LEVEL: info}", n.Line)
+	if n = d.node(path, n, yaml.MappingNode, "a mapping of variable names to values", "write it as env: {LOG_LEVEL: info}"); n == nil {
 		return
 	}
 	out := map[string]string{}
@@ -328,19 +292,16 @@ func (d *decoder) env(path string, n *yaml.Node, dst *map[string]string) {
 		k, v := deref(n.Content[i]), deref(n.Content[i+1])
 		p := path + "." + k.Value
 		d.lines[p] = k.Line
-		switch {
-		case k.Kind != yaml.ScalarNode:
-			d.add(path, "", "has a key that is not a plain name", "", k.Line)
+		if !d.plainKey(path, k) {
 			continue
-		case !envKeyRE.MatchString(k.Value):
+		}
+		if !envKeyRE.MatchString(k.Value) {
 			d.add(p, shorten(k.Value), "is not an environment variable name", "use letters, digits and '_', not starting with a digit, e.g. LOG_LEVEL", k.Line)
 			continue
 		}
-		if first, dup := seen[k.Value]; dup {
-			d.add(p, "", fmt.Sprintf("is set twice (first on line %d)", first), "keep one", k.Line)
+		if !d.firstTime(seen, p, k) {
 			continue
 		}
-		seen[k.Value] = k.Line
 		switch {
 		case isNull(v):
 			out[k.Value] = ""
@@ -356,10 +317,7 @@ func (d *decoder) env(path string, n *yaml.Node, dst *map[string]string) {
 // --- validation ---
 
 func (d *decoder) validateKraftCloud(s *KraftCloudSpec) {
-	d.required("provider", s.Provider, "add provider: kraftcloud")
-	if s.Provider != "" && s.Provider != ProviderKraftCloud {
-		d.add("provider", s.Provider, "is not a supported provider", "`cloudflow instances deploy` runs provider: kraftcloud specs", d.lineOf("provider"))
-	}
+	d.provider(s.Provider, kraftCloudSpec)
 	in := &s.Instance
 	if !d.bad["instance"] {
 		if d.required("instance.name", in.Name, "add a name under instance, e.g. name: demo-app") {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -87,11 +86,16 @@ type Timeouts struct {
 // Load reads and parses the spec file at path; "-" reads standard input.
 // A spec with problems yields an Errors value listing all of them.
 func Load(path string) (*VMSpec, error) {
+	return load(path, Parse)
+}
+
+// load reads the spec file at path, "-" standard input, and parses it.
+func load[S any](path string, parse func(data []byte, source string) (*S, error)) (*S, error) {
 	data, err := readSpec(path)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(data, path)
+	return parse(data, path)
 }
 
 // readSpec reads a spec file; "-" reads standard input.
@@ -119,17 +123,18 @@ func readSpec(path string) ([]byte, error) {
 // beside it, or in the working directory when source is "" or "-" (stdin).
 // A spec with problems yields an Errors value listing all of them, in file order.
 func Parse(data []byte, source string) (*VMSpec, error) {
-	dir := ""
-	if source != "" && source != "-" {
-		dir = filepath.Dir(source)
-	}
-	d := newDecoder(dir)
-	s := d.decode(data)
+	return parse(data, source, (*decoder).decode, (*decoder).validate)
+}
+
+// parse decodes a spec from data with decode and, when there is one, checks
+// it with validate; the problems come in file order.
+func parse[S any](data []byte, source string, decode func(*decoder, []byte) *S, validate func(*decoder, *S)) (*S, error) {
+	d := newDecoder(source)
+	s := decode(d, data)
 	if s == nil {
 		return nil, d.errs.sorted()
 	}
-	s.Source = source
-	d.validate(s)
+	validate(d, s)
 	if len(d.errs) > 0 {
 		return nil, d.errs.sorted()
 	}

@@ -38,10 +38,7 @@ var (
 )
 
 func (d *decoder) validate(s *VMSpec) {
-	d.required("provider", s.Provider, "add provider: crusoe")
-	if s.Provider != "" && s.Provider != ProviderCrusoe {
-		d.add("provider", s.Provider, "is not a supported provider", "supported: crusoe", d.lineOf("provider"))
-	}
+	d.provider(s.Provider, crusoeSpec)
 	if s.Project != "" && !uuidRE.MatchString(s.Project) {
 		d.add("project", s.Project, "is not a project ID", "use the project's UUID, e.g. 5f2c3c46-4a1e-4d77-9a0e-0c1b8e6b2f10, or leave it out to use the worker's default project", d.lineOf("project"))
 	}
@@ -171,6 +168,14 @@ func (d *decoder) validateRules(s *VMSpec) {
 				d.ports(fmt.Sprintf("%s.%s[%d]", p, side.key, j), port)
 			}
 		}
+	}
+}
+
+// provider checks the provider field of a spec of kind.
+func (d *decoder) provider(value string, kind specKind) {
+	d.required("provider", value, "add provider: "+kind.provider)
+	if value != "" && value != kind.provider {
+		d.add("provider", value, "is not a supported provider", kind.supported, d.lineOf("provider"))
 	}
 }
 

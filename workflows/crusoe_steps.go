@@ -75,11 +75,7 @@ func (c *crusoeSteps) deleteActivity(kind string) any {
 
 // failed records a step's failure; a cancelled step is marked as such.
 func (c *crusoeSteps) failed(ctx workflow.Context, step string, err error) error {
-	state := StepFailed
-	if temporal.IsCanceledError(err) || ctx.Err() != nil {
-		state = StepCanceled
-	}
-	c.t.update(step, func(s *Step) { s.State, s.Error = state, errorMessage(err) })
+	c.t.fail(ctx, step, err)
 	return err
 }
 

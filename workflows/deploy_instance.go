@@ -2,8 +2,6 @@ package workflows
 
 import (
 	"fmt"
-	"sort"
-	"strings"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -33,7 +31,7 @@ func DeployInstance(ctx workflow.Context, in DeployInstanceInput) (DeployInstanc
 	if err := in.Validate(); err != nil {
 		return DeployInstanceResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeDeployFailed, nil)
 	}
-	d := &deploy{in: in, t: t, saga: &saga{}, made: map[string]Resource{}}
+	d := &deploy{sagaRun: newSagaRun(t), in: in}
 
 	// Declare every step first, so the progress query shows the whole plan,
 	// and register the undos in the order the resources depend on each other.
@@ -54,40 +52,37 @@ func DeployInstance(ctx workflow.Context, in DeployInstanceInput) (DeployInstanc
 		return d.result(), nil
 	}
 
-	// Compensate.
-	t.phase(PhaseCompensating)
-	notUndone := d.saga.compensate(ctx)
-	t.phase(PhaseFailed)
+	comp := d.compensate(ctx)
 	res := d.result()
-	res.FailedStep = d.failedStep
-	res.Undone, res.NotUndone = compensationReport(t, notUndone)
-	if ctx.Err() != nil && d.failedStep == "" {
-		return res, temporal.NewCanceledError(res)
-	}
-	return res, temporal.NewNonRetryableApplicationError(
-		compensationMessage(d.failedStep, d.firstErr, res.Undone, res.NotUndone), ErrTypeDeployFailed, d.firstErr, res)
+	res.FailedStep, res.Undone, res.NotUndone = comp.failedStep, comp.undone, comp.notUndone
+	return res, d.runError(ctx, comp, ErrTypeDeployFailed, res)
 }
 
-// deploy is one DeployInstance run's state, shared by its coroutines, which
-// never run at the same time.
+// deploy is one DeployInstance run's state, shared by its coroutines. Its
+// made records each create from the moment it answered (the instance's
+// before its wait).
 type deploy struct {
-	a    *activities.KraftCloudActivities // nil: used only to name activities
-	in   DeployInstanceInput
-	t    *tracker
-	saga *saga
-	// made holds what each create reported, from the moment it answered
-	// (the instance's before its wait), so that undo knows what existed.
-	made                      map[string]Resource
+	sagaRun
+	a                         *activities.KraftCloudActivities // nil: used only to name activities
+	in                        DeployInstanceInput
 	volStep, sgStep, instStep string
 	fqdn                      string
-	cancelRun                 workflow.CancelFunc
-	failedStep                string
-	firstErr                  error
 }
 
+// plan declares a step and registers its undo. The volume and the service
+// group stay while the instance that uses them does.
 func (d *deploy) plan(kind, name string) string {
 	step := d.t.add(kind, name)
-	d.saga.add(step, func(ctx workflow.Context) error { return d.undo(ctx, step, kind, name) })
+	d.saga.add(step, func(ctx workflow.Context) error {
+		return d.undo(ctx, step, func(ctx workflow.Context, id string) (bool, error) {
+			if kind != KindInstance && d.t.step(d.instStep).State == StepUndoFailed {
+				return false, temporal.NewNonRetryableApplicationError(
+					fmt.Sprintf("skipped: instance %s still exists and uses it", d.in.Instance.Name), ErrTypeDeployFailed, nil)
+			}
+			dr, err := kraftRemove(ctx, d.a, d.in.Timeouts, kind, name, id)
+			return dr.AlreadyGone, err
+		})
+	})
 	return step
 }
 
@@ -180,56 +175,12 @@ func (d *deploy) create(ctx workflow.Context, step, kind, name string, activity,
 	return r, true
 }
 
-// fail marks the step failed (or cancelled), records the first failure and
-// stops the steps still running.
+// fail marks the step failed (or cancelled); a failure (not a
+// cancellation) stops the run.
 func (d *deploy) fail(ctx workflow.Context, step string, err error) {
-	state := StepFailed
-	if temporal.IsCanceledError(err) || ctx.Err() != nil {
-		state = StepCanceled
+	if d.t.fail(ctx, step, err) != StepCanceled {
+		d.recordFailure(step, err)
 	}
-	d.t.update(step, func(s *Step) { s.State, s.Error = state, errorMessage(err) })
-	if d.failedStep != "" || state == StepCanceled {
-		return
-	}
-	d.failedStep, d.firstErr = step, err
-	d.cancelRun()
-}
-
-// undo removes what a step made. A resource that existed before the run is
-// kept; one whose create never started has nothing to remove; the volume
-// and the service group stay while the instance that uses them does.
-func (d *deploy) undo(ctx workflow.Context, step, kind, name string) error {
-	st := d.t.step(step)
-	if r, ok := d.made[step]; ok && r.Existed {
-		d.t.set(step, StepKept)
-		return nil
-	}
-	if st.State == StepPending {
-		return nil
-	}
-	if kind != KindInstance && d.t.step(d.instStep).State == StepUndoFailed {
-		err := temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("skipped: instance %s still exists and uses it", d.in.Instance.Name), ErrTypeDeployFailed, nil)
-		d.t.update(step, func(s *Step) { s.State, s.Error = StepUndoFailed, errorMessage(err) })
-		return err
-	}
-	before := st.State
-	d.t.set(step, StepUndoing)
-	dr, err := d.remove(ctx, kind, name, st.ID)
-	if err != nil {
-		d.t.update(step, func(s *Step) { s.State, s.Error = StepUndoFailed, errorMessage(err) })
-		return err
-	}
-	if dr.AlreadyGone && before != StepDone && before != StepRunning {
-		d.t.set(step, before) // nothing had been made: the step stays failed or cancelled
-		return nil
-	}
-	d.t.set(step, StepUndone)
-	return nil
-}
-
-func (d *deploy) remove(ctx workflow.Context, kind, name, id string) (activities.KraftCloudDeleteResult, error) {
-	return kraftRemove(ctx, d.a, d.in.Timeouts, kind, name, id)
 }
 
 func (d *deploy) result() DeployInstanceResult {
@@ -291,42 +242,6 @@ func waitOutcome(name string, wr activities.BatchResult) error {
 		fmt.Sprintf("instance %s is still %s after the wait", name, it.State), activities.ErrTypeUnexpectedState, nil)
 }
 
-// compensationReport lists, after the saga ran, the steps undone and those
-// whose undo failed, with why.
-func compensationReport(t *tracker, notUndone map[string]error) ([]string, []UndoFailure) {
-	var undone []string
-	var failed []UndoFailure
-	for _, st := range t.snapshot().Steps {
-		switch {
-		case st.State == StepUndone:
-			undone = append(undone, st.Name)
-		case notUndone[st.Name] != nil:
-			failed = append(failed, UndoFailure{
-				Step: st.Name, Kind: st.Kind, Name: st.Resource, ID: st.ID, Error: errorMessage(notUndone[st.Name]),
-			})
-		}
-	}
-	return undone, failed
-}
-
-// compensationMessage is a failed run's error message: the step that failed
-// and why, what was undone, and what still exists.
-func compensationMessage(failedStep string, firstErr error, undone []string, notUndone []UndoFailure) string {
-	msg := fmt.Sprintf("step %s failed: %s", failedStep, errorMessage(firstErr))
-	if len(undone) > 0 {
-		msg += "; undone: " + strings.Join(undone, ", ")
-	}
-	if len(notUndone) > 0 {
-		names := make([]string, len(notUndone))
-		for i, u := range notUndone {
-			names[i] = u.Step
-		}
-		sort.Strings(names)
-		msg += "; NOT undone (still exist): " + strings.Join(names, ", ")
-	}
-	return msg
-}
-
 // DeprovisionInstance deletes the instance, then its service group and its
 // volume (in parallel). Whatever is already gone counts as deleted, so a
 // repeated run succeeds. The service group and the volume are left alone
@@ -339,73 +254,25 @@ func DeprovisionInstance(ctx workflow.Context, in DeprovisionInstanceInput) (Dep
 	if in.InstanceName == "" {
 		return DeprovisionInstanceResult{}, temporal.NewNonRetryableApplicationError("instanceName is required", ErrTypeDeprovisionInstanceFailed, nil)
 	}
-	type target struct{ step, kind, name string }
-	inst := target{t.add(KindInstance, in.InstanceName), KindInstance, in.InstanceName}
-	var rest []target
+	d := &deletions{t: t, remove: func(ctx workflow.Context, del deletion) (string, bool, error) {
+		dr, err := kraftRemove(ctx, nil, in.Timeouts, del.kind, del.name, "")
+		return dr.UUID, dr.AlreadyGone, err
+	}}
+	inst := d.plan(KindInstance, in.InstanceName)
+	var rest []deletion
 	if in.ServiceGroupName != "" {
-		rest = append(rest, target{t.add(KindServiceGroup, in.ServiceGroupName), KindServiceGroup, in.ServiceGroupName})
+		rest = append(rest, d.plan(KindServiceGroup, in.ServiceGroupName))
 	}
 	if in.VolumeName != "" {
-		rest = append(rest, target{t.add(KindVolume, in.VolumeName), KindVolume, in.VolumeName})
+		rest = append(rest, d.plan(KindVolume, in.VolumeName))
 	}
 
-	var res DeprovisionInstanceResult
-	del := func(ctx workflow.Context, tg target) bool {
-		t.set(tg.step, StepRunning)
-		dr, err := kraftRemove(ctx, nil, in.Timeouts, tg.kind, tg.name, "")
-		if err != nil {
-			state := StepFailed
-			if temporal.IsCanceledError(err) || ctx.Err() != nil {
-				state = StepCanceled
-			}
-			t.update(tg.step, func(s *Step) { s.State, s.Error = state, errorMessage(err) })
-			return false
-		}
-		t.update(tg.step, func(s *Step) { s.ID, s.State = dr.UUID, StepDone })
-		r := Resource{Kind: tg.kind, Name: tg.name, ID: dr.UUID}
-		if dr.AlreadyGone {
-			res.AlreadyGone = append(res.AlreadyGone, r)
-		} else {
-			res.Deleted = append(res.Deleted, r)
-		}
-		return true
-	}
-	if del(ctx, inst) {
-		wg := workflow.NewWaitGroup(ctx)
-		for _, tg := range rest {
-			wg.Add(1)
-			workflow.Go(ctx, func(ctx workflow.Context) {
-				defer wg.Done()
-				del(ctx, tg)
-			})
-		}
-		wg.Wait(ctx)
+	if d.run(ctx, inst) {
+		d.runAll(ctx, rest)
 	} else {
-		for _, tg := range rest {
-			t.update(tg.step, func(s *Step) {
-				s.State, s.Error = StepFailed, "skipped: the instance still exists and uses it"
-			})
-		}
+		d.skip(rest, "skipped: the instance still exists and uses it")
 	}
-
-	var left []string
-	for _, st := range t.snapshot().Steps {
-		if st.State != StepDone {
-			left = append(left, st.Name)
-		}
-	}
-	switch {
-	case ctx.Err() != nil:
-		t.phase(PhaseFailed)
-		res.Steps = t.snapshot().Steps
-		return res, temporal.NewCanceledError(res)
-	case len(left) > 0:
-		t.phase(PhaseFailed)
-		res.Steps = t.snapshot().Steps
-		return res, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("could not delete %s", strings.Join(left, ", ")), ErrTypeDeprovisionInstanceFailed, nil, res)
-	}
-	t.phase(PhaseCompleted)
-	res.Steps = t.snapshot().Steps
-	return res, nil
+	return finishDeletions(ctx, d, ErrTypeDeprovisionInstanceFailed, func(steps []Step) DeprovisionInstanceResult {
+		return DeprovisionInstanceResult{Deleted: d.deleted, AlreadyGone: d.gone, Steps: steps}
+	})
 }

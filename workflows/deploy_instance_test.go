@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"sort"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,56 +22,38 @@ import (
 
 // kraftCloudFake stands in for the KraftCloud deploy activities: it keeps what
 // exists, refuses to delete a volume an instance still mounts (as the cloud
-// does), and fails the step it is told to.
+// does), and fails the step it is told to. Its failWait makes the instance's
+// wait report the item as failed.
 type kraftCloudFake struct {
-	mu sync.Mutex
-	// live maps "kind/name" to a UUID.
-	live        map[string]string
-	preexisting map[string]bool
-	// failCreate makes that create fail; failWait makes the instance's wait
-	// report the item as failed; failDelete makes deleting that resource fail.
-	failCreate, failWait, failDelete string
+	fakeStore
 	// waitDelay holds the instance's wait back, until cancelled.
 	waitDelay time.Duration
 	// stopped makes objects that exist answer "stopped" rather than "running".
 	stopped bool
-	calls   []string
 	// mounts maps an instance name to the volume UUIDs it mounts.
 	mounts   map[string][]string
 	instance activities.KraftCloudCreateInstanceInput
-	nextID   int
 }
 
 func newKraftCloudFake() *kraftCloudFake {
-	return &kraftCloudFake{live: map[string]string{}, preexisting: map[string]bool{}, mounts: map[string][]string{}}
+	return &kraftCloudFake{fakeStore: newFakeStore(), mounts: map[string][]string{}}
 }
 
 func (f *kraftCloudFake) create(kind, name string) (activities.KraftCloudCreateResult, error) {
-	key := kind + "/" + name
-	if f.failCreate == key {
-		time.Sleep(failureLag) // let the parallel create land first, as the server would
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, "create "+key)
-	if f.failCreate == key {
-		return activities.KraftCloudCreateResult{}, temporal.NewNonRetryableApplicationError("injected failure", activities.ErrTypeAPI, nil)
-	}
-	if id, ok := f.live[key]; ok {
+	id, found, preexisting, err := f.fakeStore.create(kind, name)
+	switch {
+	case err != nil:
+		return activities.KraftCloudCreateResult{}, err
+	case found:
 		state := kraftcloud.StateRunning
 		if f.stopped {
 			state = kraftcloud.StateStopped
 		}
-		return activities.KraftCloudCreateResult{UUID: id, State: state, Existed: f.preexisting[key]}, nil
+		return activities.KraftCloudCreateResult{UUID: id, State: state, Existed: preexisting}, nil
+	case kind == KindInstance:
+		return activities.KraftCloudCreateResult{UUID: id, State: kraftcloud.StateStarting}, nil
 	}
-	f.nextID++
-	id := fmt.Sprintf("%s-uuid-%d", kind, f.nextID)
-	f.live[key] = id
-	state := ""
-	if kind == KindInstance {
-		state = kraftcloud.StateStarting
-	}
-	return activities.KraftCloudCreateResult{UUID: id, State: state}, nil
+	return activities.KraftCloudCreateResult{UUID: id}, nil
 }
 
 func (f *kraftCloudFake) wait(ctx context.Context, in activities.KraftCloudWaitInput) (activities.BatchResult, error) {
@@ -84,12 +64,8 @@ func (f *kraftCloudFake) wait(ctx context.Context, in activities.KraftCloudWaitI
 	if failing {
 		d = failureLag
 	}
-	if d > 0 {
-		select {
-		case <-time.After(d):
-		case <-ctx.Done():
-			return activities.BatchResult{}, ctx.Err()
-		}
+	if err := pause(ctx, d); err != nil {
+		return activities.BatchResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -122,7 +98,7 @@ func (f *kraftCloudFake) delete(kind string) func(context.Context, activities.Kr
 		id := f.live[key]
 		if kind == KindVolume {
 			for inst, vols := range f.mounts {
-				if _, ok := f.live["instance/"+inst]; ok && contains(vols, id) {
+				if _, ok := f.live["instance/"+inst]; ok && slices.Contains(vols, id) {
 					return activities.KraftCloudDeleteResult{}, temporal.NewNonRetryableApplicationError("volume is attached to "+inst, activities.ErrTypeAPI, nil)
 				}
 			}
@@ -130,38 +106,6 @@ func (f *kraftCloudFake) delete(kind string) func(context.Context, activities.Kr
 		delete(f.live, key)
 		return activities.KraftCloudDeleteResult{UUID: id}, nil
 	}
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func (f *kraftCloudFake) liveNames() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []string
-	for k := range f.live {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (f *kraftCloudFake) deletes() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []string
-	for _, c := range f.calls {
-		if d, ok := strings.CutPrefix(c, "delete "); ok {
-			out = append(out, d)
-		}
-	}
-	return out
 }
 
 func (f *kraftCloudFake) install(env *testsuite.TestWorkflowEnvironment) {
@@ -207,39 +151,7 @@ func sampleDeploy() DeployInstanceInput {
 
 func runDeploy(t *testing.T, f *kraftCloudFake, in DeployInstanceInput, setup func(env *testsuite.TestWorkflowEnvironment)) (*testsuite.TestWorkflowEnvironment, DeployInstanceResult, error) {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(DeployInstance)
-	f.install(env)
-	if setup != nil {
-		setup(env)
-	}
-	env.ExecuteWorkflow(DeployInstance, in)
-	require.True(t, env.IsWorkflowCompleted())
-	var res DeployInstanceResult
-	err := env.GetWorkflowError()
-	if err == nil {
-		require.NoError(t, env.GetWorkflowResult(&res))
-	} else {
-		var app *temporal.ApplicationError
-		var canceled *temporal.CanceledError
-		switch {
-		case errors.As(err, &app) && app.HasDetails():
-			require.NoError(t, app.Details(&res))
-		case errors.As(err, &canceled):
-			require.NoError(t, canceled.Details(&res))
-		}
-	}
-	return env, res, err
-}
-
-func stepState(res DeployInstanceResult, name string) string {
-	for _, st := range res.Steps {
-		if st.Name == name {
-			return st.State
-		}
-	}
-	return ""
+	return runWorkflow[DeployInstanceResult](t, DeployInstance, in, f.install, setup)
 }
 
 func TestDeployInstanceSuccess(t *testing.T) {
@@ -266,10 +178,7 @@ func TestDeployInstanceSuccess(t *testing.T) {
 	}
 	require.Empty(t, f.deletes(), "nothing is deleted on success")
 
-	v, err := env.QueryWorkflow(ProgressQuery)
-	require.NoError(t, err)
-	var p Progress
-	require.NoError(t, v.Get(&p))
+	p := progress(t, env)
 	require.Equal(t, DeployInstanceWorkflowName, p.Workflow)
 	require.Equal(t, PhaseCompleted, p.Phase)
 	require.Equal(t, []string{"volume/demo-data", "service-group/demo-web", "instance/demo"},
@@ -315,7 +224,7 @@ func TestDeployInstanceFailureAtEveryStepCompensates(t *testing.T) {
 			require.Empty(t, f.liveNames(), "compensation leaves nothing behind")
 			require.Empty(t, res.NotUndone)
 			if step != "wait" {
-				require.Equal(t, StepFailed, stepState(res, failed), "nothing was made, so nothing was undone")
+				require.Equal(t, StepFailed, stepState(res.Steps, failed), "nothing was made, so nothing was undone")
 			}
 			switch step {
 			case "volume/demo-data":
@@ -330,7 +239,7 @@ func TestDeployInstanceFailureAtEveryStepCompensates(t *testing.T) {
 				require.ElementsMatch(t, []string{"volume/demo-data", "service-group/demo-web", "instance/demo"}, res.Undone,
 					"an instance that did not get to running is removed too")
 				require.Contains(t, app.Error(), "the unikernel crashed on boot")
-				require.Equal(t, StepUndone, stepState(res, "instance/demo"))
+				require.Equal(t, StepUndone, stepState(res.Steps, "instance/demo"))
 			}
 		})
 	}
@@ -380,7 +289,7 @@ func TestDeployInstanceKeepsResourcesThatExistedBefore(t *testing.T) {
 	_, res, err := runDeploy(t, f, sampleDeploy(), nil)
 	require.Error(t, err)
 	require.Equal(t, []string{"volume/demo-data"}, f.liveNames(), "the pre-existing volume is kept")
-	require.Equal(t, StepKept, stepState(res, "volume/demo-data"))
+	require.Equal(t, StepKept, stepState(res.Steps, "volume/demo-data"))
 	require.Equal(t, []string{"service-group/demo-web"}, res.Undone)
 	require.NotContains(t, f.deletes(), "volume/demo-data")
 }
@@ -409,7 +318,7 @@ func TestDeployInstanceFindsAStoppedInstance(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "instance demo already exists and is stopped")
 	require.Equal(t, []string{"instance/demo"}, f.liveNames(), "the instance is kept, the rest undone")
-	require.Equal(t, StepKept, stepState(res, "instance/demo"))
+	require.Equal(t, StepKept, stepState(res.Steps, "instance/demo"))
 	require.NotContains(t, f.calls, "wait old")
 }
 
@@ -442,22 +351,7 @@ func TestDeployInstanceRejectsBadInput(t *testing.T) {
 
 func runDeprovisionInstance(t *testing.T, f *kraftCloudFake, in DeprovisionInstanceInput) (DeprovisionInstanceResult, error) {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(DeprovisionInstance)
-	f.install(env)
-	env.ExecuteWorkflow(DeprovisionInstance, in)
-	require.True(t, env.IsWorkflowCompleted())
-	var res DeprovisionInstanceResult
-	err := env.GetWorkflowError()
-	if err == nil {
-		require.NoError(t, env.GetWorkflowResult(&res))
-	} else {
-		var app *temporal.ApplicationError
-		if errors.As(err, &app) && app.HasDetails() {
-			require.NoError(t, app.Details(&res))
-		}
-	}
+	_, res, err := runWorkflow[DeprovisionInstanceResult](t, DeprovisionInstance, in, f.install, nil)
 	return res, err
 }
 

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -48,6 +49,17 @@ func (t *tracker) update(name string, fn func(*Step)) {
 }
 
 func (t *tracker) set(name, state string) { t.update(name, func(s *Step) { s.State = state }) }
+
+// fail marks a step failed, or cancelled when it or the run was cancelled,
+// with why, and returns the state it set.
+func (t *tracker) fail(ctx workflow.Context, name string, err error) string {
+	state := StepFailed
+	if temporal.IsCanceledError(err) || ctx.Err() != nil {
+		state = StepCanceled
+	}
+	t.update(name, func(s *Step) { s.State, s.Error = state, errorMessage(err) })
+	return state
+}
 
 func (t *tracker) step(name string) Step { return t.progress.Steps[t.index[name]] }
 

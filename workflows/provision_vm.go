@@ -1,10 +1,6 @@
 package workflows
 
 import (
-	"fmt"
-	"sort"
-	"strings"
-
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -30,7 +26,7 @@ func ProvisionVM(ctx workflow.Context, in ProvisionVMInput) (ProvisionVMResult, 
 		return ProvisionVMResult{}, temporal.NewNonRetryableApplicationError("vm.name is required", ErrTypeProvisionFailed, nil)
 	}
 	c := &crusoeSteps{projectID: in.ProjectID, timeouts: in.Timeouts, t: t}
-	p := &provision{c: c, in: in, saga: &saga{}, made: map[string]Resource{}}
+	p := &provision{sagaRun: newSagaRun(t), c: c, in: in}
 
 	// Declare every step first, so the progress query shows the whole plan.
 	diskSteps := make([]string, len(in.Disks))
@@ -70,60 +66,18 @@ func ProvisionVM(ctx workflow.Context, in ProvisionVMInput) (ProvisionVMResult, 
 		return res, nil
 	}
 
-	// Compensate.
-	t.phase(PhaseCompensating)
-	notUndone := p.saga.compensate(ctx)
-	t.phase(PhaseFailed)
+	comp := p.compensate(ctx)
 	res = p.result(diskSteps, vmStep, ruleSteps)
-	res.FailedStep = p.failedStep
-	for _, st := range t.snapshot().Steps {
-		switch {
-		case st.State == StepUndone:
-			res.Undone = append(res.Undone, st.Name)
-		case notUndone[st.Name] != nil:
-			res.NotUndone = append(res.NotUndone, UndoFailure{
-				Step: st.Name, Kind: st.Kind, Name: st.Resource, ID: st.ID, Error: errorMessage(notUndone[st.Name]),
-			})
-		}
-	}
+	res.FailedStep, res.Undone, res.NotUndone = comp.failedStep, comp.undone, comp.notUndone
 	res.Steps = t.snapshot().Steps
-	if ctx.Err() != nil && p.failedStep == "" {
-		return res, temporal.NewCanceledError(res)
-	}
-	msg := fmt.Sprintf("step %s failed: %s", p.failedStep, errorMessage(p.firstErr))
-	if len(res.Undone) > 0 {
-		msg += "; undone: " + strings.Join(res.Undone, ", ")
-	}
-	if len(res.NotUndone) > 0 {
-		names := make([]string, len(res.NotUndone))
-		for i, u := range res.NotUndone {
-			names[i] = u.Step
-		}
-		sort.Strings(names)
-		msg += "; NOT undone (still exist): " + strings.Join(names, ", ")
-	}
-	return res, temporal.NewNonRetryableApplicationError(msg, ErrTypeProvisionFailed, p.firstErr, res)
+	return res, p.runError(ctx, comp, ErrTypeProvisionFailed, res)
 }
 
 // provision is one ProvisionVM run's state, shared by its coroutines.
-// Workflow coroutines never run at the same time, so no locking is needed.
 type provision struct {
-	c          *crusoeSteps
-	in         ProvisionVMInput
-	saga       *saga
-	made       map[string]Resource
-	cancelRun  workflow.CancelFunc
-	failedStep string
-	firstErr   error
-}
-
-// fail records the first failure and stops the steps still running.
-func (p *provision) fail(ctx workflow.Context, step string, err error) {
-	if p.failedStep != "" || temporal.IsCanceledError(err) {
-		return
-	}
-	p.failedStep, p.firstErr = step, err
-	p.cancelRun()
+	sagaRun
+	c  *crusoeSteps
+	in ProvisionVMInput
 }
 
 func (p *provision) createDisksVMAndItsRules(ctx workflow.Context, diskSteps []string, vmStep string, ruleSteps []string) {
@@ -176,47 +130,28 @@ func (p *provision) createRule(ctx workflow.Context, step string, r FirewallRule
 	})
 }
 
-// step registers the step's undo, then creates its resource. It reports success.
+// step registers the step's undo, then creates its resource. It reports
+// success; a failure (not a cancellation) stops the run.
 func (p *provision) step(ctx workflow.Context, step, kind, name string, activity, input any) bool {
-	p.saga.add(step, func(ctx workflow.Context) error { return p.undo(ctx, step, kind, name) })
+	p.saga.add(step, func(ctx workflow.Context) error {
+		return p.undo(ctx, step, func(ctx workflow.Context, id string) (bool, error) {
+			_, gone, err := p.c.remove(ctx, step, kind, name, id)
+			return gone, err
+		})
+	})
 	r, err := p.c.create(ctx, step, kind, name, activity, input)
 	if err != nil {
-		p.fail(ctx, step, err)
+		if !temporal.IsCanceledError(err) {
+			p.recordFailure(step, err)
+		}
 		return false
 	}
 	p.made[step] = r
 	return true
 }
 
-// undo removes what a step made. A resource that existed before the run is
-// kept; one whose create never started has nothing to remove.
-func (p *provision) undo(ctx workflow.Context, step, kind, name string) error {
-	t := p.c.t
-	st := t.step(step)
-	if r, ok := p.made[step]; ok && r.Existed {
-		t.set(step, StepKept)
-		return nil
-	}
-	if st.State == StepPending {
-		return nil
-	}
-	before := st.State
-	t.set(step, StepUndoing)
-	_, gone, err := p.c.remove(ctx, step, kind, name, st.ID)
-	if err != nil {
-		t.update(step, func(s *Step) { s.State, s.Error = StepUndoFailed, errorMessage(err) })
-		return err
-	}
-	if gone && before != StepDone {
-		t.set(step, before) // nothing had been made: the step stays failed or cancelled
-		return nil
-	}
-	t.set(step, StepUndone)
-	return nil
-}
-
 func (p *provision) result(diskSteps []string, vmStep string, ruleSteps []string) ProvisionVMResult {
-	t := p.c.t
+	t := p.t
 	res := ProvisionVMResult{VM: p.resource(t.step(vmStep), KindVM)}
 	for _, s := range diskSteps {
 		res.Disks = append(res.Disks, p.resource(t.step(s), KindDisk))

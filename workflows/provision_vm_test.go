@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,69 +21,41 @@ import (
 // test can assert what is left after compensation, and fails the step it is
 // told to.
 type fakeCloud struct {
-	mu sync.Mutex
-	// live maps "kind/name" to an ID.
-	live map[string]string
-	// preexisting names were there before the run.
-	preexisting map[string]bool
-	// failCreate / failWait make that step's create call or wait fail.
-	failCreate, failWait string
-	// failDelete makes deleting that resource fail.
-	failDelete string
+	fakeStore
 	// waitDelay delays the wait of that step.
 	waitDelay map[string]time.Duration
-	calls     []string
 	vmDisks   []string
 	ruleVMIDs map[string]string
-	nextID    int
 }
 
 func newFakeCloud() *fakeCloud {
-	return &fakeCloud{live: map[string]string{}, preexisting: map[string]bool{}, waitDelay: map[string]time.Duration{}, ruleVMIDs: map[string]string{}}
+	return &fakeCloud{fakeStore: newFakeStore(), waitDelay: map[string]time.Duration{}, ruleVMIDs: map[string]string{}}
 }
 
-var errBoom = temporal.NewNonRetryableApplicationError("injected failure", activities.ErrTypeOperationFailed, nil)
-
-// failureLag delays an injected failure. The test environment settles a
-// cancelled activity at once, whatever WaitForCancellation says, while the
-// mock goes on running; on a real server the workflow waits for it. The lag
-// lets parallel creates land before the failure, as the real server would
-// make the saga wait for them.
-const failureLag = 100 * time.Millisecond
-
 func (f *fakeCloud) create(kind, name string) (activities.CreateResult, error) {
-	key := kind + "/" + name
-	if f.failCreate == key {
-		time.Sleep(failureLag)
+	id, found, preexisting, err := f.fakeStore.create(kind, name)
+	switch {
+	case err != nil:
+		return activities.CreateResult{}, err
+	case found:
+		return activities.CreateResult{ResourceID: id, Existed: preexisting}, nil
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, "create "+key)
-	if f.failCreate == key {
-		return activities.CreateResult{}, errBoom
-	}
-	if id, ok := f.live[key]; ok {
-		return activities.CreateResult{ResourceID: id, Existed: f.preexisting[key]}, nil
-	}
-	f.nextID++
-	f.live[key] = fmt.Sprintf("%s-id-%d", kind, f.nextID)
-	return activities.CreateResult{OperationID: "op-" + key}, nil
+	return activities.CreateResult{OperationID: "op-" + kind + "/" + name}, nil
 }
 
 func (f *fakeCloud) wait(ctx context.Context, in activities.WaitInput) (activities.WaitResult, error) {
 	key := in.Kind + "/" + in.Name
+	var d time.Duration // a wait for a delete is never held back
 	f.mu.Lock()
-	d := f.waitDelay[key]
-	if f.failWait == key && !in.Gone {
-		d = failureLag
+	if !in.Gone {
+		d = f.waitDelay[key]
+		if f.failWait == key {
+			d = failureLag
+		}
 	}
 	f.mu.Unlock()
-	if d > 0 && !in.Gone {
-		select {
-		case <-time.After(d):
-		case <-ctx.Done():
-			return activities.WaitResult{}, ctx.Err()
-		}
+	if err := pause(ctx, d); err != nil {
+		return activities.WaitResult{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -115,17 +85,6 @@ func (f *fakeCloud) delete(kind string) func(context.Context, activities.DeleteI
 		}
 		return activities.DeleteResult{ResourceID: id, OperationID: "del-" + key}, nil
 	}
-}
-
-func (f *fakeCloud) liveNames() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []string
-	for k := range f.live {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func (f *fakeCloud) install(env *testsuite.TestWorkflowEnvironment) {
@@ -174,30 +133,7 @@ func sampleInput() ProvisionVMInput {
 
 func runProvision(t *testing.T, f *fakeCloud, in ProvisionVMInput, setup func(env *testsuite.TestWorkflowEnvironment)) (*testsuite.TestWorkflowEnvironment, ProvisionVMResult, error) {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(ProvisionVM)
-	f.install(env)
-	if setup != nil {
-		setup(env)
-	}
-	env.ExecuteWorkflow(ProvisionVM, in)
-	require.True(t, env.IsWorkflowCompleted())
-	var res ProvisionVMResult
-	err := env.GetWorkflowError()
-	if err == nil {
-		require.NoError(t, env.GetWorkflowResult(&res))
-	} else {
-		var app *temporal.ApplicationError
-		var canceled *temporal.CanceledError
-		switch {
-		case errors.As(err, &app):
-			require.NoError(t, app.Details(&res))
-		case errors.As(err, &canceled):
-			require.NoError(t, canceled.Details(&res))
-		}
-	}
-	return env, res, err
+	return runWorkflow[ProvisionVMResult](t, ProvisionVM, in, f.install, setup)
 }
 
 func TestProvisionVMSuccess(t *testing.T) {
@@ -222,10 +158,7 @@ func TestProvisionVMSuccess(t *testing.T) {
 		require.NotContains(t, c, "delete", "nothing is deleted on success")
 	}
 
-	v, err := env.QueryWorkflow(ProgressQuery)
-	require.NoError(t, err)
-	var p Progress
-	require.NoError(t, v.Get(&p))
+	p := progress(t, env)
 	require.Equal(t, PhaseCompleted, p.Phase)
 	require.Len(t, p.Steps, 5)
 }
@@ -271,12 +204,7 @@ func TestProvisionVMCompensatesInReverseOrder(t *testing.T) {
 	f.failWait = "firewall-rule/web-ssh"
 	_, _, err := runProvision(t, f, sampleInput(), nil)
 	require.Error(t, err)
-	var deletes []string
-	for _, c := range f.calls {
-		if len(c) > 7 && c[:7] == "delete " {
-			deletes = append(deletes, c[7:])
-		}
-	}
+	deletes := f.deletes()
 	// Rules go before the VM, the VM before the disks it holds.
 	idx := func(s string) int {
 		for i, d := range deletes {
@@ -314,11 +242,7 @@ func TestProvisionVMKeepsResourcesThatExistedBefore(t *testing.T) {
 	_, res, err := runProvision(t, f, sampleInput(), nil)
 	require.Error(t, err)
 	require.Equal(t, []string{"disk/web-data"}, f.liveNames(), "the pre-existing disk is kept")
-	for _, st := range res.Steps {
-		if st.Name == "disk/web-data" {
-			require.Equal(t, StepKept, st.State)
-		}
-	}
+	require.Equal(t, StepKept, stepState(res.Steps, "disk/web-data"))
 }
 
 func TestProvisionVMCancelledUndoesEverything(t *testing.T) {
@@ -341,19 +265,19 @@ func TestProvisionVMCancelledUndoesEverything(t *testing.T) {
 	require.Contains(t, res.Undone, "disk/web-data")
 }
 
+func runDeprovisionVM(t *testing.T, f *fakeCloud, in DeprovisionVMInput) (DeprovisionVMResult, error) {
+	t.Helper()
+	_, res, err := runWorkflow[DeprovisionVMResult](t, DeprovisionVM, in, f.install, nil)
+	return res, err
+}
+
 func TestDeprovisionVM(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(DeprovisionVM)
 	f := newFakeCloud()
 	f.live = map[string]string{"vm/web": "v1", "disk/web-data": "d1", "firewall-rule/web-ssh": "r1"}
-	f.install(env)
-	env.ExecuteWorkflow(DeprovisionVM, DeprovisionVMInput{
+	res, err := runDeprovisionVM(t, f, DeprovisionVMInput{
 		VMName: "web", DiskNames: []string{"web-data", "web-scratch"}, FirewallRules: []string{"web-ssh"},
 	})
-	require.NoError(t, env.GetWorkflowError())
-	var res DeprovisionVMResult
-	require.NoError(t, env.GetWorkflowResult(&res))
+	require.NoError(t, err)
 	require.Empty(t, f.liveNames())
 	require.Len(t, res.Deleted, 3)
 	require.Equal(t, []Resource{{Kind: KindDisk, Name: "web-scratch"}}, res.AlreadyGone)
@@ -362,15 +286,10 @@ func TestDeprovisionVM(t *testing.T) {
 }
 
 func TestDeprovisionVMLeavesDisksWhenTheVMStays(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(DeprovisionVM)
 	f := newFakeCloud()
 	f.live = map[string]string{"vm/web": "v1", "disk/web-data": "d1"}
 	f.failDelete = "vm/web"
-	f.install(env)
-	env.ExecuteWorkflow(DeprovisionVM, DeprovisionVMInput{VMName: "web", DiskNames: []string{"web-data"}})
-	err := env.GetWorkflowError()
+	_, err := runDeprovisionVM(t, f, DeprovisionVMInput{VMName: "web", DiskNames: []string{"web-data"}})
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "could not delete vm/web, disk/web-data")
 	require.Equal(t, []string{"disk/web-data", "vm/web"}, f.liveNames())

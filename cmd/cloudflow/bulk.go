@@ -146,6 +146,10 @@ func (o *bulkOptions) run(cmd *cobra.Command) error {
 	}
 	defer r.Close()
 	what := fmt.Sprintf("%d VMs %s-*", in.Count, in.NamePrefix)
-	return launch(cmd, o.f, r, what, o.Wait, waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval},
+	return launch(cmd, o.f, r, what, o.Wait, o.waitSettings(),
 		func(ctx context.Context) (starter.Run, error) { return r.BulkCreateVMs(ctx, in) })
+}
+
+func (o *bulkOptions) waitSettings() waitSettings {
+	return waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval}
 }

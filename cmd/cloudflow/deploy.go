@@ -1,8 +1,7 @@
 package main
 
 import (
-	"errors"
-	"fmt"
+	"context"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -91,70 +90,16 @@ func runDeploy(cmd *cobra.Command, o *vmOptions, deploy bool) error {
 	}
 	defer r.Close()
 
-	var run starter.Run
-	if deploy {
-		run, err = r.DeployInstance(cmd.Context(), s.DeployInput())
-	} else {
-		run, err = r.DeprovisionInstance(cmd.Context(), s.DeprovisionInput())
-	}
-	name := s.InstanceName()
-	if err != nil {
-		var running *starter.AlreadyRunningError
-		if errors.As(err, &running) {
-			return withCode(exitOther, fmt.Errorf("a run for instance %s is already in progress (workflow %s); watch it with `cloudflow runs watch %s`, or cancel it with `cloudflow runs cancel %s`",
-				name, running.WorkflowID, running.WorkflowID, running.WorkflowID))
+	return launch(cmd, o.f, r, "instance "+s.InstanceName(), o.Wait, o.waitSettings(), func(ctx context.Context) (starter.Run, error) {
+		if deploy {
+			return r.DeployInstance(ctx, s.DeployInput())
 		}
-		return withCode(exitOther, err)
-	}
-
-	if !o.Wait {
-		if o.JSON {
-			return printJSON(o.f.IO.Out, run)
-		}
-		out := o.f.IO.Out
-		fmt.Fprintf(out, "Started %s for instance %s.\n", run.Workflow, name)
-		fmt.Fprintf(out, "  workflow: %s\n  run:      %s\n", run.WorkflowID, run.RunID)
-		fmt.Fprintf(out, "Watch it with: cloudflow runs watch %s\n", run.WorkflowID)
-		return nil
-	}
-	if !o.JSON && !o.f.IO.OutTTY {
-		fmt.Fprintf(o.f.IO.Out, "Started %s for instance %s (workflow %s).\n", run.Workflow, name, run.WorkflowID)
-	}
-	return waitForRun(cmd, o.f, r, run, waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval})
+		return r.DeprovisionInstance(ctx, s.DeprovisionInput())
+	})
 }
 
-// loadKraftCloudSpec reads and checks a KraftCloud spec; any problem is bad
-// usage (exit 2), reported as loadSpec reports a VM spec's.
+// loadKraftCloudSpec reads and checks a KraftCloud spec as loadSpec does a
+// VM spec's.
 func loadKraftCloudSpec(stdin io.Reader, path string) (*spec.KraftCloudSpec, error) {
-	var (
-		s   *spec.KraftCloudSpec
-		err error
-	)
-	name := path
-	if path == "-" {
-		name = "standard input"
-		data, rerr := io.ReadAll(stdin)
-		if rerr != nil {
-			return nil, usageErrorf("read spec from standard input: %v", rerr)
-		}
-		s, err = spec.ParseKraftCloud(data, "-")
-	} else {
-		s, err = spec.LoadKraftCloud(path)
-	}
-	if err == nil {
-		return s, nil
-	}
-	var errs spec.Errors
-	if !errors.As(err, &errs) {
-		return nil, withCode(exitUsage, err)
-	}
-	problems := "1 problem"
-	if len(errs) != 1 {
-		problems = fmt.Sprintf("%d problems", len(errs))
-	}
-	msg := fmt.Sprintf("spec %s has %s; nothing was started:", name, problems)
-	for _, e := range errs {
-		msg += "\n  " + e.Error()
-	}
-	return nil, withCode(exitUsage, errors.New(msg))
+	return loadSpec(stdin, path, spec.LoadKraftCloud, spec.ParseKraftCloud)
 }

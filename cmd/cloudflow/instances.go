@@ -248,7 +248,7 @@ func (o *fleetOptions) run(cmd *cobra.Command, args []string, start bool) error 
 	}
 	defer r.Close()
 	what := fmt.Sprintf("%d %s instances", len(in.Instances), in.Provider)
-	return launch(cmd, o.f, r, what, o.Wait, waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval},
+	return launch(cmd, o.f, r, what, o.Wait, o.waitSettings(),
 		func(ctx context.Context) (starter.Run, error) {
 			if start {
 				return r.StartInstances(ctx, in)
@@ -411,4 +411,8 @@ func writeFleetItems(w io.Writer, items []workflows.FleetItem) {
 		fmt.Fprintf(t, "  %s\t%s\t%s\n", it.Ref, dash(it.Code), oneLine(it.Message))
 	}
 	_ = t.Flush()
+}
+
+func (o *fleetOptions) waitSettings() waitSettings {
+	return waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval}
 }

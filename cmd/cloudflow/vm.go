@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -120,7 +121,7 @@ func (o *vmOptions) run(cmd *cobra.Command, provision bool) error {
 	if err := o.validate(cmd); err != nil {
 		return err
 	}
-	s, err := loadSpec(o.f.IO.In, o.File)
+	s, err := loadSpec(o.f.IO.In, o.File, spec.Load, spec.Parse)
 	if err != nil {
 		return err
 	}
@@ -131,41 +132,23 @@ func (o *vmOptions) run(cmd *cobra.Command, provision bool) error {
 	}
 	defer r.Close()
 
-	var run starter.Run
-	if provision {
-		run, err = r.ProvisionVM(cmd.Context(), s.ProvisionInput())
-	} else {
-		run, err = r.DeprovisionVM(cmd.Context(), s.DeprovisionInput())
-	}
-	if err != nil {
-		var running *starter.AlreadyRunningError
-		if errors.As(err, &running) {
-			return withCode(exitOther, fmt.Errorf("a run for VM %s is already in progress (workflow %s); watch it with `cloudflow runs watch %s`, or cancel it with `cloudflow runs cancel %s`",
-				s.VM.Name, running.WorkflowID, running.WorkflowID, running.WorkflowID))
+	return launch(cmd, o.f, r, "VM "+s.VM.Name, o.Wait, o.waitSettings(), func(ctx context.Context) (starter.Run, error) {
+		if provision {
+			return r.ProvisionVM(ctx, s.ProvisionInput())
 		}
-		return withCode(exitOther, err)
-	}
-
-	if !o.Wait {
-		if o.JSON {
-			return printJSON(o.f.IO.Out, run)
-		}
-		out := o.f.IO.Out
-		fmt.Fprintf(out, "Started %s for VM %s.\n", run.Workflow, s.VM.Name)
-		fmt.Fprintf(out, "  workflow: %s\n  run:      %s\n", run.WorkflowID, run.RunID)
-		fmt.Fprintf(out, "Watch it with: cloudflow runs watch %s\n", run.WorkflowID)
-		return nil
-	}
-	if !o.JSON && !o.f.IO.OutTTY {
-		fmt.Fprintf(o.f.IO.Out, "Started %s for VM %s (workflow %s).\n", run.Workflow, s.VM.Name, run.WorkflowID)
-	}
-	return waitForRun(cmd, o.f, r, run, waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval})
+		return r.DeprovisionVM(ctx, s.DeprovisionInput())
+	})
 }
 
-// loadSpec reads and checks a spec; any problem is bad usage (exit 2).
-func loadSpec(stdin io.Reader, path string) (*spec.VMSpec, error) {
+func (o *vmOptions) waitSettings() waitSettings {
+	return waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval}
+}
+
+// loadSpec reads a spec of either kind with load, or from stdin with parse
+// when path is "-", and checks it; any problem is bad usage (exit 2).
+func loadSpec[S any](stdin io.Reader, path string, load func(path string) (*S, error), parse func(data []byte, source string) (*S, error)) (*S, error) {
 	var (
-		s   *spec.VMSpec
+		s   *S
 		err error
 	)
 	name := path
@@ -175,9 +158,9 @@ func loadSpec(stdin io.Reader, path string) (*spec.VMSpec, error) {
 		if rerr != nil {
 			return nil, usageErrorf("read spec from standard input: %v", rerr)
 		}
-		s, err = spec.Parse(data, "-")
+		s, err = parse(data, "-")
 	} else {
-		s, err = spec.Load(path)
+		s, err = load(path)
 	}
 	if err == nil {
 		return s, nil
