@@ -2,9 +2,11 @@ package cloudsim
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -92,4 +94,31 @@ func (t *tally) reset() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.m = nil
+}
+
+// unknownEndpoint answers the requests under prefix that no route of mux
+// serves, after the cloud's own auth check: 405 with an Allow header when the
+// path is served for other methods, else 404. fail writes the error in the
+// cloud's format.
+func unknownEndpoint(mux *http.ServeMux, prefix string, authorize func(http.ResponseWriter, *http.Request) bool,
+	fail func(w http.ResponseWriter, status int, msg string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !authorize(w, r) {
+			return
+		}
+		var allowed []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, p := mux.Handler(probe); p != prefix && p != "" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			fail(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not supported on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allowed, ", ")))
+			return
+		}
+		fail(w, http.StatusNotFound, fmt.Sprintf("No such endpoint: %s %s", r.Method, r.URL.Path))
+	})
 }

@@ -386,24 +386,12 @@ func (c *crusoeCloud) register(mux *http.ServeMux) {
 	c.registerOperations(h, "networking/load-balancers/operations", crusoeFamLBs)
 
 	const fallback = "/v1alpha5/"
-	mux.Handle(fallback, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !c.authorize(w, r) {
-			return
+	mux.Handle(fallback, unknownEndpoint(mux, fallback, c.authorize, func(w http.ResponseWriter, status int, msg string) {
+		code := "not_found"
+		if status == http.StatusMethodNotAllowed {
+			code = "method_not_allowed"
 		}
-		var allowed []string
-		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-			probe := r.Clone(r.Context())
-			probe.Method = m
-			if _, p := mux.Handler(probe); p != fallback && p != "" {
-				allowed = append(allowed, m)
-			}
-		}
-		if len(allowed) > 0 {
-			w.Header().Set("Allow", strings.Join(allowed, ", "))
-			c.writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not supported on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allowed, ", ")))
-			return
-		}
-		c.writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
+		c.writeError(w, status, code, msg)
 	}))
 }
 

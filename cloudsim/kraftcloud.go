@@ -820,23 +820,7 @@ func (c *kraftCloud) register(mux *http.ServeMux) {
 	h("PUT /v1/volumes/{uuid}/detach", kcLocal[kcDetachOptions]("volumes", c.detachVolumes))
 
 	const fallback = "/v1/"
-	mux.Handle(fallback, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !c.authorize(w, r) {
-			return
-		}
-		var allowed []string
-		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-			probe := r.Clone(r.Context())
-			probe.Method = m
-			if _, p := mux.Handler(probe); p != fallback && p != "" {
-				allowed = append(allowed, m)
-			}
-		}
-		if len(allowed) > 0 {
-			w.Header().Set("Allow", strings.Join(allowed, ", "))
-			c.writeError(w, http.StatusMethodNotAllowed, "", fmt.Sprintf("%s is not supported on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allowed, ", ")))
-			return
-		}
-		c.writeError(w, http.StatusNotFound, "", fmt.Sprintf("No such endpoint: %s %s", r.Method, r.URL.Path))
+	mux.Handle(fallback, unknownEndpoint(mux, fallback, c.authorize, func(w http.ResponseWriter, status int, msg string) {
+		c.writeError(w, status, "", msg)
 	}))
 }

@@ -31,10 +31,7 @@ type bulkOptions struct {
 	SSHPublicKeyFile string
 	Project          string
 	OperationTimeout time.Duration
-	Wait             bool
-	JSON             bool
-	Timeout          time.Duration
-	Interval         time.Duration
+	waitFlags
 }
 
 func newVMBulkCreateCmd(f *factory, root *rootOptions) *cobra.Command {
@@ -70,11 +67,7 @@ func newVMBulkCreateCmd(f *factory, root *rootOptions) *cobra.Command {
 	fl.StringVar(&opts.SSHPublicKeyFile, "ssh-public-key-file", "", "`file` holding the SSH public key, for an inline template")
 	fl.StringVar(&opts.Project, "project", "", "Crusoe project `ID` (default: the worker's)")
 	fl.DurationVar(&opts.OperationTimeout, "operation-timeout", workflows.DefaultOperationTimeout, "how long the bulk operation may take")
-	fl.BoolVar(&opts.Wait, "wait", false, "wait for the workflow to finish, showing progress")
-	fl.BoolVar(&opts.JSON, "json", false, "print JSON: the result with --wait, else the started run")
-	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "with --wait, how long to wait before giving up (the workflow goes on)")
-	fl.DurationVar(&opts.Interval, "poll-interval", defaultPollInterval, "how often to ask the workflow for progress")
-	_ = fl.MarkHidden("poll-interval")
+	opts.addWaitFlags(fl, 30*time.Minute)
 	return cmd
 }
 
@@ -117,11 +110,11 @@ func (o *bulkOptions) input(cmd *cobra.Command) (workflows.BulkCreateVMsInput, e
 			bad("the SSH public key does not look like one (it should start with ssh- or ecdsa-)")
 		}
 	}
-	if cmd.Flags().Changed("timeout") && !o.Wait {
-		bad("--timeout only applies with --wait")
+	if err := o.validateWait(cmd); err != nil {
+		problems = append(problems, err.Error())
 	}
-	if o.Timeout <= 0 || o.OperationTimeout <= 0 || o.Interval <= 0 {
-		bad("--timeout and --operation-timeout must be longer than zero")
+	if o.OperationTimeout <= 0 {
+		bad("--operation-timeout must be longer than zero")
 	}
 	if len(problems) > 0 {
 		return workflows.BulkCreateVMsInput{}, withCode(exitUsage, errors.New(strings.Join(problems, "\n")+"\nnothing was started"))
@@ -148,8 +141,4 @@ func (o *bulkOptions) run(cmd *cobra.Command) error {
 	what := fmt.Sprintf("%d VMs %s-*", in.Count, in.NamePrefix)
 	return launch(cmd, o.f, r, what, o.Wait, o.waitSettings(),
 		func(ctx context.Context) (starter.Run, error) { return r.BulkCreateVMs(ctx, in) })
-}
-
-func (o *bulkOptions) waitSettings() waitSettings {
-	return waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval}
 }

@@ -32,10 +32,7 @@ type fleetOptions struct {
 	WaitTimeout  time.Duration
 	Force        bool
 	DrainTimeout time.Duration
-	Wait         bool
-	JSON         bool
-	Timeout      time.Duration
-	Interval     time.Duration
+	waitFlags
 }
 
 func newInstancesCmd(f *factory, root *rootOptions) *cobra.Command {
@@ -99,11 +96,7 @@ func newFleetCmd(f *factory, root *rootOptions, start bool) *cobra.Command {
 		fl.BoolVar(&opts.Force, "force", false, "KraftCloud: stop at once, without draining")
 		fl.DurationVar(&opts.DrainTimeout, "drain-timeout", 0, "KraftCloud: how long to drain connections before stopping")
 	}
-	fl.BoolVar(&opts.Wait, "wait", false, "wait for the workflow to finish, showing live counts")
-	fl.BoolVar(&opts.JSON, "json", false, "print JSON: the result with --wait, else the started run")
-	fl.DurationVar(&opts.Timeout, "timeout", time.Hour, "with --wait, how long to wait before giving up (the workflow goes on)")
-	fl.DurationVar(&opts.Interval, "poll-interval", defaultPollInterval, "how often to ask the workflow for progress")
-	_ = fl.MarkHidden("poll-interval")
+	opts.addWaitFlags(fl, time.Hour)
 	return cmd
 }
 
@@ -117,11 +110,8 @@ func pastTense(verb string) string {
 // input checks the flags and the names and builds the workflow input. Any
 // problem is bad usage: nothing is started.
 func (o *fleetOptions) input(cmd *cobra.Command, args []string) (workflows.FleetInput, error) {
-	if cmd.Flags().Changed("timeout") && !o.Wait {
-		return workflows.FleetInput{}, usageErrorf("--timeout only applies with --wait")
-	}
-	if o.Timeout <= 0 || o.Interval <= 0 {
-		return workflows.FleetInput{}, usageErrorf("--timeout must be longer than zero, e.g. 1h")
+	if err := o.validateWait(cmd); err != nil {
+		return workflows.FleetInput{}, err
 	}
 	if o.MaxAttempts < 1 || o.ChunkSize < 1 {
 		return workflows.FleetInput{}, usageErrorf("--max-attempts %d and --chunk-size %d must be at least 1", o.MaxAttempts, o.ChunkSize)
@@ -411,8 +401,4 @@ func writeFleetItems(w io.Writer, items []workflows.FleetItem) {
 		fmt.Fprintf(t, "  %s\t%s\t%s\n", it.Ref, dash(it.Code), oneLine(it.Message))
 	}
 	_ = t.Flush()
-}
-
-func (o *fleetOptions) waitSettings() waitSettings {
-	return waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval}
 }

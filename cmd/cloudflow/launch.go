@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cloudflow/cloudflow/starter"
 )
@@ -55,4 +56,40 @@ func waitContext(cmd *cobra.Command, f *factory, timeout time.Duration) (ctx, si
 		cancelTimeout()
 		stop()
 	}
+}
+
+// waitFlags are the flags every command that starts a run shares.
+type waitFlags struct {
+	Wait     bool
+	JSON     bool
+	Timeout  time.Duration
+	Interval time.Duration
+}
+
+// addWaitFlags adds --wait, --json, --timeout (defaulting to timeout) and the
+// hidden --poll-interval.
+func (w *waitFlags) addWaitFlags(fl *pflag.FlagSet, timeout time.Duration) {
+	fl.BoolVar(&w.Wait, "wait", false, "wait for the workflow to finish, showing progress")
+	fl.BoolVar(&w.JSON, "json", false, "print JSON: the result with --wait, else the started run")
+	fl.DurationVar(&w.Timeout, "timeout", timeout, "with --wait, how long to wait before giving up (the workflow goes on)")
+	fl.DurationVar(&w.Interval, "poll-interval", defaultPollInterval, "how often to ask the workflow for progress")
+	_ = fl.MarkHidden("poll-interval")
+}
+
+// validateWait checks the wait flags; a problem is bad usage.
+func (w *waitFlags) validateWait(cmd *cobra.Command) error {
+	if cmd.Flags().Changed("timeout") && !w.Wait {
+		return usageErrorf("--timeout only applies with --wait")
+	}
+	if w.Timeout <= 0 {
+		return usageErrorf("--timeout must be longer than zero, e.g. 30m")
+	}
+	if w.Interval <= 0 {
+		return usageErrorf("--poll-interval must be longer than zero")
+	}
+	return nil
+}
+
+func (w *waitFlags) waitSettings() waitSettings {
+	return waitSettings{JSON: w.JSON, Timeout: w.Timeout, Interval: w.Interval}
 }

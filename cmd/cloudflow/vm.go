@@ -21,11 +21,8 @@ type vmOptions struct {
 	f    *factory
 	root *rootOptions
 
-	File     string
-	Wait     bool
-	JSON     bool
-	Timeout  time.Duration
-	Interval time.Duration
+	File string
+	waitFlags
 }
 
 func newVMCmd(f *factory, root *rootOptions) *cobra.Command {
@@ -96,26 +93,11 @@ func newVMDeprovisionCmd(f *factory, root *rootOptions) *cobra.Command {
 func (o *vmOptions) addFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVarP(&o.File, "file", "f", "", "the `spec` file, YAML or JSON (- reads standard input)")
-	fl.BoolVar(&o.Wait, "wait", false, "wait for the workflow to finish, showing progress")
-	fl.BoolVar(&o.JSON, "json", false, "print JSON: the result with --wait, else the started run")
-	fl.DurationVar(&o.Timeout, "timeout", 30*time.Minute, "with --wait, how long to wait before giving up (the workflow goes on)")
-	fl.DurationVar(&o.Interval, "poll-interval", defaultPollInterval, "how often to ask the workflow for progress")
-	_ = fl.MarkHidden("poll-interval")
+	o.addWaitFlags(fl, 30*time.Minute)
 	_ = cmd.MarkFlagRequired("file")
 }
 
-func (o *vmOptions) validate(cmd *cobra.Command) error {
-	if cmd.Flags().Changed("timeout") && !o.Wait {
-		return usageErrorf("--timeout only applies with --wait")
-	}
-	if o.Timeout <= 0 {
-		return usageErrorf("--timeout must be longer than zero, e.g. 30m")
-	}
-	if o.Interval <= 0 {
-		return usageErrorf("--poll-interval must be longer than zero")
-	}
-	return nil
-}
+func (o *vmOptions) validate(cmd *cobra.Command) error { return o.validateWait(cmd) }
 
 func (o *vmOptions) run(cmd *cobra.Command, provision bool) error {
 	if err := o.validate(cmd); err != nil {
@@ -138,10 +120,6 @@ func (o *vmOptions) run(cmd *cobra.Command, provision bool) error {
 		}
 		return r.DeprovisionVM(ctx, s.DeprovisionInput())
 	})
-}
-
-func (o *vmOptions) waitSettings() waitSettings {
-	return waitSettings{JSON: o.JSON, Timeout: o.Timeout, Interval: o.Interval}
 }
 
 // loadSpec reads a spec of either kind with load, or from stdin with parse
