@@ -2,28 +2,20 @@
 package crusoe
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/cloudflow/cloudflow/clients/internal/apihttp"
 )
 
 // DefaultBaseURL is the public Crusoe Cloud API endpoint.
 const DefaultBaseURL = "https://api.crusoecloud.com/v1alpha5"
-
-const (
-	defaultUserAgent = "cloudflow"
-	// defaultTimeout bounds a request whose context has no deadline, so a
-	// stalled connection cannot hang a caller forever.
-	defaultTimeout = 60 * time.Second
-	mediaTypeJSON  = "application/json"
-)
 
 // ErrInvalidArgument is wrapped by every error the client returns for an
 // argument it rejects before making a request. Such errors are never worth
@@ -46,13 +38,10 @@ type Client struct {
 	Operations        *OperationsService
 
 	rawBaseURL  string
-	baseURL     string // validated, without a trailing slash
-	httpClient  *http.Client
+	api         apihttp.Client
 	accessKeyID string
 	secretKey   string
 	projectID   string
-	userAgent   string
-	now         func() time.Time
 }
 
 // service is the common shape of every XxxService.
@@ -66,13 +55,7 @@ type Option func(*Client)
 func WithBaseURL(baseURL string) Option { return func(c *Client) { c.rawBaseURL = baseURL } }
 
 // WithHTTPClient sets the HTTP client used for requests. A nil client is ignored.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *Client) {
-		if hc != nil {
-			c.httpClient = hc
-		}
-	}
-}
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.api.SetHTTPClient(hc) } }
 
 // WithCredentials sets the API access key ID and secret key.
 func WithCredentials(accessKeyID, secretKey string) Option {
@@ -83,43 +66,35 @@ func WithCredentials(accessKeyID, secretKey string) Option {
 func WithProjectID(projectID string) Option { return func(c *Client) { c.projectID = projectID } }
 
 // WithUserAgent sets the User-Agent header. An empty value is ignored.
-func WithUserAgent(ua string) Option {
-	return func(c *Client) {
-		if ua != "" {
-			c.userAgent = ua
-		}
-	}
-}
+func WithUserAgent(ua string) Option { return func(c *Client) { c.api.SetUserAgent(ua) } }
 
 // WithClock sets the clock that stamps request signatures and resolves
 // Retry-After dates. A nil clock is ignored.
-func WithClock(now func() time.Time) Option {
-	return func(c *Client) {
-		if now != nil {
-			c.now = now
-		}
-	}
-}
+func WithClock(now func() time.Time) Option { return func(c *Client) { c.api.SetClock(now) } }
 
 // New builds a client. It fails when the credentials are missing or the secret
 // key is not base64url, or when the base URL is not an absolute http(s) URL.
 func New(opts ...Option) (*Client, error) {
 	c := &Client{
 		rawBaseURL: DefaultBaseURL,
-		httpClient: &http.Client{Timeout: defaultTimeout},
-		userAgent:  defaultUserAgent,
-		now:        time.Now,
+		api: apihttp.Client{
+			Name: "crusoe",
+			// The HTTP client's own timeout bounds every request, whatever its context.
+			HTTPClient: &http.Client{Timeout: apihttp.DefaultTimeout},
+			UserAgent:  apihttp.DefaultUserAgent,
+			Now:        time.Now,
+		},
 	}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(c)
 		}
 	}
-	base, err := normalizeBaseURL(c.rawBaseURL)
+	base, err := apihttp.NormalizeBaseURL(c.rawBaseURL, DefaultBaseURL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("crusoe: %w", err)
 	}
-	c.baseURL = base
+	c.api.BaseURL = base
 	if c.accessKeyID == "" || c.secretKey == "" {
 		return nil, errors.New("crusoe: an access key ID and a secret key are required " +
 			"(WithCredentials, ~/.crusoe/config or CRUSOE_ACCESS_KEY_ID and CRUSOE_SECRET_KEY)")
@@ -146,25 +121,20 @@ func New(opts ...Option) (*Client, error) {
 func (c *Client) ProjectID() string { return c.projectID }
 
 // BaseURL is the endpoint the client talks to, without a trailing slash.
-func (c *Client) BaseURL() string { return c.baseURL }
+func (c *Client) BaseURL() string { return c.api.BaseURL }
 
-func normalizeBaseURL(raw string) (string, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		raw = DefaultBaseURL
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("crusoe: invalid base URL %q: %w", raw, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("crusoe: invalid base URL %q: want an absolute http or https URL", raw)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("crusoe: invalid base URL %q: it may not carry user info, a query or a fragment", u.Redacted())
-	}
-	return strings.TrimRight(u.String(), "/"), nil
+// String describes the client without its secret key.
+func (c Client) String() string {
+	return fmt.Sprintf("crusoe.Client{BaseURL: %q, AccessKeyID: %q, SecretKey: %s, ProjectID: %q}",
+		c.api.BaseURL, c.accessKeyID, apihttp.Redact(c.secretKey), c.projectID)
 }
+
+// GoString is String, so %#v redacts too.
+func (c Client) GoString() string { return c.String() }
+
+// Format makes every fmt verb print String: fmt would otherwise print the
+// unexported fields, secret key included.
+func (c Client) Format(f fmt.State, verb rune) { apihttp.FormatRedacted(f, verb, c.String()) }
 
 // invalid builds an ErrInvalidArgument error.
 func invalid(format string, args ...any) error {
@@ -230,63 +200,22 @@ func (c *Client) resourcePath(projectID, base, idName, id string) (string, error
 // do sends one signed request to baseURL/relPath and decodes a JSON answer
 // into out (when out is not nil). A non-2xx answer becomes an *APIError.
 func (c *Client) do(ctx context.Context, method, relPath string, query url.Values, in, out any) error {
-	u, err := url.Parse(c.baseURL + "/" + relPath)
+	req, err := c.api.NewRequest(ctx, method, relPath, query, in)
 	if err != nil {
-		return fmt.Errorf("crusoe: building URL for %s: %w", relPath, err)
+		return err
 	}
-	if len(query) > 0 {
-		u.RawQuery = query.Encode()
-	}
-	path := u.EscapedPath()
-
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("crusoe: %s %s: encoding request: %w", method, path, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
-	if err != nil {
-		return fmt.Errorf("crusoe: %s %s: %w", method, path, err)
-	}
-	ts := FormatTimestamp(c.now())
+	path := req.URL.EscapedPath()
+	ts := FormatTimestamp(c.api.Now())
 	sig, err := Sign(c.secretKey, path, query, method, ts)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Accept", mediaTypeJSON)
-	if in != nil {
-		req.Header.Set("Content-Type", mediaTypeJSON)
-	}
-	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set(HeaderTimestamp, ts)
 	req.Header.Set(HeaderAuthorization, AuthorizationValue(c.accessKeyID, sig))
-
-	resp, err := c.httpClient.Do(req)
-	if err != nil {
-		// url.Error repeats the method and full URL; keep only the cause.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("crusoe: %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return newAPIError(resp, method, path, c.now())
-	}
-	if out == nil {
-		// Drain a little so the connection can be reused.
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("crusoe: %s %s: decoding response: %w", method, path, err)
-	}
-	return nil
+	_, err = c.api.Do(req, out, func(resp *http.Response) error {
+		return newAPIError(resp, method, path, c.api.Now())
+	})
+	return err
 }
 
 // list fetches a collection answered as {"items": [...]}.
@@ -322,7 +251,7 @@ func sendKeyed[T any](ctx context.Context, c *Client, method, path, key string, 
 		return nil, err
 	}
 	raw, ok := env[key]
-	if !ok || isNull(raw) {
+	if !ok || apihttp.IsNullJSON(raw) {
 		return nil, fmt.Errorf("crusoe: %s %s: response has no %q object", method, path, key)
 	}
 	v := new(T)
@@ -346,11 +275,6 @@ func startOperation(ctx context.Context, c *Client, method, path string, in any)
 
 type operationEnvelope struct {
 	Operation *Operation `json:"operation"`
-}
-
-func isNull(raw json.RawMessage) bool {
-	s := strings.TrimSpace(string(raw))
-	return s == "" || s == "null"
 }
 
 // resource holds the calls every resource family shares, so each service

@@ -2,7 +2,6 @@ package crusoe
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cloudflow/cloudflow/clients/internal/apitest"
 )
 
 const (
@@ -83,27 +84,6 @@ func verifyRequest(t *testing.T, r *http.Request) {
 	}
 }
 
-// mustNotCall fails the test if the client makes any request.
-func mustNotCall(t *testing.T) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("unexpected request %s %s", r.Method, r.URL)
-		w.WriteHeader(http.StatusTeapot)
-	}
-}
-
-func jsonEqual(t *testing.T, got []byte, want string) bool {
-	t.Helper()
-	var g, w any
-	if err := json.Unmarshal(got, &g); err != nil {
-		t.Errorf("body %q is not JSON: %v", got, err)
-		return false
-	}
-	if err := json.Unmarshal([]byte(want), &w); err != nil {
-		t.Fatalf("bad expected JSON %q: %v", want, err)
-	}
-	return reflect.DeepEqual(g, w)
-}
-
 func TestNewValidates(t *testing.T) {
 	tests := []struct {
 		name string
@@ -114,10 +94,8 @@ func TestNewValidates(t *testing.T) {
 		{"no secret", []Option{WithCredentials("AK", "")}, "required"},
 		{"no key id", []Option{WithCredentials("", testSecret)}, "required"},
 		{"secret not base64url", []Option{WithCredentials("AK", "not*base64!secret")}, "secret key is not base64url"},
-		{"relative base URL", []Option{WithCredentials("AK", testSecret), WithBaseURL("/v1alpha5")}, "invalid base URL"},
-		{"ftp base URL", []Option{WithCredentials("AK", testSecret), WithBaseURL("ftp://example.com/v1alpha5")}, "invalid base URL"},
-		{"unparsable base URL", []Option{WithCredentials("AK", testSecret), WithBaseURL("http://[::1")}, "invalid base URL"},
-		{"base URL with query", []Option{WithCredentials("AK", testSecret), WithBaseURL("https://example.com/v1alpha5?x=1")}, "invalid base URL"},
+		// apihttp's tests cover the other ways a base URL can be wrong.
+		{"relative base URL", []Option{WithCredentials("AK", testSecret), WithBaseURL("/v1alpha5")}, `crusoe: invalid base URL "/v1alpha5"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,8 +118,11 @@ func TestNewDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.BaseURL() != DefaultBaseURL || c.userAgent != "cloudflow" || c.httpClient == nil || c.now == nil || c.ProjectID() != "" {
-		t.Errorf("defaults: base %q ua %q project %q", c.BaseURL(), c.userAgent, c.ProjectID())
+	if c.BaseURL() != DefaultBaseURL || c.api.UserAgent != "cloudflow" || c.api.HTTPClient == nil || c.api.Now == nil || c.ProjectID() != "" {
+		t.Errorf("defaults: base %q ua %q project %q", c.BaseURL(), c.api.UserAgent, c.ProjectID())
+	}
+	if c.api.HTTPClient.Timeout != 60*time.Second {
+		t.Errorf("default HTTP client timeout %v, want 60s", c.api.HTTPClient.Timeout)
 	}
 	for name, svc := range map[string]any{
 		"VMs": c.VMs, "Disks": c.Disks, "Snapshots": c.Snapshots, "FirewallRules": c.FirewallRules,
@@ -159,8 +140,8 @@ func TestNewDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.BaseURL() != "http://localhost:8080/v1alpha5" || c.httpClient != hc || c.ProjectID() != "p" || c.userAgent != "test/1" {
-		t.Errorf("options not applied: base %q ua %q project %q", c.BaseURL(), c.userAgent, c.ProjectID())
+	if c.BaseURL() != "http://localhost:8080/v1alpha5" || c.api.HTTPClient != hc || c.ProjectID() != "p" || c.api.UserAgent != "test/1" {
+		t.Errorf("options not applied: base %q ua %q project %q", c.BaseURL(), c.api.UserAgent, c.ProjectID())
 	}
 }
 
@@ -281,18 +262,6 @@ func TestAPIErrors(t *testing.T) {
 			want:   APIError{StatusCode: 503, RetryAfter: 30 * time.Second},
 		},
 		{
-			name:   "Retry-After in the past",
-			status: 503,
-			header: map[string]string{"Retry-After": testNow.Add(-time.Minute).Format(http.TimeFormat)},
-			want:   APIError{StatusCode: 503},
-		},
-		{
-			name:   "Retry-After garbage",
-			status: 503,
-			header: map[string]string{"Retry-After": "soon"},
-			want:   APIError{StatusCode: 503},
-		},
-		{
 			name:   "oversized body is cut at 64 KiB",
 			status: 500,
 			body:   big,
@@ -380,7 +349,7 @@ func TestTransportErrors(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	c = newTestClient(t, mustNotCall(t))
+	c = newTestClient(t, apitest.MustNotCall(t))
 	_, err := c.Disks.List(ctx, "")
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled context: err = %v, want context.Canceled", err)
@@ -424,7 +393,7 @@ func TestEmptySuccessBody(t *testing.T) {
 }
 
 func TestArgumentsValidatedBeforeAnyRequest(t *testing.T) {
-	c := newTestClient(t, mustNotCall(t))
+	c := newTestClient(t, apitest.MustNotCall(t))
 	noProject, err := New(WithCredentials(testAccessKeyID, testSecret), WithBaseURL(c.BaseURL()), WithClock(testClock))
 	if err != nil {
 		t.Fatal(err)
@@ -611,17 +580,5 @@ func TestArgumentsValidatedBeforeAnyRequest(t *testing.T) {
 				t.Errorf("err = %q, want it to mention %q", err, tt.want)
 			}
 		})
-	}
-}
-
-func TestCheckRetryAfterBounds(t *testing.T) {
-	if d := parseRetryAfter("99999999999999999", testNow); d <= 0 || d > 101*365*24*time.Hour {
-		t.Errorf("huge Retry-After = %v", d)
-	}
-	if d := parseRetryAfter("-3", testNow); d != 0 {
-		t.Errorf("negative Retry-After = %v", d)
-	}
-	if d := parseRetryAfter(" 12 ", testNow); d != 12*time.Second {
-		t.Errorf("padded Retry-After = %v", d)
 	}
 }

@@ -3,13 +3,13 @@ package crusoe
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/cloudflow/cloudflow/clients/internal/apihttp"
 )
 
 // Environment variables read by LoadConfig; each overrides the config file.
@@ -37,7 +37,7 @@ type Config struct {
 // String describes the configuration with the secret key redacted.
 func (c Config) String() string {
 	return fmt.Sprintf("crusoe.Config{Profile: %q, Endpoint: %q, AccessKeyID: %q, SecretKey: %s, ProjectID: %q}",
-		c.Profile, c.Endpoint, c.AccessKeyID, redact(c.SecretKey), c.ProjectID)
+		c.Profile, c.Endpoint, c.AccessKeyID, apihttp.Redact(c.SecretKey), c.ProjectID)
 }
 
 // GoString is String, so %#v redacts too.
@@ -45,20 +45,7 @@ func (c Config) GoString() string { return c.String() }
 
 // Format makes every fmt verb (%v, %+v, %#v, %s, %d, ...) print the redacted
 // form; without it, verbs such as %d would print the fields one by one.
-func (c Config) Format(f fmt.State, verb rune) {
-	s := c.String()
-	if verb == 'q' {
-		s = strconv.Quote(s)
-	}
-	_, _ = io.WriteString(f, s)
-}
-
-func redact(secret string) string {
-	if secret == "" {
-		return `""`
-	}
-	return "[redacted]"
-}
+func (c Config) Format(f fmt.State, verb rune) { apihttp.FormatRedacted(f, verb, c.String()) }
 
 // fileProfile is one profile table of ~/.crusoe/config, as the official CLI writes it.
 type fileProfile struct {

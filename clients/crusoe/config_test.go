@@ -257,3 +257,18 @@ func TestNewFromConfig(t *testing.T) {
 		t.Errorf("bad secret: err = %v", err)
 	}
 }
+
+func TestClientNeverPrintsItsSecret(t *testing.T) {
+	const secret = "Y2xvdWRzaW0tc2VjcmV0IQ"
+	c, err := New(WithCredentials("key-id", secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+		for _, v := range []any{c, *c} {
+			if out := fmt.Sprintf(verb, v); strings.Contains(out, secret) {
+				t.Errorf("%s prints the secret key: %s", verb, out)
+			}
+		}
+	}
+}

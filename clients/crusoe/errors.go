@@ -3,16 +3,12 @@ package crusoe
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
-)
 
-// maxErrorBody bounds how much of an error answer is read.
-const maxErrorBody = 64 << 10
+	"github.com/cloudflow/cloudflow/clients/internal/apihttp"
+)
 
 // APIError is an answer outside 2xx. Match it with errors.As, or use
 // IsNotFound and IsConflict.
@@ -36,27 +32,8 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "crusoe: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	}
-	var details []string
-	for _, d := range []struct{ k, v string }{
-		{"code", e.Code}, {"reason", e.Reason}, {"error_id", e.ErrorID}, {"request_id", e.RequestID},
-	} {
-		if d.v != "" {
-			details = append(details, d.k+" "+d.v)
-		}
-	}
-	if e.RetryAfter > 0 {
-		details = append(details, "retry after "+e.RetryAfter.String())
-	}
-	if len(details) > 0 {
-		b.WriteString(" (" + strings.Join(details, ", ") + ")")
-	}
-	return b.String()
+	return apihttp.ErrorText("crusoe", e.Method, e.Path, e.StatusCode, e.Message, e.RetryAfter,
+		"code", e.Code, "reason", e.Reason, "error_id", e.ErrorID, "request_id", e.RequestID)
 }
 
 // IsNotFound reports whether err is an *APIError with status 404.
@@ -101,13 +78,10 @@ func newAPIError(resp *http.Response, method, path string, now time.Time) *APIEr
 		StatusCode: resp.StatusCode,
 		Method:     method,
 		Path:       path,
-		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now),
-		RequestID:  resp.Header.Get("X-Request-Id"),
+		RetryAfter: apihttp.ParseRetryAfter(resp.Header, now),
+		RequestID:  apihttp.RequestID(resp.Header, "X-Crusoe-Request-Id"),
 	}
-	if e.RequestID == "" {
-		e.RequestID = resp.Header.Get("X-Crusoe-Request-Id")
-	}
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	raw := apihttp.ReadErrorBody(resp.Body)
 	var body errorBody
 	if err := json.Unmarshal(raw, &body); err == nil && body != (errorBody{}) {
 		e.Code, e.ErrorID, e.Reason = string(body.Code), body.ErrorID, body.Reason
@@ -137,28 +111,4 @@ func cleanRPCMessage(msg string) (clean, rpcCode string) {
 		return msg, ""
 	}
 	return strings.TrimSpace(desc), strings.TrimSpace(code)
-}
-
-// parseRetryAfter reads a Retry-After value: delay seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		// Guard the multiplication against absurd values.
-		if secs > int64((100*365*24*time.Hour)/time.Second) {
-			secs = int64((100 * 365 * 24 * time.Hour) / time.Second)
-		}
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }

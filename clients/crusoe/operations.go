@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/cloudflow/cloudflow/clients/internal/apihttp"
 )
 
 // Family is the path of a resource family relative to /projects/{id}/; each
@@ -62,7 +64,7 @@ func (o *Operation) Failure() *OperationError {
 		Message string     `json:"message"`
 	}
 	oe := &OperationError{}
-	if isNull(o.Result) {
+	if apihttp.IsNullJSON(o.Result) {
 		oe.Message = "no reason given"
 		return oe
 	}
@@ -95,7 +97,7 @@ func (o *Operation) DecodeResult(v any) error {
 	if o.State != OperationSucceeded {
 		return fmt.Errorf("crusoe: operation %s is %s, not %s", o.OperationID, o.State, OperationSucceeded)
 	}
-	if isNull(o.Result) {
+	if apihttp.IsNullJSON(o.Result) {
 		return fmt.Errorf("crusoe: operation %s has no result", o.OperationID)
 	}
 	if err := json.Unmarshal(o.Result, v); err != nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/cloudflow/cloudflow/clients/internal/apitest"
 )
 
 func TestOperationDone(t *testing.T) {
@@ -118,7 +120,7 @@ func TestOperationJSONRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !jsonEqual(t, b, raw) {
+	if !apitest.JSONEqual(t, b, raw) {
 		t.Errorf("round trip = %s", b)
 	}
 }

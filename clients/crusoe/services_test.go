@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/cloudflow/cloudflow/clients/internal/apitest"
 )
 
 const (
@@ -588,7 +590,7 @@ func TestServiceRequests(t *testing.T) {
 					if len(body) != 0 {
 						t.Errorf("body = %s, want none", body)
 					}
-				} else if !jsonEqual(t, body, tt.body) {
+				} else if !apitest.JSONEqual(t, body, tt.body) {
 					t.Errorf("body = %s\nwant   %s", body, tt.body)
 				}
 				w.Header().Set("Content-Type", "application/json")

@@ -2,26 +2,14 @@
 package kraftcloud
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
-)
 
-const (
-	defaultUserAgent = "cloudflow"
-	// defaultTimeout bounds a request whose context has no deadline, so a
-	// stalled connection cannot hang a caller forever. A request that asks the
-	// server to wait (wait_timeout_ms, timeout_ms) gets that long on top.
-	defaultTimeout = 60 * time.Second
-	mediaTypeJSON  = "application/json"
+	"github.com/cloudflow/cloudflow/clients/internal/apihttp"
 )
 
 // ErrInvalidArgument is wrapped by every error the client returns for an
@@ -39,11 +27,8 @@ type Client struct {
 	Autoscale     *AutoscaleService
 
 	rawBaseURL string
-	baseURL    string // validated, without a trailing slash
-	httpClient *http.Client
+	api        apihttp.Client
 	token      string
-	userAgent  string
-	now        func() time.Time
 }
 
 // service is the common shape of every XxxService.
@@ -57,34 +42,16 @@ type Option func(*Client)
 func WithBaseURL(u string) Option { return func(c *Client) { c.rawBaseURL = u } }
 
 // WithHTTPClient sets the HTTP client used for requests. A nil client is ignored.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *Client) {
-		if hc != nil {
-			c.httpClient = hc
-		}
-	}
-}
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.api.SetHTTPClient(hc) } }
 
 // WithToken sets the API token sent as "Authorization: Bearer <token>".
 func WithToken(token string) Option { return func(c *Client) { c.token = token } }
 
 // WithUserAgent sets the User-Agent header. An empty value is ignored.
-func WithUserAgent(ua string) Option {
-	return func(c *Client) {
-		if ua != "" {
-			c.userAgent = ua
-		}
-	}
-}
+func WithUserAgent(ua string) Option { return func(c *Client) { c.api.SetUserAgent(ua) } }
 
 // WithClock sets the clock that resolves Retry-After dates. A nil clock is ignored.
-func WithClock(now func() time.Time) Option {
-	return func(c *Client) {
-		if now != nil {
-			c.now = now
-		}
-	}
-}
+func WithClock(now func() time.Time) Option { return func(c *Client) { c.api.SetClock(now) } }
 
 // New builds a client. It fails when the token is missing or malformed, or
 // when the base URL is not an absolute http(s) URL. The default base URL is
@@ -92,22 +59,25 @@ func WithClock(now func() time.Time) Option {
 func New(opts ...Option) (*Client, error) {
 	c := &Client{
 		rawBaseURL: MetroURL(DefaultMetro),
-		// No Timeout here: do bounds each request through its context, so a
-		// server-side wait longer than defaultTimeout is not cut short.
-		httpClient: &http.Client{},
-		userAgent:  defaultUserAgent,
-		now:        time.Now,
+		api: apihttp.Client{
+			Name: "kraftcloud",
+			// No Timeout here: do bounds each request through its context, so
+			// a server-side wait longer than apihttp.DefaultTimeout is not cut short.
+			HTTPClient: &http.Client{},
+			UserAgent:  apihttp.DefaultUserAgent,
+			Now:        time.Now,
+		},
 	}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(c)
 		}
 	}
-	base, err := normalizeBaseURL(c.rawBaseURL)
+	base, err := apihttp.NormalizeBaseURL(c.rawBaseURL, MetroURL(DefaultMetro))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kraftcloud: %w", err)
 	}
-	c.baseURL = base
+	c.api.BaseURL = base
 	if c.token == "" {
 		return nil, fmt.Errorf("kraftcloud: an API token is required (WithToken, %s or %s)", EnvToken, EnvUKCToken)
 	}
@@ -124,11 +94,11 @@ func New(opts ...Option) (*Client, error) {
 }
 
 // BaseURL is the endpoint the client talks to, without a trailing slash.
-func (c *Client) BaseURL() string { return c.baseURL }
+func (c *Client) BaseURL() string { return c.api.BaseURL }
 
 // String describes the client without its token.
 func (c Client) String() string {
-	return fmt.Sprintf("kraftcloud.Client{BaseURL: %q, UserAgent: %q, Token: %s}", c.baseURL, c.userAgent, redact(c.token))
+	return fmt.Sprintf("kraftcloud.Client{BaseURL: %q, UserAgent: %q, Token: %s}", c.api.BaseURL, c.api.UserAgent, apihttp.Redact(c.token))
 }
 
 // GoString is String, so %#v redacts too.
@@ -137,13 +107,7 @@ func (c Client) GoString() string { return c.String() }
 // Format makes every fmt verb print String: fmt would otherwise print the
 // unexported fields, token included. The methods have value receivers so
 // that a copied Client is redacted too.
-func (c Client) Format(f fmt.State, verb rune) {
-	s := c.String()
-	if verb == 'q' {
-		s = strconv.Quote(s)
-	}
-	_, _ = io.WriteString(f, s)
-}
+func (c Client) Format(f fmt.State, verb rune) { apihttp.FormatRedacted(f, verb, c.String()) }
 
 // validToken accepts visible ASCII only, which is what a header value may
 // carry without surprises.
@@ -154,24 +118,6 @@ func validToken(t string) bool {
 		}
 	}
 	return true
-}
-
-func normalizeBaseURL(raw string) (string, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		raw = MetroURL(DefaultMetro)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("kraftcloud: invalid base URL %q: %w", raw, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("kraftcloud: invalid base URL %q: want an absolute http or https URL", raw)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("kraftcloud: invalid base URL %q: it may not carry user info, a query or a fragment", u.Redacted())
-	}
-	return strings.TrimRight(u.String(), "/"), nil
 }
 
 // request is one call: where it goes, what it sends and which data member of
@@ -198,63 +144,33 @@ type reply struct {
 // do sends one request and decodes the envelope of a 2xx answer. A non-2xx
 // answer becomes an *APIError.
 func (c *Client) do(ctx context.Context, r request) (*reply, error) {
-	u, err := url.Parse(c.baseURL + "/" + r.path)
-	if err != nil {
-		return nil, fmt.Errorf("kraftcloud: building URL for %s: %w", r.path, err)
-	}
-	path := u.EscapedPath()
-
-	var body io.Reader
-	if r.body != nil {
-		b, err := json.Marshal(r.body)
-		if err != nil {
-			return nil, fmt.Errorf("kraftcloud: %s %s: encoding request: %w", r.method, path, err)
-		}
-		body = bytes.NewReader(b)
-	}
 	if _, ok := ctx.Deadline(); !ok {
+		// A request that asks the server to wait gets that long on top.
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, defaultTimeout+r.wait)
+		ctx, cancel = context.WithTimeout(ctx, apihttp.DefaultTimeout+r.wait)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
+	req, err := c.api.NewRequest(ctx, r.method, r.path, nil, r.body)
 	if err != nil {
-		return nil, fmt.Errorf("kraftcloud: %s %s: %w", r.method, path, err)
+		return nil, err
 	}
-	req.Header.Set("Accept", mediaTypeJSON)
-	if r.body != nil {
-		req.Header.Set("Content-Type", mediaTypeJSON)
-	}
-	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("Authorization", "Bearer "+c.token)
-
-	resp, err := c.httpClient.Do(req)
+	path := req.URL.EscapedPath()
+	rep := &reply{method: r.method, path: path}
+	resp, err := c.api.Do(req, &rep.env, func(resp *http.Response) error {
+		return newAPIError(resp, r.method, path, r.collection, c.api.Now())
+	})
 	if err != nil {
-		// url.Error repeats the method and full URL; keep only the cause.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("kraftcloud: %s %s: %w", r.method, path, err)
+		return nil, err
 	}
-	defer resp.Body.Close()
-
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, newAPIError(resp, r.method, path, r.collection, c.now())
-	}
-	rep := &reply{statusCode: resp.StatusCode, header: resp.Header, method: r.method, path: path}
-	if err := json.NewDecoder(resp.Body).Decode(&rep.env); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("kraftcloud: %s %s: decoding response: %w", r.method, path, err)
-	}
-	// Drain a little so the connection can be reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+	rep.statusCode, rep.header = resp.StatusCode, resp.Header
 	return rep, nil
 }
 
 // decodeItems decodes the collection out of the answer's data member.
 func decodeItems[T any](rep *reply, collection string) ([]T, error) {
 	raw, ok := rep.env.Data[collection]
-	if !ok || isNull(raw) {
+	if !ok || apihttp.IsNullJSON(raw) {
 		return nil, nil
 	}
 	var out []T
@@ -277,7 +193,7 @@ func call[T any](ctx context.Context, c *Client, r request) (*reply, []T, error)
 		return nil, nil, err
 	}
 	if rep.env.Status == StatusError && len(out) == 0 {
-		return nil, nil, envelopeError(rep, nil, c.now())
+		return nil, nil, envelopeError(rep, nil, c.api.Now())
 	}
 	return rep, out, nil
 }
@@ -319,14 +235,9 @@ func one[T statusItem](ctx context.Context, c *Client, r request) (*T, error) {
 	}
 	item := out[0]
 	if st := item.itemStatus(); st.Status == StatusError {
-		return nil, envelopeError(rep, &st, c.now())
+		return nil, envelopeError(rep, &st, c.api.Now())
 	}
 	return &item, nil
-}
-
-func isNull(raw json.RawMessage) bool {
-	s := strings.TrimSpace(string(raw))
-	return s == "" || s == "null"
 }
 
 // maxWait is the longest of the server-side waits of a batch.

@@ -2,10 +2,10 @@ package kraftcloud
 
 import (
 	"fmt"
-	"io"
 	"os"
-	"strconv"
 	"strings"
+
+	"github.com/cloudflow/cloudflow/clients/internal/apihttp"
 )
 
 // DefaultMetro is the metro used when none is configured (Frankfurt).
@@ -52,7 +52,7 @@ func (c Config) BaseURL() string {
 
 // String describes the configuration with the token redacted.
 func (c Config) String() string {
-	return fmt.Sprintf("kraftcloud.Config{Metro: %q, Endpoint: %q, Token: %s}", c.Metro, c.Endpoint, redact(c.Token))
+	return fmt.Sprintf("kraftcloud.Config{Metro: %q, Endpoint: %q, Token: %s}", c.Metro, c.Endpoint, apihttp.Redact(c.Token))
 }
 
 // GoString is String, so %#v redacts too.
@@ -60,20 +60,7 @@ func (c Config) GoString() string { return c.String() }
 
 // Format makes every fmt verb (%v, %+v, %#v, %s, %d, ...) print the redacted
 // form; without it, verbs such as %d would print the fields one by one.
-func (c Config) Format(f fmt.State, verb rune) {
-	s := c.String()
-	if verb == 'q' {
-		s = strconv.Quote(s)
-	}
-	_, _ = io.WriteString(f, s)
-}
-
-func redact(secret string) string {
-	if secret == "" {
-		return `""`
-	}
-	return "[redacted]"
-}
+func (c Config) Format(f fmt.State, verb rune) { apihttp.FormatRedacted(f, verb, c.String()) }
 
 // LoadConfig reads the configuration from the environment through getenv
 // (os.Getenv when nil): the token from KRAFTCLOUD_TOKEN, else UKC_TOKEN; the

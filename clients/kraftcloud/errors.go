@@ -3,16 +3,13 @@ package kraftcloud
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-)
 
-// maxErrorBody bounds how much of an error answer is read.
-const maxErrorBody = 64 << 10
+	"github.com/cloudflow/cloudflow/clients/internal/apihttp"
+)
 
 // APIError is an answer outside 2xx, a 2xx answer whose envelope says "error"
 // with no item to explain it, or the single item of a local-scope or create
@@ -42,26 +39,12 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "kraftcloud: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Message)
-	}
-	var details []string
+	code := ""
 	if e.Code != 0 {
-		details = append(details, "code "+strconv.Itoa(e.Code))
+		code = strconv.Itoa(e.Code)
 	}
-	if e.RequestID != "" {
-		details = append(details, "request_id "+e.RequestID)
-	}
-	if e.RetryAfter > 0 {
-		details = append(details, "retry after "+e.RetryAfter.String())
-	}
-	if len(details) > 0 {
-		b.WriteString(" (" + strings.Join(details, ", ") + ")")
-	}
-	return b.String()
+	return apihttp.ErrorText("kraftcloud", e.Method, e.Path, e.StatusCode, e.Message, e.RetryAfter,
+		"code", code, "request_id", e.RequestID)
 }
 
 // IsNotFound reports whether err is an *APIError with HTTP status 404 or item
@@ -78,16 +61,16 @@ func IsAlreadyExists(err error) bool {
 	return errors.As(err, &e) && (e.StatusCode == http.StatusConflict || e.Code == ErrCodeAlreadyExists)
 }
 
-// newAPIError reads a non-2xx answer, at most maxErrorBody of it.
+// newAPIError reads a non-2xx answer, at most apihttp.MaxErrorBody of it.
 func newAPIError(resp *http.Response, method, path, collection string, now time.Time) *APIError {
 	e := &APIError{
 		StatusCode: resp.StatusCode,
 		Method:     method,
 		Path:       path,
-		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now),
-		RequestID:  resp.Header.Get("X-Request-Id"),
+		RetryAfter: apihttp.ParseRetryAfter(resp.Header, now),
+		RequestID:  apihttp.RequestID(resp.Header),
 	}
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	raw := apihttp.ReadErrorBody(resp.Body)
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil || !isEnvelope(&env) {
 		// Not JSON, or JSON of another shape: the text is the best message there is.
@@ -105,8 +88,8 @@ func envelopeError(rep *reply, item *ItemStatus, now time.Time) *APIError {
 		StatusCode: rep.statusCode,
 		Method:     rep.method,
 		Path:       rep.path,
-		RetryAfter: parseRetryAfter(rep.header.Get("Retry-After"), now),
-		RequestID:  rep.header.Get("X-Request-Id"),
+		RetryAfter: apihttp.ParseRetryAfter(rep.header, now),
+		RequestID:  apihttp.RequestID(rep.header),
 	}
 	fillFromEnvelope(e, &rep.env, "", item)
 	return e
@@ -145,29 +128,4 @@ func fillFromEnvelope(e *APIError, env *envelope, collection string, item *ItemS
 		}
 		e.Message = strings.TrimSpace(d.Message)
 	}
-}
-
-// parseRetryAfter reads a Retry-After value: delay seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	const ceiling = 100 * 365 * 24 * time.Hour
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		// Guard the multiplication against absurd values.
-		if secs > int64(ceiling/time.Second) {
-			secs = int64(ceiling / time.Second)
-		}
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"sync/atomic"
 	"testing"
+
+	"github.com/cloudflow/cloudflow/clients/internal/apitest"
 )
 
 const (
@@ -414,7 +416,7 @@ func TestServiceRequests(t *testing.T) {
 					if got := r.Header.Get("Content-Type"); got != "application/json" {
 						t.Errorf("Content-Type = %q", got)
 					}
-					if !jsonEqual(t, body, tt.body) {
+					if !apitest.JSONEqual(t, body, tt.body) {
 						t.Errorf("body = %s\nwant   %s", body, tt.body)
 					}
 				}
