@@ -4,7 +4,6 @@ package starter
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,8 +11,6 @@ import (
 	"reflect"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/log"
@@ -43,6 +40,9 @@ type Starter struct {
 	c         client.Client
 	taskQueue string
 	owned     bool
+	logger    log.Logger
+	// noSearchAttributes is set once the server refused them.
+	noSearchAttributes bool
 }
 
 // ClientOptions resolves opts into Temporal client options using envconfig.
@@ -95,6 +95,7 @@ func Dial(opts Options) (*Starter, error) {
 	}
 	s := New(c, opts.TaskQueue)
 	s.owned = true
+	s.logger = co.Logger
 	return s, nil
 }
 
@@ -104,6 +105,12 @@ func New(c client.Client, taskQueue string) *Starter {
 		taskQueue = workflows.TaskQueue
 	}
 	return &Starter{c: c, taskQueue: taskQueue}
+}
+
+func (s *Starter) warn(msg string, keyvals ...any) {
+	if s.logger != nil {
+		s.logger.Warn(msg, keyvals...)
+	}
 }
 
 // Client is the underlying Temporal client.
@@ -129,86 +136,6 @@ type AlreadyRunningError struct{ WorkflowID string }
 
 func (e *AlreadyRunningError) Error() string {
 	return fmt.Sprintf("workflow %s is already running; watch it with `cloudflow runs watch %s`", e.WorkflowID, e.WorkflowID)
-}
-
-// ProvisionVMWorkflowID is the workflow ID of a provision run: it says what it acts on.
-func ProvisionVMWorkflowID(in workflows.ProvisionVMInput) string {
-	return "crusoe-vm-provision-" + in.VM.Name
-}
-
-// DeprovisionVMWorkflowID is the workflow ID of a deprovision run.
-func DeprovisionVMWorkflowID(in workflows.DeprovisionVMInput) string {
-	return "crusoe-vm-deprovision-" + in.VMName
-}
-
-// FleetWorkflowID is the workflow ID of a fleet run. It names the provider,
-// the first instance and how many more, and a digest of the whole list: the
-// same fleet cannot be started and stopped at once, while different fleets
-// run side by side.
-func FleetWorkflowID(in workflows.FleetInput) string {
-	h := sha256.New()
-	for _, r := range in.Instances {
-		h.Write([]byte(r))
-		h.Write([]byte{0})
-	}
-	first := ""
-	if len(in.Instances) > 0 {
-		first = "-" + in.Instances[0]
-		if n := len(in.Instances) - 1; n > 0 {
-			first += fmt.Sprintf("-and-%d-more", n)
-		}
-	}
-	return fmt.Sprintf("%s-fleet%s-%x", in.Provider, first, h.Sum(nil)[:4])
-}
-
-// StartInstances starts a StartInstances workflow over a fleet.
-func (s *Starter) StartInstances(ctx context.Context, in workflows.FleetInput) (Run, error) {
-	return s.start(ctx, FleetWorkflowID(in), workflows.StartInstancesWorkflowName, in)
-}
-
-// StopInstances starts a StopInstances workflow over a fleet.
-func (s *Starter) StopInstances(ctx context.Context, in workflows.FleetInput) (Run, error) {
-	return s.start(ctx, FleetWorkflowID(in), workflows.StopInstancesWorkflowName, in)
-}
-
-// BulkCreateVMsWorkflowID is the workflow ID of a bulk create: it names the prefix.
-func BulkCreateVMsWorkflowID(in workflows.BulkCreateVMsInput) string {
-	return "crusoe-vm-bulk-create-" + in.NamePrefix
-}
-
-// BulkCreateVMs starts a BulkCreateVMs workflow.
-func (s *Starter) BulkCreateVMs(ctx context.Context, in workflows.BulkCreateVMsInput) (Run, error) {
-	return s.start(ctx, BulkCreateVMsWorkflowID(in), workflows.BulkCreateVMsWorkflowName, in)
-}
-
-// ProvisionVM starts a ProvisionVM workflow.
-func (s *Starter) ProvisionVM(ctx context.Context, in workflows.ProvisionVMInput) (Run, error) {
-	return s.start(ctx, ProvisionVMWorkflowID(in), workflows.ProvisionVMWorkflowName, in)
-}
-
-// DeprovisionVM starts a DeprovisionVM workflow.
-func (s *Starter) DeprovisionVM(ctx context.Context, in workflows.DeprovisionVMInput) (Run, error) {
-	return s.start(ctx, DeprovisionVMWorkflowID(in), workflows.DeprovisionVMWorkflowName, in)
-}
-
-func (s *Starter) start(ctx context.Context, id, workflow string, in any) (Run, error) {
-	we, err := s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:        id,
-		TaskQueue: s.taskQueue,
-		// A finished run may be repeated (provisioning is idempotent by name),
-		// but never two at once for the same resource.
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, workflow, in)
-	if err != nil {
-		var started *serviceerror.WorkflowExecutionAlreadyStarted
-		if errors.As(err, &started) {
-			return Run{}, &AlreadyRunningError{WorkflowID: id}
-		}
-		return Run{}, fmt.Errorf("start %s: %w", workflow, err)
-	}
-	return Run{WorkflowID: we.GetID(), RunID: we.GetRunID(), Workflow: workflow}, nil
 }
 
 // Progress asks a run for its progress.
