@@ -19,6 +19,7 @@ import (
 
 	"github.com/cloudflow/cloudflow/cloudsim"
 	"github.com/cloudflow/cloudflow/internal/devserver"
+	"github.com/cloudflow/cloudflow/starter"
 )
 
 var (
@@ -65,7 +66,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 
-	temporal, err = devserver.Start(ctx, devserver.Options{CLIPath: cli})
+	temporal, err = devserver.Start(ctx, devserver.Options{CLIPath: cli, SearchAttributes: starter.SearchAttributeTypes})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: start the Temporal dev server:", err)
 		return 1

@@ -52,3 +52,24 @@ func TestScheduleOptionsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestListQuery(t *testing.T) {
+	for _, tc := range []struct {
+		o    ListOptions
+		want string
+	}{
+		{ListOptions{}, "TaskQueue = 'cloudflow'"},
+		{ListOptions{Provider: "crusoe", Resource: "web-1"}, "TaskQueue = 'cloudflow' AND CloudflowProvider = 'crusoe' AND CloudflowResources = 'web-1'"},
+		{ListOptions{Workflow: "StartInstances"}, "TaskQueue = 'cloudflow' AND WorkflowType = 'StartInstances'"},
+		{ListOptions{Resource: `it's`}, `TaskQueue = 'cloudflow' AND CloudflowResources = 'it\'s'`},
+		{ListOptions{Query: "ExecutionStatus = 'Running'"}, "ExecutionStatus = 'Running'"},
+	} {
+		got, err := tc.o.query("cloudflow")
+		if err != nil || got != tc.want {
+			t.Errorf("query(%+v) = %q, %v; want %q", tc.o, got, err, tc.want)
+		}
+	}
+	if _, err := (ListOptions{Query: "x", Provider: "crusoe"}).query("q"); err == nil {
+		t.Error("a query with a filter was accepted")
+	}
+}

@@ -2,6 +2,7 @@ package starter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -29,7 +30,39 @@ func (r RunInfo) Closed() bool { return r.Status != "Running" && r.Status != "" 
 // List shows cloudflow's runs (those on its task queue), newest first.
 type ListOptions struct {
 	Query string
-	Limit int
+	// Provider, Resource and Workflow narrow the default query: runs on that
+	// cloud, acting on a resource of that name, of that workflow type. They
+	// need the search attributes (see SearchAttrProvider).
+	Provider string
+	Resource string
+	Workflow string
+	Limit    int
+}
+
+// query is the visibility query for o on taskQueue.
+func (o ListOptions) query(taskQueue string) (string, error) {
+	if o.Query != "" {
+		if o.Provider != "" || o.Resource != "" || o.Workflow != "" {
+			return "", errors.New("a query cannot be combined with a provider, resource or workflow filter")
+		}
+		return o.Query, nil
+	}
+	clauses := []string{fmt.Sprintf("TaskQueue = %s", quote(taskQueue))}
+	for _, c := range []struct{ key, val string }{
+		{SearchAttrProvider.GetName(), o.Provider},
+		{SearchAttrResources.GetName(), o.Resource},
+		{"WorkflowType", o.Workflow},
+	} {
+		if c.val != "" {
+			clauses = append(clauses, fmt.Sprintf("%s = %s", c.key, quote(c.val)))
+		}
+	}
+	return strings.Join(clauses, " AND "), nil
+}
+
+// quote makes a visibility query string literal.
+func quote(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 // List lists runs, newest first.
@@ -37,9 +70,9 @@ func (s *Starter) List(ctx context.Context, opts ListOptions) ([]RunInfo, error)
 	if opts.Limit <= 0 {
 		opts.Limit = 20
 	}
-	q := opts.Query
-	if q == "" {
-		q = fmt.Sprintf("TaskQueue = '%s'", s.taskQueue)
+	q, err := opts.query(s.taskQueue)
+	if err != nil {
+		return nil, err
 	}
 	var out []RunInfo
 	var token []byte

@@ -109,7 +109,7 @@ func (o *devOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) (err
 	if o.Verbose {
 		serverOut = errOut
 	}
-	dev, err := devserver.Start(ctx, devserver.Options{Port: o.TemporalPort, UIPort: o.UIPort, DBFile: o.DBFile, Output: serverOut})
+	dev, err := devserver.Start(ctx, devserver.Options{Port: o.TemporalPort, UIPort: o.UIPort, DBFile: o.DBFile, Output: serverOut, SearchAttributes: starter.SearchAttributeTypes})
 	if err != nil {
 		if ctx.Err() != nil {
 			return withCode(exitOther, errors.New("interrupted before everything was up"))

@@ -87,6 +87,12 @@ type fakeRunner struct {
 	provisioned   []workflows.ProvisionVMInput
 	deprovisioned []workflows.DeprovisionVMInput
 	fleets        []workflows.FleetInput
+
+	schedules     []scheduled
+	scheduleList  []starter.ScheduleInfo
+	scheduleInfo  starter.ScheduleInfo
+	scheduleCalls []string
+	scheduleErr   error
 	bulks         []workflows.BulkCreateVMsInput
 	deployed      []workflows.DeployInstanceInput
 	undeployed    []workflows.DeprovisionInstanceInput
@@ -204,6 +210,51 @@ func (r *fakeRunner) Describe(context.Context, string, string) (starter.RunInfo,
 }
 
 func (r *fakeRunner) Close() { r.closed = true }
+
+func (r *fakeRunner) CreateSchedule(_ context.Context, o starter.ScheduleOptions, p starter.Plan) error {
+	r.schedules = append(r.schedules, scheduled{o, p})
+	return r.scheduleErr
+}
+
+func (r *fakeRunner) ListSchedules(context.Context) ([]starter.ScheduleInfo, error) {
+	return r.scheduleList, r.scheduleErr
+}
+
+func (r *fakeRunner) DescribeSchedule(_ context.Context, id string) (starter.ScheduleInfo, error) {
+	info := r.scheduleInfo
+	info.ID = id
+	return info, r.scheduleErr
+}
+
+func (r *fakeRunner) PauseSchedule(_ context.Context, id, _ string) error {
+	return r.scheduleCall("pause " + id)
+}
+
+func (r *fakeRunner) UnpauseSchedule(_ context.Context, id, _ string) error {
+	return r.scheduleCall("unpause " + id)
+}
+
+func (r *fakeRunner) TriggerSchedule(_ context.Context, id string) error {
+	return r.scheduleCall("trigger " + id)
+}
+
+func (r *fakeRunner) BackfillSchedule(_ context.Context, id string, _, _ time.Time) error {
+	return r.scheduleCall("backfill " + id)
+}
+
+func (r *fakeRunner) DeleteSchedule(_ context.Context, id string) error {
+	return r.scheduleCall("delete " + id)
+}
+
+func (r *fakeRunner) scheduleCall(what string) error {
+	r.scheduleCalls = append(r.scheduleCalls, what)
+	return r.scheduleErr
+}
+
+type scheduled struct {
+	opts starter.ScheduleOptions
+	plan starter.Plan
+}
 
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()

@@ -47,6 +47,14 @@ type runner interface {
 	Cancel(ctx context.Context, workflowID, runID string) error
 	List(ctx context.Context, opts starter.ListOptions) ([]starter.RunInfo, error)
 	Describe(ctx context.Context, workflowID, runID string) (starter.RunInfo, error)
+	CreateSchedule(ctx context.Context, o starter.ScheduleOptions, p starter.Plan) error
+	ListSchedules(ctx context.Context) ([]starter.ScheduleInfo, error)
+	DescribeSchedule(ctx context.Context, id string) (starter.ScheduleInfo, error)
+	PauseSchedule(ctx context.Context, id, note string) error
+	UnpauseSchedule(ctx context.Context, id, note string) error
+	TriggerSchedule(ctx context.Context, id string) error
+	BackfillSchedule(ctx context.Context, id string, start, end time.Time) error
+	DeleteSchedule(ctx context.Context, id string) error
 	Close()
 }
 
@@ -148,6 +156,7 @@ func newRootCmd(f *factory) *cobra.Command {
 		newVMCmd(f, opts),
 		newInstancesCmd(f, opts),
 		newRunsCmd(f, opts),
+		newScheduleCmd(f, opts),
 		newWorkerCmd(f, opts),
 		newSimCmd(f),
 		newDevCmd(f, opts),

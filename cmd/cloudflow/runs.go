@@ -24,21 +24,34 @@ func newRunsCmd(f *factory, root *rootOptions) *cobra.Command {
 }
 
 type runsListOptions struct {
-	Limit int
-	Query string
-	JSON  bool
+	Limit    int
+	Query    string
+	Provider string
+	Name     string
+	Workflow string
+	JSON     bool
 }
 
 func newRunsListCmd(f *factory, root *rootOptions) *cobra.Command {
 	opts := &runsListOptions{}
 	cmd := &cobra.Command{
-		Use:   "list [--limit N] [--json]",
+		Use:   "list [--provider P] [--name N] [--workflow W] [--limit N] [--json]",
 		Short: "List recent runs, newest first",
 		Long: heredoc(`
 			List recent cloudflow runs, newest first: by default those on the
-			task queue (--task-queue); --query takes any Temporal visibility query.`),
+			task queue (--task-queue). --provider and --name find the runs that
+			acted on a cloud and a resource (a VM, disk, instance... by name),
+			--workflow those of one workflow type; --query takes any Temporal
+			visibility query instead.
+
+			--provider and --name use the search attributes CloudflowProvider and
+			CloudflowResources, which 'cloudflow dev' registers; on another
+			Temporal server register them with 'temporal operator search-attribute
+			create'. A fleet is indexed by its first names (about 1.8 KB of them).`),
 		Example: examples(`
 			$ cloudflow runs list
+			$ cloudflow runs list --provider crusoe --name web-1
+			$ cloudflow runs list --workflow StartInstances --limit 5
 			$ cloudflow runs list --query "ExecutionStatus = 'Running'" --json`),
 		Aliases: []string{"ls"},
 		Args:    cobra.NoArgs,
@@ -46,14 +59,23 @@ func newRunsListCmd(f *factory, root *rootOptions) *cobra.Command {
 			if opts.Limit < 1 || opts.Limit > 1000 {
 				return usageErrorf("--limit must be between 1 and 1000, not %d", opts.Limit)
 			}
+			if opts.Query != "" && (opts.Provider != "" || opts.Name != "" || opts.Workflow != "") {
+				return usageErrorf("--query cannot be combined with --provider, --name or --workflow")
+			}
+			switch opts.Provider {
+			case "", workflows.ProviderCrusoe, workflows.ProviderKraftCloud:
+			default:
+				return usageErrorf("--provider %q is not one of %s, %s", opts.Provider, workflows.ProviderCrusoe, workflows.ProviderKraftCloud)
+			}
 			r, err := root.dial(f)
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			runs, err := r.List(cmd.Context(), starter.ListOptions{Query: opts.Query, Limit: opts.Limit})
+			lo := starter.ListOptions{Query: opts.Query, Provider: opts.Provider, Resource: opts.Name, Workflow: opts.Workflow, Limit: opts.Limit}
+			runs, err := r.List(cmd.Context(), lo)
 			if err != nil {
-				return err
+				return withCode(exitOther, err)
 			}
 			if opts.JSON {
 				if runs == nil {
@@ -71,6 +93,9 @@ func newRunsListCmd(f *factory, root *rootOptions) *cobra.Command {
 	}
 	cmd.Flags().IntVarP(&opts.Limit, "limit", "L", 20, "most runs to list")
 	cmd.Flags().StringVar(&opts.Query, "query", "", "Temporal visibility `query` (default: runs on the task queue)")
+	cmd.Flags().StringVar(&opts.Provider, "provider", "", "only runs on this cloud: crusoe or kraftcloud")
+	cmd.Flags().StringVar(&opts.Name, "name", "", "only runs that acted on the resource of this `name`")
+	cmd.Flags().StringVar(&opts.Workflow, "workflow", "", "only runs of this workflow `type`, e.g. ProvisionVM")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return cmd
 }

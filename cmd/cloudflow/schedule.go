@@ -1,0 +1,411 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cloudflow/cloudflow/starter"
+	"github.com/cloudflow/cloudflow/workflows"
+)
+
+// schedulable are the commands a schedule can run: those that start one
+// workflow.
+var schedulable = []string{
+	"vm provision", "vm deprovision", "vm bulk-create",
+	"instances start", "instances stop", "instances deploy", "instances undeploy",
+	"disks snapshot",
+}
+
+func newScheduleCmd(f *factory, root *rootOptions) *cobra.Command {
+	cmd := nounCmd("schedule <command>", "Run cloudflow commands on a Temporal Schedule")
+	cmd.Long = heredoc(`
+		Run what a cloudflow command starts on a Temporal Schedule: by cron or at
+		an interval, with an overlap policy (by default a run is skipped while
+		the previous one still runs), a catch-up window and pause-on-failure.
+		The schedule lives in Temporal: it fires whether or not this machine is
+		on, and every run is an ordinary workflow run ('cloudflow runs list').`)
+	cmd.AddCommand(newScheduleCreateCmd(f, root), newScheduleListCmd(f, root), newScheduleDescribeCmd(f, root),
+		newScheduleActionCmd(f, root, "pause"), newScheduleActionCmd(f, root, "unpause"),
+		newScheduleActionCmd(f, root, "trigger"), newScheduleBackfillCmd(f, root), newScheduleActionCmd(f, root, "delete"))
+	return cmd
+}
+
+type scheduleCreateOptions struct {
+	starter.ScheduleOptions
+	JSON bool
+}
+
+func newScheduleCreateCmd(f *factory, root *rootOptions) *cobra.Command {
+	opts := &scheduleCreateOptions{}
+	cmd := &cobra.Command{
+		Use:   "create NAME (--cron EXPR | --every DURATION) [flags] -- COMMAND [ARGS...]",
+		Short: "Create a schedule that runs what a cloudflow command starts",
+		Long: heredoc(fmt.Sprintf(`
+			Create the Temporal Schedule NAME. Each time it fires it starts exactly
+			the workflow that COMMAND would start now, with the same input: the
+			command is checked and its input built once, here (a --file or -f is
+			read now), and nothing is started until the schedule fires.
+
+			COMMAND is one of: %s. It must not use --wait.
+
+			--cron takes five fields (minute hour day-of-month month day-of-week,
+			UTC) or @hourly, @daily, @weekly, @monthly, @yearly. --every takes a
+			duration of at least %s. --overlap says what happens when a run is due
+			while the previous one still runs: %s (the default, skip, starts
+			nothing). --catchup-window bounds how late a run missed while Temporal
+			was down still starts.`, strings.Join(schedulable, ", "), starter.MinInterval, strings.Join(starter.OverlapPolicies, ", "))),
+		Example: examples(`
+			$ cloudflow schedule create nightly-stop --cron "0 22 * * 1-5" -- instances stop --provider kraftcloud --file dev-fleet.txt
+			$ cloudflow schedule create hourly-backup --every 1h -- disks snapshot --vm db-1 --retention 2d
+			$ cloudflow schedule create weekend-start --cron "0 7 * * sat" --overlap buffer-one --pause-on-failure -- instances start --provider crusoe gpu-1 gpu-2`),
+		Args: func(cmd *cobra.Command, args []string) error {
+			dash := cmd.ArgsLenAtDash()
+			if dash != 1 || len(args) < 2 {
+				return usageErrorf("want NAME -- COMMAND [ARGS...], e.g. nightly-stop --cron \"0 22 * * *\" -- instances stop --provider kraftcloud web-1")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			if err := opts.Validate(); err != nil {
+				return withCode(exitUsage, fmt.Errorf("%v; nothing was created", err))
+			}
+			plan, err := planOf(cmd.Context(), f, root, args[1:])
+			if err != nil {
+				return err
+			}
+			r, err := root.dial(f)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			if err := r.CreateSchedule(cmd.Context(), opts.ScheduleOptions, plan); err != nil {
+				return scheduleErr(err)
+			}
+			info, err := r.DescribeSchedule(cmd.Context(), opts.ID)
+			if err != nil {
+				return scheduleErr(err)
+			}
+			if opts.JSON {
+				return printJSON(f.IO.Out, info)
+			}
+			fmt.Fprintf(f.IO.Out, "Created schedule %s: %s runs %s (workflow IDs %s-<time>).\n", opts.ID, info.When, plan.Workflow, plan.ID)
+			writeNextRuns(f.IO.Out, info.Next, 3)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Cron, "cron", "", "cron `expression`, five fields in UTC, e.g. \"0 22 * * 1-5\"")
+	fl.DurationVar(&opts.Every, "every", 0, "run at this `interval`, e.g. 1h")
+	fl.StringVar(&opts.Overlap, "overlap", starter.DefaultOverlap, "when a run is due while one still runs: "+strings.Join(starter.OverlapPolicies, ", "))
+	fl.DurationVar(&opts.CatchupWindow, "catchup-window", starter.DefaultCatchupWindow, "start runs missed while Temporal was down if at most this late")
+	fl.BoolVar(&opts.PauseOnFailure, "pause-on-failure", false, "pause the schedule when a run fails")
+	fl.StringVar(&opts.Note, "note", "", "a note kept with the schedule")
+	fl.BoolVar(&opts.Paused, "paused", false, "create it paused")
+	fl.BoolVar(&opts.JSON, "json", false, "print the created schedule as JSON")
+	return cmd
+}
+
+// planOf builds what the cloudflow command in args would start, without
+// starting it: the command runs against a runner that records the plan.
+func planOf(ctx context.Context, f *factory, root *rootOptions, args []string) (starter.Plan, error) {
+	rec := &planRecorder{}
+	var errOut bytes.Buffer
+	inner := &factory{
+		IO:   &iostreams{In: f.IO.In, Out: io.Discard, ErrOut: &errOut, Width: f.IO.Width},
+		Dial: func(starter.Options) (runner, error) { return rec, nil },
+		NotifyContext: func(ctx context.Context) (context.Context, context.CancelFunc) {
+			return context.WithCancel(ctx)
+		},
+		Now: f.Now,
+	}
+	c, _, err := newRootCmd(inner).Find(args)
+	path := ""
+	if err == nil {
+		path = strings.TrimPrefix(c.CommandPath(), "cloudflow ")
+	}
+	if !slices.Contains(schedulable, path) {
+		return starter.Plan{}, usageErrorf("%q is not a command a schedule can run; use one of: %s", strings.Join(args, " "), strings.Join(schedulable, ", "))
+	}
+	if slices.Contains(args, "--wait") || slices.Contains(args, "--wait=true") {
+		return starter.Plan{}, usageErrorf("a scheduled command runs in Temporal, unattended: drop --wait (follow its runs with 'cloudflow runs list')")
+	}
+	// The schedule's runs go to this command's task queue.
+	full := append([]string{"--task-queue", root.TaskQueue}, args...)
+	if code := execute(ctx, inner, full); code != exitOK {
+		msg := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(errOut.String()), "error: "))
+		return starter.Plan{}, withCode(exitUsage, fmt.Errorf("the scheduled command is not valid; nothing was created:\n%s", msg))
+	}
+	if rec.plan == nil {
+		return starter.Plan{}, usageErrorf("%q started no workflow; nothing was created", strings.Join(args, " "))
+	}
+	return *rec.plan, nil
+}
+
+// planRecorder is the runner a scheduled command runs against: its start
+// methods record the plan instead of starting a run. A schedulable command
+// without --wait calls nothing else.
+type planRecorder struct {
+	runner
+	plan *starter.Plan
+}
+
+func (p *planRecorder) record(plan starter.Plan) (starter.Run, error) {
+	p.plan = &plan
+	return starter.Run{WorkflowID: plan.ID, Workflow: plan.Workflow}, nil
+}
+
+func (p *planRecorder) ProvisionVM(_ context.Context, in workflows.ProvisionVMInput) (starter.Run, error) {
+	return p.record(starter.ProvisionVMPlan(in))
+}
+
+func (p *planRecorder) DeprovisionVM(_ context.Context, in workflows.DeprovisionVMInput) (starter.Run, error) {
+	return p.record(starter.DeprovisionVMPlan(in))
+}
+
+func (p *planRecorder) BulkCreateVMs(_ context.Context, in workflows.BulkCreateVMsInput) (starter.Run, error) {
+	return p.record(starter.BulkCreateVMsPlan(in))
+}
+
+func (p *planRecorder) StartInstances(_ context.Context, in workflows.FleetInput) (starter.Run, error) {
+	return p.record(starter.StartInstancesPlan(in))
+}
+
+func (p *planRecorder) StopInstances(_ context.Context, in workflows.FleetInput) (starter.Run, error) {
+	return p.record(starter.StopInstancesPlan(in))
+}
+
+func (p *planRecorder) DeployInstance(_ context.Context, in workflows.DeployInstanceInput) (starter.Run, error) {
+	return p.record(starter.DeployInstancePlan(in))
+}
+
+func (p *planRecorder) DeprovisionInstance(_ context.Context, in workflows.DeprovisionInstanceInput) (starter.Run, error) {
+	return p.record(starter.DeprovisionInstancePlan(in))
+}
+
+func (p *planRecorder) Close() {}
+
+func scheduleErr(err error) error {
+	var nf *starter.ScheduleNotFoundError
+	var exists *starter.ScheduleExistsError
+	switch {
+	case errors.As(err, &nf):
+		return withCode(exitFailed, err)
+	case errors.As(err, &exists):
+		return withCode(exitUsage, err)
+	}
+	return withCode(exitOther, err)
+}
+
+func newScheduleListCmd(f *factory, root *rootOptions) *cobra.Command {
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:     "list [--json]",
+		Aliases: []string{"ls"},
+		Short:   "List schedules with their next run",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := root.dial(f)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			list, err := r.ListSchedules(cmd.Context())
+			if err != nil {
+				return scheduleErr(err)
+			}
+			if jsonOut {
+				if list == nil {
+					list = []starter.ScheduleInfo{}
+				}
+				return printJSON(f.IO.Out, list)
+			}
+			if len(list) == 0 {
+				fmt.Fprintln(f.IO.ErrOut, "No schedules.")
+				return nil
+			}
+			tw := newTable(f.IO.Out)
+			fmt.Fprintln(tw, "NAME\tWORKFLOW\tWHEN\tSTATE\tNEXT RUN\tLAST RUN")
+			for _, s := range list {
+				state, next, last := "active", "-", "-"
+				if s.Paused {
+					state = "paused"
+				}
+				if len(s.Next) > 0 {
+					next = s.Next[0].Local().Format(time.DateTime)
+				}
+				if n := len(s.Recent); n > 0 {
+					last = s.Recent[n-1].StartedAt.Local().Format(time.DateTime)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, dash(s.Workflow), dash(s.When), state, next, last)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
+	return cmd
+}
+
+func newScheduleDescribeCmd(f *factory, root *rootOptions) *cobra.Command {
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "describe NAME [--json]",
+		Short: "Show a schedule: its policy, recent runs and next runs",
+		Args:  exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := root.dial(f)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			s, err := r.DescribeSchedule(cmd.Context(), args[0])
+			if err != nil {
+				return scheduleErr(err)
+			}
+			if jsonOut {
+				return printJSON(f.IO.Out, s)
+			}
+			w := f.IO.Out
+			tw := newTable(w)
+			state := "active"
+			if s.Paused {
+				state = "paused"
+			}
+			fmt.Fprintf(tw, "Schedule:\t%s\n", s.ID)
+			fmt.Fprintf(tw, "Runs:\t%s\n", dash(s.Workflow))
+			fmt.Fprintf(tw, "When:\t%s\n", dash(s.When))
+			fmt.Fprintf(tw, "State:\t%s\n", state)
+			if s.Note != "" {
+				fmt.Fprintf(tw, "Note:\t%s\n", s.Note)
+			}
+			fmt.Fprintf(tw, "Overlap:\t%s\n", dash(s.Overlap))
+			fmt.Fprintf(tw, "Catch-up window:\t%s\n", s.CatchupWindow)
+			fmt.Fprintf(tw, "Pause on failure:\t%t\n", s.PauseOnFailure)
+			fmt.Fprintf(tw, "Runs started:\t%d (%d skipped as overlapping)\n", s.Actions, s.Skipped)
+			if len(s.Running) > 0 {
+				fmt.Fprintf(tw, "Running now:\t%s\n", strings.Join(s.Running, ", "))
+			}
+			_ = tw.Flush()
+			if len(s.Recent) > 0 {
+				fmt.Fprintln(w, "\nRecent runs:")
+				rt := newTable(w)
+				fmt.Fprintln(rt, "  SCHEDULED FOR\tSTARTED\tWORKFLOW ID")
+				for _, r := range s.Recent {
+					fmt.Fprintf(rt, "  %s\t%s\t%s\n", r.ScheduledAt.Local().Format(time.DateTime), r.StartedAt.Local().Format(time.DateTime), dash(r.WorkflowID))
+				}
+				_ = rt.Flush()
+			}
+			writeNextRuns(w, s.Next, 5)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
+	return cmd
+}
+
+func writeNextRuns(w io.Writer, next []time.Time, most int) {
+	if len(next) == 0 {
+		fmt.Fprintln(w, "\nNo next runs (paused, or nothing left to run).")
+		return
+	}
+	fmt.Fprintln(w, "\nNext runs:")
+	for i, t := range next {
+		if i == most {
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", t.Local().Format(time.DateTime+" MST"))
+	}
+}
+
+// newScheduleActionCmd makes pause, unpause, trigger and delete.
+func newScheduleActionCmd(f *factory, root *rootOptions, verb string) *cobra.Command {
+	var note string
+	short := map[string]string{
+		"pause":   "Pause a schedule: it starts no runs until unpaused",
+		"unpause": "Unpause a schedule",
+		"trigger": "Start a run of a schedule now (its overlap policy applies)",
+		"delete":  "Delete a schedule (runs it started go on)",
+	}[verb]
+	cmd := &cobra.Command{
+		Use:   verb + " NAME",
+		Short: short,
+		Args:  exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := root.dial(f)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			ctx, id := cmd.Context(), args[0]
+			switch verb {
+			case "pause":
+				err = r.PauseSchedule(ctx, id, note)
+			case "unpause":
+				err = r.UnpauseSchedule(ctx, id, note)
+			case "trigger":
+				err = r.TriggerSchedule(ctx, id)
+			case "delete":
+				err = r.DeleteSchedule(ctx, id)
+			}
+			if err != nil {
+				return scheduleErr(err)
+			}
+			done := map[string]string{"pause": "Paused", "unpause": "Unpaused", "trigger": "Triggered", "delete": "Deleted"}[verb]
+			fmt.Fprintf(f.IO.Out, "%s schedule %s.\n", done, id)
+			return nil
+		},
+	}
+	if verb == "pause" || verb == "unpause" {
+		cmd.Flags().StringVar(&note, "note", "", "why, kept with the schedule")
+	}
+	return cmd
+}
+
+func newScheduleBackfillCmd(f *factory, root *rootOptions) *cobra.Command {
+	var start, end string
+	cmd := &cobra.Command{
+		Use:   "backfill NAME --start TIME --end TIME",
+		Short: "Start the runs a schedule would have started between two times",
+		Long: heredoc(`
+			Start, now, the runs the schedule would have started between --start
+			and --end (RFC 3339 times, e.g. 2026-11-20T00:00:00Z), one after
+			another as its overlap policy allows.`),
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			from, err := time.Parse(time.RFC3339, start)
+			if err != nil {
+				return usageErrorf("--start %q: want an RFC 3339 time, e.g. 2026-11-20T00:00:00Z", start)
+			}
+			to, err := time.Parse(time.RFC3339, end)
+			if err != nil {
+				return usageErrorf("--end %q: want an RFC 3339 time, e.g. 2026-11-21T00:00:00Z", end)
+			}
+			if !to.After(from) {
+				return usageErrorf("--end must be after --start")
+			}
+			r, err := root.dial(f)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			if err := r.BackfillSchedule(cmd.Context(), args[0], from, to); err != nil {
+				return scheduleErr(err)
+			}
+			fmt.Fprintf(f.IO.Out, "Backfilling schedule %s from %s to %s.\n", args[0], from.Format(time.RFC3339), to.Format(time.RFC3339))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&start, "start", "", "the first time to backfill (RFC 3339)")
+	cmd.Flags().StringVar(&end, "end", "", "the last time to backfill (RFC 3339)")
+	_ = cmd.MarkFlagRequired("start")
+	_ = cmd.MarkFlagRequired("end")
+	return cmd
+}
