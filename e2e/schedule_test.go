@@ -1,0 +1,133 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloudflow/cloudflow/starter"
+	"github.com/cloudflow/cloudflow/workflows"
+)
+
+func describeSchedule(t *testing.T, tq, id string) starter.ScheduleInfo {
+	t.Helper()
+	out, errOut, code := cli(t, "--task-queue", tq, "schedule", "describe", id, "--json")
+	if code != 0 {
+		t.Fatalf("schedule describe %s: exit %d\n%s\n%s", id, code, out, errOut)
+	}
+	var info starter.ScheduleInfo
+	if err := json.Unmarshal([]byte(out), &info); err != nil {
+		t.Fatalf("decode %s: %v", out, err)
+	}
+	return info
+}
+
+// A schedule made from the CLI runs what the command would start: triggered,
+// its run starts the fleet. Pause, unpause and delete take effect.
+func TestScheduleRunsTheCommand(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	names := seedInstances(t, "sched", 20)
+	t.Cleanup(func() { cli(t, "--task-queue", tq, "schedule", "delete", "e2e-start") })
+
+	out, errOut, code := cli(t, "--task-queue", tq, "schedule", "create", "e2e-start", "--every", "1h", "--",
+		"instances", "start", "--provider", "kraftcloud", "--names", strings.Join(names, ","))
+	if code != 0 {
+		t.Fatalf("schedule create: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, _, code := cli(t, "--task-queue", tq, "schedule", "trigger", "e2e-start"); code != 0 {
+		t.Fatal("trigger failed")
+	}
+	var run starter.ScheduledRun
+	waitFor(t, 30*time.Second, "the triggered run", func() bool {
+		info := describeSchedule(t, tq, "e2e-start")
+		if len(info.Recent) == 0 {
+			return false
+		}
+		run = info.Recent[len(info.Recent)-1]
+		return true
+	})
+	want := starter.FleetWorkflowID(workflows.FleetInput{Provider: workflows.ProviderKraftCloud, Instances: names})
+	if !strings.HasPrefix(run.WorkflowID, want) {
+		t.Errorf("scheduled run %s: want the ID of the same command run by hand, %s, with the time appended", run.WorkflowID, want)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var res workflows.FleetResult
+	if err := starter.New(c, tq).Result(ctx, run.WorkflowID, "", &res); err != nil {
+		t.Fatalf("scheduled run: %v", err)
+	}
+	if res.Action != "start" || len(res.Succeeded) != 20 {
+		t.Fatalf("scheduled run: %s of %d started", res.Action, len(res.Succeeded))
+	}
+	requireStartedOnce(t, names)
+
+	// The scheduled run is findable by provider and name.
+	out, _, code = cli(t, "--task-queue", tq, "runs", "list", "--provider", "kraftcloud", "--name", "sched-7", "--json")
+	if code != 0 || !strings.Contains(out, run.WorkflowID) {
+		t.Errorf("runs list --provider kraftcloud --name sched-7: exit %d, want %s in\n%s", code, run.WorkflowID, out)
+	}
+
+	if _, _, code := cli(t, "--task-queue", tq, "schedule", "pause", "e2e-start", "--note", "maintenance"); code != 0 {
+		t.Fatal("pause failed")
+	}
+	if info := describeSchedule(t, tq, "e2e-start"); !info.Paused || info.Note != "maintenance" {
+		t.Errorf("after pause: paused %v, note %q", info.Paused, info.Note)
+	}
+	if _, _, code := cli(t, "--task-queue", tq, "schedule", "unpause", "e2e-start"); code != 0 {
+		t.Fatal("unpause failed")
+	}
+	if info := describeSchedule(t, tq, "e2e-start"); info.Paused || len(info.Next) == 0 {
+		t.Errorf("after unpause: paused %v, next runs %v", info.Paused, info.Next)
+	}
+	if _, _, code := cli(t, "--task-queue", tq, "schedule", "delete", "e2e-start"); code != 0 {
+		t.Fatal("delete failed")
+	}
+	if _, errOut, code := cli(t, "--task-queue", tq, "schedule", "describe", "e2e-start"); code != 1 || !strings.Contains(errOut, "no schedule e2e-start") {
+		t.Errorf("describe after delete: exit %d, %s", code, errOut)
+	}
+}
+
+// With the default overlap policy, a run due while the previous one still
+// runs is skipped: no two runs of one fleet at once.
+func TestScheduleSkipsOverlappingRuns(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	if err := admin.SetOperationLatency(context.Background(), "kraftcloud", 4*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	names := seedInstances(t, "slow", 5)
+	t.Cleanup(func() { cli(t, "--task-queue", tq, "schedule", "delete", "e2e-overlap") })
+	if out, errOut, code := cli(t, "--task-queue", tq, "schedule", "create", "e2e-overlap", "--every", "1h", "--",
+		"instances", "start", "--provider", "kraftcloud", "--names", strings.Join(names, ",")); code != 0 {
+		t.Fatalf("create: exit %d\n%s\n%s", code, out, errOut)
+	}
+	cli(t, "--task-queue", tq, "schedule", "trigger", "e2e-overlap")
+	waitFor(t, 20*time.Second, "the first run", func() bool { return len(describeSchedule(t, tq, "e2e-overlap").Running) == 1 })
+	cli(t, "--task-queue", tq, "schedule", "trigger", "e2e-overlap") // due while the first runs
+	waitFor(t, 20*time.Second, "the second trigger to be skipped", func() bool { return describeSchedule(t, tq, "e2e-overlap").Skipped == 1 })
+	info := describeSchedule(t, tq, "e2e-overlap")
+	if info.Actions != 1 || info.Overlap != "skip" {
+		t.Errorf("actions %d (want 1), overlap %q", info.Actions, info.Overlap)
+	}
+	if started := counters(t, "kraftcloud", "instance-starts"); started["slow-1"] != 1 {
+		t.Errorf("slow-1 started %d times", started["slow-1"])
+	}
+}
+
+// Bad schedule input is refused by name and creates nothing.
+func TestScheduleBadInputCreatesNothing(t *testing.T) {
+	tq := fresh(t)
+	_, errOut, code := cli(t, "--task-queue", tq, "schedule", "create", "broken", "--cron", "0 22 * *", "--", "instances", "start", "--provider", "kraftcloud", "web-1")
+	if code != 2 || !strings.Contains(errOut, "has 4 fields") {
+		t.Errorf("malformed cron: exit %d, %s", code, errOut)
+	}
+	out, _, _ := cli(t, "--task-queue", tq, "schedule", "list", "--json")
+	if strings.Contains(out, `"broken"`) {
+		t.Errorf("a schedule was created:\n%s", out)
+	}
+}
