@@ -485,6 +485,7 @@ var kindFamily = map[string]crusoe.Family{
 	KindVM:           crusoe.FamilyVMs,
 	KindDisk:         crusoe.FamilyDisks,
 	KindFirewallRule: crusoe.FamilyFirewallRules,
+	KindSnapshot:     crusoe.FamilySnapshots,
 }
 
 // isGoneOperation: the API answers 403 for an operation that does not exist
@@ -570,6 +571,13 @@ func (a *CrusoeActivities) lookup(ctx context.Context, projectID, kind, id, name
 			return "", "", false, err
 		}
 		return r.ID, r.State, true, nil
+	case KindSnapshot:
+		// A snapshot has no name; name is its disk's, for messages only.
+		s, err := a.findSnapshot(ctx, projectID, id)
+		if err != nil || s == nil {
+			return "", "", false, err
+		}
+		return s.ID, "", true, nil
 	}
 	return "", "", false, invalidInput("unknown resource kind %q", kind)
 }

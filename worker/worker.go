@@ -64,6 +64,7 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.StopInstances, workflow.RegisterOptions{Name: workflows.StopInstancesWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.DeployInstance, workflow.RegisterOptions{Name: workflows.DeployInstanceWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.DeprovisionInstance, workflow.RegisterOptions{Name: workflows.DeprovisionInstanceWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.SnapshotDisks, workflow.RegisterOptions{Name: workflows.SnapshotDisksWorkflowName})
 }
 
 // Run runs a worker until ctx ends, then stops it gracefully: activities in

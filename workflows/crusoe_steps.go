@@ -46,9 +46,14 @@ func (c *crusoeSteps) create(ctx workflow.Context, step, kind, name string, acti
 // there was nothing to delete.
 // The step shows the operation while it runs.
 func (c *crusoeSteps) remove(ctx workflow.Context, step, kind, name, id string) (string, bool, error) {
+	return c.removeWith(ctx, step, kind, name, "", c.deleteActivity(kind), activities.DeleteInput{ProjectID: c.projectID, ID: id, Name: name})
+}
+
+// removeWith is remove with the delete activity and its input given; waitID
+// names the resource to wait on when the delete's answer does not.
+func (c *crusoeSteps) removeWith(ctx workflow.Context, step, kind, name, waitID string, deleteActivity, in any) (string, bool, error) {
 	var dr activities.DeleteResult
-	in := activities.DeleteInput{ProjectID: c.projectID, ID: id, Name: name}
-	if err := workflow.ExecuteActivity(callOptions(ctx, c.timeouts), c.deleteActivity(kind), in).Get(ctx, &dr); err != nil {
+	if err := workflow.ExecuteActivity(callOptions(ctx, c.timeouts), deleteActivity, in).Get(ctx, &dr); err != nil {
 		return "", false, err
 	}
 	if dr.AlreadyGone {
@@ -57,7 +62,7 @@ func (c *crusoeSteps) remove(ctx workflow.Context, step, kind, name, id string) 
 	c.t.update(step, func(s *Step) { s.ID, s.OperationID = firstNonEmpty(dr.ResourceID, s.ID), dr.OperationID })
 	defer c.t.update(step, func(s *Step) { s.OperationID = "" })
 	return dr.ResourceID, false, workflow.ExecuteActivity(waitOptions(ctx, c.timeouts), c.a.CrusoeWait, activities.WaitInput{
-		ProjectID: c.projectID, Kind: kind, OperationID: dr.OperationID, ResourceID: dr.ResourceID,
+		ProjectID: c.projectID, Kind: kind, OperationID: dr.OperationID, ResourceID: firstNonEmpty(dr.ResourceID, waitID),
 		Name: name, Gone: true, Timeout: c.timeouts.operation(),
 	}).Get(ctx, nil)
 }

@@ -94,6 +94,7 @@ type fakeRunner struct {
 	scheduleCalls []string
 	scheduleErr   error
 	bulks         []workflows.BulkCreateVMsInput
+	snapshots     []workflows.SnapshotDisksInput
 	deployed      []workflows.DeployInstanceInput
 	undeployed    []workflows.DeprovisionInstanceInput
 
@@ -127,6 +128,11 @@ func (r *fakeRunner) DeprovisionVM(_ context.Context, in workflows.DeprovisionVM
 
 func (r *fakeRunner) BulkCreateVMs(_ context.Context, in workflows.BulkCreateVMsInput) (starter.Run, error) {
 	r.bulks = append(r.bulks, in)
+	return r.run, r.startErr
+}
+
+func (r *fakeRunner) SnapshotDisks(_ context.Context, in workflows.SnapshotDisksInput) (starter.Run, error) {
+	r.snapshots = append(r.snapshots, in)
 	return r.run, r.startErr
 }
 

@@ -387,6 +387,51 @@ func printBulkSummary(w io.Writer, run starter.Run, res *workflows.BulkCreateVMs
 	_ = tw.Flush()
 }
 
+// printSnapshotSummary lists the snapshots a SnapshotDisks run took and
+// deleted, those it could not delete, and the ledger it leaves; or how it
+// failed and what it deleted again.
+func printSnapshotSummary(w io.Writer, run starter.Run, res *workflows.SnapshotDisksResult, runErr *starter.RunError) {
+	if runErr != nil {
+		printFailureReport(w, run, runErr, res.FailedStep, res.Steps, res.Undone, res.NotUndone)
+		if len(res.NotUndone) > 0 {
+			fmt.Fprintln(w, "They are in this run's ledger (--json): give it to a later run with --ledger, which deletes them past the retention.")
+		}
+		if len(res.Deleted) > 0 {
+			fmt.Fprintf(w, "  Deleted before the run ended: %s\n", strings.Join(snapshotIDs(res.Deleted), ", "))
+		}
+		return
+	}
+	fmt.Fprintf(w, "\nSnapshotted %s (workflow %s).\n\n", plural(len(res.Created), "disk"), run.WorkflowID)
+	tw := newTable(w)
+	fmt.Fprintln(tw, "DISK\tSNAPSHOT\tTAKEN\tRESULT")
+	row := func(r workflows.SnapshotRecord, result string) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", dash(r.DiskName), r.SnapshotID, r.TakenAt.UTC().Format(time.RFC3339), result)
+	}
+	for _, r := range res.Created {
+		row(r, "created")
+	}
+	for _, r := range res.Deleted {
+		row(r, "deleted (past retention)")
+	}
+	for _, r := range res.NotDeleted {
+		row(r.SnapshotRecord, "NOT deleted: "+oneLine(r.Error))
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(w, "\nLedger: %s kept.", plural(len(res.Ledger), "snapshot"))
+	if len(res.NotDeleted) > 0 {
+		fmt.Fprintf(w, " %s past the retention could not be deleted: kept in the ledger, to be tried again.", plural(len(res.NotDeleted), "snapshot"))
+	}
+	fmt.Fprintln(w)
+}
+
+func snapshotIDs(rs []workflows.SnapshotRecord) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.SnapshotID
+	}
+	return out
+}
+
 // printDeprovisionSummary says what a DeprovisionVM run deleted or where it failed.
 func printDeprovisionSummary(w io.Writer, run starter.Run, res *workflows.DeprovisionVMResult, runErr *starter.RunError) {
 	if runErr != nil {

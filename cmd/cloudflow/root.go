@@ -40,6 +40,7 @@ type runner interface {
 	Progress(ctx context.Context, workflowID, runID string) (workflows.Progress, error)
 	Watch(ctx context.Context, workflowID, runID string, every time.Duration, fn func(workflows.Progress)) error
 	BulkCreateVMs(ctx context.Context, in workflows.BulkCreateVMsInput) (starter.Run, error)
+	SnapshotDisks(ctx context.Context, in workflows.SnapshotDisksInput) (starter.Run, error)
 	StartInstances(ctx context.Context, in workflows.FleetInput) (starter.Run, error)
 	StopInstances(ctx context.Context, in workflows.FleetInput) (starter.Run, error)
 	WatchFleet(ctx context.Context, workflowID, runID string, every time.Duration, fn func(workflows.FleetProgress)) error
@@ -155,6 +156,7 @@ func newRootCmd(f *factory) *cobra.Command {
 	cmd.AddCommand(
 		newVMCmd(f, opts),
 		newInstancesCmd(f, opts),
+		newDisksCmd(f, opts),
 		newRunsCmd(f, opts),
 		newScheduleCmd(f, opts),
 		newWorkerCmd(f, opts),

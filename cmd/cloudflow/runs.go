@@ -305,6 +305,8 @@ func waitForRun(cmd *cobra.Command, f *factory, r runner, run starter.Run, w wai
 		case *workflows.DeprovisionInstanceResult:
 			// The same shape as DeprovisionVMResult, and the same report.
 			printDeprovisionSummary(out, run, (*workflows.DeprovisionVMResult)(res), runErr)
+		case *workflows.SnapshotDisksResult:
+			printSnapshotSummary(out, run, res, runErr)
 		case *json.RawMessage:
 			if runErr == nil {
 				fmt.Fprintf(out, "\n%s %s completed.\n", run.Workflow, run.WorkflowID)
@@ -318,6 +320,9 @@ func waitForRun(cmd *cobra.Command, f *factory, r runner, run starter.Run, w wai
 	}
 	if runErr != nil {
 		return withCode(exitFailed, runErr)
+	}
+	if res, ok := result.(*workflows.SnapshotDisksResult); ok && len(res.NotDeleted) > 0 {
+		return withCode(exitFailed, fmt.Errorf("%s past the retention could not be deleted; they stay in the ledger", plural(len(res.NotDeleted), "snapshot")))
 	}
 	return nil
 }
@@ -335,6 +340,8 @@ func newResult(workflow string) any {
 		return &workflows.DeployInstanceResult{}
 	case workflows.DeprovisionInstanceWorkflowName:
 		return &workflows.DeprovisionInstanceResult{}
+	case workflows.SnapshotDisksWorkflowName:
+		return &workflows.SnapshotDisksResult{}
 	}
 	return new(json.RawMessage)
 }
@@ -352,6 +359,8 @@ func finalProgress(workflow string, result any, runErr *starter.RunError) *workf
 	case *workflows.DeployInstanceResult:
 		steps = res.Steps
 	case *workflows.DeprovisionInstanceResult:
+		steps = res.Steps
+	case *workflows.SnapshotDisksResult:
 		steps = res.Steps
 	}
 	if len(steps) == 0 {

@@ -191,6 +191,10 @@ func (p *planRecorder) DeprovisionInstance(_ context.Context, in workflows.Depro
 	return p.record(starter.DeprovisionInstancePlan(in))
 }
 
+func (p *planRecorder) SnapshotDisks(_ context.Context, in workflows.SnapshotDisksInput) (starter.Run, error) {
+	return p.record(starter.SnapshotDisksPlan(in))
+}
+
 func (p *planRecorder) Close() {}
 
 func scheduleErr(err error) error {
