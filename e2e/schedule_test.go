@@ -74,8 +74,8 @@ func TestScheduleRunsTheCommand(t *testing.T) {
 	if _, _, code := cli(t, "--task-queue", tq, "schedule", "pause", "e2e-start", "--note", "maintenance"); code != 0 {
 		t.Fatal("pause failed")
 	}
-	if info := describeSchedule(t, tq, "e2e-start"); !info.Paused || info.Note != "maintenance" {
-		t.Errorf("after pause: paused %v, note %q", info.Paused, info.Note)
+	if info := describeSchedule(t, tq, "e2e-start"); !info.Paused || info.Note != "maintenance" || info.When != "every 1h0m0s" {
+		t.Errorf("after pause: paused %v, note %q, when %q", info.Paused, info.Note, info.When)
 	}
 	if _, _, code := cli(t, "--task-queue", tq, "schedule", "unpause", "e2e-start"); code != 0 {
 		t.Fatal("unpause failed")
@@ -122,11 +122,16 @@ func TestScheduleSkipsOverlappingRuns(t *testing.T) {
 // Bad schedule input is refused by name and creates nothing.
 func TestScheduleBadInputCreatesNothing(t *testing.T) {
 	tq := fresh(t)
-	_, errOut, code := cli(t, "--task-queue", tq, "schedule", "create", "broken", "--cron", "0 22 * *", "--", "instances", "start", "--provider", "kraftcloud", "web-1")
+	out, errOut, code := cli(t, "--task-queue", tq, "schedule", "create", "nightly", "--cron", "0 22 * * 1-5", "--paused", "--", "instances", "stop", "--provider", "kraftcloud", "web-1")
+	if code != 0 || !strings.Contains(out, "cron 0 22 * * 1-5") {
+		t.Errorf("create with cron: exit %d\n%s\n%s", code, out, errOut)
+	}
+	cli(t, "--task-queue", tq, "schedule", "delete", "nightly")
+	_, errOut, code = cli(t, "--task-queue", tq, "schedule", "create", "broken", "--cron", "0 22 * *", "--", "instances", "start", "--provider", "kraftcloud", "web-1")
 	if code != 2 || !strings.Contains(errOut, "has 4 fields") {
 		t.Errorf("malformed cron: exit %d, %s", code, errOut)
 	}
-	out, _, _ := cli(t, "--task-queue", tq, "schedule", "list", "--json")
+	out, _, _ = cli(t, "--task-queue", tq, "schedule", "list", "--json")
 	if strings.Contains(out, `"broken"`) {
 		t.Errorf("a schedule was created:\n%s", out)
 	}

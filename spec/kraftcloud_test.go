@@ -28,7 +28,7 @@ func TestKraftCloudExampleLoads(t *testing.T) {
 		},
 		Timeouts: workflows.Timeouts{Operation: 5 * time.Minute},
 	}, s.DeployInput())
-	assert.Equal(t, workflows.DeprovisionInstanceInput{
+	assert.Equal(t, workflows.UndeployInstanceInput{
 		InstanceName: "demo-app", ServiceGroupName: "demo-app-web", VolumeName: "demo-app-data",
 		Timeouts: workflows.Timeouts{Operation: 5 * time.Minute},
 	}, s.DeprovisionInput())
@@ -50,7 +50,7 @@ func TestKraftCloudMinimalAndJSON(t *testing.T) {
 	assert.Nil(t, in.Volume)
 	assert.Nil(t, in.ServiceGroup)
 	assert.Equal(t, workflows.KraftCloudInstanceSpec{Name: "web", Image: "nginx:latest"}, in.Instance)
-	assert.Equal(t, workflows.DeprovisionInstanceInput{InstanceName: "web"}, s.DeprovisionInput())
+	assert.Equal(t, workflows.UndeployInstanceInput{InstanceName: "web"}, s.DeprovisionInput())
 
 	js := `{"provider": "kraftcloud",
 	"instance": {"name": "API", "image": "app:1", "memoryMB": 512, "args": ["-v"], "env": {"TOKEN": "x"}},

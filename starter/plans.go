@@ -153,8 +153,8 @@ func DeployInstanceWorkflowID(in workflows.DeployInstanceInput) string {
 	return "kraftcloud-instance-deploy-" + in.Instance.Name
 }
 
-// DeprovisionInstanceWorkflowID is the workflow ID of a KraftCloud undeploy run.
-func DeprovisionInstanceWorkflowID(in workflows.DeprovisionInstanceInput) string {
+// UndeployInstanceWorkflowID is the workflow ID of a KraftCloud undeploy run.
+func UndeployInstanceWorkflowID(in workflows.UndeployInstanceInput) string {
 	return "kraftcloud-instance-undeploy-" + in.InstanceName
 }
 
@@ -171,15 +171,15 @@ func DeployInstancePlan(in workflows.DeployInstanceInput) Plan {
 		Provider: workflows.ProviderKraftCloud, Resources: res}
 }
 
-// DeprovisionInstancePlan is the plan of a DeprovisionInstance run.
-func DeprovisionInstancePlan(in workflows.DeprovisionInstanceInput) Plan {
+// UndeployInstancePlan is the plan of a UndeployInstance run.
+func UndeployInstancePlan(in workflows.UndeployInstanceInput) Plan {
 	res := []string{in.InstanceName}
 	for _, n := range []string{in.VolumeName, in.ServiceGroupName} {
 		if n != "" {
 			res = append(res, n)
 		}
 	}
-	return Plan{Workflow: workflows.DeprovisionInstanceWorkflowName, ID: DeprovisionInstanceWorkflowID(in), Input: in,
+	return Plan{Workflow: workflows.UndeployInstanceWorkflowName, ID: UndeployInstanceWorkflowID(in), Input: in,
 		Provider: workflows.ProviderKraftCloud, Resources: res}
 }
 
@@ -214,9 +214,9 @@ func (s *Starter) DeployInstance(ctx context.Context, in workflows.DeployInstanc
 	return s.Start(ctx, DeployInstancePlan(in))
 }
 
-// DeprovisionInstance starts a DeprovisionInstance workflow.
-func (s *Starter) DeprovisionInstance(ctx context.Context, in workflows.DeprovisionInstanceInput) (Run, error) {
-	return s.Start(ctx, DeprovisionInstancePlan(in))
+// UndeployInstance starts a UndeployInstance workflow.
+func (s *Starter) UndeployInstance(ctx context.Context, in workflows.UndeployInstanceInput) (Run, error) {
+	return s.Start(ctx, UndeployInstancePlan(in))
 }
 
 // Start starts the plan's run. A finished run may be repeated (every

@@ -7,9 +7,11 @@ import (
 	"strings"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -120,8 +122,14 @@ func (s *Starter) CreateSchedule(ctx context.Context, o ScheduleOptions, p Plan)
 	if !s.noSearchAttributes {
 		action.TypedSearchAttributes = p.searchAttributes()
 	}
+	when := "every " + o.Every.String()
+	if o.Cron != "" {
+		when = "cron " + o.Cron
+	}
 	opts := client.ScheduleOptions{
 		ID: o.ID, Spec: spec, Action: action,
+		// The server keeps cron as calendar specs; the memo keeps the words.
+		Memo:    map[string]any{memoWhen: when},
 		Overlap: overlapPolicies[o.overlap()], CatchupWindow: catchup, PauseOnFailure: o.PauseOnFailure,
 		Note: o.Note, Paused: o.Paused,
 	}
@@ -168,6 +176,21 @@ type ScheduledRun struct {
 	StartedAt   time.Time `json:"startedAt"`
 	WorkflowID  string    `json:"workflowId"`
 	RunID       string    `json:"runId"`
+}
+
+// memoWhen is the memo field that keeps a schedule's spec as it was given.
+const memoWhen = "cloudflowWhen"
+
+// whenOf is the schedule's spec in words: as given at creation, else as
+// the server describes it.
+func whenOf(memo *commonpb.Memo, sp *client.ScheduleSpec) string {
+	if p, ok := memo.GetFields()[memoWhen]; ok {
+		var when string
+		if converter.GetDefaultDataConverter().FromPayload(p, &when) == nil && when != "" {
+			return when
+		}
+	}
+	return describeSpec(sp)
 }
 
 func describeSpec(sp *client.ScheduleSpec) string {
@@ -221,7 +244,7 @@ func (s *Starter) ListSchedules(ctx context.Context) ([]ScheduleInfo, error) {
 			return nil, fmt.Errorf("list schedules: %w", err)
 		}
 		out = append(out, ScheduleInfo{
-			ID: e.ID, Workflow: e.WorkflowType.Name, When: describeSpec(e.Spec), Paused: e.Paused, Note: e.Note,
+			ID: e.ID, Workflow: e.WorkflowType.Name, When: whenOf(e.Memo, e.Spec), Paused: e.Paused, Note: e.Note,
 			Recent: recentRuns(e.RecentActions), Next: e.NextActionTimes,
 		})
 	}
@@ -235,7 +258,7 @@ func (s *Starter) DescribeSchedule(ctx context.Context, id string) (ScheduleInfo
 		return ScheduleInfo{}, scheduleError("describe", id, err)
 	}
 	info := ScheduleInfo{
-		ID: id, When: describeSpec(d.Schedule.Spec),
+		ID: id, When: whenOf(d.Memo, d.Schedule.Spec),
 		Actions: d.Info.NumActions, Skipped: d.Info.NumActionsSkippedOverlap,
 		Recent: recentRuns(d.Info.RecentActions), Next: d.Info.NextActionTimes,
 	}

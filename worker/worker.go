@@ -63,7 +63,7 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.StartInstances, workflow.RegisterOptions{Name: workflows.StartInstancesWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.StopInstances, workflow.RegisterOptions{Name: workflows.StopInstancesWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.DeployInstance, workflow.RegisterOptions{Name: workflows.DeployInstanceWorkflowName})
-	r.RegisterWorkflowWithOptions(workflows.DeprovisionInstance, workflow.RegisterOptions{Name: workflows.DeprovisionInstanceWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.UndeployInstance, workflow.RegisterOptions{Name: workflows.UndeployInstanceWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.SnapshotDisks, workflow.RegisterOptions{Name: workflows.SnapshotDisksWorkflowName})
 }
 

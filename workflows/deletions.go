@@ -12,7 +12,7 @@ import (
 type deletion struct{ step, kind, name string }
 
 // deletions runs the deletes of a deprovision workflow (DeprovisionVM,
-// DeprovisionInstance) and collects what was deleted and what was already
+// UndeployInstance) and collects what was deleted and what was already
 // gone, which counts as deleted.
 type deletions struct {
 	t *tracker

@@ -11,10 +11,10 @@ import (
 )
 
 // Error types of the KraftCloud deployment workflows; their details hold the
-// DeployInstanceResult or DeprovisionInstanceResult.
+// DeployInstanceResult or UndeployInstanceResult.
 const (
 	ErrTypeDeployFailed              = "DeployInstanceFailed"
-	ErrTypeDeprovisionInstanceFailed = "DeprovisionInstanceFailed"
+	ErrTypeUndeployInstanceFailed = "UndeployInstanceFailed"
 )
 
 // DeployInstance creates the volume and the service group (in parallel, each
@@ -242,17 +242,17 @@ func waitOutcome(name string, wr activities.BatchResult) error {
 		fmt.Sprintf("instance %s is still %s after the wait", name, it.State), activities.ErrTypeUnexpectedState, nil)
 }
 
-// DeprovisionInstance deletes the instance, then its service group and its
+// UndeployInstance deletes the instance, then its service group and its
 // volume (in parallel). Whatever is already gone counts as deleted, so a
 // repeated run succeeds. The service group and the volume are left alone
 // when the instance could not be deleted, since it still uses them.
-func DeprovisionInstance(ctx workflow.Context, in DeprovisionInstanceInput) (DeprovisionInstanceResult, error) {
-	t, err := newTracker(ctx, DeprovisionInstanceWorkflowName)
+func UndeployInstance(ctx workflow.Context, in UndeployInstanceInput) (UndeployInstanceResult, error) {
+	t, err := newTracker(ctx, UndeployInstanceWorkflowName)
 	if err != nil {
-		return DeprovisionInstanceResult{}, err
+		return UndeployInstanceResult{}, err
 	}
 	if in.InstanceName == "" {
-		return DeprovisionInstanceResult{}, temporal.NewNonRetryableApplicationError("instanceName is required", ErrTypeDeprovisionInstanceFailed, nil)
+		return UndeployInstanceResult{}, temporal.NewNonRetryableApplicationError("instanceName is required", ErrTypeUndeployInstanceFailed, nil)
 	}
 	d := &deletions{t: t, remove: func(ctx workflow.Context, del deletion) (string, bool, error) {
 		dr, err := kraftRemove(ctx, nil, in.Timeouts, del.kind, del.name, "")
@@ -272,7 +272,7 @@ func DeprovisionInstance(ctx workflow.Context, in DeprovisionInstanceInput) (Dep
 	} else {
 		d.skip(rest, "skipped: the instance still exists and uses it")
 	}
-	return finishDeletions(ctx, d, ErrTypeDeprovisionInstanceFailed, func(steps []Step) DeprovisionInstanceResult {
-		return DeprovisionInstanceResult{Deleted: d.deleted, AlreadyGone: d.gone, Steps: steps}
+	return finishDeletions(ctx, d, ErrTypeUndeployInstanceFailed, func(steps []Step) UndeployInstanceResult {
+		return UndeployInstanceResult{Deleted: d.deleted, AlreadyGone: d.gone, Steps: steps}
 	})
 }

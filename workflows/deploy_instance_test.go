@@ -349,18 +349,18 @@ func TestDeployInstanceRejectsBadInput(t *testing.T) {
 	require.Contains(t, err.Error(), "absolute mount path")
 }
 
-func runDeprovisionInstance(t *testing.T, f *kraftCloudFake, in DeprovisionInstanceInput) (DeprovisionInstanceResult, error) {
+func runUndeployInstance(t *testing.T, f *kraftCloudFake, in UndeployInstanceInput) (UndeployInstanceResult, error) {
 	t.Helper()
-	_, res, err := runWorkflow[DeprovisionInstanceResult](t, DeprovisionInstance, in, f.install, nil)
+	_, res, err := runWorkflow[UndeployInstanceResult](t, UndeployInstance, in, f.install, nil)
 	return res, err
 }
 
-func TestDeprovisionInstance(t *testing.T) {
+func TestUndeployInstance(t *testing.T) {
 	f := newKraftCloudFake()
 	f.live = map[string]string{"instance/demo": "i1", "volume/demo-data": "v1"}
 	f.mounts["demo"] = []string{"v1"}
-	in := DeprovisionInstanceInput{InstanceName: "demo", ServiceGroupName: "demo-web", VolumeName: "demo-data"}
-	res, err := runDeprovisionInstance(t, f, in)
+	in := UndeployInstanceInput{InstanceName: "demo", ServiceGroupName: "demo-web", VolumeName: "demo-data"}
+	res, err := runUndeployInstance(t, f, in)
 	require.NoError(t, err)
 	require.Empty(t, f.liveNames())
 	require.Equal(t, []Resource{{Kind: KindInstance, Name: "demo", ID: "i1"}, {Kind: KindVolume, Name: "demo-data", ID: "v1"}}, res.Deleted)
@@ -368,21 +368,21 @@ func TestDeprovisionInstance(t *testing.T) {
 	require.Equal(t, "instance/demo", f.deletes()[0], "the instance goes first")
 
 	// Again: everything is already gone, and that is a success.
-	res, err = runDeprovisionInstance(t, f, in)
+	res, err = runUndeployInstance(t, f, in)
 	require.NoError(t, err)
 	require.Empty(t, res.Deleted)
 	require.Len(t, res.AlreadyGone, 3)
 }
 
-func TestDeprovisionInstanceLeavesWhatTheInstanceHolds(t *testing.T) {
+func TestUndeployInstanceLeavesWhatTheInstanceHolds(t *testing.T) {
 	f := newKraftCloudFake()
 	f.live = map[string]string{"instance/demo": "i1", "volume/demo-data": "v1"}
 	f.failDelete = "instance/demo"
-	res, err := runDeprovisionInstance(t, f, DeprovisionInstanceInput{InstanceName: "demo", VolumeName: "demo-data"})
+	res, err := runUndeployInstance(t, f, UndeployInstanceInput{InstanceName: "demo", VolumeName: "demo-data"})
 	require.Error(t, err)
 	var app *temporal.ApplicationError
 	require.True(t, errors.As(err, &app))
-	require.Equal(t, ErrTypeDeprovisionInstanceFailed, app.Type())
+	require.Equal(t, ErrTypeUndeployInstanceFailed, app.Type())
 	require.Contains(t, err.Error(), "could not delete instance/demo, volume/demo-data")
 	require.Equal(t, []string{"instance/demo", "volume/demo-data"}, f.liveNames())
 	require.Equal(t, []string{"instance/demo"}, f.deletes())

@@ -9,7 +9,7 @@ import (
 // KraftCloud deployment workflow type names (part of the public contract).
 const (
 	DeployInstanceWorkflowName      = "DeployInstance"
-	DeprovisionInstanceWorkflowName = "DeprovisionInstance"
+	UndeployInstanceWorkflowName = "UndeployInstance"
 )
 
 // DeployInstanceInput describes a KraftCloud instance with, optionally, a
@@ -87,19 +87,19 @@ type DeployInstanceResult struct {
 // FailedStepName lets callers that only hold the result learn which step failed.
 func (r DeployInstanceResult) FailedStepName() string { return r.FailedStep }
 
-// DeprovisionInstanceInput names what to delete: the instance, then its
+// UndeployInstanceInput names what to delete: the instance, then its
 // service group and volume (when named). Whatever is already gone counts as
 // deleted.
-type DeprovisionInstanceInput struct {
+type UndeployInstanceInput struct {
 	InstanceName     string   `json:"instanceName"`
 	ServiceGroupName string   `json:"serviceGroupName,omitempty"`
 	VolumeName       string   `json:"volumeName,omitempty"`
 	Timeouts         Timeouts `json:"timeouts,omitempty"`
 }
 
-// DeprovisionInstanceResult reports what was deleted and what was already
+// UndeployInstanceResult reports what was deleted and what was already
 // gone. It has the shape of DeprovisionVMResult.
-type DeprovisionInstanceResult struct {
+type UndeployInstanceResult struct {
 	Deleted     []Resource `json:"deleted,omitempty"`
 	AlreadyGone []Resource `json:"alreadyGone,omitempty"`
 	Steps       []Step     `json:"steps"`

@@ -198,7 +198,7 @@ const (
 	KindVM           = "vm"
 	KindDisk         = "disk"
 	KindFirewallRule = "firewall-rule"
-	// KraftCloud kinds (DeployInstance, DeprovisionInstance).
+	// KraftCloud kinds (DeployInstance, UndeployInstance).
 	KindInstance     = "instance"
 	KindServiceGroup = "service-group"
 	KindVolume       = "volume"

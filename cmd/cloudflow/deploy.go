@@ -58,7 +58,7 @@ func newUndeployCmd(f *factory, root *rootOptions) *cobra.Command {
 		Use:   "undeploy -f SPEC [--wait [--timeout DURATION]] [--json]",
 		Short: "Delete a KraftCloud instance, its service group and volume",
 		Long: heredoc(`
-			Start a DeprovisionInstance workflow that deletes the instance in SPEC,
+			Start a UndeployInstance workflow that deletes the instance in SPEC,
 			then its service group and its volume, found by the names deploy gave
 			them. Whatever is already gone counts as deleted, so running it twice
 			is harmless.
@@ -94,7 +94,7 @@ func runDeploy(cmd *cobra.Command, o *vmOptions, deploy bool) error {
 		if deploy {
 			return r.DeployInstance(ctx, s.DeployInput())
 		}
-		return r.DeprovisionInstance(ctx, s.DeprovisionInput())
+		return r.UndeployInstance(ctx, s.DeprovisionInput())
 	})
 }
 

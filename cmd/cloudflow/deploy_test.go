@@ -138,8 +138,8 @@ func TestDeployWaitFails(t *testing.T) {
 
 func TestUndeployWait(t *testing.T) {
 	c := newCLI(t)
-	c.fake.run = starter.Run{WorkflowID: "kraftcloud-instance-undeploy-demo-app", RunID: "r", Workflow: workflows.DeprovisionInstanceWorkflowName}
-	c.fake.result = workflows.DeprovisionInstanceResult{
+	c.fake.run = starter.Run{WorkflowID: "kraftcloud-instance-undeploy-demo-app", RunID: "r", Workflow: workflows.UndeployInstanceWorkflowName}
+	c.fake.result = workflows.UndeployInstanceResult{
 		Deleted:     []workflows.Resource{{Kind: "instance", Name: "demo-app", ID: "inst-1"}, {Kind: "volume", Name: "demo-app-data", ID: "vol-1"}},
 		AlreadyGone: []workflows.Resource{{Kind: "service-group", Name: "demo-app-web"}},
 	}
@@ -154,11 +154,11 @@ func TestUndeployWait(t *testing.T) {
 	assert.Regexp(t, `service-group\s+demo-app-web\s+-\s+already gone`, out)
 
 	c = newCLI(t)
-	c.fake.run = starter.Run{WorkflowID: "kraftcloud-instance-undeploy-demo-app", RunID: "r", Workflow: workflows.DeprovisionInstanceWorkflowName}
-	c.fake.result = workflows.DeprovisionInstanceResult{Steps: []workflows.Step{{Name: "instance/demo-app", State: "failed", Error: "401 unauthorized"}}}
+	c.fake.run = starter.Run{WorkflowID: "kraftcloud-instance-undeploy-demo-app", RunID: "r", Workflow: workflows.UndeployInstanceWorkflowName}
+	c.fake.result = workflows.UndeployInstanceResult{Steps: []workflows.Step{{Name: "instance/demo-app", State: "failed", Error: "401 unauthorized"}}}
 	c.fake.resultErr = &starter.RunError{WorkflowID: "kraftcloud-instance-undeploy-demo-app", Status: "Failed", Message: "could not delete instance/demo-app"}
 	require.Equal(t, exitFailed, c.run("instances", "undeploy", "-f", kraftSpec, "--wait"))
-	assert.Contains(t, c.out.String(), "DeprovisionInstance failed.")
+	assert.Contains(t, c.out.String(), "UndeployInstance failed.")
 	assert.Contains(t, c.out.String(), "instance/demo-app: 401 unauthorized")
 }
 

@@ -96,7 +96,7 @@ type fakeRunner struct {
 	bulks         []workflows.BulkCreateVMsInput
 	snapshots     []workflows.SnapshotDisksInput
 	deployed      []workflows.DeployInstanceInput
-	undeployed    []workflows.DeprovisionInstanceInput
+	undeployed    []workflows.UndeployInstanceInput
 
 	fleetProgress []workflows.FleetProgress // WatchFleet reports these in turn
 
@@ -141,7 +141,7 @@ func (r *fakeRunner) DeployInstance(_ context.Context, in workflows.DeployInstan
 	return r.run, r.startErr
 }
 
-func (r *fakeRunner) DeprovisionInstance(_ context.Context, in workflows.DeprovisionInstanceInput) (starter.Run, error) {
+func (r *fakeRunner) UndeployInstance(_ context.Context, in workflows.UndeployInstanceInput) (starter.Run, error) {
 	r.undeployed = append(r.undeployed, in)
 	return r.run, r.startErr
 }

@@ -36,7 +36,7 @@ type runner interface {
 	ProvisionVM(ctx context.Context, in workflows.ProvisionVMInput) (starter.Run, error)
 	DeprovisionVM(ctx context.Context, in workflows.DeprovisionVMInput) (starter.Run, error)
 	DeployInstance(ctx context.Context, in workflows.DeployInstanceInput) (starter.Run, error)
-	DeprovisionInstance(ctx context.Context, in workflows.DeprovisionInstanceInput) (starter.Run, error)
+	UndeployInstance(ctx context.Context, in workflows.UndeployInstanceInput) (starter.Run, error)
 	Progress(ctx context.Context, workflowID, runID string) (workflows.Progress, error)
 	Watch(ctx context.Context, workflowID, runID string, every time.Duration, fn func(workflows.Progress)) error
 	BulkCreateVMs(ctx context.Context, in workflows.BulkCreateVMsInput) (starter.Run, error)

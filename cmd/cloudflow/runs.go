@@ -302,7 +302,7 @@ func waitForRun(cmd *cobra.Command, f *factory, r runner, run starter.Run, w wai
 			printBulkSummary(out, run, res, runErr)
 		case *workflows.DeployInstanceResult:
 			printDeploySummary(out, run, res, runErr)
-		case *workflows.DeprovisionInstanceResult:
+		case *workflows.UndeployInstanceResult:
 			// The same shape as DeprovisionVMResult, and the same report.
 			printDeprovisionSummary(out, run, (*workflows.DeprovisionVMResult)(res), runErr)
 		case *workflows.SnapshotDisksResult:
@@ -338,8 +338,8 @@ func newResult(workflow string) any {
 		return &workflows.BulkCreateVMsResult{}
 	case workflows.DeployInstanceWorkflowName:
 		return &workflows.DeployInstanceResult{}
-	case workflows.DeprovisionInstanceWorkflowName:
-		return &workflows.DeprovisionInstanceResult{}
+	case workflows.UndeployInstanceWorkflowName:
+		return &workflows.UndeployInstanceResult{}
 	case workflows.SnapshotDisksWorkflowName:
 		return &workflows.SnapshotDisksResult{}
 	}
@@ -358,7 +358,7 @@ func finalProgress(workflow string, result any, runErr *starter.RunError) *workf
 		steps = res.Steps
 	case *workflows.DeployInstanceResult:
 		steps = res.Steps
-	case *workflows.DeprovisionInstanceResult:
+	case *workflows.UndeployInstanceResult:
 		steps = res.Steps
 	case *workflows.SnapshotDisksResult:
 		steps = res.Steps

@@ -187,8 +187,8 @@ func (p *planRecorder) DeployInstance(_ context.Context, in workflows.DeployInst
 	return p.record(starter.DeployInstancePlan(in))
 }
 
-func (p *planRecorder) DeprovisionInstance(_ context.Context, in workflows.DeprovisionInstanceInput) (starter.Run, error) {
-	return p.record(starter.DeprovisionInstancePlan(in))
+func (p *planRecorder) UndeployInstance(_ context.Context, in workflows.UndeployInstanceInput) (starter.Run, error) {
+	return p.record(starter.UndeployInstancePlan(in))
 }
 
 func (p *planRecorder) SnapshotDisks(_ context.Context, in workflows.SnapshotDisksInput) (starter.Run, error) {
