@@ -84,7 +84,17 @@ func (a *AdminClient) Counters(ctx context.Context) (map[string]map[string]map[s
 
 // SetOperationLatency changes how long a cloud's new operations take.
 func (a *AdminClient) SetOperationLatency(ctx context.Context, cloud string, d time.Duration) error {
-	return a.do(ctx, http.MethodPut, "/_sim/latency", latencyRequest{Cloud: cloud, Latency: Duration(d)}, nil)
+	l := Duration(d)
+	return a.do(ctx, http.MethodPut, "/_sim/latency", latencyRequest{Cloud: cloud, Latency: &l}, nil)
+}
+
+// SetOperationExpiry changes how long a cloud keeps a finished operation
+// readable: the CloudMC task TTL ("cloudmc"), so a test can make tasks
+// expire (answer 404) within milliseconds. 0 keeps them forever. It fails
+// for a cloud that has no such setting.
+func (a *AdminClient) SetOperationExpiry(ctx context.Context, cloud string, d time.Duration) error {
+	e := Duration(d)
+	return a.do(ctx, http.MethodPut, "/_sim/latency", latencyRequest{Cloud: cloud, Expiry: &e}, nil)
 }
 
 // Healthz checks that the Server answers.

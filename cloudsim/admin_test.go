@@ -153,7 +153,7 @@ func TestAdminCounters(t *testing.T) {
 	s := startSim(t, Options{Crusoe: CrusoeOptions{OperationLatency: -1}, KraftCloud: KraftCloudOptions{Latency: -1}})
 	ctx := context.Background()
 	got, err := s.admin.Counters(ctx)
-	if err != nil || len(got) != 2 || len(got[CloudCrusoe]["vm-starts"]) != 0 || got[CloudKraftCloud]["instance-starts"] == nil {
+	if err != nil || got[CloudCrusoe] == nil || len(got[CloudCrusoe]["vm-starts"]) != 0 || got[CloudKraftCloud]["instance-starts"] == nil {
 		t.Fatalf("Counters = %v, %v; want both clouds, empty", got, err)
 	}
 

@@ -39,6 +39,13 @@ type counter interface {
 	counters() map[string]map[string]int
 }
 
+// expirer is implemented by clouds whose finished operations can be read
+// for a while and then answer as unknown (CloudMC tasks), so that tests can
+// shorten the while (Server.SetOperationExpiry). 0 keeps them forever.
+type expirer interface {
+	setOperationExpiry(d time.Duration)
+}
+
 // env is what the Server lends its clouds.
 type env struct {
 	now func() time.Time

@@ -2,7 +2,7 @@
 // the default cloud for the demo and the tests.
 //
 // One Server answers every simulated cloud on one port, routed by path prefix
-// (Crusoe Cloud v1alpha5 under /v1alpha5/, KraftCloud v1 under /v1/). Each cloud keeps its resources in
+// (Crusoe Cloud v1alpha5 under /v1alpha5/, KraftCloud v1 under /v1/, the OpenVZ container API v0.1 under /v0.1/, CloudMC v2 under /api/v2/). Each cloud keeps its resources in
 // memory, checks credentials the way the real service does, and runs its
 // asynchronous operations on a lazy clock: an operation completes once the
 // cloud's latency has passed, evaluated against Options.Now on every request
@@ -21,6 +21,7 @@
 //	GET    /_sim/requests
 //	GET    /_sim/counters  (actions applied per resource, e.g. instance starts)
 //	PUT    /_sim/latency  {"cloud": "crusoe", "latency": "2s"}
+//	PUT    /_sim/latency  {"cloud": "cloudmc", "expiry": "50ms"}  (how long finished tasks stay readable; 0 = forever)
 //
 // # Crusoe Cloud
 //
@@ -44,4 +45,62 @@
 // starting and stopping for KraftCloudOptions.Latency; the start wait and the
 // wait call hold the answer until the state is reached. A fail-operation Fault
 // with Item fails the matching items of a batch call and serves the rest.
+//
+// # Container API (OpenVZ)
+//
+// A container API client talks to Running.URL + "/v0.1", without credentials
+// (the API has none), on the reference's paths with their trailing slashes:
+// POST and GET /containers/ (the collection without its slash answers a 308
+// redirect, as a Flask route does), GET, PATCH and DELETE /containers/{id},
+// GET /jobs/{id}. A create answers 202 {message, job_id} and enqueues a job
+// that is "pending" for OpenVZOptions.Latency (default 1s), then "done"; the
+// container exists, for GET, the list and the Inventory (kind "containers"),
+// only from then on, with "parameters" null until a PATCH sets some. A name
+// is taken from the create on, while the job is pending too: a second create
+// answers 422. PATCH and DELETE are synchronous and answer {"message":
+// "success", "code": 0}; PATCH merges parameters, each a JSON string checked
+// as the reference's example suggests (cpus a positive whole number, memsize
+// and size with their memsize_units and size_units K, M or G, ipadd an IPv4
+// address, nameserver IPv4 addresses separated by commas, hostname a host
+// name), and refuses the whole request over one bad value. Errors are
+// {code, message}: 400 with OpenVZCodeInvalidRequest (100), 422 with
+// OpenVZCodeDuplicateName, 404 (no such container, job or endpoint) with
+// OpenVZCodeNotFound, 500 with OpenVZCodeInternal (200). A fail-operation
+// Fault on a create makes its job end "failed", with no reason (the API gives
+// none); the container never appears and its name is free again. Counters
+// are "container-creates" (jobs done) and "container-deletes", by name.
+//
+// # CloudMC
+//
+// A CloudMC client talks to Running.URL + "/api/v2" with the header
+// "MC-Api-Key: DefaultCloudMCAPIKey" (or CloudMCOptions.APIKey); a missing or
+// wrong key answers 403. The one environment is
+// /api/v2/services/compute-sim/dev/ (CloudMCOptions.ServiceCode and
+// Environment; another answers 404), with instances, volumes and
+// ingressrules, and read-only fixtures that survive Reset and stay out of the
+// Inventory: computeofferings, templates, networks, diskofferings and zones,
+// one each (CloudMCComputeOfferingID, CloudMCTemplateID, CloudMCNetworkID,
+// CloudMCDiskOfferingID, CloudMCZoneID). org_id is accepted whatever it says.
+// Reads answer {"data": ...}. Every change answers {"taskId", "taskStatus":
+// "PENDING"} and runs as a task for CloudMCOptions.Latency (default 1s), the
+// resource in a transitional state meanwhile: an instance Starting (created
+// or started), Stopping or Destroying (a reboot keeps it Running), a volume
+// Creating, Attaching, Detaching or Destroying, an ingress rule Add or
+// Revoke. GET /api/v2/tasks/{id} answers {"taskId", "taskStatus", "result"}:
+// SUCCESS with the resource as result, or FAILED with an errors array as
+// result. A task that finished more than CloudMCOptions.TaskTTL ago (default
+// 30m, settable at run time with SetOperationExpiry) answers 404, while the
+// resource stays readable. Creating an instance creates its OS volume
+// ("ROOT-<name>"), deleting it removes that and detaches its data volumes.
+// Errors are {"errors": [{code, message, context}]}: 400 with
+// CloudMCErrInvalidRequest (context names the field), CloudMCErrNameInUse
+// (an instance name taken, case-insensitively, or an overlapping ingress
+// rule), CloudMCErrInvalidState (2012, the reference's, with currentState
+// and expectedStates) or CloudMCErrInUse (an attached volume); 403
+// CloudMCErrForbidden; 404 CloudMCErrNotFound; 405 CloudMCErrMethodNotAllowed;
+// 500 CloudMCErrInternal. A fail-operation Fault makes the task end FAILED,
+// undoing what the request applied: what it was creating disappears. The
+// Inventory kinds are "instances", "volumes" and "ingress-rules"; Counters
+// are "instance-creates", "instance-starts", "instance-stops",
+// "instance-reboots" and "instance-deletes", by instance name.
 package cloudsim

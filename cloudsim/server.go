@@ -18,6 +18,8 @@ import (
 type Options struct {
 	Crusoe     CrusoeOptions
 	KraftCloud KraftCloudOptions
+	OpenVZ     OpenVZOptions
+	CloudMC    CloudMCOptions
 	// Faults are installed at start, as if added with AddFault.
 	Faults []Fault
 	// Logger receives one record per cloud request; nil discards.
@@ -57,6 +59,8 @@ func New(opts Options) *Server {
 		return ce
 	}
 	s.clouds = []cloud{newCrusoe(withTally(), opts.Crusoe), newKraftCloud(withTally(), opts.KraftCloud)}
+	s.clouds = append(s.clouds, newOpenVZ(withTally(), opts.OpenVZ))
+	s.clouds = append(s.clouds, newCloudMC(withTally(), opts.CloudMC))
 	for _, c := range s.clouds {
 		c.register(s.routes)
 	}
@@ -295,6 +299,18 @@ func (s *Server) SetOperationLatency(cloudName string, d time.Duration) {
 	}
 }
 
+// SetOperationExpiry changes how long a cloud keeps a finished operation
+// readable before it answers as unknown: the CloudMC task TTL ("cloudmc";
+// 0 keeps tasks forever). It reports false for a cloud that has no such
+// setting or is unknown.
+func (s *Server) SetOperationExpiry(cloudName string, d time.Duration) bool {
+	e, ok := s.cloudNamed(cloudName).(expirer)
+	if ok {
+		e.setOperationExpiry(max(d, 0))
+	}
+	return ok
+}
+
 // Counters returns the actions each cloud applied, by cloud, kind and
 // resource name: Counters()["kraftcloud"]["instance-starts"]["web-1"] is how
 // many times instance web-1 was started (stopped → starting). Crusoe counts
@@ -423,11 +439,24 @@ func (s *Server) registerAdmin() {
 			adminError(w, http.StatusBadRequest, fmt.Sprintf("unknown cloud %q (want one of %s)", body.Cloud, strings.Join(s.Clouds(), ", ")))
 			return
 		}
-		if body.Latency < 0 {
-			adminError(w, http.StatusBadRequest, "latency must not be negative")
+		switch {
+		case body.Latency == nil && body.Expiry == nil:
+			adminError(w, http.StatusBadRequest, "give latency, expiry or both")
+			return
+		case body.Latency != nil && *body.Latency < 0, body.Expiry != nil && *body.Expiry < 0:
+			adminError(w, http.StatusBadRequest, "latency and expiry must not be negative")
 			return
 		}
-		s.SetOperationLatency(body.Cloud, time.Duration(body.Latency))
+		if _, ok := s.cloudNamed(body.Cloud).(expirer); body.Expiry != nil && !ok {
+			adminError(w, http.StatusBadRequest, fmt.Sprintf("cloud %q has no operation expiry to set", body.Cloud))
+			return
+		}
+		if body.Latency != nil {
+			s.SetOperationLatency(body.Cloud, time.Duration(*body.Latency))
+		}
+		if body.Expiry != nil {
+			s.SetOperationExpiry(body.Cloud, time.Duration(*body.Expiry))
+		}
 		writeJSON(w, http.StatusOK, body)
 	})
 	m.HandleFunc("/_sim/", func(w http.ResponseWriter, r *http.Request) {
@@ -435,9 +464,13 @@ func (s *Server) registerAdmin() {
 	})
 }
 
+// latencyRequest is the body of PUT /_sim/latency: either setting may be
+// left out to keep it as it is.
 type latencyRequest struct {
-	Cloud   string   `json:"cloud"`
-	Latency Duration `json:"latency"`
+	Cloud   string    `json:"cloud"`
+	Latency *Duration `json:"latency,omitempty"`
+	// Expiry is how long a finished operation stays readable (the CloudMC task TTL).
+	Expiry *Duration `json:"expiry,omitempty"`
 }
 
 type adminErrorBody struct {

@@ -10,8 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudflow/cloudflow/clients/cloudmc"
 	"github.com/cloudflow/cloudflow/clients/crusoe"
 	"github.com/cloudflow/cloudflow/clients/kraftcloud"
+	"github.com/cloudflow/cloudflow/clients/openvz"
 	"github.com/cloudflow/cloudflow/cloudsim"
 )
 
@@ -23,6 +25,8 @@ const defaultSimListen = "127.0.0.1:8787"
 const (
 	crusoeAPIPath     = "/v1alpha5"
 	kraftCloudAPIPath = "/v1"
+	openVZAPIPath     = "/v0.1" // the OpenVZ container API
+	cloudMCAPIPath    = cloudmc.APIPath
 )
 
 type simOptions struct {
@@ -74,12 +78,16 @@ func newSimCmd(f *factory) *cobra.Command {
 			fmt.Fprintf(out, "Cloud simulator listening on %s\n", running.URL)
 			fmt.Fprintf(out, "  Crusoe Cloud API: %s%s (%s)\n", running.URL, crusoeAPIPath, latencyText(opts.OperationLatency))
 			fmt.Fprintf(out, "  KraftCloud API:   %s%s\n", running.URL, kraftCloudAPIPath)
+			fmt.Fprintf(out, "  Container API: %s%s (%s)\n", running.URL, openVZAPIPath, strings.Replace(latencyText(opts.OperationLatency), "operations", "jobs", 1))
+			fmt.Fprintf(out, "  CloudMC API: %s%s (%s)\n", running.URL, cloudMCAPIPath, strings.Replace(latencyText(opts.OperationLatency), "operations", "tasks", 1))
 			for _, fl := range simOpts.Faults {
 				fmt.Fprintf(out, "  fault: %s %s %s\n", fl.Action, orAny(fl.Method), fl.Path)
 			}
 			fmt.Fprintln(out, "\nA worker reaches it with:")
 			writeCrusoeEnv(out, running.URL, simOpts.Crusoe, opts.SecretKey != "")
 			writeKraftCloudEnv(out, running.URL, opts.KraftCloudToken != "")
+			writeOpenVZEnv(out, running.URL)
+			writeCloudMCEnv(out, running.URL, simOpts.CloudMC)
 			fmt.Fprintln(out, "\nPress Ctrl-C to stop.")
 			<-ctx.Done()
 			fmt.Fprintln(f.IO.ErrOut, "Stopping the simulator.")
@@ -117,6 +125,9 @@ func (o *simOptions) options() (cloudsim.Options, error) {
 	}, KraftCloud: cloudsim.KraftCloudOptions{
 		Token: orDefault(o.KraftCloudToken, cloudsim.DefaultKraftCloudToken),
 	}}
+	so.OpenVZ = cloudsim.OpenVZOptions{Latency: latency} // container jobs take --operation-latency too
+	// CloudMC tasks take --operation-latency too.
+	so.CloudMC = cloudsim.CloudMCOptions{APIKey: cloudsim.DefaultCloudMCAPIKey, Latency: latency}
 	for _, s := range o.Faults {
 		fault, err := cloudsim.ParseFault(s)
 		if err != nil {
@@ -150,6 +161,21 @@ func writeKraftCloudEnv(w io.Writer, url string, tokenGiven bool) {
 	} else {
 		fmt.Fprintf(w, "  export %s=%s   # the simulator's public default, not a real secret\n", kraftcloud.EnvToken, cloudsim.DefaultKraftCloudToken)
 	}
+}
+
+// writeOpenVZEnv prints the environment a worker needs for the simulator's
+// container API, which has no credentials.
+func writeOpenVZEnv(w io.Writer, url string) {
+	fmt.Fprintf(w, "  export %s=%s%s\n", openvz.EnvAPIEndpoint, url, openVZAPIPath)
+}
+
+// writeCloudMCEnv prints the environment a worker needs for the simulator's
+// CloudMC API. The key is the simulator's public default, not a secret.
+func writeCloudMCEnv(w io.Writer, url string, c cloudsim.CloudMCOptions) {
+	fmt.Fprintf(w, "  export %s=%s%s\n", cloudmc.EnvAPIEndpoint, url, cloudMCAPIPath)
+	fmt.Fprintf(w, "  export %s=%s   # the simulator's public default, not a real secret\n", cloudmc.EnvAPIKey, orDefault(c.APIKey, cloudsim.DefaultCloudMCAPIKey))
+	fmt.Fprintf(w, "  export %s=%s\n", cloudmc.EnvServiceCode, orDefault(c.ServiceCode, cloudsim.DefaultCloudMCServiceCode))
+	fmt.Fprintf(w, "  export %s=%s\n", cloudmc.EnvEnvironment, orDefault(c.Environment, cloudsim.DefaultCloudMCEnvironment))
 }
 
 func latencyText(d time.Duration) string {

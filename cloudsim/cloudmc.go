@@ -1,0 +1,568 @@
+package cloudsim
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// CloudCloudMC is the CloudMC simulator's name in Inventory, Fault.Cloud,
+// RequestRecord.Cloud, Counters, SetOperationLatency and SetOperationExpiry.
+const CloudCloudMC = "cloudmc"
+
+// Defaults of the CloudMC simulator. The API key is public: it only opens
+// the simulator.
+const (
+	DefaultCloudMCAPIKey      = "cloudsim-cloudmc-api-key"
+	DefaultCloudMCServiceCode = "compute-sim"
+	DefaultCloudMCEnvironment = "dev"
+	DefaultCloudMCLatency     = time.Second
+	DefaultCloudMCTaskTTL     = 30 * time.Minute
+)
+
+// Fixtures of the CloudMC simulator: the one compute offering, network,
+// template, disk offering and zone of its environment. They exist from the
+// start, survive Reset and are not part of the Inventory; specs name them by
+// these IDs.
+const (
+	CloudMCComputeOfferingID   = "3caab5ed-b5a2-4d8a-82e4-51c46168ee6c"
+	CloudMCComputeOfferingName = "1vCPU.1GB"
+	CloudMCNetworkID           = "d5a68379-a9ee-404f-9492-a1964b374d6f"
+	CloudMCNetworkName         = "sim-network"
+	CloudMCNetworkCIDR         = "10.42.0.0/24"
+	CloudMCTemplateID          = "8f52a74e-e637-40e8-a8dc-f56fd0b71ab9"
+	CloudMCTemplateName        = "Ubuntu 22.04 (sim)"
+	CloudMCDiskOfferingID      = "21ba9c9b-a31e-496e-983f-e3041525bf95"
+	CloudMCDiskOfferingName    = "50GB - 50 IOPS Min."
+	CloudMCZoneID              = "04afdbd1-e32d-4999-86d0-96703736dded"
+	CloudMCZoneName            = "SIM-1"
+)
+
+// Sizes of the fixtures.
+const (
+	cmcCPUCount         = 1
+	cmcMemoryInMB       = 1024
+	cmcTemplateRootGB   = 10 // the template's OS volume
+	cmcDiskOfferingGB   = 50
+	cmcMaxVolumeGB      = 1024
+	cmcMaxUserDataBytes = 32 << 10
+)
+
+// Error codes of the CloudMC simulator, the "code" of an entry of an error
+// answer's errors array. 2012 is the reference's (an operation the state does
+// not allow); the others are the simulator's own.
+const (
+	CloudMCErrInternal         = 1000 // 500
+	CloudMCErrInvalidRequest   = 1001 // 400: malformed body, missing or invalid field
+	CloudMCErrForbidden        = 1003 // 403: missing or wrong MC-Api-Key
+	CloudMCErrNotFound         = 1004 // 404: endpoint, environment, resource or task
+	CloudMCErrMethodNotAllowed = 1005 // 405
+	CloudMCErrNameInUse        = 2011 // 400: instance name taken, or an overlapping ingress rule
+	CloudMCErrInvalidState     = 2012 // 400: currentState and expectedStates in the context
+	CloudMCErrInUse            = 2013 // 400: the volume is attached
+)
+
+// CloudMCOptions configures the CloudMC v2 simulator. Zero values take the
+// defaults above.
+type CloudMCOptions struct {
+	// APIKey is the key clients send in the MC-Api-Key header.
+	APIKey string
+	// ServiceCode and Environment name the one environment the simulator
+	// serves: /api/v2/services/{ServiceCode}/{Environment}/...
+	ServiceCode string
+	Environment string
+	// Latency is how long a task stays PENDING. 0 takes the default (1s); a
+	// negative value makes tasks complete as of the next request.
+	Latency time.Duration
+	// TaskTTL is how long a finished task can still be read before
+	// GET /api/v2/tasks/{id} answers 404, as the real service forgets tasks
+	// after about 30 minutes. 0 takes the default (30m); a negative value
+	// keeps tasks forever.
+	TaskTTL time.Duration
+}
+
+func (o CloudMCOptions) withDefaults() CloudMCOptions {
+	if o.APIKey == "" {
+		o.APIKey = DefaultCloudMCAPIKey
+	}
+	if o.ServiceCode == "" {
+		o.ServiceCode = DefaultCloudMCServiceCode
+	}
+	if o.Environment == "" {
+		o.Environment = DefaultCloudMCEnvironment
+	}
+	switch {
+	case o.Latency == 0:
+		o.Latency = DefaultCloudMCLatency
+	case o.Latency < 0:
+		o.Latency = 0
+	}
+	switch {
+	case o.TaskTTL == 0:
+		o.TaskTTL = DefaultCloudMCTaskTTL
+	case o.TaskTTL < 0:
+		o.TaskTTL = 0
+	}
+	return o
+}
+
+// Kinds of the CloudMC action counters, by instance name (see Server.Counters).
+const (
+	cmcInstanceCreates = "instance-creates"
+	cmcInstanceStarts  = "instance-starts"
+	cmcInstanceStops   = "instance-stops"
+	cmcInstanceReboots = "instance-reboots"
+	cmcInstanceDeletes = "instance-deletes"
+)
+
+// cloudMC simulates the compute API of CloudMC v2 for one environment.
+//
+// Reads answer {"data": ...}. Every change is asynchronous: it is checked and
+// applied up front (the resource appears, or moves to a transitional state),
+// answers {"taskId", "taskStatus": "PENDING"}, and its task completes on the
+// lazy operation clock (operations.go) after the latency, moving the resource
+// to its resting state. GET /api/v2/tasks/{id} answers the task bare, as the
+// reference shows it, with the resource as "result" once SUCCESS; a task that
+// finished more than TaskTTL ago answers 404.
+type cloudMC struct {
+	env  env
+	opts CloudMCOptions
+
+	mu  sync.Mutex // guards everything below
+	ops *opClock
+	st  *cmcState
+}
+
+// cmcState is the environment's resources.
+type cmcState struct {
+	instances table[cmcInstance]
+	volumes   table[cmcVolume]
+	rules     table[cmcRule]
+	addrs     int // private addresses handed out
+}
+
+func newCloudMC(e env, opts CloudMCOptions) *cloudMC {
+	c := &cloudMC{env: e, opts: opts.withDefaults()}
+	c.ops = newOpClock(c.opts.Latency, c.opts.TaskTTL)
+	c.st = &cmcState{}
+	return c
+}
+
+func (c *cloudMC) name() string   { return CloudCloudMC }
+func (c *cloudMC) prefix() string { return "/api/v2/" }
+
+func (c *cloudMC) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ops.reset()
+	c.ops.latency = c.opts.Latency
+	c.ops.expiry = c.opts.TaskTTL
+	c.st = &cmcState{}
+	c.env.tally.reset()
+}
+
+func (c *cloudMC) setOperationLatency(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ops.latency = max(d, 0)
+}
+
+// setOperationExpiry implements expirer: the task TTL. 0 keeps tasks forever.
+func (c *cloudMC) setOperationExpiry(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ops.expiry = max(d, 0)
+}
+
+// counters implements counter: the instance creates, starts, stops, reboots
+// and deletes accepted, by instance name.
+func (c *cloudMC) counters() map[string]map[string]int {
+	return c.env.tally.snapshot(cmcInstanceCreates, cmcInstanceStarts, cmcInstanceStops, cmcInstanceReboots, cmcInstanceDeletes)
+}
+
+func (c *cloudMC) inventory() map[string][]json.RawMessage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ops.settle(c.env.now())
+	inv := map[string][]json.RawMessage{}
+	for _, i := range c.st.instances.all() {
+		inv["instances"] = append(inv["instances"], encodeRaw(c.renderInstance(i)))
+	}
+	for _, v := range c.st.volumes.all() {
+		inv["volumes"] = append(inv["volumes"], encodeRaw(c.renderVolume(v)))
+	}
+	for _, r := range c.st.rules.all() {
+		inv["ingress-rules"] = append(inv["ingress-rules"], encodeRaw(c.renderRule(r)))
+	}
+	return inv
+}
+
+// --- errors ---
+
+// cmcError is an error answer: {"errors": [{code, message, context}]}.
+type cmcError struct {
+	status  int
+	code    int
+	message string
+	context map[string]any
+}
+
+func (e *cmcError) Error() string { return e.message }
+
+type cmcErrorEntry struct {
+	Code    int            `json:"code"`
+	Message string         `json:"message"`
+	Context map[string]any `json:"context"`
+}
+
+type cmcErrorBody struct {
+	Errors []cmcErrorEntry `json:"errors"`
+}
+
+func (e *cmcError) body() cmcErrorBody {
+	ctx := e.context
+	if ctx == nil {
+		ctx = map[string]any{}
+	}
+	return cmcErrorBody{Errors: []cmcErrorEntry{{Code: e.code, Message: e.message, Context: ctx}}}
+}
+
+// cmcCodeFor is the simulator's code for an HTTP status.
+func cmcCodeFor(status int) int {
+	switch status {
+	case http.StatusBadRequest:
+		return CloudMCErrInvalidRequest
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return CloudMCErrForbidden
+	case http.StatusNotFound:
+		return CloudMCErrNotFound
+	case http.StatusMethodNotAllowed:
+		return CloudMCErrMethodNotAllowed
+	}
+	return CloudMCErrInternal
+}
+
+// cmcInvalid is a 400 about one request field.
+func cmcInvalid(field, format string, a ...any) *cmcError {
+	ctx := map[string]any{}
+	if field != "" {
+		ctx["field"] = field
+	}
+	return &cmcError{http.StatusBadRequest, CloudMCErrInvalidRequest, fmt.Sprintf(format, a...), ctx}
+}
+
+func cmcNotFound(kind, id string) *cmcError {
+	return &cmcError{http.StatusNotFound, CloudMCErrNotFound, fmt.Sprintf("No %s with id %s in this environment", cmcSingular(kind), id),
+		map[string]any{"id": id, "type": kind}}
+}
+
+// cmcWrongState is the reference's error 2012: "Cannot stop an instance that
+// isn't in the running state".
+func cmcWrongState(kind, id, verb, current string, expected ...string) *cmcError {
+	lower := make([]string, len(expected))
+	for i, s := range expected {
+		lower[i] = strings.ToLower(s)
+	}
+	states := lower[0]
+	if n := len(lower); n > 1 {
+		states = strings.Join(lower[:n-1], ", ") + " or " + lower[n-1]
+	}
+	return &cmcError{http.StatusBadRequest, CloudMCErrInvalidState,
+		fmt.Sprintf("Cannot %s %s that isn't in the %s state", verb, cmcArticle(cmcSingular(kind)), states),
+		map[string]any{"id": id, "currentState": current, "expectedStates": expected, "type": kind}}
+}
+
+// cmcArticle puts "a" or "an" before a noun.
+func cmcArticle(noun string) string {
+	if noun != "" && strings.ContainsRune("aeiou", rune(noun[0])) {
+		return "an " + noun
+	}
+	return "a " + noun
+}
+
+// cmcSingular names one resource of a kind: "instances" → "instance".
+func cmcSingular(kind string) string {
+	switch kind {
+	case "ingressrules":
+		return "ingress rule"
+	case "computeofferings":
+		return "compute offering"
+	case "diskofferings":
+		return "disk offering"
+	}
+	return strings.TrimSuffix(kind, "s")
+}
+
+func (c *cloudMC) writeError(w http.ResponseWriter, status int, code, message string) {
+	e := &cmcError{status: status, code: cmcCodeFor(status), message: message, context: map[string]any{}}
+	if n, err := strconv.Atoi(strings.TrimSpace(code)); err == nil && n > 0 {
+		e.code = n
+	} else if code != "" {
+		e.context["reason"] = code
+	}
+	if e.message == "" {
+		e.message = http.StatusText(status)
+	}
+	writeJSON(w, status, e.body())
+}
+
+// errorBody renders err: a *cmcError as it says, any other as a 400.
+func (c *cloudMC) errorBody(err error) (int, []byte) {
+	var ce *cmcError
+	if !errors.As(err, &ce) {
+		ce = cmcInvalid("", "%s", err.Error())
+	}
+	b, _ := json.Marshal(ce.body())
+	return ce.status, b
+}
+
+// cmcDecode reads a JSON body into v as decodeJSON does, and names the field
+// of a value of the wrong type in the error's context.
+func cmcDecode(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		return cmcInvalid("", "cannot read request body: %v", err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err := decodeJSON(r, v); err != nil {
+		e := cmcInvalid("", "%s", err.Error())
+		var te *json.UnmarshalTypeError
+		if errors.As(json.Unmarshal(body, v), &te) && te.Field != "" {
+			e.context["field"] = te.Field
+		}
+		return e
+	}
+	return nil
+}
+
+// --- auth and routing ---
+
+// authorize checks the MC-Api-Key header and answers 403 itself when it fails.
+func (c *cloudMC) authorize(w http.ResponseWriter, r *http.Request) bool {
+	key := r.Header.Get("MC-Api-Key")
+	msg := ""
+	switch {
+	case key == "":
+		msg = "Missing MC-Api-Key header: send your API key in it"
+	case subtle.ConstantTimeCompare([]byte(key), []byte(c.opts.APIKey)) != 1:
+		msg = "Invalid API key"
+	default:
+		return true
+	}
+	c.writeError(w, http.StatusForbidden, strconv.Itoa(CloudMCErrForbidden), msg)
+	return false
+}
+
+// inEnvironment checks the service code and environment of a path and
+// answers 404 itself when they name another environment. org_id is accepted
+// whatever it says: the simulator has one organization.
+func (c *cloudMC) inEnvironment(w http.ResponseWriter, r *http.Request) bool {
+	sc, envName := r.PathValue("service_code"), r.PathValue("environment_name")
+	if sc == c.opts.ServiceCode && envName == c.opts.Environment {
+		return true
+	}
+	e := &cmcError{http.StatusNotFound, CloudMCErrNotFound,
+		fmt.Sprintf("No environment %q for service %q (this simulator serves %s/%s)", envName, sc, c.opts.ServiceCode, c.opts.Environment),
+		map[string]any{"serviceCode": sc, "environmentName": envName, "type": "environments"}}
+	writeJSON(w, e.status, e.body())
+	return false
+}
+
+// cmcHandler serves one route under the cloud's lock, with due tasks
+// completed; it returns the body to answer 200 with, or an error.
+type cmcHandler func(r *http.Request) (any, error)
+
+func (c *cloudMC) route(h cmcHandler, scoped bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !c.authorize(w, r) || (scoped && !c.inEnvironment(w, r)) {
+			return
+		}
+		// Render under the lock, write after it: a slow client holds nothing.
+		status, body := c.serveLocked(h, r)
+		writeRawJSON(w, status, body)
+	})
+}
+
+func (c *cloudMC) serveLocked(h cmcHandler, r *http.Request) (int, []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ops.settle(c.env.now())
+	v, err := h(r)
+	if err != nil {
+		return c.errorBody(err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return c.errorBody(&cmcError{http.StatusInternalServerError, CloudMCErrInternal, "cloudsim: cannot encode response: " + err.Error(), nil})
+	}
+	return http.StatusOK, b
+}
+
+// cmcData is a synchronous answer.
+type cmcData struct {
+	Data any `json:"data"`
+}
+
+// cmcList answers a collection, never null.
+func cmcList[T any](items []T) cmcData {
+	if items == nil {
+		items = []T{}
+	}
+	return cmcData{Data: items}
+}
+
+func (c *cloudMC) register(mux *http.ServeMux) {
+	const base = "/api/v2/services/{service_code}/{environment_name}/"
+	h := func(method, p string, fn cmcHandler) { mux.Handle(method+" "+base+p, c.route(fn, true)) }
+
+	h("GET", "instances", c.listInstances)
+	h("POST", "instances", c.createInstance)
+	h("GET", "instances/{id}", c.getInstance)
+	h("DELETE", "instances/{id}", c.deleteInstance)
+	h("POST", "instances/{id}", c.operateInstance)
+
+	h("GET", "volumes", c.listVolumes)
+	h("POST", "volumes", c.createVolume)
+	h("GET", "volumes/{id}", c.getVolume)
+	h("DELETE", "volumes/{id}", c.deleteVolume)
+	h("POST", "volumes/{id}", c.operateVolume)
+
+	h("GET", "ingressrules", c.listRules)
+	h("POST", "ingressrules", c.createRule)
+	h("GET", "ingressrules/{id}", c.getRule)
+	h("DELETE", "ingressrules/{id}", c.deleteRule)
+
+	for _, kind := range []string{"computeofferings", "templates", "networks", "diskofferings", "zones"} {
+		h("GET", kind, func(r *http.Request) (any, error) { return cmcList(cmcFixtures[kind]), nil })
+		h("GET", kind+"/{id}", func(r *http.Request) (any, error) { return c.getFixture(kind, r.PathValue("id")) })
+	}
+
+	mux.Handle("GET /api/v2/tasks/{id}", c.route(c.getTask, false))
+
+	const fallback = "/api/v2/"
+	mux.Handle(fallback, unknownEndpoint(mux, fallback, c.authorize, func(w http.ResponseWriter, status int, msg string) {
+		c.writeError(w, status, strconv.Itoa(cmcCodeFor(status)), msg)
+	}))
+}
+
+// --- fixtures ---
+
+// cmcFixtures are the read-only entities of the environment, by kind.
+var cmcFixtures = map[string][]map[string]any{
+	"computeofferings": {{"id": CloudMCComputeOfferingID, "name": CloudMCComputeOfferingName, "cpuCount": cmcCPUCount, "memoryInMB": cmcMemoryInMB, "custom": false}},
+	"templates": {{"id": CloudMCTemplateID, "name": CloudMCTemplateName, "size": cmcTemplateRootGB << 30, "isPublic": true,
+		"osType": "Ubuntu 22.04 LTS (64-bit)", "zoneId": CloudMCZoneID, "zoneName": CloudMCZoneName}},
+	"networks": {{"id": CloudMCNetworkID, "name": CloudMCNetworkName, "cidr": CloudMCNetworkCIDR, "zoneId": CloudMCZoneID,
+		"zoneName": CloudMCZoneName, "state": "Implemented"}},
+	"diskofferings": {{"id": CloudMCDiskOfferingID, "name": CloudMCDiskOfferingName, "gbSize": cmcDiskOfferingGB, "customSize": true}},
+	"zones":         {{"id": CloudMCZoneID, "name": CloudMCZoneName}},
+}
+
+func (c *cloudMC) getFixture(kind, id string) (any, error) {
+	for _, f := range cmcFixtures[kind] {
+		if f["id"] == id {
+			return cmcData{Data: f}, nil
+		}
+	}
+	return nil, cmcNotFound(kind, id)
+}
+
+// --- tasks ---
+
+const (
+	cmcTaskPending = "PENDING"
+	cmcTaskSuccess = "SUCCESS"
+	cmcTaskFailed  = "FAILED"
+)
+
+// cmcTask is a task as the reference renders it.
+type cmcTask struct {
+	TaskID     string          `json:"taskId"`
+	TaskStatus string          `json:"taskStatus"`
+	Result     json.RawMessage `json:"result,omitempty"`
+}
+
+// startTask starts the asynchronous side of a request. succeed applies the
+// effect at completion and returns the resource for the task's result
+// (rendered then, so it is what GET answered at that moment); rollback
+// undoes what the request applied up front when the task fails, which an
+// injected fail-operation fault makes it do.
+func (c *cloudMC) startTask(r *http.Request, resourceID string, succeed func() (any, *opFailure), rollback func()) cmcTask {
+	op := &operation{
+		id: uuid.NewString(), family: "tasks", resourceIDs: []string{resourceID},
+		succeed: func() (any, *opFailure) {
+			v, fail := succeed()
+			if fail != nil {
+				return nil, fail
+			}
+			return encodeRaw(v), nil
+		},
+		rollback: rollback,
+	}
+	c.ops.start(c.env.now(), op)
+	infoOf(r).started(op)
+	return cmcTask{TaskID: op.id, TaskStatus: cmcTaskPending}
+}
+
+// cmcFail is the failure of a task, with a CloudMC code.
+func cmcFail(code int, format string, a ...any) *opFailure {
+	return &opFailure{Code: strconv.Itoa(code), Message: fmt.Sprintf(format, a...)}
+}
+
+func renderCMCTask(op *operation) cmcTask {
+	t := cmcTask{TaskID: op.id, TaskStatus: cmcTaskPending}
+	switch op.status {
+	case opSucceeded:
+		t.TaskStatus = cmcTaskSuccess
+		if raw, ok := op.result.(json.RawMessage); ok {
+			t.Result = raw
+		}
+	case opFailed:
+		t.TaskStatus = cmcTaskFailed
+		// The reference does not say how a failed task explains itself; the
+		// simulator uses the shape of an error answer.
+		f, _ := op.result.(*opFailure)
+		if f == nil {
+			f = &opFailure{}
+		}
+		e := cmcErrorEntry{Code: CloudMCErrInternal, Message: f.Message, Context: map[string]any{}}
+		if n, err := strconv.Atoi(f.Code); err == nil && n > 0 {
+			e.Code = n
+		} else if f.Code != "" {
+			e.Context["reason"] = f.Code
+		}
+		if e.Message == "" {
+			e.Message = "The task failed"
+		}
+		t.Result = encodeRaw(cmcErrorBody{Errors: []cmcErrorEntry{e}})
+	}
+	return t
+}
+
+// getTask answers a task; one that is unknown or finished more than the task
+// TTL ago is a 404, as on the real service.
+func (c *cloudMC) getTask(r *http.Request) (any, error) {
+	id := r.PathValue("id")
+	op, ok := c.ops.get(id)
+	if !ok {
+		return nil, &cmcError{http.StatusNotFound, CloudMCErrNotFound,
+			fmt.Sprintf("No task with id %s: it does not exist or finished too long ago", id), map[string]any{"id": id, "type": "tasks"}}
+	}
+	if op.done() {
+		op.queried = true
+	}
+	return renderCMCTask(op), nil
+}
+
+// cmcTime renders a time as the API does: "2016-10-19T14:25:41-0400".
+func cmcTime(t time.Time) string { return t.Format("2006-01-02T15:04:05-0700") }
