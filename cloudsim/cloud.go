@@ -22,7 +22,7 @@ type cloud interface {
 	// register adds the cloud's routes, all under its prefix, to mux.
 	register(mux *http.ServeMux)
 	// inventory renders the resources clients created, by kind.
-	inventory() map[string][]json.RawMessage
+	inventory() inventory
 	// reset drops created resources and operations and restores the fixtures
 	// and the configured operation latency.
 	reset()
@@ -30,6 +30,13 @@ type cloud interface {
 	// writeError answers an error in the cloud's error format.
 	writeError(w http.ResponseWriter, status int, code, message string)
 }
+
+// inventory is what Server.Inventory shows of a cloud: the resources
+// clients created, by kind, each rendered as the cloud's GET answers it.
+type inventory map[string][]json.RawMessage
+
+// add files v, rendered, under kind.
+func (inv inventory) add(kind string, v any) { inv[kind] = append(inv[kind], encodeRaw(v)) }
 
 // counter is implemented by clouds that count the actions they applied, so
 // tests can prove that every resource was, say, started exactly once. The
@@ -53,6 +60,18 @@ type env struct {
 	// tally is the cloud's own action counters (see counter); the Server
 	// gives each cloud its own and clears it on Reset.
 	tally *tally
+}
+
+// durationOption is the value of a duration option whose zero value takes
+// def and whose negative value means none at all: 0.
+func durationOption(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
 }
 
 // tally counts applied actions by kind and resource name. It is safe for

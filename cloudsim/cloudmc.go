@@ -2,6 +2,7 @@ package cloudsim
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -92,27 +93,11 @@ type CloudMCOptions struct {
 }
 
 func (o CloudMCOptions) withDefaults() CloudMCOptions {
-	if o.APIKey == "" {
-		o.APIKey = DefaultCloudMCAPIKey
-	}
-	if o.ServiceCode == "" {
-		o.ServiceCode = DefaultCloudMCServiceCode
-	}
-	if o.Environment == "" {
-		o.Environment = DefaultCloudMCEnvironment
-	}
-	switch {
-	case o.Latency == 0:
-		o.Latency = DefaultCloudMCLatency
-	case o.Latency < 0:
-		o.Latency = 0
-	}
-	switch {
-	case o.TaskTTL == 0:
-		o.TaskTTL = DefaultCloudMCTaskTTL
-	case o.TaskTTL < 0:
-		o.TaskTTL = 0
-	}
+	o.APIKey = cmp.Or(o.APIKey, DefaultCloudMCAPIKey)
+	o.ServiceCode = cmp.Or(o.ServiceCode, DefaultCloudMCServiceCode)
+	o.Environment = cmp.Or(o.Environment, DefaultCloudMCEnvironment)
+	o.Latency = durationOption(o.Latency, DefaultCloudMCLatency)
+	o.TaskTTL = durationOption(o.TaskTTL, DefaultCloudMCTaskTTL)
 	return o
 }
 
@@ -190,19 +175,19 @@ func (c *cloudMC) counters() map[string]map[string]int {
 	return c.env.tally.snapshot(cmcInstanceCreates, cmcInstanceStarts, cmcInstanceStops, cmcInstanceReboots, cmcInstanceDeletes)
 }
 
-func (c *cloudMC) inventory() map[string][]json.RawMessage {
+func (c *cloudMC) inventory() inventory {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ops.settle(c.env.now())
-	inv := map[string][]json.RawMessage{}
+	inv := inventory{}
 	for _, i := range c.st.instances.all() {
-		inv["instances"] = append(inv["instances"], encodeRaw(c.renderInstance(i)))
+		inv.add("instances", c.renderInstance(i))
 	}
 	for _, v := range c.st.volumes.all() {
-		inv["volumes"] = append(inv["volumes"], encodeRaw(c.renderVolume(v)))
+		inv.add("volumes", c.renderVolume(v))
 	}
 	for _, r := range c.st.rules.all() {
-		inv["ingress-rules"] = append(inv["ingress-rules"], encodeRaw(c.renderRule(r)))
+		inv.add("ingress-rules", c.renderRule(r))
 	}
 	return inv
 }

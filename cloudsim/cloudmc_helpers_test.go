@@ -1,9 +1,6 @@
 package cloudsim
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -24,22 +21,10 @@ func cmcEnvPath(p string) string {
 	return "/api/v2/services/" + DefaultCloudMCServiceCode + "/" + DefaultCloudMCEnvironment + "/" + strings.TrimPrefix(p, "/")
 }
 
-// call sends a request (body: nil, a raw string, or a value to encode) and
-// decodes the JSON answer.
+// call sends a request (body as newRequest takes it) with the API key and
+// org_id, and decodes the JSON answer.
 func (m *cmcCaller) call(method, p string, body any) (int, obj) {
 	m.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			m.t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
 	if m.org != "" {
 		sep := "?"
 		if strings.Contains(p, "?") {
@@ -47,29 +32,11 @@ func (m *cmcCaller) call(method, p string, body any) (int, obj) {
 		}
 		p += sep + "org_id=" + m.org
 	}
-	req, err := http.NewRequestWithContext(m.t.Context(), method, m.s.run.URL+p, rd)
-	if err != nil {
-		m.t.Fatal(err)
-	}
+	req := m.s.newRequest(m.t, m.t.Context(), method, p, body)
 	if m.key != "" {
 		req.Header.Set("MC-Api-Key", m.key)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := m.s.hc.Do(req)
-	if err != nil {
-		m.t.Fatalf("%s %s: %v", method, p, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	var out obj
-	if len(bytes.TrimSpace(data)) > 0 {
-		if err := json.Unmarshal(data, &out); err != nil {
-			m.t.Fatalf("%s %s: %d answer is not a JSON object: %v: %s", method, p, resp.StatusCode, err, data)
-		}
-	}
-	return resp.StatusCode, out
+	return m.s.do(m.t, req)
 }
 
 // data sends a request that must answer 200 {"data": {...}} and returns the object.

@@ -1,6 +1,7 @@
 package cloudsim
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"encoding/json"
 	"errors"
@@ -55,27 +56,11 @@ type CrusoeOptions struct {
 }
 
 func (o CrusoeOptions) withDefaults() CrusoeOptions {
-	if o.AccessKeyID == "" {
-		o.AccessKeyID = DefaultCrusoeAccessKeyID
-	}
-	if o.SecretKey == "" {
-		o.SecretKey = DefaultCrusoeSecretKey
-	}
-	if o.ProjectID == "" {
-		o.ProjectID = DefaultCrusoeProjectID
-	}
-	switch {
-	case o.OperationLatency == 0:
-		o.OperationLatency = DefaultCrusoeOperationLatency
-	case o.OperationLatency < 0:
-		o.OperationLatency = 0
-	}
-	switch {
-	case o.OperationExpiry == 0:
-		o.OperationExpiry = DefaultCrusoeOperationExpiry
-	case o.OperationExpiry < 0:
-		o.OperationExpiry = 0
-	}
+	o.AccessKeyID = cmp.Or(o.AccessKeyID, DefaultCrusoeAccessKeyID)
+	o.SecretKey = cmp.Or(o.SecretKey, DefaultCrusoeSecretKey)
+	o.ProjectID = cmp.Or(o.ProjectID, DefaultCrusoeProjectID)
+	o.OperationLatency = durationOption(o.OperationLatency, DefaultCrusoeOperationLatency)
+	o.OperationExpiry = durationOption(o.OperationExpiry, DefaultCrusoeOperationExpiry)
 	return o
 }
 
@@ -167,43 +152,42 @@ func (c *crusoeCloud) setOperationLatency(d time.Duration) {
 	c.ops.latency = d
 }
 
-func (c *crusoeCloud) inventory() map[string][]json.RawMessage {
+func (c *crusoeCloud) inventory() inventory {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ops.settle(c.env.now())
 	st := c.st
-	inv := map[string][]json.RawMessage{}
-	add := func(kind string, v any) { inv[kind] = append(inv[kind], encodeRaw(v)) }
+	inv := inventory{}
 	for _, v := range st.vms.all() {
-		add("vms", c.renderVM(v))
+		inv.add("vms", c.renderVM(v))
 	}
 	for _, d := range st.disks.all() {
-		add("disks", d.render())
+		inv.add("disks", d.render())
 	}
 	for _, s := range st.snapshots.all() {
-		add("snapshots", s)
+		inv.add("snapshots", s)
 	}
 	for _, r := range st.rules.all() {
-		add("firewall-rules", r.render())
+		inv.add("firewall-rules", r.render())
 	}
 	for _, n := range st.networks.all() {
 		if !n.fixture {
-			add("vpc-networks", c.renderNetwork(n))
+			inv.add("vpc-networks", c.renderNetwork(n))
 		}
 	}
 	for _, s := range st.subnets.all() {
 		if !s.fixture {
-			add("vpc-subnets", s)
+			inv.add("vpc-subnets", s)
 		}
 	}
 	for _, lb := range st.lbs.all() {
-		add("load-balancers", lb.render())
+		inv.add("load-balancers", lb.render())
 	}
 	for _, t := range st.templates.all() {
-		add("instance-templates", t.render())
+		inv.add("instance-templates", t.render())
 	}
 	for _, g := range st.groups.all() {
-		add("instance-groups", c.renderGroup(g))
+		inv.add("instance-groups", c.renderGroup(g))
 	}
 	return inv
 }

@@ -74,59 +74,70 @@ func projectPath(p string) string {
 	return "/v1alpha5/projects/" + DefaultCrusoeProjectID + "/" + strings.TrimPrefix(p, "/")
 }
 
-// request builds a signed Crusoe request. p may carry a query string.
-func (s *sim) request(ctx context.Context, method, p string, body any) *http.Request {
-	s.t.Helper()
-	u, err := url.Parse(s.run.URL + p)
-	if err != nil {
-		s.t.Fatal(err)
-	}
+// newRequest builds a request to the simulator: method, the sim's URL + p
+// (which may carry a query string), and body, which is none when nil, sent
+// as it is when a string (to send malformed JSON), and encoded as JSON
+// otherwise. A request with a body says it is JSON.
+func (s *sim) newRequest(t testing.TB, ctx context.Context, method, p string, body any) *http.Request {
+	t.Helper()
 	var rd io.Reader
-	if body != nil {
-		switch b := body.(type) {
-		case string:
-			rd = strings.NewReader(b)
-		default:
-			data, err := json.Marshal(b)
-			if err != nil {
-				s.t.Fatal(err)
-			}
-			rd = bytes.NewReader(data)
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
 		}
+		rd = bytes.NewReader(data)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	req, err := http.NewRequestWithContext(ctx, method, s.run.URL+p, rd)
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
-	stamp := s.stamp()
-	sig, err := crusoe.Sign(s.secret, u.Path, u.Query(), method, stamp)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	req.Header.Set("X-Crusoe-Timestamp", stamp)
-	req.Header.Set("Authorization", "Bearer 1.0:"+s.accessKey+":"+sig)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	return req
 }
 
-// call sends a signed request and decodes the JSON answer.
-func (s *sim) call(method, p string, body any) (int, obj) {
-	s.t.Helper()
-	resp, err := s.hc.Do(s.request(context.Background(), method, p, body))
+// do sends req and decodes the answer, which must be empty or a JSON object.
+func (s *sim) do(t testing.TB, req *http.Request) (int, obj) {
+	t.Helper()
+	resp, err := s.hc.Do(req)
 	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, p, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL.RequestURI(), err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	var out obj
 	if len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, &out); err != nil {
-			s.t.Fatalf("%s %s: %d answer is not a JSON object: %v: %s", method, p, resp.StatusCode, err, data)
+			t.Fatalf("%s %s: %d answer is not a JSON object: %v: %s", req.Method, req.URL.RequestURI(), resp.StatusCode, err, data)
 		}
 	}
 	return resp.StatusCode, out
+}
+
+// request builds a signed Crusoe request (see newRequest).
+func (s *sim) request(ctx context.Context, method, p string, body any) *http.Request {
+	s.t.Helper()
+	req := s.newRequest(s.t, ctx, method, p, body)
+	stamp := s.stamp()
+	sig, err := crusoe.Sign(s.secret, req.URL.Path, req.URL.Query(), method, stamp)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("X-Crusoe-Timestamp", stamp)
+	req.Header.Set("Authorization", "Bearer 1.0:"+s.accessKey+":"+sig)
+	return req
+}
+
+// call sends a signed request and decodes the JSON answer.
+func (s *sim) call(method, p string, body any) (int, obj) {
+	s.t.Helper()
+	return s.do(s.t, s.request(context.Background(), method, p, body))
 }
 
 // must sends a signed request and fails the test unless it answers 200.
@@ -217,6 +228,12 @@ func (o obj) list(k string) []obj {
 		out = append(out, m)
 	}
 	return out
+}
+
+// num is a decoded JSON number, or 0.
+func num(v any) float64 {
+	f, _ := v.(float64)
+	return f
 }
 
 func names(items []obj) []string {

@@ -59,15 +59,8 @@ type KraftCloudOptions struct {
 }
 
 func (o KraftCloudOptions) withDefaults() KraftCloudOptions {
-	if o.Token == "" {
-		o.Token = DefaultKraftCloudToken
-	}
-	switch {
-	case o.Latency == 0:
-		o.Latency = DefaultKraftCloudLatency
-	case o.Latency < 0:
-		o.Latency = 0
-	}
+	o.Token = cmp.Or(o.Token, DefaultKraftCloudToken)
+	o.Latency = durationOption(o.Latency, DefaultKraftCloudLatency)
 	return o
 }
 
@@ -159,20 +152,20 @@ func (c *kraftCloud) counters() map[string]map[string]int {
 	return c.env.tally.snapshot(kcInstanceStarts, kcInstanceStops)
 }
 
-func (c *kraftCloud) inventory() map[string][]json.RawMessage {
+func (c *kraftCloud) inventory() inventory {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.env.now()
 	c.sweep(now)
-	inv := map[string][]json.RawMessage{}
+	inv := inventory{}
 	for _, i := range c.st.instances.sorted() {
-		inv["instances"] = append(inv["instances"], encodeRaw(c.renderInstance(i, now)))
+		inv.add("instances", c.renderInstance(i, now))
 	}
 	for _, g := range c.st.groups.sorted() {
-		inv["service-groups"] = append(inv["service-groups"], encodeRaw(c.renderGroup(g)))
+		inv.add("service-groups", c.renderGroup(g))
 	}
 	for _, v := range c.st.volumes.sorted() {
-		inv["volumes"] = append(inv["volumes"], encodeRaw(c.renderVolume(v)))
+		inv.add("volumes", c.renderVolume(v))
 	}
 	return inv
 }

@@ -1,9 +1,6 @@
 package cloudsim
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,45 +15,15 @@ type kcCaller struct {
 
 func (s *sim) kc() *kcCaller { return &kcCaller{t: s.t, s: s, token: DefaultKraftCloudToken} }
 
-// call sends a request (body: nil, a raw string, or a value to encode) and
+// call sends a request (body as newRequest takes it) with the token and
 // decodes the JSON answer.
 func (k *kcCaller) call(method, p string, body any) (int, obj) {
 	k.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			k.t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(k.t.Context(), method, k.s.run.URL+p, rd)
-	if err != nil {
-		k.t.Fatal(err)
-	}
+	req := k.s.newRequest(k.t, k.t.Context(), method, p, body)
 	if k.token != "" {
 		req.Header.Set("Authorization", "Bearer "+k.token)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := k.s.hc.Do(req)
-	if err != nil {
-		k.t.Fatalf("%s %s: %v", method, p, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	var out obj
-	if len(bytes.TrimSpace(data)) > 0 {
-		if err := json.Unmarshal(data, &out); err != nil {
-			k.t.Fatalf("%s %s: %d answer is not a JSON object: %v: %s", method, p, resp.StatusCode, err, data)
-		}
-	}
-	return resp.StatusCode, out
+	return k.s.do(k.t, req)
 }
 
 // must sends a request that must answer 200 with top-level status success,
@@ -127,11 +94,6 @@ func (k *kcCaller) createInstance(body obj) obj {
 func (k *kcCaller) state(name string) string {
 	k.t.Helper()
 	return k.one("GET", "/v1/instances", []obj{{"name": name}}, "instances").str("state")
-}
-
-func num(v any) float64 {
-	f, _ := v.(float64)
-	return f
 }
 
 // byName indexes items by name.

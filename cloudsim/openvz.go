@@ -39,12 +39,7 @@ type OpenVZOptions struct {
 }
 
 func (o OpenVZOptions) withDefaults() OpenVZOptions {
-	switch {
-	case o.Latency == 0:
-		o.Latency = DefaultOpenVZLatency
-	case o.Latency < 0:
-		o.Latency = 0
-	}
+	o.Latency = durationOption(o.Latency, DefaultOpenVZLatency)
 	return o
 }
 
@@ -120,13 +115,13 @@ func (c *openVZ) counters() map[string]map[string]int {
 
 // inventory lists the containers as GET renders them. A container whose job
 // is pending is not there: it does not exist yet.
-func (c *openVZ) inventory() map[string][]json.RawMessage {
+func (c *openVZ) inventory() inventory {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ops.settle(c.env.now())
-	inv := map[string][]json.RawMessage{}
+	inv := inventory{}
 	for _, ct := range c.st.containers.all() {
-		inv["containers"] = append(inv["containers"], encodeRaw(ct.render()))
+		inv.add("containers", ct.render())
 	}
 	return inv
 }

@@ -1,11 +1,9 @@
 package cloudsim
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -24,42 +22,11 @@ type ovzCaller struct {
 
 func (s *sim) ovz() *ovzCaller { return &ovzCaller{t: s.t, s: s} }
 
-// call sends a request (body: nil, a raw string, or a value to encode) to
-// /v0.1 + p and decodes the JSON answer.
+// call sends a request (body as newRequest takes it) to /v0.1 + p and
+// decodes the JSON answer.
 func (o *ovzCaller) call(method, p string, body any) (int, obj) {
 	o.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			o.t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequestWithContext(o.t.Context(), method, o.s.run.URL+"/v0.1"+p, rd)
-	if err != nil {
-		o.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := o.s.hc.Do(req)
-	if err != nil {
-		o.t.Fatalf("%s %s: %v", method, p, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	var out obj
-	if len(bytes.TrimSpace(data)) > 0 {
-		if err := json.Unmarshal(data, &out); err != nil {
-			o.t.Fatalf("%s %s: %d answer is not a JSON object: %v: %s", method, p, resp.StatusCode, err, data)
-		}
-	}
-	return resp.StatusCode, out
+	return o.s.do(o.t, o.s.newRequest(o.t, o.t.Context(), method, "/v0.1"+p, body))
 }
 
 // must sends a request that must answer status with message "success".

@@ -85,34 +85,23 @@ func WithClock(now func() time.Time) Option { return func(c *Client) { c.api.Set
 // code or the environment name is missing or malformed.
 func New(opts ...Option) (*Client, error) {
 	c := &Client{
-		api: apihttp.Client{
-			Name: "cloudmc",
-			// The HTTP client's own timeout bounds every request, whatever its context.
-			HTTPClient: &http.Client{Timeout: apihttp.DefaultTimeout},
-			UserAgent:  apihttp.DefaultUserAgent,
-			Now:        time.Now,
-		},
+		// The HTTP client's own timeout bounds every request, whatever its context.
+		api: apihttp.NewClient("cloudmc", apihttp.DefaultTimeout),
 	}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(c)
-		}
-	}
+	apihttp.Apply(c, opts)
 	if strings.TrimSpace(c.rawBaseURL) == "" {
 		return nil, fmt.Errorf("cloudmc: a base URL is required: every deployment has its own (WithBaseURL or %s, e.g. https://cloudmc.example.com/api/v2)", EnvAPIEndpoint)
 	}
-	base, err := apihttp.NormalizeBaseURL(c.rawBaseURL, "")
-	if err != nil {
-		return nil, fmt.Errorf("cloudmc: %w", err)
+	if err := c.api.SetBaseURL(c.rawBaseURL, ""); err != nil {
+		return nil, err
 	}
-	if !strings.HasSuffix(base, APIPath) {
-		base += APIPath
+	if !strings.HasSuffix(c.api.BaseURL, APIPath) {
+		c.api.BaseURL += APIPath
 	}
-	c.api.BaseURL = base
 	if c.apiKey == "" {
 		return nil, fmt.Errorf("cloudmc: an API key is required (WithAPIKey or %s)", EnvAPIKey)
 	}
-	if !validHeaderValue(c.apiKey) {
+	if !apihttp.ValidHeaderValue(c.apiKey) {
 		// Never quote the key, not even a malformed one.
 		return nil, errors.New("cloudmc: the API key has spaces or control characters (check for a trailing newline)")
 	}
@@ -159,17 +148,6 @@ func (c Client) GoString() string { return c.String() }
 // that a copied Client is redacted too.
 func (c Client) Format(f fmt.State, verb rune) { apihttp.FormatRedacted(f, verb, c.String()) }
 
-// validHeaderValue accepts visible ASCII only, which is what a header value
-// may carry without surprises.
-func validHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
-}
-
 // validPrintable rejects control characters.
 func validPrintable(s string) bool {
 	for _, r := range s {
@@ -180,30 +158,18 @@ func validPrintable(s string) bool {
 	return true
 }
 
+// argErrors builds the errors of the arguments the client rejects.
+var argErrors = apihttp.ArgErrors{Name: "cloudmc", Sentinel: ErrInvalidArgument}
+
 // invalid builds an ErrInvalidArgument error.
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("cloudmc: %w: %s", ErrInvalidArgument, fmt.Sprintf(format, args...))
-}
+func invalid(format string, args ...any) error { return argErrors.Invalid(format, args...) }
 
 // checkID rejects an empty ID or one that would change the shape of the URL
 // path it is put in.
-func checkID(name, id string) error {
-	if strings.TrimSpace(id) == "" {
-		return invalid("%s is required", name)
-	}
-	if url.PathEscape(id) != id || id == "." || id == ".." {
-		return invalid("%s %q has characters not allowed in a URL path segment", name, id)
-	}
-	return nil
-}
+func checkID(name, id string) error { return argErrors.ID(name, id) }
 
 // required rejects an empty string field.
-func required(name, v string) error {
-	if strings.TrimSpace(v) == "" {
-		return invalid("%s is required", name)
-	}
-	return nil
-}
+func required(name, v string) error { return argErrors.Required(name, v) }
 
 // envPath is "services/{service_code}/{environment_name}/{entity}", with
 // "/{id}" appended when id is set.

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,59 +24,19 @@ const (
 	testID      = "5bf7352c-eed2-43dc-83f1-89917fb893ca"
 )
 
-var testNow = time.Date(2024, 1, 2, 15, 4, 5, 0, time.UTC)
-
-func testClock() time.Time { return testNow }
-
 // newTestClient serves handler under <server>/api/v2, after checking that
 // every request carries the API key and the expected headers. The client
 // acts in organization testOrg unless opts say otherwise.
 func newTestClient(t *testing.T, handler http.HandlerFunc, opts ...Option) *Client {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		verifyRequest(t, r)
-		handler(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	base := []Option{WithBaseURL(srv.URL + APIPath), WithAPIKey(testKey), WithEnvironment(testService, testEnv),
-		WithOrgID(testOrg), WithClock(testClock)}
+	srv := apitest.Serve(t, APIPath, handler, apitest.Header(HeaderAPIKey, testKey), apitest.Header("Authorization", ""))
+	base := []Option{WithBaseURL(srv), WithAPIKey(testKey), WithEnvironment(testService, testEnv),
+		WithOrgID(testOrg), WithClock(apitest.Clock)}
 	c, err := New(append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return c
-}
-
-func verifyRequest(t *testing.T, r *http.Request) {
-	t.Helper()
-	if got := r.Header.Get(HeaderAPIKey); got != testKey {
-		t.Errorf("%s %s: MC-Api-Key = %q, want %q", r.Method, r.URL.Path, got, testKey)
-	}
-	if got := r.Header.Get("Authorization"); got != "" {
-		t.Errorf("%s %s: unexpected Authorization header %q", r.Method, r.URL.Path, got)
-	}
-	if got := r.Header.Get("Accept"); got != "application/json" {
-		t.Errorf("%s %s: Accept = %q", r.Method, r.URL.Path, got)
-	}
-	if !strings.HasPrefix(r.URL.Path, APIPath+"/") {
-		t.Errorf("path %q lacks the %s prefix", r.URL.Path, APIPath)
-	}
-	if r.ContentLength > 0 {
-		if got := r.Header.Get("Content-Type"); got != "application/json" {
-			t.Errorf("%s %s: Content-Type = %q", r.Method, r.URL.Path, got)
-		}
-	} else if got := r.Header.Get("Content-Type"); got != "" {
-		t.Errorf("%s %s without a body carries Content-Type %q", r.Method, r.URL.Path, got)
-	}
-}
-
-// respond answers with status and a JSON body.
-func respond(status int, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		io.WriteString(w, body)
-	}
 }
 
 func TestNewValidates(t *testing.T) {
@@ -103,18 +62,8 @@ func TestNewValidates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := New(tt.opts...)
-			if err == nil {
-				t.Fatalf("New = %v, want an error", c)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not mention %q", err, tt.want)
-			}
-			for _, secret := range []string{"leaky", testKey, ":pw@"} {
-				if strings.Contains(err.Error(), secret) {
-					t.Errorf("error %q leaks %q", err, secret)
-				}
-			}
+			_, err := New(tt.opts...)
+			apitest.CheckError(t, err, tt.want, "leaky", testKey, ":pw@")
 		})
 	}
 }
@@ -170,16 +119,7 @@ func TestClientNeverPrintsTheKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x"} {
-		for name, v := range map[string]any{"pointer": c, "value": *c, "in a struct": struct{ C *Client }{c}} {
-			if out := fmt.Sprintf(verb, v); strings.Contains(out, testKey) {
-				t.Errorf("%s of a %s prints the key: %s", verb, name, out)
-			}
-		}
-	}
-	if out := fmt.Sprintf("%v", c); !strings.Contains(out, "[redacted]") || !strings.Contains(out, c.BaseURL()) || !strings.Contains(out, testEnv) {
-		t.Errorf("%%v = %s, want the base URL, the environment and [redacted]", out)
-	}
+	apitest.CheckRedacted(t, *c, testKey, c.BaseURL(), testEnv)
 }
 
 func TestOrgIDOnEveryRequest(t *testing.T) {
@@ -245,99 +185,88 @@ func TestArgumentsCheckedBeforeAnyRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	one := 1
-	calls := map[string]func() error{
-		"Instances.Get empty":   func() error { _, err := c.Instances.Get(ctx, ""); return err },
-		"Instances.Get slash":   func() error { _, err := c.Instances.Get(ctx, "a/b"); return err },
-		"Instances.Get dot-dot": func() error { _, err := c.Instances.Get(ctx, ".."); return err },
-		"Instances.Create nil":  func() error { _, err := c.Instances.Create(ctx, nil); return err },
-		"Instances.Create no name": func() error {
+	apitest.CheckArgErrors(t, ErrInvalidArgument, "cloudmc: invalid argument: ", []apitest.ArgCase{
+		{Name: "Instances.Get empty", Call: func() error { _, err := c.Instances.Get(ctx, ""); return err }},
+		{Name: "Instances.Get slash", Call: func() error { _, err := c.Instances.Get(ctx, "a/b"); return err }},
+		{Name: "Instances.Get dot-dot", Call: func() error { _, err := c.Instances.Get(ctx, ".."); return err }},
+		{Name: "Instances.Create nil", Call: func() error { _, err := c.Instances.Create(ctx, nil); return err }},
+		{Name: "Instances.Create no name", Call: func() error {
 			_, err := c.Instances.Create(ctx, &InstanceCreateRequest{ComputeOfferingID: "c", NetworkID: "n", TemplateID: "t"})
 			return err
-		},
-		"Instances.Create no offering": func() error {
+		}},
+		{Name: "Instances.Create no offering", Call: func() error {
 			_, err := c.Instances.Create(ctx, &InstanceCreateRequest{Name: "a", NetworkID: "n", TemplateID: "t"})
 			return err
-		},
-		"Instances.Create no network": func() error {
+		}},
+		{Name: "Instances.Create no network", Call: func() error {
 			_, err := c.Instances.Create(ctx, &InstanceCreateRequest{Name: "a", ComputeOfferingID: "c", TemplateID: "t"})
 			return err
-		},
-		"Instances.Create no template": func() error {
+		}},
+		{Name: "Instances.Create no template", Call: func() error {
 			_, err := c.Instances.Create(ctx, &InstanceCreateRequest{Name: "a", ComputeOfferingID: "c", NetworkID: "n"})
 			return err
-		},
-		"Instances.Create negative root": func() error {
+		}},
+		{Name: "Instances.Create negative root", Call: func() error {
 			_, err := c.Instances.Create(ctx, &InstanceCreateRequest{Name: "a", ComputeOfferingID: "c", NetworkID: "n", TemplateID: "t", RootVolumeSizeInGB: -1})
 			return err
-		},
-		"Instances.Delete":       func() error { _, err := c.Instances.Delete(ctx, " "); return err },
-		"Instances.Start":        func() error { _, err := c.Instances.Start(ctx, ""); return err },
-		"Instances.Stop":         func() error { _, err := c.Instances.Stop(ctx, "a?b"); return err },
-		"Instances.Reboot":       func() error { _, err := c.Instances.Reboot(ctx, ""); return err },
-		"Volumes.Get":            func() error { _, err := c.Volumes.Get(ctx, ""); return err },
-		"Volumes.Create nil":     func() error { _, err := c.Volumes.Create(ctx, nil); return err },
-		"Volumes.Create no name": func() error { _, err := c.Volumes.Create(ctx, &VolumeCreateRequest{SizeInGB: 10}); return err },
-		"Volumes.Create no size": func() error { _, err := c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "d"}); return err },
-		"Volumes.Create neg. size": func() error {
+		}},
+		{Name: "Instances.Delete", Call: func() error { _, err := c.Instances.Delete(ctx, " "); return err }},
+		{Name: "Instances.Start", Call: func() error { _, err := c.Instances.Start(ctx, ""); return err }},
+		{Name: "Instances.Stop", Call: func() error { _, err := c.Instances.Stop(ctx, "a?b"); return err }},
+		{Name: "Instances.Reboot", Call: func() error { _, err := c.Instances.Reboot(ctx, ""); return err }},
+		{Name: "Volumes.Get", Call: func() error { _, err := c.Volumes.Get(ctx, ""); return err }},
+		{Name: "Volumes.Create nil", Call: func() error { _, err := c.Volumes.Create(ctx, nil); return err }},
+		{Name: "Volumes.Create no name", Call: func() error { _, err := c.Volumes.Create(ctx, &VolumeCreateRequest{SizeInGB: 10}); return err }},
+		{Name: "Volumes.Create no size", Call: func() error { _, err := c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "d"}); return err }},
+		{Name: "Volumes.Create neg. size", Call: func() error {
 			_, err := c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "d", SizeInGB: -5})
 			return err
-		},
-		"Volumes.Delete":           func() error { _, err := c.Volumes.Delete(ctx, ""); return err },
-		"Volumes.Attach no volume": func() error { _, err := c.Volumes.Attach(ctx, "", testID); return err },
-		"Volumes.Attach no inst.":  func() error { _, err := c.Volumes.Attach(ctx, testID, ""); return err },
-		"Volumes.Detach":           func() error { _, err := c.Volumes.Detach(ctx, ""); return err },
-		"IngressRules.Get":         func() error { _, err := c.IngressRules.Get(ctx, ""); return err },
-		"IngressRules.Delete":      func() error { _, err := c.IngressRules.Delete(ctx, ""); return err },
-		"IngressRules.Create nil":  func() error { _, err := c.IngressRules.Create(ctx, nil); return err },
-		"IngressRules.Create no protocol": func() error {
+		}},
+		{Name: "Volumes.Delete", Call: func() error { _, err := c.Volumes.Delete(ctx, ""); return err }},
+		{Name: "Volumes.Attach no volume", Call: func() error { _, err := c.Volumes.Attach(ctx, "", testID); return err }},
+		{Name: "Volumes.Attach no inst.", Call: func() error { _, err := c.Volumes.Attach(ctx, testID, ""); return err }},
+		{Name: "Volumes.Detach", Call: func() error { _, err := c.Volumes.Detach(ctx, ""); return err }},
+		{Name: "IngressRules.Get", Call: func() error { _, err := c.IngressRules.Get(ctx, ""); return err }},
+		{Name: "IngressRules.Delete", Call: func() error { _, err := c.IngressRules.Delete(ctx, ""); return err }},
+		{Name: "IngressRules.Create nil", Call: func() error { _, err := c.IngressRules.Create(ctx, nil); return err }},
+		{Name: "IngressRules.Create no protocol", Call: func() error {
 			_, err := c.IngressRules.Create(ctx, &IngressRuleCreateRequest{StartPort: 22, CIDR: "0.0.0.0/0"})
 			return err
-		},
-		"IngressRules.Create bad protocol": func() error {
+		}},
+		{Name: "IngressRules.Create bad protocol", Call: func() error {
 			_, err := c.IngressRules.Create(ctx, &IngressRuleCreateRequest{Protocol: "SCTP", StartPort: 22, CIDR: "0.0.0.0/0"})
 			return err
-		},
-		"IngressRules.Create no port": func() error {
+		}},
+		{Name: "IngressRules.Create no port", Call: func() error {
 			_, err := c.IngressRules.Create(ctx, &IngressRuleCreateRequest{Protocol: "TCP", CIDR: "0.0.0.0/0"})
 			return err
-		},
-		"IngressRules.Create port too big": func() error {
+		}},
+		{Name: "IngressRules.Create port too big", Call: func() error {
 			_, err := c.IngressRules.Create(ctx, &IngressRuleCreateRequest{Protocol: "UDP", StartPort: 70000, CIDR: "0.0.0.0/0"})
 			return err
-		},
-		"IngressRules.Create reversed range": func() error {
+		}},
+		{Name: "IngressRules.Create reversed range", Call: func() error {
 			_, err := c.IngressRules.Create(ctx, &IngressRuleCreateRequest{Protocol: "TCP", StartPort: 443, EndPort: 80, CIDR: "0.0.0.0/0"})
 			return err
-		},
-		"IngressRules.Create ICMP with ports": func() error {
+		}},
+		{Name: "IngressRules.Create ICMP with ports", Call: func() error {
 			_, err := c.IngressRules.Create(ctx, &IngressRuleCreateRequest{Protocol: "ICMP", StartPort: 1, CIDR: "0.0.0.0/0"})
 			return err
-		},
-		"IngressRules.Create TCP with ICMP type": func() error {
+		}},
+		{Name: "IngressRules.Create TCP with ICMP type", Call: func() error {
 			_, err := c.IngressRules.Create(ctx, &IngressRuleCreateRequest{Protocol: "TCP", StartPort: 22, CIDR: "0.0.0.0/0", ICMPType: &one})
 			return err
-		},
-		"IngressRules.Create no CIDR": func() error {
+		}},
+		{Name: "IngressRules.Create no CIDR", Call: func() error {
 			_, err := c.IngressRules.Create(ctx, &IngressRuleCreateRequest{Protocol: "TCP", StartPort: 22})
 			return err
-		},
-		"IngressRules.Create bad CIDR": func() error {
+		}},
+		{Name: "IngressRules.Create bad CIDR", Call: func() error {
 			_, err := c.IngressRules.Create(ctx, &IngressRuleCreateRequest{Protocol: "TCP", StartPort: 22, CIDR: "10.0.0.300/8"})
 			return err
-		},
-		"Tasks.Get": func() error { _, err := c.Tasks.Get(ctx, ""); return err },
-	}
-	for name, call := range calls {
-		t.Run(name, func(t *testing.T) {
-			err := call()
-			if !errors.Is(err, ErrInvalidArgument) {
-				t.Errorf("err = %v, want ErrInvalidArgument", err)
-			}
-			if err != nil && !strings.HasPrefix(err.Error(), "cloudmc: invalid argument: ") {
-				t.Errorf("err = %q, want the cloudmc: invalid argument: prefix", err)
-			}
-		})
-	}
+		}},
+		{Name: "Tasks.Get", Call: func() error { _, err := c.Tasks.Get(ctx, ""); return err }},
+	})
 }
 
 func TestAPIErrors(t *testing.T) {
@@ -382,7 +311,7 @@ func TestAPIErrors(t *testing.T) {
 		{
 			name:   "403 with a date Retry-After",
 			status: 403,
-			header: map[string]string{"Retry-After": testNow.Add(30 * time.Second).Format(http.TimeFormat)},
+			header: map[string]string{"Retry-After": apitest.Now.Add(30 * time.Second).Format(http.TimeFormat)},
 			body:   `{"errors":[{"code":1003,"message":"Invalid API key"}]}`,
 			want:   APIError{StatusCode: 403, Errors: []ErrorDetail{{Code: 1003, Message: "Invalid API key"}}, Code: 1003, Message: "Invalid API key", RetryAfter: 30 * time.Second},
 		},
@@ -415,47 +344,22 @@ func TestAPIErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var hits atomic.Int32
-			c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-				hits.Add(1)
-				for k, v := range tt.header {
-					w.Header().Set(k, v)
-				}
-				w.WriteHeader(tt.status)
-				io.WriteString(w, tt.body)
-			})
+			answer := &apitest.Answer{Status: tt.status, Header: tt.header, Body: tt.body}
+			c := newTestClient(t, answer.ServeHTTP)
 			task, err := c.Instances.Stop(context.Background(), testID)
 			if task != nil {
 				t.Errorf("task %+v alongside an error", task)
 			}
-			var apiErr *APIError
-			if !errors.As(err, &apiErr) {
-				t.Fatalf("error %v (%T) is not an *APIError", err, err)
-			}
 			want := tt.want
 			want.Method = http.MethodPost
 			want.Path = envPrefix + "instances/" + testID
-			if !reflect.DeepEqual(*apiErr, want) {
-				got := *apiErr
-				if len(got.Message) > 200 {
-					got.Message = got.Message[:200] + "..."
-				}
-				t.Errorf("APIError = %+v\nwant       %+v", got, want)
-			}
+			apitest.CheckAPIError(t, err, want)
 			if IsNotFound(err) != tt.notFound || IsInvalidState(err) != tt.invalidState {
 				t.Errorf("IsNotFound = %v, IsInvalidState = %v", IsNotFound(err), IsInvalidState(err))
 			}
-			if tt.wantString != "" && err.Error() != tt.wantString {
-				t.Errorf("Error() = %q\nwant      %q", err, tt.wantString)
-			}
-			for _, secret := range []string{testKey, testOrg} {
-				if strings.Contains(err.Error(), secret) {
-					t.Errorf("error leaks %q", secret)
-				}
-			}
-			if n := hits.Load(); n != 1 {
-				t.Errorf("%d requests, want 1: the client must not retry", n)
-			}
+			apitest.CheckMessage(t, err, tt.wantString)
+			apitest.NotShown(t, "error", err.Error(), testKey, testOrg)
+			answer.CheckHits(t, 1)
 		})
 	}
 }
@@ -478,27 +382,27 @@ func TestErrorHelpersWrapped(t *testing.T) {
 func TestProtocolErrors(t *testing.T) {
 	ctx := context.Background()
 	var apiErr *APIError
-	c := newTestClient(t, respond(http.StatusOK, `{"data":null}`))
+	c := newTestClient(t, apitest.Respond(http.StatusOK, `{"data":null}`))
 	if _, err := c.Instances.Get(ctx, testID); err == nil || errors.As(err, &apiErr) || !strings.Contains(err.Error(), "response has no data") {
 		t.Errorf("Get without data: err = %v", err)
 	}
-	c = newTestClient(t, respond(http.StatusOK, `{"data":{"id":7}}`))
+	c = newTestClient(t, apitest.Respond(http.StatusOK, `{"data":{"id":7}}`))
 	if _, err := c.Volumes.Get(ctx, testID); err == nil || !strings.Contains(err.Error(), "decoding data") {
 		t.Errorf("Get with bad data: err = %v", err)
 	}
-	c = newTestClient(t, respond(http.StatusOK, `{"data":`))
+	c = newTestClient(t, apitest.Respond(http.StatusOK, `{"data":`))
 	if _, err := c.Instances.List(ctx); err == nil || !strings.Contains(err.Error(), "decoding response") {
 		t.Errorf("truncated JSON: err = %v", err)
 	}
-	c = newTestClient(t, respond(http.StatusOK, `{"data":{}}`))
+	c = newTestClient(t, apitest.Respond(http.StatusOK, `{"data":{}}`))
 	if _, err := c.Instances.List(ctx); err == nil || !strings.Contains(err.Error(), "decoding data") {
 		t.Errorf("List of an object: err = %v", err)
 	}
-	c = newTestClient(t, respond(http.StatusOK, `{}`))
+	c = newTestClient(t, apitest.Respond(http.StatusOK, `{}`))
 	if got, err := c.Instances.List(ctx); err != nil || got == nil || len(got) != 0 {
 		t.Errorf("List without data = %#v, %v; want an empty slice", got, err)
 	}
-	c = newTestClient(t, respond(http.StatusOK, `{"taskId":"","taskStatus":""}`))
+	c = newTestClient(t, apitest.Respond(http.StatusOK, `{"taskId":"","taskStatus":""}`))
 	if _, err := c.Tasks.Get(ctx, "t-1"); err == nil || !strings.Contains(err.Error(), "response has no taskStatus") {
 		t.Errorf("task without status: err = %v", err)
 	}

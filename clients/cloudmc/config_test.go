@@ -2,25 +2,21 @@ package cloudmc
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
-)
 
-func envFrom(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}
+	"github.com/cloudflow/cloudflow/clients/internal/apitest"
+)
 
 func TestLoadConfig(t *testing.T) {
 	all := map[string]string{
 		"CLOUDMC_API_ENDPOINT": " https://cloudmc.example.com/api/v2 ", "CLOUDMC_API_KEY": "k3y",
 		"CLOUDMC_SERVICE_CODE": "compute-qc", "CLOUDMC_ENVIRONMENT": "prod",
 	}
-	cfg, err := LoadConfig(envFrom(all))
+	cfg, err := LoadConfig(apitest.Env(all))
 	want := Config{Endpoint: "https://cloudmc.example.com/api/v2", APIKey: "k3y", ServiceCode: "compute-qc", Environment: "prod"}
 	if err != nil || !reflect.DeepEqual(cfg, want) {
 		t.Errorf("LoadConfig = %v, %v; want %v", cfg, err, want)
@@ -30,11 +26,11 @@ func TestLoadConfig(t *testing.T) {
 	for k, v := range all {
 		withOrg[k] = v
 	}
-	if cfg, err := LoadConfig(envFrom(withOrg)); err != nil || cfg.OrgID != "org-1" {
+	if cfg, err := LoadConfig(apitest.Env(withOrg)); err != nil || cfg.OrgID != "org-1" {
 		t.Errorf("org: %v, %v", cfg, err)
 	}
 
-	_, err = LoadConfig(envFrom(map[string]string{"CLOUDMC_API_KEY": "k3y", "CLOUDMC_ENVIRONMENT": " "}))
+	_, err = LoadConfig(apitest.Env(map[string]string{"CLOUDMC_API_KEY": "k3y", "CLOUDMC_ENVIRONMENT": " "}))
 	if err == nil || err.Error() != "cloudmc: set CLOUDMC_API_ENDPOINT, CLOUDMC_SERVICE_CODE, CLOUDMC_ENVIRONMENT" {
 		t.Errorf("missing variables: err = %v", err)
 	}
@@ -53,33 +49,8 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestConfigNeverPrintsTheKey(t *testing.T) {
-	const key = "superSecretKeyValue"
-	cfg := Config{Endpoint: "http://127.0.0.1:8787/api/v2", APIKey: key, ServiceCode: "compute-sim", Environment: "dev"}
-	outputs := map[string]string{"String": cfg.String(), "GoString": cfg.GoString()}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%q", "%x"} {
-		outputs[verb] = fmt.Sprintf(verb, cfg)
-		outputs[verb+" pointer"] = fmt.Sprintf(verb, &cfg)
-	}
-	outputs["in a struct"] = fmt.Sprintf("%+v", struct{ C Config }{cfg})
-	outputs["in a slice"] = fmt.Sprintf("%#v", []Config{cfg})
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outputs["json"] = string(b)
-	for name, out := range outputs {
-		if strings.Contains(out, key) {
-			t.Errorf("%s prints the key: %s", name, out)
-		}
-	}
-	for _, name := range []string{"String", "%v", "%+v", "%#v"} {
-		if out := outputs[name]; !strings.Contains(out, "[redacted]") || !strings.Contains(out, "compute-sim") {
-			t.Errorf("%s = %s, want the service code and [redacted]", name, out)
-		}
-	}
-	if empty := (Config{}).String(); strings.Contains(empty, "[redacted]") {
-		t.Errorf("an unset key should read as unset: %s", empty)
-	}
+	cfg := Config{Endpoint: "http://127.0.0.1:8787/api/v2", APIKey: "superSecretKeyValue", ServiceCode: "compute-sim", Environment: "dev"}
+	apitest.CheckRedacted(t, cfg, "superSecretKeyValue", "compute-sim")
 }
 
 func TestNewFromConfig(t *testing.T) {

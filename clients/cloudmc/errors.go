@@ -77,12 +77,8 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	code := ""
-	if e.Code != 0 {
-		code = strconv.Itoa(e.Code)
-	}
 	return apihttp.ErrorText("cloudmc", e.Method, e.Path, e.StatusCode, e.Message, e.RetryAfter,
-		"code", code, "request_id", e.RequestID)
+		"code", apihttp.CodeDetail(e.Code), "request_id", e.RequestID)
 }
 
 // HasCode reports whether any entry of the errors array has the code.

@@ -3,12 +3,11 @@ package cloudmc
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
-	"reflect"
-	"sync/atomic"
 	"testing"
+
+	"github.com/cloudflow/cloudflow/clients/internal/apitest"
 )
 
 const (
@@ -40,254 +39,200 @@ var (
 	wantICMP = IngressRule{ID: "r-2", NetworkID: "n-1", Protocol: ProtocolICMP, CIDR: "0.0.0.0/0", ICMPType: &zero, ICMPCode: &minusOne, State: "Active"}
 )
 
-// serviceCase is one service method call and the exact request it must make.
-type serviceCase struct {
-	name    string
-	call    func(ctx context.Context, c *Client) (any, error)
-	method  string
-	path    string     // relative to /api/v2/, e.g. envPrefix-relative "services/..." or "tasks/x"
-	query   url.Values // besides org_id
-	body    string     // expected JSON body; "": no body
-	respond string
-	want    any
-}
-
 func env(p string) string { return "services/" + testService + "/" + testEnv + "/" + p }
 
 func TestServiceRequests(t *testing.T) {
-	tests := []serviceCase{
+	tests := []apitest.CallCase[*Client]{
 		// Instances
 		{
-			name:   "Instances.List",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.List(ctx) },
-			method: "GET", path: env("instances"),
-			respond: `{"data":[` + instanceJSON + `],"metadata":{"recordCount":1}}`,
-			want:    []Instance{wantInstance},
+			Name:   "Instances.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.List(ctx) },
+			Method: "GET", Path: env("instances"),
+			Respond: `{"data":[` + instanceJSON + `],"metadata":{"recordCount":1}}`,
+			Want:    []Instance{wantInstance},
 		},
 		{
-			name:   "Instances.List empty",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.List(ctx) },
-			method: "GET", path: env("instances"),
-			respond: `{"data":[]}`, want: []Instance{},
+			Name:   "Instances.List empty",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.List(ctx) },
+			Method: "GET", Path: env("instances"),
+			Respond: `{"data":[]}`, Want: []Instance{},
 		},
 		{
-			name:   "Instances.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.Get(ctx, testID) },
-			method: "GET", path: env("instances/" + testID),
-			respond: `{"data":` + instanceJSON + `}`, want: &wantInstance,
+			Name:   "Instances.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.Get(ctx, testID) },
+			Method: "GET", Path: env("instances/" + testID),
+			Respond: `{"data":` + instanceJSON + `}`, Want: &wantInstance,
 		},
 		{
-			name: "Instances.Create minimal",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Instances.Create minimal",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Instances.Create(ctx, &InstanceCreateRequest{Name: "myInstance2", TemplateID: "t-1", ComputeOfferingID: "co-1", NetworkID: "n-1"})
 			},
-			method: "POST", path: env("instances"),
-			body:    `{"name":"myInstance2","templateId":"t-1","computeOfferingId":"co-1","networkId":"n-1"}`,
-			respond: taskResponse, want: wantTask,
+			Method: "POST", Path: env("instances"),
+			Body:    `{"name":"myInstance2","templateId":"t-1","computeOfferingId":"co-1","networkId":"n-1"}`,
+			Respond: taskResponse, Want: wantTask,
 		},
 		{
-			name: "Instances.Create with every field",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Instances.Create with every field",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Instances.Create(ctx, &InstanceCreateRequest{Name: "web", TemplateID: "t-1", ComputeOfferingID: "co-1", NetworkID: "n-1",
 					SSHKeyName: "ops", UserData: "#cloud-config\n", RootVolumeSizeInGB: 40})
 			},
-			method: "POST", path: env("instances"),
-			body: `{"name":"web","templateId":"t-1","computeOfferingId":"co-1","networkId":"n-1",
+			Method: "POST", Path: env("instances"),
+			Body: `{"name":"web","templateId":"t-1","computeOfferingId":"co-1","networkId":"n-1",
 				"sshKeyName":"ops","userData":"#cloud-config\n","rootVolumeSizeInGb":40}`,
-			respond: taskResponse, want: wantTask,
+			Respond: taskResponse, Want: wantTask,
 		},
 		{
-			name:   "Instances.Delete",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.Delete(ctx, testID) },
-			method: "DELETE", path: env("instances/" + testID),
-			respond: taskResponse, want: wantTask,
+			Name:   "Instances.Delete",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.Delete(ctx, testID) },
+			Method: "DELETE", Path: env("instances/" + testID),
+			Respond: taskResponse, Want: wantTask,
 		},
 		{
-			name:   "Instances.Start",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.Start(ctx, testID) },
-			method: "POST", path: env("instances/" + testID), query: url.Values{"operation": {"start"}},
-			respond: taskResponse, want: wantTask,
+			Name:   "Instances.Start",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.Start(ctx, testID) },
+			Method: "POST", Path: env("instances/" + testID), Query: url.Values{"operation": {"start"}},
+			Respond: taskResponse, Want: wantTask,
 		},
 		{
-			name:   "Instances.Stop",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.Stop(ctx, testID) },
-			method: "POST", path: env("instances/" + testID), query: url.Values{"operation": {"stop"}},
-			respond: taskResponse, want: wantTask,
+			Name:   "Instances.Stop",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.Stop(ctx, testID) },
+			Method: "POST", Path: env("instances/" + testID), Query: url.Values{"operation": {"stop"}},
+			Respond: taskResponse, Want: wantTask,
 		},
 		{
-			name:   "Instances.Reboot",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.Reboot(ctx, testID) },
-			method: "POST", path: env("instances/" + testID), query: url.Values{"operation": {"reboot"}},
-			respond: taskResponse, want: wantTask,
+			Name:   "Instances.Reboot",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.Reboot(ctx, testID) },
+			Method: "POST", Path: env("instances/" + testID), Query: url.Values{"operation": {"reboot"}},
+			Respond: taskResponse, Want: wantTask,
 		},
 
 		// Volumes
 		{
-			name:   "Volumes.List",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.List(ctx) },
-			method: "GET", path: env("volumes"),
-			respond: `{"data":[` + volumeJSON + `]}`, want: []Volume{wantVolume},
+			Name:   "Volumes.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.List(ctx) },
+			Method: "GET", Path: env("volumes"),
+			Respond: `{"data":[` + volumeJSON + `]}`, Want: []Volume{wantVolume},
 		},
 		{
-			name:   "Volumes.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.Get(ctx, "vol-1") },
-			method: "GET", path: env("volumes/vol-1"),
-			respond: `{"data":` + volumeJSON + `}`, want: &wantVolume,
+			Name:   "Volumes.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.Get(ctx, "vol-1") },
+			Method: "GET", Path: env("volumes/vol-1"),
+			Respond: `{"data":` + volumeJSON + `}`, Want: &wantVolume,
 		},
 		{
-			name: "Volumes.Create",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Volumes.Create",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "my_volume", SizeInGB: 50, DiskOfferingID: "do-1", ZoneID: "z-1", InstanceID: testID})
 			},
-			method: "POST", path: env("volumes"),
-			body:    `{"name":"my_volume","sizeInGb":50,"diskOfferingId":"do-1","zoneId":"z-1","instanceId":"` + testID + `"}`,
-			respond: taskResponse, want: wantTask,
+			Method: "POST", Path: env("volumes"),
+			Body:    `{"name":"my_volume","sizeInGb":50,"diskOfferingId":"do-1","zoneId":"z-1","instanceId":"` + testID + `"}`,
+			Respond: taskResponse, Want: wantTask,
 		},
 		{
-			name: "Volumes.Create with a disk offering only",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Volumes.Create with a disk offering only",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "v", DiskOfferingID: "do-1"})
 			},
-			method: "POST", path: env("volumes"),
-			body: `{"name":"v","diskOfferingId":"do-1"}`, respond: taskResponse, want: wantTask,
+			Method: "POST", Path: env("volumes"),
+			Body: `{"name":"v","diskOfferingId":"do-1"}`, Respond: taskResponse, Want: wantTask,
 		},
 		{
-			name:   "Volumes.Delete",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.Delete(ctx, "vol-1") },
-			method: "DELETE", path: env("volumes/vol-1"),
-			respond: taskResponse, want: wantTask,
+			Name:   "Volumes.Delete",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.Delete(ctx, "vol-1") },
+			Method: "DELETE", Path: env("volumes/vol-1"),
+			Respond: taskResponse, Want: wantTask,
 		},
 		{
-			name:   "Volumes.Attach",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.Attach(ctx, "vol-1", testID) },
-			method: "POST", path: env("volumes/vol-1"), query: url.Values{"operation": {"attachToInstance"}},
-			body: `{"instanceId":"` + testID + `"}`, respond: taskResponse, want: wantTask,
+			Name:   "Volumes.Attach",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.Attach(ctx, "vol-1", testID) },
+			Method: "POST", Path: env("volumes/vol-1"), Query: url.Values{"operation": {"attachToInstance"}},
+			Body: `{"instanceId":"` + testID + `"}`, Respond: taskResponse, Want: wantTask,
 		},
 		{
-			name:   "Volumes.Detach",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.Detach(ctx, "vol-1") },
-			method: "POST", path: env("volumes/vol-1"), query: url.Values{"operation": {"detachFromInstance"}},
-			respond: taskResponse, want: wantTask,
+			Name:   "Volumes.Detach",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.Detach(ctx, "vol-1") },
+			Method: "POST", Path: env("volumes/vol-1"), Query: url.Values{"operation": {"detachFromInstance"}},
+			Respond: taskResponse, Want: wantTask,
 		},
 
 		// Ingress rules
 		{
-			name:   "IngressRules.List",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.IngressRules.List(ctx) },
-			method: "GET", path: env("ingressrules"),
-			respond: `{"data":[` + ruleJSON + `,` + icmpJSON + `]}`, want: []IngressRule{wantRule, wantICMP},
+			Name:   "IngressRules.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.IngressRules.List(ctx) },
+			Method: "GET", Path: env("ingressrules"),
+			Respond: `{"data":[` + ruleJSON + `,` + icmpJSON + `]}`, Want: []IngressRule{wantRule, wantICMP},
 		},
 		{
-			name:   "IngressRules.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.IngressRules.Get(ctx, "r-1") },
-			method: "GET", path: env("ingressrules/r-1"),
-			respond: `{"data":` + ruleJSON + `}`, want: &wantRule,
+			Name:   "IngressRules.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.IngressRules.Get(ctx, "r-1") },
+			Method: "GET", Path: env("ingressrules/r-1"),
+			Respond: `{"data":` + ruleJSON + `}`, Want: &wantRule,
 		},
 		{
-			name: "IngressRules.Create TCP range, protocol upper-cased",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "IngressRules.Create TCP range, protocol upper-cased",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.IngressRules.Create(ctx, &IngressRuleCreateRequest{Protocol: "tcp", StartPort: 8000, EndPort: 8080, CIDR: "203.0.113.0/24", NetworkID: "n-1"})
 			},
-			method: "POST", path: env("ingressrules"),
-			body:    `{"networkId":"n-1","protocol":"TCP","startPort":8000,"endPort":8080,"cidr":"203.0.113.0/24"}`,
-			respond: taskResponse, want: wantTask,
+			Method: "POST", Path: env("ingressrules"),
+			Body:    `{"networkId":"n-1","protocol":"TCP","startPort":8000,"endPort":8080,"cidr":"203.0.113.0/24"}`,
+			Respond: taskResponse, Want: wantTask,
 		},
 		{
-			name: "IngressRules.Create one UDP port",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "IngressRules.Create one UDP port",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.IngressRules.Create(ctx, &IngressRuleCreateRequest{Protocol: ProtocolUDP, StartPort: 53, CIDR: "0.0.0.0/0"})
 			},
-			method: "POST", path: env("ingressrules"),
-			body:    `{"protocol":"UDP","startPort":53,"endPort":53,"cidr":"0.0.0.0/0"}`,
-			respond: taskResponse, want: wantTask,
+			Method: "POST", Path: env("ingressrules"),
+			Body:    `{"protocol":"UDP","startPort":53,"endPort":53,"cidr":"0.0.0.0/0"}`,
+			Respond: taskResponse, Want: wantTask,
 		},
 		{
-			name: "IngressRules.Create ICMP",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "IngressRules.Create ICMP",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.IngressRules.Create(ctx, &IngressRuleCreateRequest{Protocol: ProtocolICMP, CIDR: "0.0.0.0/0", ICMPType: &zero, ICMPCode: &minusOne})
 			},
-			method: "POST", path: env("ingressrules"),
-			body:    `{"protocol":"ICMP","cidr":"0.0.0.0/0","icmpType":0,"icmpCode":-1}`,
-			respond: taskResponse, want: wantTask,
+			Method: "POST", Path: env("ingressrules"),
+			Body:    `{"protocol":"ICMP","cidr":"0.0.0.0/0","icmpType":0,"icmpCode":-1}`,
+			Respond: taskResponse, Want: wantTask,
 		},
 		{
-			name:   "IngressRules.Delete",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.IngressRules.Delete(ctx, "r-1") },
-			method: "DELETE", path: env("ingressrules/r-1"),
-			respond: taskResponse, want: wantTask,
+			Name:   "IngressRules.Delete",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.IngressRules.Delete(ctx, "r-1") },
+			Method: "DELETE", Path: env("ingressrules/r-1"),
+			Respond: taskResponse, Want: wantTask,
 		},
 
 		// Tasks
 		{
-			name:   "Tasks.Get pending",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Tasks.Get(ctx, "t-1") },
-			method: "GET", path: "tasks/t-1",
-			respond: `{"taskId":"t-1","taskStatus":"PENDING"}`, want: &Task{ID: "t-1", Status: TaskPending},
+			Name:   "Tasks.Get pending",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Tasks.Get(ctx, "t-1") },
+			Method: "GET", Path: "tasks/t-1",
+			Respond: `{"taskId":"t-1","taskStatus":"PENDING"}`, Want: &Task{ID: "t-1", Status: TaskPending},
 		},
 		{
-			name:   "Tasks.Get success with result",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Tasks.Get(ctx, "b2f82e2a") },
-			method: "GET", path: "tasks/b2f82e2a",
-			respond: `{"taskId":"b2f82e2a","taskStatus":"SUCCESS","result":{"id":"8f064230","name":"morty"}}`,
-			want:    &Task{ID: "b2f82e2a", Status: TaskSuccess, Result: json.RawMessage(`{"id":"8f064230","name":"morty"}`)},
+			Name:   "Tasks.Get success with result",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Tasks.Get(ctx, "b2f82e2a") },
+			Method: "GET", Path: "tasks/b2f82e2a",
+			Respond: `{"taskId":"b2f82e2a","taskStatus":"SUCCESS","result":{"id":"8f064230","name":"morty"}}`,
+			Want:    &Task{ID: "b2f82e2a", Status: TaskSuccess, Result: json.RawMessage(`{"id":"8f064230","name":"morty"}`)},
 		},
 		{
-			name:   "Tasks.Get wrapped in data",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Tasks.Get(ctx, "t-2") },
-			method: "GET", path: "tasks/t-2",
-			respond: `{"data":{"id":"t-2","status":"FAILED","created":"2016-07-12T09:37:34.955-04:00","result":"no capacity"}}`,
-			want:    &Task{ID: "t-2", Status: TaskFailed, Result: json.RawMessage(`"no capacity"`)},
+			Name:   "Tasks.Get wrapped in data",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Tasks.Get(ctx, "t-2") },
+			Method: "GET", Path: "tasks/t-2",
+			Respond: `{"data":{"id":"t-2","status":"FAILED","created":"2016-07-12T09:37:34.955-04:00","result":"no capacity"}}`,
+			Want:    &Task{ID: "t-2", Status: TaskFailed, Result: json.RawMessage(`"no capacity"`)},
 		},
 	}
 
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var hits atomic.Int32
-			c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-				hits.Add(1)
-				if r.Method != tt.method {
-					t.Errorf("method = %s, want %s", r.Method, tt.method)
-				}
-				if want := APIPath + "/" + tt.path; r.URL.Path != want {
-					t.Errorf("path = %s, want %s", r.URL.Path, want)
-				}
-				wantQuery := url.Values{"org_id": {testOrg}}
-				for k, v := range tt.query {
-					wantQuery[k] = v
-				}
-				if got := r.URL.Query(); !reflect.DeepEqual(got, wantQuery) {
-					t.Errorf("query = %v, want %v", got, wantQuery)
-				}
-				body, _ := io.ReadAll(r.Body)
-				if tt.body == "" {
-					if len(body) != 0 {
-						t.Errorf("body = %s, want none", body)
-					}
-				} else if !jsonEqual(t, body, tt.body) {
-					t.Errorf("body = %s\nwant   %s", body, tt.body)
-				}
-				w.Header().Set("Content-Type", "application/json")
-				io.WriteString(w, tt.respond)
-			})
-			got, err := tt.call(context.Background(), c)
-			if err != nil {
-				t.Fatalf("error: %v", err)
-			}
-			if n := hits.Load(); n != 1 {
-				t.Fatalf("%d requests, want 1", n)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				g, _ := json.Marshal(got)
-				w, _ := json.Marshal(tt.want)
-				t.Errorf("result =\n%s\nwant\n%s", g, w)
-			}
-		})
-	}
+	apitest.RunCalls(t, APIPath+"/", url.Values{"org_id": {testOrg}}, func(t *testing.T, h http.HandlerFunc) *Client { return newTestClient(t, h) }, tests)
 }
 
 func TestSynchronousAnswersGiveDoneTasks(t *testing.T) {
 	ctx := context.Background()
-	c := newTestClient(t, respond(http.StatusOK, `{"data":{"id":"vol-1","name":"data","state":"Ready"}}`))
+	c := newTestClient(t, apitest.Respond(http.StatusOK, `{"data":{"id":"vol-1","name":"data","state":"Ready"}}`))
 	task, err := c.Volumes.Delete(ctx, "vol-1")
 	if err != nil {
 		t.Fatal(err)
@@ -300,13 +245,13 @@ func TestSynchronousAnswersGiveDoneTasks(t *testing.T) {
 		t.Errorf("DecodeResult = %+v, %v", v, err)
 	}
 
-	c = newTestClient(t, respond(http.StatusNoContent, ``))
+	c = newTestClient(t, apitest.Respond(http.StatusNoContent, ``))
 	task, err = c.IngressRules.Delete(ctx, "r-1")
 	if err != nil || !task.Succeeded() || task.Result != nil {
 		t.Errorf("204: task %+v, err %v", task, err)
 	}
 
-	c = newTestClient(t, respond(http.StatusOK, `{"taskId":"t-9"}`))
+	c = newTestClient(t, apitest.Respond(http.StatusOK, `{"taskId":"t-9"}`))
 	task, err = c.Instances.Reboot(ctx, testID)
 	if err != nil || task.ID != "t-9" || task.Status != TaskPending || task.Done() {
 		t.Errorf("task without a status: %+v, %v; want PENDING", task, err)

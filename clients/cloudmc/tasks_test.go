@@ -12,11 +12,6 @@ import (
 	"github.com/cloudflow/cloudflow/clients/internal/apitest"
 )
 
-func jsonEqual(t *testing.T, got []byte, want string) bool {
-	t.Helper()
-	return apitest.JSONEqual(t, got, want)
-}
-
 func TestTaskStates(t *testing.T) {
 	for _, tt := range []struct {
 		status                  string
@@ -106,7 +101,7 @@ func TestTaskDecodeResult(t *testing.T) {
 }
 
 func TestExpiredTaskIsNotFound(t *testing.T) {
-	c := newTestClient(t, respond(http.StatusNotFound, `{"errors":[{"code":1004,"message":"Task t-1 not found","context":{"id":"t-1","type":"tasks"}}]}`))
+	c := newTestClient(t, apitest.Respond(http.StatusNotFound, `{"errors":[{"code":1004,"message":"Task t-1 not found","context":{"id":"t-1","type":"tasks"}}]}`))
 	task, err := c.Tasks.Get(context.Background(), "t-1")
 	if task != nil || !IsNotFound(err) {
 		t.Fatalf("Get = %+v, %v; want a 404", task, err)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/cloudflow/cloudflow/clients/internal/apihttp"
@@ -77,24 +76,13 @@ func WithClock(now func() time.Time) Option { return func(c *Client) { c.api.Set
 func New(opts ...Option) (*Client, error) {
 	c := &Client{
 		rawBaseURL: DefaultBaseURL,
-		api: apihttp.Client{
-			Name: "crusoe",
-			// The HTTP client's own timeout bounds every request, whatever its context.
-			HTTPClient: &http.Client{Timeout: apihttp.DefaultTimeout},
-			UserAgent:  apihttp.DefaultUserAgent,
-			Now:        time.Now,
-		},
+		// The HTTP client's own timeout bounds every request, whatever its context.
+		api: apihttp.NewClient("crusoe", apihttp.DefaultTimeout),
 	}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(c)
-		}
+	apihttp.Apply(c, opts)
+	if err := c.api.SetBaseURL(c.rawBaseURL, DefaultBaseURL); err != nil {
+		return nil, err
 	}
-	base, err := apihttp.NormalizeBaseURL(c.rawBaseURL, DefaultBaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("crusoe: %w", err)
-	}
-	c.api.BaseURL = base
 	if c.accessKeyID == "" || c.secretKey == "" {
 		return nil, errors.New("crusoe: an access key ID and a secret key are required " +
 			"(WithCredentials, ~/.crusoe/config or CRUSOE_ACCESS_KEY_ID and CRUSOE_SECRET_KEY)")
@@ -136,17 +124,19 @@ func (c Client) GoString() string { return c.String() }
 // unexported fields, secret key included.
 func (c Client) Format(f fmt.State, verb rune) { apihttp.FormatRedacted(f, verb, c.String()) }
 
+// argErrors builds the errors of the arguments the client rejects.
+var argErrors = apihttp.ArgErrors{Name: "crusoe", Sentinel: ErrInvalidArgument}
+
 // invalid builds an ErrInvalidArgument error.
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("crusoe: %w: %s", ErrInvalidArgument, fmt.Sprintf(format, args...))
-}
+func invalid(format string, args ...any) error { return argErrors.Invalid(format, args...) }
 
 // checkID rejects an empty ID or one that would change the shape of the URL
 // path. IDs are used verbatim in paths, so the signed path is exactly the one
-// sent.
+// sent. It lets "." and ".." through, which the other clients' check
+// (apihttp.ArgErrors.ID) rejects: this client has always accepted them.
 func checkID(name, id string) error {
-	if strings.TrimSpace(id) == "" {
-		return invalid("%s is required", name)
+	if err := required(name, id); err != nil {
+		return err
 	}
 	if url.PathEscape(id) != id {
 		return invalid("%s %q has characters not allowed in a URL path segment", name, id)
@@ -155,12 +145,7 @@ func checkID(name, id string) error {
 }
 
 // required rejects an empty string field.
-func required(name, v string) error {
-	if strings.TrimSpace(v) == "" {
-		return invalid("%s is required", name)
-	}
-	return nil
-}
+func required(name, v string) error { return argErrors.Required(name, v) }
 
 // requiredFields checks pairs of (field name, value) of one kind of request.
 func requiredFields(kind string, pairs ...string) error {

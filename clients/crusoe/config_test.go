@@ -2,14 +2,14 @@ package crusoe
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cloudflow/cloudflow/clients/internal/apitest"
 )
 
 const configFile = `
@@ -32,10 +32,6 @@ func writeConfig(t *testing.T, content string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-func envFrom(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
 }
 
 func TestLoadConfigFrom(t *testing.T) {
@@ -135,14 +131,9 @@ func TestLoadConfigFrom(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := LoadConfigFrom(tt.path, envFrom(tt.env))
+			got, err := LoadConfigFrom(tt.path, apitest.Env(tt.env))
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				if strings.Contains(err.Error(), "tomlLeakedSecret") {
-					t.Errorf("error %q quotes the config file", err)
-				}
+				apitest.CheckError(t, err, tt.wantErr, "tomlLeakedSecret")
 				return
 			}
 			if err != nil {
@@ -187,32 +178,8 @@ func TestLoadConfigReadsHome(t *testing.T) {
 }
 
 func TestConfigNeverPrintsTheSecret(t *testing.T) {
-	const secret = "superSecretValue"
-	cfg := Config{Endpoint: "https://e/v1alpha5", AccessKeyID: "AKID", SecretKey: secret, ProjectID: "p", Profile: "default"}
-	outputs := map[string]string{"String": cfg.String(), "GoString": cfg.GoString()}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%q", "%x"} {
-		outputs[verb] = fmt.Sprintf(verb, cfg)
-		outputs[verb+" pointer"] = fmt.Sprintf(verb, &cfg)
-	}
-	outputs["in a struct"] = fmt.Sprintf("%+v", struct{ C Config }{cfg})
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outputs["json"] = string(b)
-	for name, out := range outputs {
-		if strings.Contains(out, secret) {
-			t.Errorf("%s prints the secret: %s", name, out)
-		}
-	}
-	for _, name := range []string{"String", "%v", "%+v", "%#v"} {
-		if out := outputs[name]; !strings.Contains(out, "[redacted]") || !strings.Contains(out, "AKID") {
-			t.Errorf("%s = %s, want the access key ID and [redacted]", name, out)
-		}
-	}
-	if empty := (Config{}).String(); strings.Contains(empty, "[redacted]") {
-		t.Errorf("an unset secret should read as unset: %s", empty)
-	}
+	cfg := Config{Endpoint: "https://e/v1alpha5", AccessKeyID: "AKID", SecretKey: "superSecretValue", ProjectID: "p", Profile: "default"}
+	apitest.CheckRedacted(t, cfg, "superSecretValue", "AKID")
 }
 
 func TestNewFromConfig(t *testing.T) {
@@ -223,7 +190,7 @@ func TestNewFromConfig(t *testing.T) {
 		io.WriteString(w, `{"items":[]}`)
 	})
 	cfg := Config{Endpoint: c.BaseURL(), AccessKeyID: testAccessKeyID, SecretKey: testSecret, ProjectID: "cfg-project", Profile: "default"}
-	fromCfg, err := NewFromConfig(cfg, WithClock(testClock))
+	fromCfg, err := NewFromConfig(cfg, WithClock(apitest.Clock))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,11 +231,5 @@ func TestClientNeverPrintsItsSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
-		for _, v := range []any{c, *c} {
-			if out := fmt.Sprintf(verb, v); strings.Contains(out, secret) {
-				t.Errorf("%s prints the secret key: %s", verb, out)
-			}
-		}
-	}
+	apitest.CheckRedacted(t, *c, secret, "key-id", DefaultBaseURL)
 }

@@ -2,7 +2,6 @@ package crusoe
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -71,52 +70,40 @@ var (
 
 func items(objs ...string) string { return `{"items": [` + strings.Join(objs, ",") + `]}` }
 
-// serviceCase is one service method call and the exact request it must make.
-type serviceCase struct {
-	name    string
-	call    func(ctx context.Context, c *Client) (any, error)
-	method  string
-	path    string     // relative to /v1alpha5/projects/{testProject}/
-	query   url.Values // nil: no query at all
-	body    string     // expected JSON body; "": no body
-	respond string
-	want    any
-}
-
 func TestServiceRequests(t *testing.T) {
-	tests := []serviceCase{
+	tests := []apitest.CallCase[*Client]{
 		// VMs
 		{
-			name: "VMs.List with every option",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "VMs.List with every option",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.VMs.List(ctx, testProject, &VMListOptions{
 					IDs: []string{"a", "b"}, Names: []string{"my vm"}, Types: []string{"a40.2x", "a100.8x"},
 					Locations: []string{"us-east1"}, States: []string{VMStateRunning, VMStateStopped},
 					Limit: 20, Sort: "name", NextToken: "bXk", PrevToken: "cHJ",
 				})
 			},
-			method: "GET", path: "compute/vms/instances",
-			query: url.Values{"ids": {"a,b"}, "names": {"my vm"}, "types": {"a40.2x,a100.8x"}, "locations": {"us-east1"},
+			Method: "GET", Path: "compute/vms/instances",
+			Query: url.Values{"ids": {"a,b"}, "names": {"my vm"}, "types": {"a40.2x,a100.8x"}, "locations": {"us-east1"},
 				"states": {"STATE_RUNNING,STATE_STOPPED"}, "limit": {"20"}, "sort": {"name"}, "next_token": {"bXk"}, "prev_token": {"cHJ"}},
-			respond: `{"items": [` + vmJSON + `], "next_page_token": "n", "prev_page_token": "p"}`,
-			want:    &VMList{Items: []VM{wantVM}, NextPageToken: "n", PrevPageToken: "p"},
+			Respond: `{"items": [` + vmJSON + `], "next_page_token": "n", "prev_page_token": "p"}`,
+			Want:    &VMList{Items: []VM{wantVM}, NextPageToken: "n", PrevPageToken: "p"},
 		},
 		{
-			name:   "VMs.List without options",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.VMs.List(ctx, "", nil) },
-			method: "GET", path: "compute/vms/instances",
-			respond: items(),
-			want:    &VMList{Items: []VM{}},
+			Name:   "VMs.List without options",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.VMs.List(ctx, "", nil) },
+			Method: "GET", Path: "compute/vms/instances",
+			Respond: items(),
+			Want:    &VMList{Items: []VM{}},
 		},
 		{
-			name:   "VMs.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.VMs.Get(ctx, testProject, "vm-1") },
-			method: "GET", path: "compute/vms/instances/vm-1",
-			respond: vmJSON, want: &wantVM,
+			Name:   "VMs.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.VMs.Get(ctx, testProject, "vm-1") },
+			Method: "GET", Path: "compute/vms/instances/vm-1",
+			Respond: vmJSON, Want: &wantVM,
 		},
 		{
-			name: "VMs.Create",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "VMs.Create",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.VMs.Create(ctx, "", &VMCreateRequest{
 					Name: "my-vm", Type: "a100.2x", Location: "us-east1-a", Image: "ubuntu:22.04", SSHPublicKey: sshKey,
 					StartupScript: "#!/bin/sh", ShutdownScript: "#!/bin/sh -e",
@@ -127,77 +114,77 @@ func TestServiceRequests(t *testing.T) {
 					VirtualizationFeatures:   &VirtualizationFeatures{NestedVirtualization: true},
 				})
 			},
-			method: "POST", path: "compute/vms/instances",
-			body: `{"name":"my-vm","type":"a100.2x","location":"us-east1-a","image":"ubuntu:22.04","ssh_public_key":"` + sshKey + `",
+			Method: "POST", Path: "compute/vms/instances",
+			Body: `{"name":"my-vm","type":"a100.2x","location":"us-east1-a","image":"ubuntu:22.04","ssh_public_key":"` + sshKey + `",
 				"startup_script":"#!/bin/sh","shutdown_script":"#!/bin/sh -e",
 				"disks":[{"disk_id":"d-1","mode":"read-write","attachment_type":"data"},{"disk_id":"d-2"}],
 				"network_interfaces":[{"subnet":"sub-1","ips":[{"public_ipv4":{"type":"static"}}]}],
 				"host_channel_adapters":[{"ib_partition_id":"ibp"}],
 				"reservation_specification":{"selection_strategy":"lowest_cost"},
 				"virtualization_features":{"nested_virtualization":true}}`,
-			respond: opResponse, want: wantOp,
+			Respond: opResponse, Want: wantOp,
 		},
 		{
-			name: "VMs.Create minimal",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "VMs.Create minimal",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.VMs.Create(ctx, "", &VMCreateRequest{Name: "v", Type: "c1a.2x", SSHPublicKey: sshKey})
 			},
-			method: "POST", path: "compute/vms/instances",
-			body:    `{"name":"v","type":"c1a.2x","ssh_public_key":"` + sshKey + `"}`,
-			respond: opResponse, want: wantOp,
+			Method: "POST", Path: "compute/vms/instances",
+			Body:    `{"name":"v","type":"c1a.2x","ssh_public_key":"` + sshKey + `"}`,
+			Respond: opResponse, Want: wantOp,
 		},
 		{
-			name:   "VMs.Delete",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.VMs.Delete(ctx, "", "vm-1") },
-			method: "DELETE", path: "compute/vms/instances/vm-1",
-			respond: opResponse, want: wantOp,
+			Name:   "VMs.Delete",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.VMs.Delete(ctx, "", "vm-1") },
+			Method: "DELETE", Path: "compute/vms/instances/vm-1",
+			Respond: opResponse, Want: wantOp,
 		},
 		{
-			name: "VMs.Update STOP",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "VMs.Update STOP",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.VMs.Update(ctx, "", "vm-1", &VMUpdateRequest{Action: VMActionStop})
 			},
-			method: "PATCH", path: "compute/vms/instances/vm-1",
-			body: `{"action":"STOP"}`, respond: opResponse, want: wantOp,
+			Method: "PATCH", Path: "compute/vms/instances/vm-1",
+			Body: `{"action":"STOP"}`, Respond: opResponse, Want: wantOp,
 		},
 		{
-			name: "VMs.Update UPDATE with fields",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "VMs.Update UPDATE with fields",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.VMs.Update(ctx, "", "vm-1", &VMUpdateRequest{Action: VMActionUpdate, Type: "a100.8x",
 					ReservationID: "r-1", HostChannelAdapters: []PartialHostChannelAdapter{{IBPartitionID: "ibp"}}})
 			},
-			method: "PATCH", path: "compute/vms/instances/vm-1",
-			body:    `{"action":"UPDATE","type":"a100.8x","reservation_id":"r-1","host_channel_adapters":[{"ib_partition_id":"ibp"}]}`,
-			respond: opResponse, want: wantOp,
+			Method: "PATCH", Path: "compute/vms/instances/vm-1",
+			Body:    `{"action":"UPDATE","type":"a100.8x","reservation_id":"r-1","host_channel_adapters":[{"ib_partition_id":"ibp"}]}`,
+			Respond: opResponse, Want: wantOp,
 		},
 		{
-			name: "VMs.Update RESERVE answered with an operation",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "VMs.Update RESERVE answered with an operation",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.VMs.Update(ctx, "", "vm-1", &VMUpdateRequest{Action: VMActionReserve, ReservationID: "r-1"})
 			},
-			method: "PATCH", path: "compute/vms/instances/vm-1",
-			body: `{"action":"RESERVE","reservation_id":"r-1"}`, respond: opResponse, want: wantOp,
+			Method: "PATCH", Path: "compute/vms/instances/vm-1",
+			Body: `{"action":"RESERVE","reservation_id":"r-1"}`, Respond: opResponse, Want: wantOp,
 		},
 		{
-			name: "VMs.AttachDisks",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "VMs.AttachDisks",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.VMs.AttachDisks(ctx, "", "vm-1", []DiskAttachment{{DiskID: "d-1", Mode: "read-only", AttachmentType: "data"}})
 			},
-			method: "POST", path: "compute/vms/instances/vm-1/attach-disks",
-			body:    `{"attach_disks":[{"disk_id":"d-1","mode":"read-only","attachment_type":"data"}]}`,
-			respond: opResponse, want: wantOp,
+			Method: "POST", Path: "compute/vms/instances/vm-1/attach-disks",
+			Body:    `{"attach_disks":[{"disk_id":"d-1","mode":"read-only","attachment_type":"data"}]}`,
+			Respond: opResponse, Want: wantOp,
 		},
 		{
-			name: "VMs.DetachDisks",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "VMs.DetachDisks",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.VMs.DetachDisks(ctx, "", "vm-1", []string{"d-1", "d-2"})
 			},
-			method: "POST", path: "compute/vms/instances/vm-1/detach-disks",
-			body: `{"detach_disks":["d-1","d-2"]}`, respond: opResponse, want: wantOp,
+			Method: "POST", Path: "compute/vms/instances/vm-1/detach-disks",
+			Body: `{"detach_disks":["d-1","d-2"]}`, Respond: opResponse, Want: wantOp,
 		},
 		{
-			name: "VMs.BulkCreate",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "VMs.BulkCreate",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.VMs.BulkCreate(ctx, "", &BulkVMCreateRequest{
 					Count: 6, NamePrefix: "my-vm", InstanceGroupID: "ig-1",
 					InstanceTemplate: &InstanceTemplateCreateRequest{TemplateName: "t", Type: "a100.2x", SSHPublicKey: sshKey,
@@ -206,222 +193,222 @@ func TestServiceRequests(t *testing.T) {
 					ReservationSpecification: &ReservationSpecification{ID: "r-1"},
 				})
 			},
-			method: "POST", path: "compute/vms/bulk-instances",
-			body: `{"count":6,"name_prefix":"my-vm","instance_group_id":"ig-1",
+			Method: "POST", Path: "compute/vms/bulk-instances",
+			Body: `{"count":6,"name_prefix":"my-vm","instance_group_id":"ig-1",
 				"instance_template":{"template_name":"t","type":"a100.2x","ssh_public_key":"` + sshKey + `","disks":[{"size":"10GiB","type":"persistent-ssd"}]},
 				"locations":[{"location":"us-east1-a","subnet_id":"sub-1"}],"reservation_specification":{"id":"r-1"}}`,
-			respond: opResponse, want: wantOp,
+			Respond: opResponse, Want: wantOp,
 		},
 		{
-			name:   "VMs.ListTypes",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.VMs.ListTypes(ctx, "") },
-			method: "GET", path: "compute/vms/types",
-			respond: items(`{"cpu_cores":4,"cpu_type":"intel","description":"2x A100","disk_gb":8,"disk_type":"SSD","gpu_type":"A100","memory_gb":16,"memory_type":"RAM","num_gpu":2,"product_name":"a100.2x"}`),
-			want: []VMType{{ProductName: "a100.2x", Description: "2x A100", CPUCores: 4, CPUType: "intel", MemoryGB: 16,
+			Name:   "VMs.ListTypes",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.VMs.ListTypes(ctx, "") },
+			Method: "GET", Path: "compute/vms/types",
+			Respond: items(`{"cpu_cores":4,"cpu_type":"intel","description":"2x A100","disk_gb":8,"disk_type":"SSD","gpu_type":"A100","memory_gb":16,"memory_type":"RAM","num_gpu":2,"product_name":"a100.2x"}`),
+			Want: []VMType{{ProductName: "a100.2x", Description: "2x A100", CPUCores: 4, CPUType: "intel", MemoryGB: 16,
 				MemoryType: "RAM", DiskGB: 8, DiskType: "SSD", GPUType: "A100", NumGPU: 2}},
 		},
 
 		// Disks
 		{
-			name:   "Disks.List",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Disks.List(ctx, "") },
-			method: "GET", path: "storage/disks",
-			respond: items(diskJSON), want: []Disk{wantDisk},
+			Name:   "Disks.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Disks.List(ctx, "") },
+			Method: "GET", Path: "storage/disks",
+			Respond: items(diskJSON), Want: []Disk{wantDisk},
 		},
 		{
-			name:   "Disks.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Disks.Get(ctx, "", "d-1") },
-			method: "GET", path: "storage/disks/d-1",
-			respond: diskJSON, want: &wantDisk,
+			Name:   "Disks.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Disks.Get(ctx, "", "d-1") },
+			Method: "GET", Path: "storage/disks/d-1",
+			Respond: diskJSON, Want: &wantDisk,
 		},
 		{
-			name: "Disks.Create",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Disks.Create",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Disks.Create(ctx, "", &DiskCreateRequest{Name: "data", Size: "10GiB", Type: "persistent-ssd", Location: "us-east1-a", BlockSize: 4096})
 			},
-			method: "POST", path: "storage/disks",
-			body:    `{"name":"data","size":"10GiB","type":"persistent-ssd","location":"us-east1-a","block_size":4096}`,
-			respond: opResponse, want: wantOp,
+			Method: "POST", Path: "storage/disks",
+			Body:    `{"name":"data","size":"10GiB","type":"persistent-ssd","location":"us-east1-a","block_size":4096}`,
+			Respond: opResponse, Want: wantOp,
 		},
 		{
-			name: "Disks.Create from snapshot",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Disks.Create from snapshot",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Disks.Create(ctx, "", &DiskCreateRequest{Name: "copy", SnapshotID: "s-1"})
 			},
-			method: "POST", path: "storage/disks",
-			body: `{"name":"copy","snapshot_id":"s-1"}`, respond: opResponse, want: wantOp,
+			Method: "POST", Path: "storage/disks",
+			Body: `{"name":"copy","snapshot_id":"s-1"}`, Respond: opResponse, Want: wantOp,
 		},
 		{
-			name:   "Disks.Delete",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Disks.Delete(ctx, "", "d-1") },
-			method: "DELETE", path: "storage/disks/d-1",
-			respond: opResponse, want: wantOp,
+			Name:   "Disks.Delete",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Disks.Delete(ctx, "", "d-1") },
+			Method: "DELETE", Path: "storage/disks/d-1",
+			Respond: opResponse, Want: wantOp,
 		},
 		{
-			name:   "Disks.Resize",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Disks.Resize(ctx, "", "d-1", "20GiB") },
-			method: "PATCH", path: "storage/disks/d-1",
-			body: `{"size":"20GiB"}`, respond: opResponse, want: wantOp,
+			Name:   "Disks.Resize",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Disks.Resize(ctx, "", "d-1", "20GiB") },
+			Method: "PATCH", Path: "storage/disks/d-1",
+			Body: `{"size":"20GiB"}`, Respond: opResponse, Want: wantOp,
 		},
 
 		// Snapshots
 		{
-			name:   "Snapshots.List",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Snapshots.List(ctx, "") },
-			method: "GET", path: "storage/snapshots",
-			respond: items(snapshotJSON), want: []Snapshot{wantSnapshot},
+			Name:   "Snapshots.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Snapshots.List(ctx, "") },
+			Method: "GET", Path: "storage/snapshots",
+			Respond: items(snapshotJSON), Want: []Snapshot{wantSnapshot},
 		},
 		{
-			name:   "Snapshots.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Snapshots.Get(ctx, "", "s-1") },
-			method: "GET", path: "storage/snapshots/s-1",
-			respond: snapshotJSON, want: &wantSnapshot,
+			Name:   "Snapshots.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Snapshots.Get(ctx, "", "s-1") },
+			Method: "GET", Path: "storage/snapshots/s-1",
+			Respond: snapshotJSON, Want: &wantSnapshot,
 		},
 		{
-			name:   "Snapshots.Create",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Snapshots.Create(ctx, "", "d-1") },
-			method: "POST", path: "storage/snapshots",
-			body: `{"disk_id":"d-1"}`, respond: opResponse, want: wantOp,
+			Name:   "Snapshots.Create",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Snapshots.Create(ctx, "", "d-1") },
+			Method: "POST", Path: "storage/snapshots",
+			Body: `{"disk_id":"d-1"}`, Respond: opResponse, Want: wantOp,
 		},
 		{
-			name:   "Snapshots.Delete",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Snapshots.Delete(ctx, "", "s-1") },
-			method: "DELETE", path: "storage/snapshots/s-1",
-			respond: opResponse, want: wantOp,
+			Name:   "Snapshots.Delete",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Snapshots.Delete(ctx, "", "s-1") },
+			Method: "DELETE", Path: "storage/snapshots/s-1",
+			Respond: opResponse, Want: wantOp,
 		},
 
 		// Firewall rules
 		{
-			name:   "FirewallRules.List",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.FirewallRules.List(ctx, "") },
-			method: "GET", path: "networking/vpc-firewall-rules",
-			respond: items(ruleJSON), want: []FirewallRule{wantRule},
+			Name:   "FirewallRules.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.FirewallRules.List(ctx, "") },
+			Method: "GET", Path: "networking/vpc-firewall-rules",
+			Respond: items(ruleJSON), Want: []FirewallRule{wantRule},
 		},
 		{
-			name:   "FirewallRules.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.FirewallRules.Get(ctx, "", "fw-1") },
-			method: "GET", path: "networking/vpc-firewall-rules/fw-1",
-			respond: ruleJSON, want: &wantRule,
+			Name:   "FirewallRules.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.FirewallRules.Get(ctx, "", "fw-1") },
+			Method: "GET", Path: "networking/vpc-firewall-rules/fw-1",
+			Respond: ruleJSON, Want: &wantRule,
 		},
 		{
-			name: "FirewallRules.Create",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "FirewallRules.Create",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.FirewallRules.Create(ctx, "", &FirewallRuleCreateRequest{
 					Name: "ssh", VPCNetworkID: "net-1", Action: FirewallActionAllow, Direction: FirewallDirectionIngress,
 					Protocols: []string{"tcp"}, Sources: []FirewallRuleObject{{CIDR: "0.0.0.0/0"}},
 					Destinations: []FirewallRuleObject{{ResourceID: "vm-1"}}, DestinationPorts: []string{"22"},
 				})
 			},
-			method: "POST", path: "networking/vpc-firewall-rules",
-			body: `{"name":"ssh","vpc_network_id":"net-1","action":"allow","direction":"ingress","protocols":["tcp"],
+			Method: "POST", Path: "networking/vpc-firewall-rules",
+			Body: `{"name":"ssh","vpc_network_id":"net-1","action":"allow","direction":"ingress","protocols":["tcp"],
 				"sources":[{"cidr":"0.0.0.0/0"}],"destinations":[{"resource_id":"vm-1"}],"destination_ports":["22"]}`,
-			respond: opResponse, want: wantOp,
+			Respond: opResponse, Want: wantOp,
 		},
 		{
-			name: "FirewallRules.Update",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "FirewallRules.Update",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.FirewallRules.Update(ctx, "", "fw-1", &FirewallRulePatchRequest{Name: "ssh2", SourcePorts: []string{"22"}})
 			},
-			method: "PATCH", path: "networking/vpc-firewall-rules/fw-1",
-			body: `{"name":"ssh2","source_ports":["22"]}`, respond: opResponse, want: wantOp,
+			Method: "PATCH", Path: "networking/vpc-firewall-rules/fw-1",
+			Body: `{"name":"ssh2","source_ports":["22"]}`, Respond: opResponse, Want: wantOp,
 		},
 		{
-			name:   "FirewallRules.Delete",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.FirewallRules.Delete(ctx, "", "fw-1") },
-			method: "DELETE", path: "networking/vpc-firewall-rules/fw-1",
-			respond: opResponse, want: wantOp,
+			Name:   "FirewallRules.Delete",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.FirewallRules.Delete(ctx, "", "fw-1") },
+			Method: "DELETE", Path: "networking/vpc-firewall-rules/fw-1",
+			Respond: opResponse, Want: wantOp,
 		},
 
 		// VPC networks
 		{
-			name:   "VPCNetworks.List",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.VPCNetworks.List(ctx, "") },
-			method: "GET", path: "networking/vpc-networks",
-			respond: items(networkJSON), want: []VPCNetwork{wantNetwork},
+			Name:   "VPCNetworks.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.VPCNetworks.List(ctx, "") },
+			Method: "GET", Path: "networking/vpc-networks",
+			Respond: items(networkJSON), Want: []VPCNetwork{wantNetwork},
 		},
 		{
-			name:   "VPCNetworks.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.VPCNetworks.Get(ctx, "", "net-1") },
-			method: "GET", path: "networking/vpc-networks/net-1",
-			respond: networkJSON, want: &wantNetwork,
+			Name:   "VPCNetworks.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.VPCNetworks.Get(ctx, "", "net-1") },
+			Method: "GET", Path: "networking/vpc-networks/net-1",
+			Respond: networkJSON, Want: &wantNetwork,
 		},
 		{
-			name: "VPCNetworks.Create",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "VPCNetworks.Create",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.VPCNetworks.Create(ctx, "", &VPCNetworkCreateRequest{Name: "default", CIDR: "172.27.0.0/16"})
 			},
-			method: "POST", path: "networking/vpc-networks",
-			body:    `{"name":"default","cidr":"172.27.0.0/16"}`,
-			respond: `{"network": ` + networkJSON + `}`, want: &wantNetwork,
+			Method: "POST", Path: "networking/vpc-networks",
+			Body:    `{"name":"default","cidr":"172.27.0.0/16"}`,
+			Respond: `{"network": ` + networkJSON + `}`, Want: &wantNetwork,
 		},
 		{
-			name: "VPCNetworks.Update",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "VPCNetworks.Update",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.VPCNetworks.Update(ctx, "", "net-1", "renamed")
 			},
-			method: "PATCH", path: "networking/vpc-networks/net-1",
-			body: `{"name":"renamed"}`, respond: opResponse, want: wantOp,
+			Method: "PATCH", Path: "networking/vpc-networks/net-1",
+			Body: `{"name":"renamed"}`, Respond: opResponse, Want: wantOp,
 		},
 		{
-			name:   "VPCNetworks.Delete",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.VPCNetworks.Delete(ctx, "", "net-1") },
-			method: "DELETE", path: "networking/vpc-networks/net-1",
-			respond: opResponse, want: wantOp,
+			Name:   "VPCNetworks.Delete",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.VPCNetworks.Delete(ctx, "", "net-1") },
+			Method: "DELETE", Path: "networking/vpc-networks/net-1",
+			Respond: opResponse, Want: wantOp,
 		},
 
 		// VPC subnets
 		{
-			name:   "VPCSubnets.List",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.VPCSubnets.List(ctx, "") },
-			method: "GET", path: "networking/vpc-subnets",
-			respond: items(subnetJSON), want: []VPCSubnet{wantSubnet},
+			Name:   "VPCSubnets.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.VPCSubnets.List(ctx, "") },
+			Method: "GET", Path: "networking/vpc-subnets",
+			Respond: items(subnetJSON), Want: []VPCSubnet{wantSubnet},
 		},
 		{
-			name:   "VPCSubnets.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.VPCSubnets.Get(ctx, "", "sub-1") },
-			method: "GET", path: "networking/vpc-subnets/sub-1",
-			respond: subnetJSON, want: &wantSubnet,
+			Name:   "VPCSubnets.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.VPCSubnets.Get(ctx, "", "sub-1") },
+			Method: "GET", Path: "networking/vpc-subnets/sub-1",
+			Respond: subnetJSON, Want: &wantSubnet,
 		},
 		{
-			name: "VPCSubnets.Create",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "VPCSubnets.Create",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.VPCSubnets.Create(ctx, "", &VPCSubnetCreateRequest{Name: "default-a", CIDR: "172.27.0.0/24", Location: "us-east1-a", VPCNetworkID: "net-1"})
 			},
-			method: "POST", path: "networking/vpc-subnets",
-			body:    `{"name":"default-a","cidr":"172.27.0.0/24","location":"us-east1-a","vpc_network_id":"net-1"}`,
-			respond: `{"subnet": ` + subnetJSON + `}`, want: &wantSubnet,
+			Method: "POST", Path: "networking/vpc-subnets",
+			Body:    `{"name":"default-a","cidr":"172.27.0.0/24","location":"us-east1-a","vpc_network_id":"net-1"}`,
+			Respond: `{"subnet": ` + subnetJSON + `}`, Want: &wantSubnet,
 		},
 		{
-			name: "VPCSubnets.Update",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "VPCSubnets.Update",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.VPCSubnets.Update(ctx, "", "sub-1", "renamed")
 			},
-			method: "PATCH", path: "networking/vpc-subnets/sub-1",
-			body: `{"name":"renamed"}`, respond: opResponse, want: wantOp,
+			Method: "PATCH", Path: "networking/vpc-subnets/sub-1",
+			Body: `{"name":"renamed"}`, Respond: opResponse, Want: wantOp,
 		},
 		{
-			name:   "VPCSubnets.Delete",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.VPCSubnets.Delete(ctx, "", "sub-1") },
-			method: "DELETE", path: "networking/vpc-subnets/sub-1",
-			respond: opResponse, want: wantOp,
+			Name:   "VPCSubnets.Delete",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.VPCSubnets.Delete(ctx, "", "sub-1") },
+			Method: "DELETE", Path: "networking/vpc-subnets/sub-1",
+			Respond: opResponse, Want: wantOp,
 		},
 
 		// Load balancers
 		{
-			name:   "LoadBalancers.List",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.LoadBalancers.List(ctx, "") },
-			method: "GET", path: "networking/load-balancers",
-			respond: items(lbJSON), want: []LoadBalancer{wantLB},
+			Name:   "LoadBalancers.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.LoadBalancers.List(ctx, "") },
+			Method: "GET", Path: "networking/load-balancers",
+			Respond: items(lbJSON), Want: []LoadBalancer{wantLB},
 		},
 		{
-			name:   "LoadBalancers.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.LoadBalancers.Get(ctx, "", "lb-1") },
-			method: "GET", path: "networking/load-balancers/lb-1",
-			respond: lbJSON, want: &wantLB,
+			Name:   "LoadBalancers.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.LoadBalancers.Get(ctx, "", "lb-1") },
+			Method: "GET", Path: "networking/load-balancers/lb-1",
+			Respond: lbJSON, Want: &wantLB,
 		},
 		{
-			name: "LoadBalancers.Create",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "LoadBalancers.Create",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.LoadBalancers.Create(ctx, "", &LoadBalancerCreateRequest{
 					Name: "web", Algorithm: "random", Location: "us-east1-a", Protocols: []string{"tcp"},
 					Destinations:      []NetworkTarget{{ResourceID: "vm-1"}},
@@ -429,42 +416,42 @@ func TestServiceRequests(t *testing.T) {
 					HealthCheck:       &HealthCheckOptions{Port: "8080"}, Type: "internal_ipv4",
 				})
 			},
-			method: "POST", path: "networking/load-balancers",
-			body: `{"name":"web","algorithm":"random","location":"us-east1-a","protocols":["tcp"],"destinations":[{"resource_id":"vm-1"}],
+			Method: "POST", Path: "networking/load-balancers",
+			Body: `{"name":"web","algorithm":"random","location":"us-east1-a","protocols":["tcp"],"destinations":[{"resource_id":"vm-1"}],
 				"network_interfaces":[{"network":"net-1","subnet":"sub-1"}],"health_check":{"port":"8080"},"type":"internal_ipv4"}`,
-			respond: opResponse, want: wantOp,
+			Respond: opResponse, Want: wantOp,
 		},
 		{
-			name: "LoadBalancers.Update",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "LoadBalancers.Update",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.LoadBalancers.Update(ctx, "", "lb-1", &LoadBalancerPatchRequest{HealthCheck: &HealthCheckOptions{Port: "0"}})
 			},
-			method: "PATCH", path: "networking/load-balancers/lb-1",
-			body: `{"health_check":{"port":"0"}}`, respond: opResponse, want: wantOp,
+			Method: "PATCH", Path: "networking/load-balancers/lb-1",
+			Body: `{"health_check":{"port":"0"}}`, Respond: opResponse, Want: wantOp,
 		},
 		{
-			name:   "LoadBalancers.Delete",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.LoadBalancers.Delete(ctx, "", "lb-1") },
-			method: "DELETE", path: "networking/load-balancers/lb-1",
-			respond: opResponse, want: wantOp,
+			Name:   "LoadBalancers.Delete",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.LoadBalancers.Delete(ctx, "", "lb-1") },
+			Method: "DELETE", Path: "networking/load-balancers/lb-1",
+			Respond: opResponse, Want: wantOp,
 		},
 
 		// Instance templates
 		{
-			name:   "InstanceTemplates.List",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.InstanceTemplates.List(ctx, "") },
-			method: "GET", path: "compute/instance-templates",
-			respond: items(templateJSON), want: []InstanceTemplate{wantTemplate},
+			Name:   "InstanceTemplates.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.InstanceTemplates.List(ctx, "") },
+			Method: "GET", Path: "compute/instance-templates",
+			Respond: items(templateJSON), Want: []InstanceTemplate{wantTemplate},
 		},
 		{
-			name:   "InstanceTemplates.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.InstanceTemplates.Get(ctx, "", "it-1") },
-			method: "GET", path: "compute/instance-templates/it-1",
-			respond: templateJSON, want: &wantTemplate,
+			Name:   "InstanceTemplates.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.InstanceTemplates.Get(ctx, "", "it-1") },
+			Method: "GET", Path: "compute/instance-templates/it-1",
+			Respond: templateJSON, Want: &wantTemplate,
 		},
 		{
-			name: "InstanceTemplates.Create",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "InstanceTemplates.Create",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.InstanceTemplates.Create(ctx, "", &InstanceTemplateCreateRequest{
 					TemplateName: "tmpl", Type: "a100.2x", SSHPublicKey: sshKey, ImageName: "ubuntu:22.04",
 					Location: "us-east1-a", SubnetID: "sub-1", IBPartitionID: "ibp", PublicIPAddressType: "static",
@@ -473,149 +460,101 @@ func TestServiceRequests(t *testing.T) {
 					VirtualizationFeatures: &VirtualizationFeatures{NestedVirtualization: true},
 				})
 			},
-			method: "POST", path: "compute/instance-templates",
-			body: `{"template_name":"tmpl","type":"a100.2x","ssh_public_key":"` + sshKey + `","image_name":"ubuntu:22.04",
+			Method: "POST", Path: "compute/instance-templates",
+			Body: `{"template_name":"tmpl","type":"a100.2x","ssh_public_key":"` + sshKey + `","image_name":"ubuntu:22.04",
 				"location":"us-east1-a","subnet_id":"sub-1","ib_partition_id":"ibp","public_ip_address_type":"static",
 				"reservation_id":"r","startup_script":"s","shutdown_script":"t","disks":[{"size":"10GiB","type":"persistent-ssd"}],
 				"virtualization_features":{"nested_virtualization":true}}`,
-			respond: templateJSON, want: &wantTemplate,
+			Respond: templateJSON, Want: &wantTemplate,
 		},
 		{
-			name: "InstanceTemplates.Delete",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "InstanceTemplates.Delete",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return nil, c.InstanceTemplates.Delete(ctx, "", "it-1")
 			},
-			method: "DELETE", path: "compute/instance-templates/it-1",
-			respond: "", want: nil,
+			Method: "DELETE", Path: "compute/instance-templates/it-1",
+			Respond: "", Want: nil,
 		},
 
 		// Instance groups
 		{
-			name:   "InstanceGroups.List",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.InstanceGroups.List(ctx, "") },
-			method: "GET", path: "compute/instance-groups",
-			respond: items(groupJSON), want: []InstanceGroup{wantGroup},
+			Name:   "InstanceGroups.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.InstanceGroups.List(ctx, "") },
+			Method: "GET", Path: "compute/instance-groups",
+			Respond: items(groupJSON), Want: []InstanceGroup{wantGroup},
 		},
 		{
-			name:   "InstanceGroups.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.InstanceGroups.Get(ctx, "", "ig-1") },
-			method: "GET", path: "compute/instance-groups/ig-1",
-			respond: groupJSON, want: &wantGroup,
+			Name:   "InstanceGroups.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.InstanceGroups.Get(ctx, "", "ig-1") },
+			Method: "GET", Path: "compute/instance-groups/ig-1",
+			Respond: groupJSON, Want: &wantGroup,
 		},
 		{
-			name: "InstanceGroups.Create",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "InstanceGroups.Create",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.InstanceGroups.Create(ctx, "", &InstanceGroupCreateRequest{Name: "fleet", TemplateID: "it-1"})
 			},
-			method: "POST", path: "compute/instance-groups",
-			body: `{"name":"fleet","template_id":"it-1"}`, respond: groupJSON, want: &wantGroup,
+			Method: "POST", Path: "compute/instance-groups",
+			Body: `{"name":"fleet","template_id":"it-1"}`, Respond: groupJSON, Want: &wantGroup,
 		},
 		{
-			name: "InstanceGroups.Update",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "InstanceGroups.Update",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.InstanceGroups.Update(ctx, "", "ig-1", &InstanceGroupPatchRequest{TemplateID: "it-2"})
 			},
-			method: "PATCH", path: "compute/instance-groups/ig-1",
-			body: `{"template_id":"it-2"}`, respond: groupJSON, want: &wantGroup,
+			Method: "PATCH", Path: "compute/instance-groups/ig-1",
+			Body: `{"template_id":"it-2"}`, Respond: groupJSON, Want: &wantGroup,
 		},
 		{
-			name: "InstanceGroups.Delete",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "InstanceGroups.Delete",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return nil, c.InstanceGroups.Delete(ctx, "", "ig-1")
 			},
-			method: "DELETE", path: "compute/instance-groups/ig-1",
-			respond: "{}", want: nil,
+			Method: "DELETE", Path: "compute/instance-groups/ig-1",
+			Respond: "{}", Want: nil,
 		},
 
 		// Operations
 		{
-			name: "Operations.List with options",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Operations.List with options",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Operations.List(ctx, "", FamilyVMs, &OperationListOptions{
 					ResourceID: "vm-1", States: []string{OperationInProgress, OperationFailed}, LowerTimeBound: "2021-12-03T19:58:34Z"})
 			},
-			method: "GET", path: "compute/vms/instances/operations",
-			query:   url.Values{"resource_id": {"vm-1"}, "state": {"IN_PROGRESS", "FAILED"}, "lower_time_bound": {"2021-12-03T19:58:34Z"}},
-			respond: items(operationJSON),
-			want:    []Operation{{OperationID: "op-9", State: OperationSucceeded, StartedAt: "a", CompletedAt: "b"}},
+			Method: "GET", Path: "compute/vms/instances/operations",
+			Query:   url.Values{"resource_id": {"vm-1"}, "state": {"IN_PROGRESS", "FAILED"}, "lower_time_bound": {"2021-12-03T19:58:34Z"}},
+			Respond: items(operationJSON),
+			Want:    []Operation{{OperationID: "op-9", State: OperationSucceeded, StartedAt: "a", CompletedAt: "b"}},
 		},
 		{
-			name:   "Operations.List without options",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Operations.List(ctx, "", FamilyDisks, nil) },
-			method: "GET", path: "storage/disks/operations",
-			respond: items(), want: []Operation{},
+			Name:   "Operations.List without options",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Operations.List(ctx, "", FamilyDisks, nil) },
+			Method: "GET", Path: "storage/disks/operations",
+			Respond: items(), Want: []Operation{},
 		},
 		{
-			name: "Operations.Get wrapped answer",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Operations.Get wrapped answer",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Operations.Get(ctx, "", FamilyVMs, "op-9")
 			},
-			method: "GET", path: "compute/vms/instances/operations/op-9",
-			respond: `{"operation": ` + operationJSON + `}`,
-			want:    &Operation{OperationID: "op-9", State: OperationSucceeded, StartedAt: "a", CompletedAt: "b"},
+			Method: "GET", Path: "compute/vms/instances/operations/op-9",
+			Respond: `{"operation": ` + operationJSON + `}`,
+			Want:    &Operation{OperationID: "op-9", State: OperationSucceeded, StartedAt: "a", CompletedAt: "b"},
 		},
 	}
 	// Operations.Get answers the bare operation in every family.
 	for _, f := range []Family{FamilyVMs, FamilyDisks, FamilySnapshots, FamilyFirewallRules, FamilyVPCNetworks, FamilyVPCSubnets, FamilyLoadBalancers} {
-		tests = append(tests, serviceCase{
-			name:    "Operations.Get " + string(f),
-			call:    func(ctx context.Context, c *Client) (any, error) { return c.Operations.Get(ctx, "", f, "op-9") },
-			method:  "GET",
-			path:    string(f) + "/operations/op-9",
-			respond: operationJSON,
-			want:    &Operation{OperationID: "op-9", State: OperationSucceeded, StartedAt: "a", CompletedAt: "b"},
+		tests = append(tests, apitest.CallCase[*Client]{
+			Name:    "Operations.Get " + string(f),
+			Call:    func(ctx context.Context, c *Client) (any, error) { return c.Operations.Get(ctx, "", f, "op-9") },
+			Method:  "GET",
+			Path:    string(f) + "/operations/op-9",
+			Respond: operationJSON,
+			Want:    &Operation{OperationID: "op-9", State: OperationSucceeded, StartedAt: "a", CompletedAt: "b"},
 		})
 	}
 
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var hits atomic.Int32
-			c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-				hits.Add(1)
-				if r.Method != tt.method {
-					t.Errorf("method = %s, want %s", r.Method, tt.method)
-				}
-				if want := apiPrefix + "/projects/" + testProject + "/" + tt.path; r.URL.Path != want {
-					t.Errorf("path = %s, want %s", r.URL.Path, want)
-				}
-				if tt.query == nil {
-					if r.URL.RawQuery != "" {
-						t.Errorf("query = %q, want none", r.URL.RawQuery)
-					}
-				} else if got := r.URL.Query(); !reflect.DeepEqual(got, tt.query) {
-					t.Errorf("query = %v, want %v", got, tt.query)
-				}
-				body, _ := io.ReadAll(r.Body)
-				if tt.body == "" {
-					if len(body) != 0 {
-						t.Errorf("body = %s, want none", body)
-					}
-				} else if !apitest.JSONEqual(t, body, tt.body) {
-					t.Errorf("body = %s\nwant   %s", body, tt.body)
-				}
-				w.Header().Set("Content-Type", "application/json")
-				io.WriteString(w, tt.respond)
-			})
-			got, err := tt.call(context.Background(), c)
-			if err != nil {
-				t.Fatalf("error: %v", err)
-			}
-			if n := hits.Load(); n != 1 {
-				t.Fatalf("%d requests, want 1", n)
-			}
-			if tt.want == nil {
-				if got != nil {
-					t.Errorf("result = %#v, want nil", got)
-				}
-				return
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				g, _ := json.Marshal(got)
-				w, _ := json.Marshal(tt.want)
-				t.Errorf("result =\n%s\nwant\n%s", g, w)
-			}
-		})
-	}
+	apitest.RunCalls(t, apiPrefix+"/projects/"+testProject+"/", nil, func(t *testing.T, h http.HandlerFunc) *Client { return newTestClient(t, h) }, tests)
 }
 
 func TestVMsListAllFollowsPages(t *testing.T) {

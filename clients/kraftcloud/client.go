@@ -59,29 +59,18 @@ func WithClock(now func() time.Time) Option { return func(c *Client) { c.api.Set
 func New(opts ...Option) (*Client, error) {
 	c := &Client{
 		rawBaseURL: MetroURL(DefaultMetro),
-		api: apihttp.Client{
-			Name: "kraftcloud",
-			// No Timeout here: do bounds each request through its context, so
-			// a server-side wait longer than apihttp.DefaultTimeout is not cut short.
-			HTTPClient: &http.Client{},
-			UserAgent:  apihttp.DefaultUserAgent,
-			Now:        time.Now,
-		},
+		// No Timeout here: do bounds each request through its context, so
+		// a server-side wait longer than apihttp.DefaultTimeout is not cut short.
+		api: apihttp.NewClient("kraftcloud", 0),
 	}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(c)
-		}
+	apihttp.Apply(c, opts)
+	if err := c.api.SetBaseURL(c.rawBaseURL, MetroURL(DefaultMetro)); err != nil {
+		return nil, err
 	}
-	base, err := apihttp.NormalizeBaseURL(c.rawBaseURL, MetroURL(DefaultMetro))
-	if err != nil {
-		return nil, fmt.Errorf("kraftcloud: %w", err)
-	}
-	c.api.BaseURL = base
 	if c.token == "" {
 		return nil, fmt.Errorf("kraftcloud: an API token is required (WithToken, %s or %s)", EnvToken, EnvUKCToken)
 	}
-	if !validToken(c.token) {
+	if !apihttp.ValidHeaderValue(c.token) {
 		// Never quote the token, not even a malformed one.
 		return nil, errors.New("kraftcloud: the API token has spaces or control characters (check for a trailing newline)")
 	}
@@ -108,17 +97,6 @@ func (c Client) GoString() string { return c.String() }
 // unexported fields, token included. The methods have value receivers so
 // that a copied Client is redacted too.
 func (c Client) Format(f fmt.State, verb rune) { apihttp.FormatRedacted(f, verb, c.String()) }
-
-// validToken accepts visible ASCII only, which is what a header value may
-// carry without surprises.
-func validToken(t string) bool {
-	for i := 0; i < len(t); i++ {
-		if t[i] <= ' ' || t[i] > '~' {
-			return false
-		}
-	}
-	return true
-}
 
 // request is one call: where it goes, what it sends and which data member of
 // the envelope holds its items.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -23,54 +22,17 @@ const (
 	testUUID2 = "d6bb5ad2-402e-4f8d-981d-caf52110426e"
 )
 
-var testNow = time.Date(2024, 1, 2, 15, 4, 5, 0, time.UTC)
-
-func testClock() time.Time { return testNow }
-
 // newTestClient serves handler under <server>/v1, after checking that every
 // request carries the bearer token and the expected headers.
 func newTestClient(t *testing.T, handler http.HandlerFunc, opts ...Option) *Client {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		verifyRequest(t, r)
-		handler(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	base := []Option{WithBaseURL(srv.URL + apiPrefix), WithToken(testToken), WithClock(testClock)}
+	srv := apitest.Serve(t, apiPrefix, handler, apitest.Header("Authorization", "Bearer "+testToken))
+	base := []Option{WithBaseURL(srv), WithToken(testToken), WithClock(apitest.Clock)}
 	c, err := New(append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return c
-}
-
-func verifyRequest(t *testing.T, r *http.Request) {
-	t.Helper()
-	if got, want := r.Header.Get("Authorization"), "Bearer "+testToken; got != want {
-		t.Errorf("%s %s: Authorization = %q, want %q", r.Method, r.URL.Path, got, want)
-	}
-	if got := r.Header.Get("Accept"); got != "application/json" {
-		t.Errorf("%s %s: Accept = %q", r.Method, r.URL.Path, got)
-	}
-	if !strings.HasPrefix(r.URL.Path, apiPrefix+"/") {
-		t.Errorf("path %q lacks the %s prefix", r.URL.Path, apiPrefix)
-	}
-	if r.ContentLength > 0 {
-		if got := r.Header.Get("Content-Type"); got != "application/json" {
-			t.Errorf("%s %s: Content-Type = %q", r.Method, r.URL.Path, got)
-		}
-	} else if got := r.Header.Get("Content-Type"); got != "" {
-		t.Errorf("%s %s without a body carries Content-Type %q", r.Method, r.URL.Path, got)
-	}
-}
-
-// respond answers with status and a JSON body.
-func respond(status int, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		io.WriteString(w, body)
-	}
 }
 
 func TestNewValidates(t *testing.T) {
@@ -88,18 +50,8 @@ func TestNewValidates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := New(tt.opts...)
-			if err == nil {
-				t.Fatalf("New = %v, want an error", c)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("error %q does not mention %q", err, tt.want)
-			}
-			for _, secret := range []string{"leaky", testToken, ":pw@"} {
-				if strings.Contains(err.Error(), secret) {
-					t.Errorf("error %q leaks %q", err, secret)
-				}
-			}
+			_, err := New(tt.opts...)
+			apitest.CheckError(t, err, tt.want, "leaky", testToken, ":pw@")
 		})
 	}
 }
@@ -138,17 +90,7 @@ func TestClientNeverPrintsTheToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x"} {
-		for name, v := range map[string]any{"pointer": c, "value": *c, "in a struct": struct{ C *Client }{c}} {
-			out := fmt.Sprintf(verb, v)
-			if strings.Contains(out, testToken) {
-				t.Errorf("%s of a %s prints the token: %s", verb, name, out)
-			}
-		}
-	}
-	if out := fmt.Sprintf("%v", c); !strings.Contains(out, "[redacted]") || !strings.Contains(out, c.BaseURL()) {
-		t.Errorf("%%v = %s, want the base URL and [redacted]", out)
-	}
+	apitest.CheckRedacted(t, *c, testToken, c.BaseURL())
 }
 
 func TestRequestHeaders(t *testing.T) {
@@ -287,7 +229,7 @@ func TestAPIErrors(t *testing.T) {
 		{
 			name:   "503 with Retry-After date",
 			status: 503,
-			header: map[string]string{"Retry-After": testNow.Add(30 * time.Second).Format(http.TimeFormat)},
+			header: map[string]string{"Retry-After": apitest.Now.Add(30 * time.Second).Format(http.TimeFormat)},
 			body:   `{"status":"error","message":"metro busy"}`,
 			want:   APIError{StatusCode: 503, Message: "metro busy", RetryAfter: 30 * time.Second},
 		},
@@ -313,50 +255,22 @@ func TestAPIErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var hits atomic.Int32
-			c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-				hits.Add(1)
-				for k, v := range tt.header {
-					w.Header().Set(k, v)
-				}
-				w.WriteHeader(tt.status)
-				io.WriteString(w, tt.body)
-			})
+			answer := &apitest.Answer{Status: tt.status, Header: tt.header, Body: tt.body}
+			c := newTestClient(t, answer.ServeHTTP)
 			res, err := c.Instances.Start(context.Background(), []StartRequest{{Ref: ByUUID(testUUID)}})
 			if res != nil {
 				t.Errorf("result %+v alongside an error", res)
 			}
-			var apiErr *APIError
-			if !errors.As(err, &apiErr) {
-				t.Fatalf("error %v (%T) is not an *APIError", err, err)
-			}
 			want := tt.want
 			want.Method = http.MethodPut
 			want.Path = apiPrefix + "/instances/start"
-			if !reflect.DeepEqual(*apiErr, want) {
-				got := *apiErr
-				if len(got.Message) > 200 {
-					got.Message = got.Message[:200] + "..."
-				}
-				t.Errorf("APIError = %+v\nwant       %+v", got, want)
-			}
+			apitest.CheckAPIError(t, err, want)
 			if IsNotFound(err) != tt.notFound || IsAlreadyExists(err) != tt.alreadyExists {
 				t.Errorf("IsNotFound = %v, IsAlreadyExists = %v", IsNotFound(err), IsAlreadyExists(err))
 			}
-			if tt.wantString != "" && err.Error() != tt.wantString {
-				t.Errorf("Error() = %q\nwant      %q", err, tt.wantString)
-			}
-			for _, s := range tt.wantInString {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("Error() = %q, missing %q", err, s)
-				}
-			}
-			if strings.Contains(err.Error(), testToken) {
-				t.Error("error leaks the token")
-			}
-			if n := hits.Load(); n != 1 {
-				t.Errorf("%d requests, want 1: the client must not retry", n)
-			}
+			apitest.CheckMessage(t, err, tt.wantString, tt.wantInString...)
+			apitest.NotShown(t, "error", err.Error(), testToken)
+			answer.CheckHits(t, 1)
 		})
 	}
 }
@@ -385,7 +299,7 @@ const partialInstances = `{
 }`
 
 func TestBatchPartialSuccessIsData(t *testing.T) {
-	c := newTestClient(t, respond(http.StatusOK, partialInstances))
+	c := newTestClient(t, apitest.Respond(http.StatusOK, partialInstances))
 	ctx := context.Background()
 	refs := []Ref{ByUUID("3b5b4c36-2c9b-46e4-80c6-7e5b561938c3"), ByName("web")}
 	calls := map[string]func() (*InstancesResult, error){
@@ -428,7 +342,7 @@ func TestBatchPartialSuccessIsData(t *testing.T) {
 }
 
 func TestBatchAllFailedUnder200IsData(t *testing.T) {
-	c := newTestClient(t, respond(http.StatusOK, `{"status":"error","message":"Failed to perform all operations",
+	c := newTestClient(t, apitest.Respond(http.StatusOK, `{"status":"error","message":"Failed to perform all operations",
 		"data":{"volumes":[{"status":"error","name":"gone","message":"No volume with name 'gone'","error":8}]}}`))
 	res, err := c.Volumes.Delete(context.Background(), []Ref{ByName("gone")})
 	if err != nil {
@@ -521,20 +435,20 @@ func TestSingleObjectItemErrorUnder200(t *testing.T) {
 }
 
 func TestSingleObjectWithoutItems(t *testing.T) {
-	c := newTestClient(t, respond(http.StatusOK, `{"status":"success","data":{"instances":[]}}`))
+	c := newTestClient(t, apitest.Respond(http.StatusOK, `{"status":"success","data":{"instances":[]}}`))
 	_, err := c.Instances.Get(context.Background(), testUUID)
 	var apiErr *APIError
 	if err == nil || errors.As(err, &apiErr) || !strings.Contains(err.Error(), "response has no instances") {
 		t.Errorf("err = %v, want a protocol error", err)
 	}
-	c = newTestClient(t, respond(http.StatusOK, ``))
+	c = newTestClient(t, apitest.Respond(http.StatusOK, ``))
 	if _, err := c.Volumes.DeleteOne(context.Background(), testUUID); err == nil || !strings.Contains(err.Error(), "response has no volumes") {
 		t.Errorf("empty body: err = %v", err)
 	}
 }
 
 func TestListEmptyIsNotNil(t *testing.T) {
-	c := newTestClient(t, respond(http.StatusOK, `{"status":"success","data":{}}`))
+	c := newTestClient(t, apitest.Respond(http.StatusOK, `{"status":"success","data":{}}`))
 	got, err := c.Instances.List(context.Background())
 	if err != nil || got == nil || len(got) != 0 {
 		t.Errorf("List = %#v, %v; want an empty slice", got, err)
@@ -556,11 +470,11 @@ func TestNoRetry(t *testing.T) {
 }
 
 func TestTransportErrors(t *testing.T) {
-	c := newTestClient(t, respond(http.StatusOK, `{"status":"success","data":{"instances":[`))
+	c := newTestClient(t, apitest.Respond(http.StatusOK, `{"status":"success","data":{"instances":[`))
 	if _, err := c.Instances.List(context.Background()); err == nil || !strings.Contains(err.Error(), "decoding response") {
 		t.Errorf("truncated JSON: err = %v", err)
 	}
-	c = newTestClient(t, respond(http.StatusOK, `{"status":"success","data":{"instances":{"uuid":"x"}}}`))
+	c = newTestClient(t, apitest.Respond(http.StatusOK, `{"status":"success","data":{"instances":{"uuid":"x"}}}`))
 	if _, err := c.Instances.List(context.Background()); err == nil || !strings.Contains(err.Error(), `decoding "instances"`) {
 		t.Errorf("items not an array: err = %v", err)
 	}
@@ -601,188 +515,169 @@ func TestArgumentsValidatedBeforeAnyRequest(t *testing.T) {
 			return err
 		}
 	}
-	tests := []struct {
-		name string
-		call func() error
-		want string // substring of the error
-	}{
+	apitest.CheckArgErrors(t, ErrInvalidArgument, "kraftcloud: invalid argument: ", []apitest.ArgCase{
 		// Instances.Create
-		{"create nil", func() error { _, err := c.Instances.Create(ctx, nil); return err }, "nil"},
-		{"create without image", create(func(r *InstanceCreateRequest) { r.Image = " " }), "image is required"},
-		{"create bad name", create(func(r *InstanceCreateRequest) { r.Name = "web_1" }), `name "web_1": label 1`},
-		{"create negative memory", create(func(r *InstanceCreateRequest) { r.MemoryMB = -1 }), "memory_mb -1 is negative"},
-		{"create negative vcpus", create(func(r *InstanceCreateRequest) { r.VCPUs = -2 }), "vcpus"},
-		{"create negative replicas", create(func(r *InstanceCreateRequest) { r.Replicas = -1 }), "replicas"},
-		{"create negative wait", create(func(r *InstanceCreateRequest) { r.WaitTimeoutMs = -1 }), "wait_timeout_ms"},
-		{"create empty service group", create(func(r *InstanceCreateRequest) { r.ServiceGroup = &InstanceServiceGroupRequest{} }), "service_group: set a uuid or name"},
-		{"create service group uuid and name", create(func(r *InstanceCreateRequest) {
+		{Name: "create nil", Call: func() error { _, err := c.Instances.Create(ctx, nil); return err }, Want: "nil"},
+		{Name: "create without image", Call: create(func(r *InstanceCreateRequest) { r.Image = " " }), Want: "image is required"},
+		{Name: "create bad name", Call: create(func(r *InstanceCreateRequest) { r.Name = "web_1" }), Want: `name "web_1": label 1`},
+		{Name: "create negative memory", Call: create(func(r *InstanceCreateRequest) { r.MemoryMB = -1 }), Want: "memory_mb -1 is negative"},
+		{Name: "create negative vcpus", Call: create(func(r *InstanceCreateRequest) { r.VCPUs = -2 }), Want: "vcpus"},
+		{Name: "create negative replicas", Call: create(func(r *InstanceCreateRequest) { r.Replicas = -1 }), Want: "replicas"},
+		{Name: "create negative wait", Call: create(func(r *InstanceCreateRequest) { r.WaitTimeoutMs = -1 }), Want: "wait_timeout_ms"},
+		{Name: "create empty service group", Call: create(func(r *InstanceCreateRequest) { r.ServiceGroup = &InstanceServiceGroupRequest{} }), Want: "service_group: set a uuid or name"},
+		{Name: "create service group uuid and name", Call: create(func(r *InstanceCreateRequest) {
 			r.ServiceGroup = &InstanceServiceGroupRequest{UUID: testUUID, Name: "sg"}
-		}), "at most one of uuid and name"},
-		{"create service group uuid and services", create(func(r *InstanceCreateRequest) {
+		}), Want: "at most one of uuid and name"},
+		{Name: "create service group uuid and services", Call: create(func(r *InstanceCreateRequest) {
 			r.ServiceGroup = &InstanceServiceGroupRequest{UUID: testUUID, Services: []Service{{Port: 443}}}
-		}), "services may only be given for a new group"},
-		{"create service group bad name", create(func(r *InstanceCreateRequest) {
+		}), Want: "services may only be given for a new group"},
+		{Name: "create service group bad name", Call: create(func(r *InstanceCreateRequest) {
 			r.ServiceGroup = &InstanceServiceGroupRequest{Name: "-sg"}
-		}), "service_group.name"},
-		{"create service group bad port", create(func(r *InstanceCreateRequest) {
+		}), Want: "service_group.name"},
+		{Name: "create service group bad port", Call: create(func(r *InstanceCreateRequest) {
 			r.ServiceGroup = &InstanceServiceGroupRequest{Services: []Service{{Port: 443}, {Port: 70000}}}
-		}), "service_group.services[1].port 70000"},
-		{"create volume without mount point", create(func(r *InstanceCreateRequest) {
+		}), Want: "service_group.services[1].port 70000"},
+		{Name: "create volume without mount point", Call: create(func(r *InstanceCreateRequest) {
 			r.Volumes = []InstanceVolumeRequest{{SizeMB: 10}}
-		}), "volumes[0].at (the mount point) is required"},
-		{"create volume relative mount point", create(func(r *InstanceCreateRequest) {
+		}), Want: "volumes[0].at (the mount point) is required"},
+		{Name: "create volume relative mount point", Call: create(func(r *InstanceCreateRequest) {
 			r.Volumes = []InstanceVolumeRequest{{UUID: testUUID, At: "/data"}, {Name: "v", At: "data"}}
-		}), `volumes[1].at "data" must be an absolute path`},
-		{"create volume of nothing", create(func(r *InstanceCreateRequest) {
+		}), Want: `volumes[1].at "data" must be an absolute path`},
+		{Name: "create volume of nothing", Call: create(func(r *InstanceCreateRequest) {
 			r.Volumes = []InstanceVolumeRequest{{At: "/data"}}
-		}), "volumes[0]: set a uuid or name"},
-		{"create volume uuid and size", create(func(r *InstanceCreateRequest) {
+		}), Want: "volumes[0]: set a uuid or name"},
+		{Name: "create volume uuid and size", Call: create(func(r *InstanceCreateRequest) {
 			r.Volumes = []InstanceVolumeRequest{{UUID: testUUID, SizeMB: 5, At: "/data"}}
-		}), "size_mb is only for a new volume"},
-		{"create volume bad name", create(func(r *InstanceCreateRequest) {
+		}), Want: "size_mb is only for a new volume"},
+		{Name: "create volume bad name", Call: create(func(r *InstanceCreateRequest) {
 			r.Volumes = []InstanceVolumeRequest{{Name: "a..b", SizeMB: 5, At: "/data"}}
-		}), "volumes[0].name"},
-		{"create negative cooldown", create(func(r *InstanceCreateRequest) {
+		}), Want: "volumes[0].name"},
+		{Name: "create negative cooldown", Call: create(func(r *InstanceCreateRequest) {
 			r.ScaleToZero = &ScaleToZero{Policy: ScaleToZeroIdle, CooldownTimeMs: -5}
-		}), "scale_to_zero.cooldown_time_ms"},
+		}), Want: "scale_to_zero.cooldown_time_ms"},
 
 		// Instance batches
-		{"status empty", func() error { _, err := c.Instances.Status(ctx, nil); return err }, "refs: at least one item"},
-		{"status ref with both", func() error {
+		{Name: "status empty", Call: func() error { _, err := c.Instances.Status(ctx, nil); return err }, Want: "refs: at least one item"},
+		{Name: "status ref with both", Call: func() error {
 			_, err := c.Instances.Status(ctx, []Ref{ByName("a"), {UUID: testUUID, Name: "a"}})
 			return err
-		}, "refs[1]: set exactly one of uuid and name, not both"},
-		{"status ref with neither", func() error { _, err := c.Instances.Status(ctx, []Ref{{UUID: "  "}}); return err }, "refs[0]: set exactly one"},
-		{"status bad name", func() error { _, err := c.Instances.Status(ctx, []Ref{ByName("a."), ByName("b")}); return err }, `refs[0].name "a."`},
-		{"start empty", func() error { _, err := c.Instances.Start(ctx, []StartRequest{}); return err }, "reqs: at least one"},
-		{"start bad ref", func() error { _, err := c.Instances.Start(ctx, []StartRequest{{}}); return err }, "reqs[0]: set exactly one"},
-		{"start negative wait", func() error {
+		}, Want: "refs[1]: set exactly one of uuid and name, not both"},
+		{Name: "status ref with neither", Call: func() error { _, err := c.Instances.Status(ctx, []Ref{{UUID: "  "}}); return err }, Want: "refs[0]: set exactly one"},
+		{Name: "status bad name", Call: func() error { _, err := c.Instances.Status(ctx, []Ref{ByName("a."), ByName("b")}); return err }, Want: `refs[0].name "a."`},
+		{Name: "start empty", Call: func() error { _, err := c.Instances.Start(ctx, []StartRequest{}); return err }, Want: "reqs: at least one"},
+		{Name: "start bad ref", Call: func() error { _, err := c.Instances.Start(ctx, []StartRequest{{}}); return err }, Want: "reqs[0]: set exactly one"},
+		{Name: "start negative wait", Call: func() error {
 			_, err := c.Instances.Start(ctx, []StartRequest{{Ref: ByName("a"), WaitTimeoutMs: -1}})
 			return err
-		}, "reqs[0].wait_timeout_ms -1 is negative"},
-		{"stop empty", func() error { _, err := c.Instances.Stop(ctx, nil); return err }, "reqs: at least one"},
-		{"stop negative drain", func() error {
+		}, Want: "reqs[0].wait_timeout_ms -1 is negative"},
+		{Name: "stop empty", Call: func() error { _, err := c.Instances.Stop(ctx, nil); return err }, Want: "reqs: at least one"},
+		{Name: "stop negative drain", Call: func() error {
 			_, err := c.Instances.Stop(ctx, []StopRequest{{Ref: ByName("a")}, {Ref: ByName("b"), DrainTimeoutMs: -1}})
 			return err
-		}, "reqs[1].drain_timeout_ms"},
-		{"delete empty", func() error { _, err := c.Instances.Delete(ctx, []Ref{}); return err }, "refs: at least one"},
-		{"delete bad name", func() error { _, err := c.Instances.Delete(ctx, []Ref{ByName("9lives")}); return err }, "must start with a letter"},
-		{"wait empty", func() error { _, err := c.Instances.Wait(ctx, nil); return err }, "reqs: at least one"},
-		{"wait bad state", func() error {
+		}, Want: "reqs[1].drain_timeout_ms"},
+		{Name: "delete empty", Call: func() error { _, err := c.Instances.Delete(ctx, []Ref{}); return err }, Want: "refs: at least one"},
+		{Name: "delete bad name", Call: func() error { _, err := c.Instances.Delete(ctx, []Ref{ByName("9lives")}); return err }, Want: "must start with a letter"},
+		{Name: "wait empty", Call: func() error { _, err := c.Instances.Wait(ctx, nil); return err }, Want: "reqs: at least one"},
+		{Name: "wait bad state", Call: func() error {
 			_, err := c.Instances.Wait(ctx, []WaitRequest{{Ref: ByName("a"), State: "RUNNING"}})
 			return err
-		}, `reqs[0].state "RUNNING" is not an instance state`},
-		{"wait negative timeout", func() error {
+		}, Want: `reqs[0].state "RUNNING" is not an instance state`},
+		{Name: "wait negative timeout", Call: func() error {
 			_, err := c.Instances.Wait(ctx, []WaitRequest{{Ref: ByName("a"), State: StateStopped, TimeoutMs: -1}})
 			return err
-		}, "reqs[0].timeout_ms"},
+		}, Want: "reqs[0].timeout_ms"},
 
 		// Instance local scope
-		{"get without uuid", func() error { _, err := c.Instances.Get(ctx, ""); return err }, "instance UUID is required"},
-		{"get with a slash", func() error { _, err := c.Instances.Get(ctx, "a/../../b"); return err }, "URL path segment"},
-		{"get dot-dot", func() error { _, err := c.Instances.Get(ctx, ".."); return err }, "URL path segment"},
-		{"start one without uuid", func() error { _, err := c.Instances.StartOne(ctx, " ", 0); return err }, "instance UUID"},
-		{"start one negative wait", func() error { _, err := c.Instances.StartOne(ctx, testUUID, -1); return err }, "wait_timeout_ms"},
-		{"stop one without uuid", func() error { _, err := c.Instances.StopOne(ctx, "", true, 0); return err }, "instance UUID"},
-		{"stop one negative drain", func() error { _, err := c.Instances.StopOne(ctx, testUUID, false, -1); return err }, "drain_timeout_ms"},
-		{"delete one without uuid", func() error { _, err := c.Instances.DeleteOne(ctx, ""); return err }, "instance UUID"},
+		{Name: "get without uuid", Call: func() error { _, err := c.Instances.Get(ctx, ""); return err }, Want: "instance UUID is required"},
+		{Name: "get with a slash", Call: func() error { _, err := c.Instances.Get(ctx, "a/../../b"); return err }, Want: "URL path segment"},
+		{Name: "get dot-dot", Call: func() error { _, err := c.Instances.Get(ctx, ".."); return err }, Want: "URL path segment"},
+		{Name: "start one without uuid", Call: func() error { _, err := c.Instances.StartOne(ctx, " ", 0); return err }, Want: "instance UUID"},
+		{Name: "start one negative wait", Call: func() error { _, err := c.Instances.StartOne(ctx, testUUID, -1); return err }, Want: "wait_timeout_ms"},
+		{Name: "stop one without uuid", Call: func() error { _, err := c.Instances.StopOne(ctx, "", true, 0); return err }, Want: "instance UUID"},
+		{Name: "stop one negative drain", Call: func() error { _, err := c.Instances.StopOne(ctx, testUUID, false, -1); return err }, Want: "drain_timeout_ms"},
+		{Name: "delete one without uuid", Call: func() error { _, err := c.Instances.DeleteOne(ctx, ""); return err }, Want: "instance UUID"},
 
 		// Service groups
-		{"sg create nil", func() error { _, err := c.ServiceGroups.Create(ctx, nil); return err }, "nil"},
-		{"sg create bad name", func() error {
+		{Name: "sg create nil", Call: func() error { _, err := c.ServiceGroups.Create(ctx, nil); return err }, Want: "nil"},
+		{Name: "sg create bad name", Call: func() error {
 			_, err := c.ServiceGroups.Create(ctx, &ServiceGroupCreateRequest{Name: "web-", Services: []Service{{Port: 80}}})
 			return err
-		}, "must end with a letter or digit"},
-		{"sg create port zero", func() error {
+		}, Want: "must end with a letter or digit"},
+		{Name: "sg create port zero", Call: func() error {
 			_, err := c.ServiceGroups.Create(ctx, &ServiceGroupCreateRequest{Services: []Service{{Port: 0}}})
 			return err
-		}, "services[0].port 0"},
-		{"sg create bad destination port", func() error {
+		}, Want: "services[0].port 0"},
+		{Name: "sg create bad destination port", Call: func() error {
 			_, err := c.ServiceGroups.Create(ctx, &ServiceGroupCreateRequest{Services: []Service{{Port: 443, DestinationPort: -8}}})
 			return err
-		}, "services[0].destination_port"},
-		{"sg create empty domain", func() error {
+		}, Want: "services[0].destination_port"},
+		{Name: "sg create empty domain", Call: func() error {
 			_, err := c.ServiceGroups.Create(ctx, &ServiceGroupCreateRequest{Services: []Service{{Port: 443}}, Domains: []DomainRequest{{Name: ""}}})
 			return err
-		}, "domains[0].name is required"},
-		{"sg status empty", func() error { _, err := c.ServiceGroups.Status(ctx, nil); return err }, "refs"},
-		{"sg status bad ref", func() error { _, err := c.ServiceGroups.Status(ctx, []Ref{{}}); return err }, "refs[0]"},
-		{"sg get without uuid", func() error { _, err := c.ServiceGroups.Get(ctx, ""); return err }, "service group UUID"},
-		{"sg delete empty", func() error { _, err := c.ServiceGroups.Delete(ctx, nil); return err }, "refs"},
-		{"sg delete one without uuid", func() error { _, err := c.ServiceGroups.DeleteOne(ctx, ""); return err }, "service group UUID"},
+		}, Want: "domains[0].name is required"},
+		{Name: "sg status empty", Call: func() error { _, err := c.ServiceGroups.Status(ctx, nil); return err }, Want: "refs"},
+		{Name: "sg status bad ref", Call: func() error { _, err := c.ServiceGroups.Status(ctx, []Ref{{}}); return err }, Want: "refs[0]"},
+		{Name: "sg get without uuid", Call: func() error { _, err := c.ServiceGroups.Get(ctx, ""); return err }, Want: "service group UUID"},
+		{Name: "sg delete empty", Call: func() error { _, err := c.ServiceGroups.Delete(ctx, nil); return err }, Want: "refs"},
+		{Name: "sg delete one without uuid", Call: func() error { _, err := c.ServiceGroups.DeleteOne(ctx, ""); return err }, Want: "service group UUID"},
 
 		// Volumes
-		{"volume create nil", func() error { _, err := c.Volumes.Create(ctx, nil); return err }, "nil"},
-		{"volume create without size", func() error { _, err := c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "data"}); return err }, "size_mb must be positive"},
-		{"volume create bad name", func() error {
+		{Name: "volume create nil", Call: func() error { _, err := c.Volumes.Create(ctx, nil); return err }, Want: "nil"},
+		{Name: "volume create without size", Call: func() error { _, err := c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "data"}); return err }, Want: "size_mb must be positive"},
+		{Name: "volume create bad name", Call: func() error {
 			_, err := c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "da--ta", SizeMB: 10})
 			return err
-		}, "consecutive hyphens"},
-		{"volume status empty", func() error { _, err := c.Volumes.Status(ctx, nil); return err }, "refs"},
-		{"volume get without uuid", func() error { _, err := c.Volumes.Get(ctx, ""); return err }, "volume UUID"},
-		{"volume delete bad ref", func() error { _, err := c.Volumes.Delete(ctx, []Ref{{}}); return err }, "refs[0]"},
-		{"volume delete one without uuid", func() error { _, err := c.Volumes.DeleteOne(ctx, ""); return err }, "volume UUID"},
-		{"attach empty", func() error { _, err := c.Volumes.Attach(ctx, nil); return err }, "reqs: at least one"},
-		{"attach without target", func() error {
+		}, Want: "consecutive hyphens"},
+		{Name: "volume status empty", Call: func() error { _, err := c.Volumes.Status(ctx, nil); return err }, Want: "refs"},
+		{Name: "volume get without uuid", Call: func() error { _, err := c.Volumes.Get(ctx, ""); return err }, Want: "volume UUID"},
+		{Name: "volume delete bad ref", Call: func() error { _, err := c.Volumes.Delete(ctx, []Ref{{}}); return err }, Want: "refs[0]"},
+		{Name: "volume delete one without uuid", Call: func() error { _, err := c.Volumes.DeleteOne(ctx, ""); return err }, Want: "volume UUID"},
+		{Name: "attach empty", Call: func() error { _, err := c.Volumes.Attach(ctx, nil); return err }, Want: "reqs: at least one"},
+		{Name: "attach without target", Call: func() error {
 			_, err := c.Volumes.Attach(ctx, []VolumeAttachRequest{{Ref: ByName("v"), At: "/data"}})
 			return err
-		}, "reqs[0].attach_to: set exactly one"},
-		{"attach without mount point", func() error {
+		}, Want: "reqs[0].attach_to: set exactly one"},
+		{Name: "attach without mount point", Call: func() error {
 			_, err := c.Volumes.Attach(ctx, []VolumeAttachRequest{{Ref: ByName("v"), AttachTo: ByName("i")}})
 			return err
-		}, "reqs[0].at"},
-		{"attach bad volume name", func() error {
+		}, Want: "reqs[0].at"},
+		{Name: "attach bad volume name", Call: func() error {
 			_, err := c.Volumes.Attach(ctx, []VolumeAttachRequest{{Ref: ByName("v!"), AttachTo: ByName("i"), At: "/d"}})
 			return err
-		}, `reqs[0].name "v!"`},
-		{"detach empty", func() error { _, err := c.Volumes.Detach(ctx, nil); return err }, "reqs: at least one"},
-		{"detach bad from", func() error {
+		}, Want: `reqs[0].name "v!"`},
+		{Name: "detach empty", Call: func() error { _, err := c.Volumes.Detach(ctx, nil); return err }, Want: "reqs: at least one"},
+		{Name: "detach bad from", Call: func() error {
 			_, err := c.Volumes.Detach(ctx, []VolumeDetachRequest{{Ref: ByUUID(testUUID), From: &Ref{}}})
 			return err
-		}, "reqs[0].from: set exactly one"},
+		}, Want: "reqs[0].from: set exactly one"},
 
 		// Autoscale
-		{"autoscale get without uuid", func() error { _, err := c.Autoscale.Get(ctx, ""); return err }, "service group UUID"},
-		{"autoscale create nil", func() error { _, err := c.Autoscale.Create(ctx, testUUID, nil); return err }, "nil"},
-		{"autoscale create without uuid", func() error {
+		{Name: "autoscale get without uuid", Call: func() error { _, err := c.Autoscale.Get(ctx, ""); return err }, Want: "service group UUID"},
+		{Name: "autoscale create nil", Call: func() error { _, err := c.Autoscale.Create(ctx, testUUID, nil); return err }, Want: "nil"},
+		{Name: "autoscale create without uuid", Call: func() error {
 			_, err := c.Autoscale.Create(ctx, "", &AutoscaleConfigRequest{})
 			return err
-		}, "service group UUID"},
-		{"autoscale min above max", func() error {
+		}, Want: "service group UUID"},
+		{Name: "autoscale min above max", Call: func() error {
 			_, err := c.Autoscale.Create(ctx, testUUID, &AutoscaleConfigRequest{MinSize: ptr(3), MaxSize: ptr(2)})
 			return err
-		}, "min_size 3 is greater than max_size 2"},
-		{"autoscale negative min", func() error {
+		}, Want: "min_size 3 is greater than max_size 2"},
+		{Name: "autoscale negative min", Call: func() error {
 			_, err := c.Autoscale.Create(ctx, testUUID, &AutoscaleConfigRequest{MinSize: ptr(-1)})
 			return err
-		}, "min_size -1"},
-		{"autoscale negative max", func() error {
+		}, Want: "min_size -1"},
+		{Name: "autoscale negative max", Call: func() error {
 			_, err := c.Autoscale.Create(ctx, testUUID, &AutoscaleConfigRequest{MaxSize: ptr(-1)})
 			return err
-		}, "max_size -1"},
-		{"autoscale negative warmup", func() error {
+		}, Want: "max_size -1"},
+		{Name: "autoscale negative warmup", Call: func() error {
 			_, err := c.Autoscale.Create(ctx, testUUID, &AutoscaleConfigRequest{WarmupTimeMs: -1})
 			return err
-		}, "warmup_time_ms"},
-		{"autoscale bad master", func() error {
+		}, Want: "warmup_time_ms"},
+		{Name: "autoscale bad master", Call: func() error {
 			_, err := c.Autoscale.Create(ctx, testUUID, &AutoscaleConfigRequest{Master: &Ref{UUID: testUUID, Name: "m"}})
 			return err
-		}, "master: set exactly one"},
-		{"autoscale delete without uuid", func() error { _, err := c.Autoscale.Delete(ctx, ""); return err }, "service group UUID"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.call()
-			if !errors.Is(err, ErrInvalidArgument) {
-				t.Fatalf("err = %v, want ErrInvalidArgument", err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %q, want it to mention %q", err, tt.want)
-			}
-			var apiErr *APIError
-			if errors.As(err, &apiErr) {
-				t.Error("an argument error must not be an *APIError")
-			}
-		})
-	}
+		}, Want: "master: set exactly one"},
+		{Name: "autoscale delete without uuid", Call: func() error { _, err := c.Autoscale.Delete(ctx, ""); return err }, Want: "service group UUID"},
+	})
 }

@@ -2,16 +2,12 @@ package kraftcloud
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-)
 
-func envFrom(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}
+	"github.com/cloudflow/cloudflow/clients/internal/apitest"
+)
 
 func TestMetroURL(t *testing.T) {
 	for in, want := range map[string]string{
@@ -72,11 +68,9 @@ func TestLoadConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := LoadConfig(envFrom(tt.env))
+			got, err := LoadConfig(apitest.Env(tt.env))
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+				apitest.CheckError(t, err, tt.wantErr)
 				return
 			}
 			if err != nil {
@@ -119,33 +113,8 @@ func TestConfigBaseURL(t *testing.T) {
 }
 
 func TestConfigNeverPrintsTheToken(t *testing.T) {
-	const token = "superSecretTokenValue"
-	cfg := Config{Token: token, Metro: "fra0", Endpoint: "http://127.0.0.1:8787/v1"}
-	outputs := map[string]string{"String": cfg.String(), "GoString": cfg.GoString()}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%q", "%x"} {
-		outputs[verb] = fmt.Sprintf(verb, cfg)
-		outputs[verb+" pointer"] = fmt.Sprintf(verb, &cfg)
-	}
-	outputs["in a struct"] = fmt.Sprintf("%+v", struct{ C Config }{cfg})
-	outputs["in a slice"] = fmt.Sprintf("%#v", []Config{cfg})
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outputs["json"] = string(b)
-	for name, out := range outputs {
-		if strings.Contains(out, token) {
-			t.Errorf("%s prints the token: %s", name, out)
-		}
-	}
-	for _, name := range []string{"String", "%v", "%+v", "%#v"} {
-		if out := outputs[name]; !strings.Contains(out, "[redacted]") || !strings.Contains(out, "fra0") {
-			t.Errorf("%s = %s, want the metro and [redacted]", name, out)
-		}
-	}
-	if empty := (Config{}).String(); strings.Contains(empty, "[redacted]") {
-		t.Errorf("an unset token should read as unset: %s", empty)
-	}
+	cfg := Config{Token: "superSecretTokenValue", Metro: "fra0", Endpoint: "http://127.0.0.1:8787/v1"}
+	apitest.CheckRedacted(t, cfg, "superSecretTokenValue", "fra0")
 }
 
 func TestNewFromConfig(t *testing.T) {

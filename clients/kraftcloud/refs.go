@@ -2,8 +2,9 @@ package kraftcloud
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
+
+	"github.com/cloudflow/cloudflow/clients/internal/apihttp"
 )
 
 // Ref names an object by UUID or by name (exactly one set).
@@ -91,22 +92,15 @@ func nameProblem(name string) string {
 func isLetter(c rune) bool { return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') }
 func isDigit(c rune) bool  { return '0' <= c && c <= '9' }
 
+// argErrors builds the errors of the arguments the client rejects.
+var argErrors = apihttp.ArgErrors{Name: "kraftcloud", Sentinel: ErrInvalidArgument}
+
 // invalid builds an ErrInvalidArgument error.
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("kraftcloud: %w: %s", ErrInvalidArgument, fmt.Sprintf(format, args...))
-}
+func invalid(format string, args ...any) error { return argErrors.Invalid(format, args...) }
 
 // checkID rejects an empty UUID or one that would change the shape of the
 // URL path it is put in.
-func checkID(field, id string) error {
-	if strings.TrimSpace(id) == "" {
-		return invalid("%s is required", field)
-	}
-	if url.PathEscape(id) != id || id == "." || id == ".." {
-		return invalid("%s %q has characters not allowed in a URL path segment", field, id)
-	}
-	return nil
-}
+func checkID(field, id string) error { return argErrors.ID(field, id) }
 
 // checkRef requires exactly one of UUID and name, and a valid name.
 func checkRef(field string, r Ref) error {

@@ -3,10 +3,7 @@ package kraftcloud
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"reflect"
-	"sync/atomic"
 	"testing"
 
 	"github.com/cloudflow/cloudflow/clients/internal/apitest"
@@ -69,25 +66,14 @@ func answer(collection string, items ...string) string {
 	return out + `]}}`
 }
 
-// serviceCase is one service method call and the exact request it must make.
-type serviceCase struct {
-	name    string
-	call    func(ctx context.Context, c *Client) (any, error)
-	method  string
-	path    string // relative to /v1/
-	body    string // expected JSON body; "": no body at all
-	respond string
-	want    any
-}
-
 func TestServiceRequests(t *testing.T) {
 	yes := true
 	zero, two := 0, 2
-	tests := []serviceCase{
+	tests := []apitest.CallCase[*Client]{
 		// Instances
 		{
-			name: "Instances.Create with every field",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Instances.Create with every field",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Instances.Create(ctx, &InstanceCreateRequest{
 					Image: "nginx:latest", Name: "Web", Args: []string{"-c", "/etc/nginx.conf"}, Env: map[string]string{"LOG": "debug"},
 					MemoryMB: 256, VCPUs: 1, Autostart: &yes, Replicas: 2, WaitTimeoutMs: 5000, Features: []string{FeatureDeleteOnStop},
@@ -100,347 +86,304 @@ func TestServiceRequests(t *testing.T) {
 					ScaleToZero:   &ScaleToZero{Policy: ScaleToZeroIdle, Stateful: &yes, CooldownTimeMs: 1000},
 				})
 			},
-			method: "POST", path: "instances",
-			body: `{"image":"nginx:latest","name":"Web","args":["-c","/etc/nginx.conf"],"env":{"LOG":"debug"},
+			Method: "POST", Path: "instances",
+			Body: `{"image":"nginx:latest","name":"Web","args":["-c","/etc/nginx.conf"],"env":{"LOG":"debug"},
 				"memory_mb":256,"vcpus":1,"autostart":true,"replicas":2,"wait_timeout_ms":5000,"features":["delete-on-stop"],
 				"service_group":{"name":"web-sg","services":[{"port":443,"destination_port":8080,"handlers":["tls","http"]}]},
 				"volumes":[{"name":"data","size_mb":100,"at":"/data"},{"uuid":"vol-2","at":"/ro","readonly":true}],
 				"restart_policy":"on-failure","scale_to_zero":{"policy":"idle","stateful":true,"cooldown_time_ms":1000}}`,
-			respond: answer("instances", instanceJSON), want: &wantInstance,
+			Respond: answer("instances", instanceJSON), Want: &wantInstance,
 		},
 		{
-			name: "Instances.Create minimal",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Instances.Create minimal",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Instances.Create(ctx, &InstanceCreateRequest{Image: "nginx:latest"})
 			},
-			method: "POST", path: "instances",
-			body:    `{"image":"nginx:latest"}`,
-			respond: answer("instances", instanceJSON), want: &wantInstance,
+			Method: "POST", Path: "instances",
+			Body:    `{"image":"nginx:latest"}`,
+			Respond: answer("instances", instanceJSON), Want: &wantInstance,
 		},
 		{
-			name:   "Instances.List",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.List(ctx) },
-			method: "GET", path: "instances",
-			respond: answer("instances", instanceJSON, `{"status":"success","uuid":"`+testUUID2+`","name":"db","state":"stopped"}`),
-			want:    []Instance{wantInstance, {ItemStatus: okItem, UUID: testUUID2, Name: "db", State: StateStopped}},
+			Name:   "Instances.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.List(ctx) },
+			Method: "GET", Path: "instances",
+			Respond: answer("instances", instanceJSON, `{"status":"success","uuid":"`+testUUID2+`","name":"db","state":"stopped"}`),
+			Want:    []Instance{wantInstance, {ItemStatus: okItem, UUID: testUUID2, Name: "db", State: StateStopped}},
 		},
 		{
-			name: "Instances.Status",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Instances.Status",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Instances.Status(ctx, []Ref{ByUUID(testUUID), ByName("db")})
 			},
-			method: "GET", path: "instances",
-			body:    `[{"uuid":"` + testUUID + `"},{"name":"db"}]`,
-			respond: answer("instances", instanceJSON),
-			want:    &InstancesResult{Status: StatusSuccess, Instances: []Instance{wantInstance}},
+			Method: "GET", Path: "instances",
+			Body:    `[{"uuid":"` + testUUID + `"},{"name":"db"}]`,
+			Respond: answer("instances", instanceJSON),
+			Want:    &InstancesResult{Status: StatusSuccess, Instances: []Instance{wantInstance}},
 		},
 		{
-			name:   "Instances.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.Get(ctx, testUUID) },
-			method: "GET", path: "instances/" + testUUID,
-			respond: answer("instances", instanceJSON), want: &wantInstance,
+			Name:   "Instances.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.Get(ctx, testUUID) },
+			Method: "GET", Path: "instances/" + testUUID,
+			Respond: answer("instances", instanceJSON), Want: &wantInstance,
 		},
 		{
-			name: "Instances.Start",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Instances.Start",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Instances.Start(ctx, []StartRequest{{Ref: ByUUID(testUUID), WaitTimeoutMs: 2000}, {Ref: ByName("db")}})
 			},
-			method: "PUT", path: "instances/start",
-			body:    `[{"uuid":"` + testUUID + `","wait_timeout_ms":2000},{"name":"db"}]`,
-			respond: answer("instances", okItemJSON),
-			want:    &InstancesResult{Status: StatusSuccess, Instances: []Instance{{ItemStatus: okItem, UUID: testUUID, Name: "web"}}},
+			Method: "PUT", Path: "instances/start",
+			Body:    `[{"uuid":"` + testUUID + `","wait_timeout_ms":2000},{"name":"db"}]`,
+			Respond: answer("instances", okItemJSON),
+			Want:    &InstancesResult{Status: StatusSuccess, Instances: []Instance{{ItemStatus: okItem, UUID: testUUID, Name: "web"}}},
 		},
 		{
-			name:   "Instances.StartOne waiting",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.StartOne(ctx, testUUID, 3000) },
-			method: "PUT", path: "instances/" + testUUID + "/start",
-			body:    `{"wait_timeout_ms":3000}`,
-			respond: answer("instances", instanceJSON), want: &wantInstance,
+			Name:   "Instances.StartOne waiting",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.StartOne(ctx, testUUID, 3000) },
+			Method: "PUT", Path: "instances/" + testUUID + "/start",
+			Body:    `{"wait_timeout_ms":3000}`,
+			Respond: answer("instances", instanceJSON), Want: &wantInstance,
 		},
 		{
-			name:   "Instances.StartOne without waiting",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.StartOne(ctx, testUUID, 0) },
-			method: "PUT", path: "instances/" + testUUID + "/start",
-			respond: answer("instances", instanceJSON), want: &wantInstance,
+			Name:   "Instances.StartOne without waiting",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.StartOne(ctx, testUUID, 0) },
+			Method: "PUT", Path: "instances/" + testUUID + "/start",
+			Respond: answer("instances", instanceJSON), Want: &wantInstance,
 		},
 		{
-			name: "Instances.Stop",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Instances.Stop",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Instances.Stop(ctx, []StopRequest{{Ref: ByName("web"), Force: true}, {Ref: ByUUID(testUUID2), DrainTimeoutMs: 500}})
 			},
-			method: "PUT", path: "instances/stop",
-			body:    `[{"name":"web","force":true},{"uuid":"` + testUUID2 + `","drain_timeout_ms":500}]`,
-			respond: answer("instances", okItemJSON),
-			want:    &InstancesResult{Status: StatusSuccess, Instances: []Instance{{ItemStatus: okItem, UUID: testUUID, Name: "web"}}},
+			Method: "PUT", Path: "instances/stop",
+			Body:    `[{"name":"web","force":true},{"uuid":"` + testUUID2 + `","drain_timeout_ms":500}]`,
+			Respond: answer("instances", okItemJSON),
+			Want:    &InstancesResult{Status: StatusSuccess, Instances: []Instance{{ItemStatus: okItem, UUID: testUUID, Name: "web"}}},
 		},
 		{
-			name: "Instances.StopOne forced and draining",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Instances.StopOne forced and draining",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Instances.StopOne(ctx, testUUID, true, 1500)
 			},
-			method: "PUT", path: "instances/" + testUUID + "/stop",
-			body:    `{"force":true,"drain_timeout_ms":1500}`,
-			respond: answer("instances", instanceJSON), want: &wantInstance,
+			Method: "PUT", Path: "instances/" + testUUID + "/stop",
+			Body:    `{"force":true,"drain_timeout_ms":1500}`,
+			Respond: answer("instances", instanceJSON), Want: &wantInstance,
 		},
 		{
-			name:   "Instances.StopOne plain",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.StopOne(ctx, testUUID, false, 0) },
-			method: "PUT", path: "instances/" + testUUID + "/stop",
-			respond: answer("instances", instanceJSON), want: &wantInstance,
+			Name:   "Instances.StopOne plain",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.StopOne(ctx, testUUID, false, 0) },
+			Method: "PUT", Path: "instances/" + testUUID + "/stop",
+			Respond: answer("instances", instanceJSON), Want: &wantInstance,
 		},
 		{
-			name: "Instances.Delete",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Instances.Delete",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Instances.Delete(ctx, []Ref{ByName("web"), ByUUID(testUUID2)})
 			},
-			method: "DELETE", path: "instances",
-			body:    `[{"name":"web"},{"uuid":"` + testUUID2 + `"}]`,
-			respond: answer("instances", okItemJSON),
-			want:    &InstancesResult{Status: StatusSuccess, Instances: []Instance{{ItemStatus: okItem, UUID: testUUID, Name: "web"}}},
+			Method: "DELETE", Path: "instances",
+			Body:    `[{"name":"web"},{"uuid":"` + testUUID2 + `"}]`,
+			Respond: answer("instances", okItemJSON),
+			Want:    &InstancesResult{Status: StatusSuccess, Instances: []Instance{{ItemStatus: okItem, UUID: testUUID, Name: "web"}}},
 		},
 		{
-			name:   "Instances.DeleteOne",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.DeleteOne(ctx, testUUID) },
-			method: "DELETE", path: "instances/" + testUUID,
-			respond: answer("instances", okItemJSON), want: &Instance{ItemStatus: okItem, UUID: testUUID, Name: "web"},
+			Name:   "Instances.DeleteOne",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Instances.DeleteOne(ctx, testUUID) },
+			Method: "DELETE", Path: "instances/" + testUUID,
+			Respond: answer("instances", okItemJSON), Want: &Instance{ItemStatus: okItem, UUID: testUUID, Name: "web"},
 		},
 		{
-			name: "Instances.Wait",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Instances.Wait",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Instances.Wait(ctx, []WaitRequest{{Ref: ByName("web"), State: StateRunning, TimeoutMs: 10000}, {Ref: ByUUID(testUUID2)}})
 			},
-			method: "GET", path: "instances/wait",
-			body:    `[{"name":"web","state":"running","timeout_ms":10000},{"uuid":"` + testUUID2 + `"}]`,
-			respond: answer("instances", `{"status":"success","uuid":"`+testUUID+`","name":"web","state":"running"}`),
-			want: &InstancesResult{Status: StatusSuccess,
+			Method: "GET", Path: "instances/wait",
+			Body:    `[{"name":"web","state":"running","timeout_ms":10000},{"uuid":"` + testUUID2 + `"}]`,
+			Respond: answer("instances", `{"status":"success","uuid":"`+testUUID+`","name":"web","state":"running"}`),
+			Want: &InstancesResult{Status: StatusSuccess,
 				Instances: []Instance{{ItemStatus: okItem, UUID: testUUID, Name: "web", State: StateRunning}}},
 		},
 
 		// Service groups
 		{
-			name: "ServiceGroups.Create",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "ServiceGroups.Create",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.ServiceGroups.Create(ctx, &ServiceGroupCreateRequest{
 					Name:     "web-sg",
 					Services: []Service{{Port: 443, DestinationPort: 8080, Handlers: []string{"tls", "http"}}, {Port: 80}},
 					Domains:  []DomainRequest{{Name: "web-sg"}},
 				})
 			},
-			method: "POST", path: "services",
-			body: `{"name":"web-sg","services":[{"port":443,"destination_port":8080,"handlers":["tls","http"]},{"port":80}],
+			Method: "POST", Path: "services",
+			Body: `{"name":"web-sg","services":[{"port":443,"destination_port":8080,"handlers":["tls","http"]},{"port":80}],
 				"domains":[{"name":"web-sg"}]}`,
-			respond: answer("service_groups", serviceGroupJSON), want: &wantServiceGroup,
+			Respond: answer("service_groups", serviceGroupJSON), Want: &wantServiceGroup,
 		},
 		{
-			name: "ServiceGroups.Create without services sends an empty array",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "ServiceGroups.Create without services sends an empty array",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.ServiceGroups.Create(ctx, &ServiceGroupCreateRequest{Name: "empty"})
 			},
-			method: "POST", path: "services",
-			body:    `{"name":"empty","services":[]}`,
-			respond: answer("service_groups", serviceGroupJSON), want: &wantServiceGroup,
+			Method: "POST", Path: "services",
+			Body:    `{"name":"empty","services":[]}`,
+			Respond: answer("service_groups", serviceGroupJSON), Want: &wantServiceGroup,
 		},
 		{
-			name:   "ServiceGroups.List",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.ServiceGroups.List(ctx) },
-			method: "GET", path: "services",
-			respond: answer("service_groups", serviceGroupJSON), want: []ServiceGroup{wantServiceGroup},
+			Name:   "ServiceGroups.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.ServiceGroups.List(ctx) },
+			Method: "GET", Path: "services",
+			Respond: answer("service_groups", serviceGroupJSON), Want: []ServiceGroup{wantServiceGroup},
 		},
 		{
-			name: "ServiceGroups.Status",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "ServiceGroups.Status",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.ServiceGroups.Status(ctx, []Ref{ByName("web-sg")})
 			},
-			method: "GET", path: "services",
-			body:    `[{"name":"web-sg"}]`,
-			respond: answer("service_groups", serviceGroupJSON),
-			want:    &ServiceGroupsResult{Status: StatusSuccess, ServiceGroups: []ServiceGroup{wantServiceGroup}},
+			Method: "GET", Path: "services",
+			Body:    `[{"name":"web-sg"}]`,
+			Respond: answer("service_groups", serviceGroupJSON),
+			Want:    &ServiceGroupsResult{Status: StatusSuccess, ServiceGroups: []ServiceGroup{wantServiceGroup}},
 		},
 		{
-			name:   "ServiceGroups.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.ServiceGroups.Get(ctx, testUUID2) },
-			method: "GET", path: "services/" + testUUID2,
-			respond: answer("service_groups", serviceGroupJSON), want: &wantServiceGroup,
+			Name:   "ServiceGroups.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.ServiceGroups.Get(ctx, testUUID2) },
+			Method: "GET", Path: "services/" + testUUID2,
+			Respond: answer("service_groups", serviceGroupJSON), Want: &wantServiceGroup,
 		},
 		{
-			name: "ServiceGroups.Delete",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "ServiceGroups.Delete",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.ServiceGroups.Delete(ctx, []Ref{ByUUID(testUUID2), ByName("other")})
 			},
-			method: "DELETE", path: "services",
-			body:    `[{"uuid":"` + testUUID2 + `"},{"name":"other"}]`,
-			respond: answer("service_groups", `{"status":"success","uuid":"`+testUUID2+`","name":"web-sg"}`),
-			want: &ServiceGroupsResult{Status: StatusSuccess,
+			Method: "DELETE", Path: "services",
+			Body:    `[{"uuid":"` + testUUID2 + `"},{"name":"other"}]`,
+			Respond: answer("service_groups", `{"status":"success","uuid":"`+testUUID2+`","name":"web-sg"}`),
+			Want: &ServiceGroupsResult{Status: StatusSuccess,
 				ServiceGroups: []ServiceGroup{{ItemStatus: okItem, UUID: testUUID2, Name: "web-sg"}}},
 		},
 		{
-			name:   "ServiceGroups.DeleteOne",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.ServiceGroups.DeleteOne(ctx, testUUID2) },
-			method: "DELETE", path: "services/" + testUUID2,
-			respond: answer("service_groups", `{"status":"success","uuid":"`+testUUID2+`","name":"web-sg"}`),
-			want:    &ServiceGroup{ItemStatus: okItem, UUID: testUUID2, Name: "web-sg"},
+			Name:   "ServiceGroups.DeleteOne",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.ServiceGroups.DeleteOne(ctx, testUUID2) },
+			Method: "DELETE", Path: "services/" + testUUID2,
+			Respond: answer("service_groups", `{"status":"success","uuid":"`+testUUID2+`","name":"web-sg"}`),
+			Want:    &ServiceGroup{ItemStatus: okItem, UUID: testUUID2, Name: "web-sg"},
 		},
 
 		// Volumes
 		{
-			name: "Volumes.Create",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Volumes.Create",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "data", SizeMB: 100})
 			},
-			method: "POST", path: "volumes",
-			body:    `{"name":"data","size_mb":100}`,
-			respond: answer("volumes", volumeJSON), want: &wantVolume,
+			Method: "POST", Path: "volumes",
+			Body:    `{"name":"data","size_mb":100}`,
+			Respond: answer("volumes", volumeJSON), Want: &wantVolume,
 		},
 		{
-			name:   "Volumes.List",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.List(ctx) },
-			method: "GET", path: "volumes",
-			respond: answer("volumes", volumeJSON), want: []Volume{wantVolume},
+			Name:   "Volumes.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.List(ctx) },
+			Method: "GET", Path: "volumes",
+			Respond: answer("volumes", volumeJSON), Want: []Volume{wantVolume},
 		},
 		{
-			name:   "Volumes.Status",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.Status(ctx, []Ref{ByName("data")}) },
-			method: "GET", path: "volumes",
-			body:    `[{"name":"data"}]`,
-			respond: answer("volumes", volumeJSON),
-			want:    &VolumesResult{Status: StatusSuccess, Volumes: []Volume{wantVolume}},
+			Name:   "Volumes.Status",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.Status(ctx, []Ref{ByName("data")}) },
+			Method: "GET", Path: "volumes",
+			Body:    `[{"name":"data"}]`,
+			Respond: answer("volumes", volumeJSON),
+			Want:    &VolumesResult{Status: StatusSuccess, Volumes: []Volume{wantVolume}},
 		},
 		{
-			name:   "Volumes.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.Get(ctx, "vol-1") },
-			method: "GET", path: "volumes/vol-1",
-			respond: answer("volumes", volumeJSON), want: &wantVolume,
+			Name:   "Volumes.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.Get(ctx, "vol-1") },
+			Method: "GET", Path: "volumes/vol-1",
+			Respond: answer("volumes", volumeJSON), Want: &wantVolume,
 		},
 		{
-			name: "Volumes.Delete",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Volumes.Delete",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Volumes.Delete(ctx, []Ref{ByUUID("vol-1")})
 			},
-			method: "DELETE", path: "volumes",
-			body:    `[{"uuid":"vol-1"}]`,
-			respond: answer("volumes", `{"status":"success","uuid":"vol-1","name":"data"}`),
-			want:    &VolumesResult{Status: StatusSuccess, Volumes: []Volume{{ItemStatus: okItem, UUID: "vol-1", Name: "data"}}},
+			Method: "DELETE", Path: "volumes",
+			Body:    `[{"uuid":"vol-1"}]`,
+			Respond: answer("volumes", `{"status":"success","uuid":"vol-1","name":"data"}`),
+			Want:    &VolumesResult{Status: StatusSuccess, Volumes: []Volume{{ItemStatus: okItem, UUID: "vol-1", Name: "data"}}},
 		},
 		{
-			name:   "Volumes.DeleteOne",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.DeleteOne(ctx, "vol-1") },
-			method: "DELETE", path: "volumes/vol-1",
-			respond: answer("volumes", `{"status":"success","uuid":"vol-1","name":"data"}`),
-			want:    &Volume{ItemStatus: okItem, UUID: "vol-1", Name: "data"},
+			Name:   "Volumes.DeleteOne",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.DeleteOne(ctx, "vol-1") },
+			Method: "DELETE", Path: "volumes/vol-1",
+			Respond: answer("volumes", `{"status":"success","uuid":"vol-1","name":"data"}`),
+			Want:    &Volume{ItemStatus: okItem, UUID: "vol-1", Name: "data"},
 		},
 		{
-			name: "Volumes.Attach",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Volumes.Attach",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Volumes.Attach(ctx, []VolumeAttachRequest{
 					{Ref: ByName("data"), AttachTo: ByUUID(testUUID), At: "/data", ReadOnly: true},
 					{Ref: ByUUID("vol-2"), AttachTo: ByName("db"), At: "/var/lib/db"},
 				})
 			},
-			method: "PUT", path: "volumes/attach",
-			body: `[{"name":"data","attach_to":{"uuid":"` + testUUID + `"},"at":"/data","readonly":true},
+			Method: "PUT", Path: "volumes/attach",
+			Body: `[{"name":"data","attach_to":{"uuid":"` + testUUID + `"},"at":"/data","readonly":true},
 				{"uuid":"vol-2","attach_to":{"name":"db"},"at":"/var/lib/db"}]`,
-			respond: answer("volumes", volumeJSON),
-			want:    &VolumesResult{Status: StatusSuccess, Volumes: []Volume{wantVolume}},
+			Respond: answer("volumes", volumeJSON),
+			Want:    &VolumesResult{Status: StatusSuccess, Volumes: []Volume{wantVolume}},
 		},
 		{
-			name: "Volumes.Detach",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Volumes.Detach",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				from := ByName("web")
 				return c.Volumes.Detach(ctx, []VolumeDetachRequest{{Ref: ByName("data"), From: &from}, {Ref: ByUUID("vol-2")}})
 			},
-			method: "PUT", path: "volumes/detach",
-			body:    `[{"name":"data","from":{"name":"web"}},{"uuid":"vol-2"}]`,
-			respond: answer("volumes", `{"status":"success","uuid":"vol-1","name":"data","state":"available"}`),
-			want: &VolumesResult{Status: StatusSuccess,
+			Method: "PUT", Path: "volumes/detach",
+			Body:    `[{"name":"data","from":{"name":"web"}},{"uuid":"vol-2"}]`,
+			Respond: answer("volumes", `{"status":"success","uuid":"vol-1","name":"data","state":"available"}`),
+			Want: &VolumesResult{Status: StatusSuccess,
 				Volumes: []Volume{{ItemStatus: okItem, UUID: "vol-1", Name: "data", State: VolumeStateAvailable}}},
 		},
 
 		// Autoscale
 		{
-			name:   "Autoscale.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Autoscale.Get(ctx, testUUID2) },
-			method: "GET", path: "services/" + testUUID2 + "/autoscale",
-			respond: answer("autoscale_configs", autoscaleJSON), want: &wantAutoscale,
+			Name:   "Autoscale.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Autoscale.Get(ctx, testUUID2) },
+			Method: "GET", Path: "services/" + testUUID2 + "/autoscale",
+			Respond: answer("autoscale_configs", autoscaleJSON), Want: &wantAutoscale,
 		},
 		{
-			name: "Autoscale.Create",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Autoscale.Create",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Autoscale.Create(ctx, testUUID2, &AutoscaleConfigRequest{
 					MinSize: &zero, MaxSize: &two, WarmupTimeMs: 1000, CooldownTimeMs: 2000, Master: &Ref{Name: "web"},
 					Policies: []json.RawMessage{json.RawMessage(`{"name":"cpu","metric":"cpu"}`)},
 				})
 			},
-			method: "POST", path: "services/" + testUUID2 + "/autoscale",
-			body: `{"min_size":0,"max_size":2,"warmup_time_ms":1000,"cooldown_time_ms":2000,"master":{"name":"web"},
+			Method: "POST", Path: "services/" + testUUID2 + "/autoscale",
+			Body: `{"min_size":0,"max_size":2,"warmup_time_ms":1000,"cooldown_time_ms":2000,"master":{"name":"web"},
 				"policies":[{"name":"cpu","metric":"cpu"}]}`,
-			respond: answer("autoscale_configs", autoscaleJSON), want: &wantAutoscale,
+			Respond: answer("autoscale_configs", autoscaleJSON), Want: &wantAutoscale,
 		},
 		{
-			name: "Autoscale.Create minimal",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Autoscale.Create minimal",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Autoscale.Create(ctx, testUUID2, &AutoscaleConfigRequest{})
 			},
-			method: "POST", path: "services/" + testUUID2 + "/autoscale",
-			body:    `{}`,
-			respond: answer("autoscale_configs", autoscaleJSON), want: &wantAutoscale,
+			Method: "POST", Path: "services/" + testUUID2 + "/autoscale",
+			Body:    `{}`,
+			Respond: answer("autoscale_configs", autoscaleJSON), Want: &wantAutoscale,
 		},
 		{
-			name:   "Autoscale.Delete",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Autoscale.Delete(ctx, testUUID2) },
-			method: "DELETE", path: "services/" + testUUID2 + "/autoscale",
-			respond: answer("autoscale_configs", `{"status":"success","uuid":"`+testUUID2+`","name":"web-sg","enabled":false}`),
-			want:    &AutoscaleConfig{ItemStatus: okItem, UUID: testUUID2, Name: "web-sg"},
+			Name:   "Autoscale.Delete",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Autoscale.Delete(ctx, testUUID2) },
+			Method: "DELETE", Path: "services/" + testUUID2 + "/autoscale",
+			Respond: answer("autoscale_configs", `{"status":"success","uuid":"`+testUUID2+`","name":"web-sg","enabled":false}`),
+			Want:    &AutoscaleConfig{ItemStatus: okItem, UUID: testUUID2, Name: "web-sg"},
 		},
 	}
 
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var hits atomic.Int32
-			c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-				hits.Add(1)
-				if r.Method != tt.method {
-					t.Errorf("method = %s, want %s", r.Method, tt.method)
-				}
-				if want := apiPrefix + "/" + tt.path; r.URL.Path != want {
-					t.Errorf("path = %s, want %s", r.URL.Path, want)
-				}
-				if r.URL.RawQuery != "" {
-					t.Errorf("query = %q, want none", r.URL.RawQuery)
-				}
-				body, _ := io.ReadAll(r.Body)
-				if tt.body == "" {
-					if len(body) != 0 {
-						t.Errorf("body = %s, want none", body)
-					}
-				} else {
-					if got := r.Header.Get("Content-Type"); got != "application/json" {
-						t.Errorf("Content-Type = %q", got)
-					}
-					if !apitest.JSONEqual(t, body, tt.body) {
-						t.Errorf("body = %s\nwant   %s", body, tt.body)
-					}
-				}
-				w.Header().Set("Content-Type", "application/json")
-				io.WriteString(w, tt.respond)
-			})
-			got, err := tt.call(context.Background(), c)
-			if err != nil {
-				t.Fatalf("error: %v", err)
-			}
-			if n := hits.Load(); n != 1 {
-				t.Fatalf("%d requests, want 1", n)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				g, _ := json.Marshal(got)
-				w, _ := json.Marshal(tt.want)
-				t.Errorf("result =\n%s\nwant\n%s", g, w)
-			}
-		})
-	}
+	apitest.RunCalls(t, apiPrefix+"/", nil, func(t *testing.T, h http.HandlerFunc) *Client { return newTestClient(t, h) }, tests)
 }
 
 func TestRequestsDoNotModifyTheCallersValues(t *testing.T) {
-	c := newTestClient(t, respond(http.StatusOK, answer("service_groups", serviceGroupJSON)))
+	c := newTestClient(t, apitest.Respond(http.StatusOK, answer("service_groups", serviceGroupJSON)))
 	req := &ServiceGroupCreateRequest{Name: "web-sg"}
 	if _, err := c.ServiceGroups.Create(context.Background(), req); err != nil {
 		t.Fatal(err)

@@ -58,25 +58,14 @@ func WithClock(now func() time.Time) Option { return func(c *Client) { c.api.Set
 func New(opts ...Option) (*Client, error) {
 	c := &Client{
 		rawBaseURL: DefaultBaseURL,
-		api: apihttp.Client{
-			Name: "openvz",
-			// Every call answers at once (creates are enqueued), so the HTTP
-			// client's own timeout can bound every request.
-			HTTPClient: &http.Client{Timeout: apihttp.DefaultTimeout},
-			UserAgent:  apihttp.DefaultUserAgent,
-			Now:        time.Now,
-		},
+		// Every call answers at once (creates are enqueued), so the HTTP
+		// client's own timeout can bound every request.
+		api: apihttp.NewClient("openvz", apihttp.DefaultTimeout),
 	}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(c)
-		}
+	apihttp.Apply(c, opts)
+	if err := c.api.SetBaseURL(c.rawBaseURL, DefaultBaseURL); err != nil {
+		return nil, err
 	}
-	base, err := apihttp.NormalizeBaseURL(c.rawBaseURL, DefaultBaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("openvz: %w", err)
-	}
-	c.api.BaseURL = base
 	s := service{client: c}
 	c.Containers = (*ContainersService)(&s)
 	c.Jobs = (*JobsService)(&s)
@@ -86,23 +75,16 @@ func New(opts ...Option) (*Client, error) {
 // BaseURL is the endpoint the client talks to, without a trailing slash.
 func (c *Client) BaseURL() string { return c.api.BaseURL }
 
+// argErrors builds the errors of the arguments the client rejects.
+var argErrors = apihttp.ArgErrors{Name: "openvz", Sentinel: ErrInvalidArgument}
+
 // invalid builds an ErrInvalidArgument error.
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("openvz: %w: %s", ErrInvalidArgument, fmt.Sprintf(format, args...))
-}
+func invalid(format string, args ...any) error { return argErrors.Invalid(format, args...) }
 
 // checkID rejects an empty ID or one that would change the shape of the URL
 // path it is put in. The API's IDs are UUIDs, but any path-safe string is
 // sent: the server is the judge of what exists.
-func checkID(field, id string) error {
-	if strings.TrimSpace(id) == "" {
-		return invalid("%s is required", field)
-	}
-	if url.PathEscape(id) != id || id == "." || id == ".." {
-		return invalid("%s %q has characters not allowed in a URL path segment", field, id)
-	}
-	return nil
-}
+func checkID(field, id string) error { return argErrors.ID(field, id) }
 
 // statusBody is the part every answer may carry: {"message": ..., "code": ...}.
 type statusBody struct {

@@ -7,9 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,54 +20,16 @@ const (
 	testJobID = "fa205b0e-3f3f-4e93-9bb0-d1e9c6467e4e"
 )
 
-var testNow = time.Date(2024, 1, 2, 15, 4, 5, 0, time.UTC)
-
-func testClock() time.Time { return testNow }
-
 // newTestClient serves handler under <server>/v0.1, after checking that every
 // request carries the expected headers and no credentials.
 func newTestClient(t *testing.T, handler http.HandlerFunc, opts ...Option) *Client {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		verifyRequest(t, r)
-		handler(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	base := []Option{WithBaseURL(srv.URL + apiPrefix), WithClock(testClock)}
-	c, err := New(append(base, opts...)...)
+	srv := apitest.Serve(t, apiPrefix, handler, apitest.Header("Authorization", ""))
+	c, err := New(append([]Option{WithBaseURL(srv), WithClock(apitest.Clock)}, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return c
-}
-
-func verifyRequest(t *testing.T, r *http.Request) {
-	t.Helper()
-	if got := r.Header.Get("Authorization"); got != "" {
-		t.Errorf("%s %s: Authorization = %q, but the API has no auth", r.Method, r.URL.Path, got)
-	}
-	if got := r.Header.Get("Accept"); got != "application/json" {
-		t.Errorf("%s %s: Accept = %q", r.Method, r.URL.Path, got)
-	}
-	if !strings.HasPrefix(r.URL.Path, apiPrefix+"/") {
-		t.Errorf("path %q lacks the %s prefix", r.URL.Path, apiPrefix)
-	}
-	if r.ContentLength > 0 {
-		if got := r.Header.Get("Content-Type"); got != "application/json" {
-			t.Errorf("%s %s: Content-Type = %q", r.Method, r.URL.Path, got)
-		}
-	} else if got := r.Header.Get("Content-Type"); got != "" {
-		t.Errorf("%s %s without a body carries Content-Type %q", r.Method, r.URL.Path, got)
-	}
-}
-
-// respond answers with status and a JSON body.
-func respond(status int, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		io.WriteString(w, body)
-	}
 }
 
 func TestNewDefaults(t *testing.T) {
@@ -183,7 +143,7 @@ func TestAPIErrors(t *testing.T) {
 		{
 			name:   "429 with Retry-After date",
 			status: 429,
-			header: map[string]string{"Retry-After": testNow.Add(30 * time.Second).Format(http.TimeFormat)},
+			header: map[string]string{"Retry-After": apitest.Now.Add(30 * time.Second).Format(http.TimeFormat)},
 			body:   `{"message": "slow down"}`,
 			want:   APIError{StatusCode: 429, Message: "slow down", RetryAfter: 30 * time.Second},
 		},
@@ -214,47 +174,21 @@ func TestAPIErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var hits atomic.Int32
-			c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-				hits.Add(1)
-				for k, v := range tt.header {
-					w.Header().Set(k, v)
-				}
-				w.WriteHeader(tt.status)
-				io.WriteString(w, tt.body)
-			})
+			answer := &apitest.Answer{Status: tt.status, Header: tt.header, Body: tt.body}
+			c := newTestClient(t, answer.ServeHTTP)
 			job, err := c.Containers.Create(context.Background(), &ContainerCreateRequest{Name: "ct100", OSTemplate: "template1"})
 			if job != nil {
 				t.Errorf("job %+v alongside an error", job)
 			}
-			var apiErr *APIError
-			if !errors.As(err, &apiErr) {
-				t.Fatalf("error %v (%T) is not an *APIError", err, err)
-			}
 			want := tt.want
 			want.Method = http.MethodPost
 			want.Path = apiPrefix + "/containers/"
-			if !reflect.DeepEqual(*apiErr, want) {
-				got := *apiErr
-				if len(got.Message) > 200 {
-					got.Message = got.Message[:200] + "..."
-				}
-				t.Errorf("APIError = %+v\nwant       %+v", got, want)
-			}
+			apitest.CheckAPIError(t, err, want)
 			if IsNotFound(err) != tt.notFound || IsDuplicate(err) != tt.duplicate {
 				t.Errorf("IsNotFound = %v, IsDuplicate = %v", IsNotFound(err), IsDuplicate(err))
 			}
-			if tt.wantString != "" && err.Error() != tt.wantString {
-				t.Errorf("Error() = %q\nwant      %q", err, tt.wantString)
-			}
-			for _, s := range tt.wantInString {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("Error() = %q, missing %q", err, s)
-				}
-			}
-			if n := hits.Load(); n != 1 {
-				t.Errorf("%d requests, want 1: the client must not retry", n)
-			}
+			apitest.CheckMessage(t, err, tt.wantString, tt.wantInString...)
+			answer.CheckHits(t, 1)
 		})
 	}
 }
@@ -273,7 +207,7 @@ func TestIsNotFoundIsDuplicateWrapped(t *testing.T) {
 
 // A 2xx answer whose code is not 0 holds an error, not a result.
 func TestErrorCodeUnder200(t *testing.T) {
-	c := newTestClient(t, respond(http.StatusOK, `{"message": "no such parameter", "code": 100}`))
+	c := newTestClient(t, apitest.Respond(http.StatusOK, `{"message": "no such parameter", "code": 100}`))
 	err := c.Containers.Update(context.Background(), testCTID, &ContainerParameters{CPUs: "2"})
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 200 || apiErr.Code != 100 || apiErr.Message != "no such parameter" ||
@@ -281,7 +215,7 @@ func TestErrorCodeUnder200(t *testing.T) {
 		t.Errorf("err = %#v", err)
 	}
 	// Code 0 is success.
-	c = newTestClient(t, respond(http.StatusOK, `{"message": "success", "code": 0}`))
+	c = newTestClient(t, apitest.Respond(http.StatusOK, `{"message": "success", "code": 0}`))
 	if err := c.Containers.Update(context.Background(), testCTID, &ContainerParameters{CPUs: "2"}); err != nil {
 		t.Errorf("code 0: %v", err)
 	}
@@ -316,7 +250,7 @@ func TestMalformedAnswers(t *testing.T) {
 		}, "decoding response"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newTestClient(t, respond(http.StatusOK, tt.body))
+			c := newTestClient(t, apitest.Respond(http.StatusOK, tt.body))
 			err := tt.call(c)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want %q", err, tt.want)
@@ -361,62 +295,47 @@ func TestArgumentsValidatedBeforeAnyRequest(t *testing.T) {
 	update := func(p *ContainerParameters) func() error {
 		return func() error { return c.Containers.Update(ctx, testCTID, p) }
 	}
-	tests := []struct {
-		name string
-		call func() error
-		want string // substring of the error
-	}{
-		{"create nil", func() error { _, err := c.Containers.Create(ctx, nil); return err }, "nil"},
-		{"create without name", create("", "template1"), "container name is required"},
-		{"create name with a space", create("ct 100", "template1"), `container name "ct 100" holds " "`},
-		{"create name with a slash", create("ct/100", "template1"), `holds "/"`},
-		{"create name starting with a hyphen", create("-ct", "template1"), "must start with a letter or digit"},
-		{"create name too long", create(strings.Repeat("a", 65), "template1"), "more than 64"},
-		{"create without template", create("ct100", ""), "container ostemplate is required"},
-		{"create template path", create("ct100", "../etc/passwd"), "container ostemplate"},
-		{"create template too long", create("ct100", strings.Repeat("t", 129)), "more than 128"},
+	apitest.CheckArgErrors(t, ErrInvalidArgument, "openvz: invalid argument: ", []apitest.ArgCase{
+		{Name: "create nil", Call: func() error { _, err := c.Containers.Create(ctx, nil); return err }, Want: "nil"},
+		{Name: "create without name", Call: create("", "template1"), Want: "container name is required"},
+		{Name: "create name with a space", Call: create("ct 100", "template1"), Want: `container name "ct 100" holds " "`},
+		{Name: "create name with a slash", Call: create("ct/100", "template1"), Want: `holds "/"`},
+		{Name: "create name starting with a hyphen", Call: create("-ct", "template1"), Want: "must start with a letter or digit"},
+		{Name: "create name too long", Call: create(strings.Repeat("a", 65), "template1"), Want: "more than 64"},
+		{Name: "create without template", Call: create("ct100", ""), Want: "container ostemplate is required"},
+		{Name: "create template path", Call: create("ct100", "../etc/passwd"), Want: "container ostemplate"},
+		{Name: "create template too long", Call: create("ct100", strings.Repeat("t", 129)), Want: "more than 128"},
 
-		{"get without id", func() error { _, err := c.Containers.Get(ctx, " "); return err }, "container ID is required"},
-		{"get with a slash", func() error { _, err := c.Containers.Get(ctx, "a/../../b"); return err }, "URL path segment"},
-		{"get dot-dot", func() error { _, err := c.Containers.Get(ctx, ".."); return err }, "URL path segment"},
-		{"delete without id", func() error { return c.Containers.Delete(ctx, "") }, "container ID is required"},
-		{"delete with a query", func() error { return c.Containers.Delete(ctx, "x?y") }, "URL path segment"},
-		{"job without id", func() error { _, err := c.Jobs.Get(ctx, ""); return err }, "job ID is required"},
-		{"job with a slash", func() error { _, err := c.Jobs.Get(ctx, "a/b"); return err }, "URL path segment"},
+		{Name: "get without id", Call: func() error { _, err := c.Containers.Get(ctx, " "); return err }, Want: "container ID is required"},
+		{Name: "get with a slash", Call: func() error { _, err := c.Containers.Get(ctx, "a/../../b"); return err }, Want: "URL path segment"},
+		{Name: "get dot-dot", Call: func() error { _, err := c.Containers.Get(ctx, ".."); return err }, Want: "URL path segment"},
+		{Name: "delete without id", Call: func() error { return c.Containers.Delete(ctx, "") }, Want: "container ID is required"},
+		{Name: "delete with a query", Call: func() error { return c.Containers.Delete(ctx, "x?y") }, Want: "URL path segment"},
+		{Name: "job without id", Call: func() error { _, err := c.Jobs.Get(ctx, ""); return err }, Want: "job ID is required"},
+		{Name: "job with a slash", Call: func() error { _, err := c.Jobs.Get(ctx, "a/b"); return err }, Want: "URL path segment"},
 
-		{"update without id", func() error { return c.Containers.Update(ctx, "", &ContainerParameters{CPUs: "1"}) }, "container ID is required"},
-		{"update nil", update(nil), "set at least one"},
-		{"update empty", update(&ContainerParameters{}), "set at least one"},
-		{"update bad hostname", update(&ContainerParameters{Hostname: "web_1"}), `parameters.hostname "web_1"`},
-		{"update hostname label too long", update(&ContainerParameters{Hostname: strings.Repeat("a", 64) + ".example"}), "parameters.hostname"},
-		{"update hostname ending in a hyphen", update(&ContainerParameters{Hostname: "web-"}), "parameters.hostname"},
-		{"update cpus zero", update(&ContainerParameters{CPUs: "0"}), `parameters.cpus "0" is not a positive whole number`},
-		{"update cpus negative", update(&ContainerParameters{CPUs: "-2"}), "parameters.cpus"},
-		{"update cpus word", update(&ContainerParameters{CPUs: "two"}), "parameters.cpus"},
-		{"update cpus fraction", update(&ContainerParameters{CPUs: "1.5"}), "parameters.cpus"},
-		{"update memsize without units", update(&ContainerParameters{MemSize: "1"}), "parameters.memsize \"1\" without parameters.memsize_units"},
-		{"update memsize units alone", update(&ContainerParameters{MemSizeUnits: "G"}), "parameters.memsize_units \"G\" without parameters.memsize"},
-		{"update memsize bad unit", update(&ContainerParameters{MemSize: "1", MemSizeUnits: "GB"}), `parameters.memsize_units "GB" is not one of K, M, G`},
-		{"update memsize lower-case unit", update(&ContainerParameters{MemSize: "1", MemSizeUnits: "g"}), "parameters.memsize_units"},
-		{"update memsize zero", update(&ContainerParameters{MemSize: "0", MemSizeUnits: "M"}), "parameters.memsize \"0\""},
-		{"update size without units", update(&ContainerParameters{Size: "10"}), "parameters.size \"10\" without parameters.size_units"},
-		{"update size bad", update(&ContainerParameters{Size: "10G", SizeUnits: "G"}), `parameters.size "10G"`},
-		{"update size bad unit", update(&ContainerParameters{Size: "10", SizeUnits: "T"}), "parameters.size_units"},
-		{"update ipadd v6", update(&ContainerParameters{IPAdd: "::1"}), `parameters.ipadd "::1" is not an IPv4 address`},
-		{"update ipadd cidr", update(&ContainerParameters{IPAdd: "10.0.0.1/24"}), "parameters.ipadd"},
-		{"update nameserver with spaces", update(&ContainerParameters{Nameserver: "1.1.1.1, 8.8.8.8"}), `" 8.8.8.8" is not an IPv4 address`},
-		{"update nameserver trailing comma", update(&ContainerParameters{Nameserver: "1.1.1.1,"}), "parameters.nameserver"},
-		{"update nameserver host name", update(&ContainerParameters{Nameserver: "dns.example"}), "parameters.nameserver"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.call()
-			if !errors.Is(err, ErrInvalidArgument) {
-				t.Fatalf("err = %v, want ErrInvalidArgument", err)
-			}
-			if !strings.HasPrefix(err.Error(), "openvz: invalid argument: ") || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %q, want it to mention %q", err, tt.want)
-			}
-		})
-	}
+		{Name: "update without id", Call: func() error { return c.Containers.Update(ctx, "", &ContainerParameters{CPUs: "1"}) }, Want: "container ID is required"},
+		{Name: "update nil", Call: update(nil), Want: "set at least one"},
+		{Name: "update empty", Call: update(&ContainerParameters{}), Want: "set at least one"},
+		{Name: "update bad hostname", Call: update(&ContainerParameters{Hostname: "web_1"}), Want: `parameters.hostname "web_1"`},
+		{Name: "update hostname label too long", Call: update(&ContainerParameters{Hostname: strings.Repeat("a", 64) + ".example"}), Want: "parameters.hostname"},
+		{Name: "update hostname ending in a hyphen", Call: update(&ContainerParameters{Hostname: "web-"}), Want: "parameters.hostname"},
+		{Name: "update cpus zero", Call: update(&ContainerParameters{CPUs: "0"}), Want: `parameters.cpus "0" is not a positive whole number`},
+		{Name: "update cpus negative", Call: update(&ContainerParameters{CPUs: "-2"}), Want: "parameters.cpus"},
+		{Name: "update cpus word", Call: update(&ContainerParameters{CPUs: "two"}), Want: "parameters.cpus"},
+		{Name: "update cpus fraction", Call: update(&ContainerParameters{CPUs: "1.5"}), Want: "parameters.cpus"},
+		{Name: "update memsize without units", Call: update(&ContainerParameters{MemSize: "1"}), Want: "parameters.memsize \"1\" without parameters.memsize_units"},
+		{Name: "update memsize units alone", Call: update(&ContainerParameters{MemSizeUnits: "G"}), Want: "parameters.memsize_units \"G\" without parameters.memsize"},
+		{Name: "update memsize bad unit", Call: update(&ContainerParameters{MemSize: "1", MemSizeUnits: "GB"}), Want: `parameters.memsize_units "GB" is not one of K, M, G`},
+		{Name: "update memsize lower-case unit", Call: update(&ContainerParameters{MemSize: "1", MemSizeUnits: "g"}), Want: "parameters.memsize_units"},
+		{Name: "update memsize zero", Call: update(&ContainerParameters{MemSize: "0", MemSizeUnits: "M"}), Want: "parameters.memsize \"0\""},
+		{Name: "update size without units", Call: update(&ContainerParameters{Size: "10"}), Want: "parameters.size \"10\" without parameters.size_units"},
+		{Name: "update size bad", Call: update(&ContainerParameters{Size: "10G", SizeUnits: "G"}), Want: `parameters.size "10G"`},
+		{Name: "update size bad unit", Call: update(&ContainerParameters{Size: "10", SizeUnits: "T"}), Want: "parameters.size_units"},
+		{Name: "update ipadd v6", Call: update(&ContainerParameters{IPAdd: "::1"}), Want: `parameters.ipadd "::1" is not an IPv4 address`},
+		{Name: "update ipadd cidr", Call: update(&ContainerParameters{IPAdd: "10.0.0.1/24"}), Want: "parameters.ipadd"},
+		{Name: "update nameserver with spaces", Call: update(&ContainerParameters{Nameserver: "1.1.1.1, 8.8.8.8"}), Want: `" 8.8.8.8" is not an IPv4 address`},
+		{Name: "update nameserver trailing comma", Call: update(&ContainerParameters{Nameserver: "1.1.1.1,"}), Want: "parameters.nameserver"},
+		{Name: "update nameserver host name", Call: update(&ContainerParameters{Nameserver: "dns.example"}), Want: "parameters.nameserver"},
+	})
 }

@@ -1,13 +1,10 @@
 package openvz
 
 import (
-	"strings"
 	"testing"
-)
 
-func envFrom(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}
+	"github.com/cloudflow/cloudflow/clients/internal/apitest"
+)
 
 func TestLoadConfig(t *testing.T) {
 	for _, tt := range []struct {
@@ -25,11 +22,9 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: "openvz: OPENVZ_API_ENDPOINT: invalid base URL"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := LoadConfig(envFrom(tt.env))
+			got, err := LoadConfig(apitest.Env(tt.env))
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+				apitest.CheckError(t, err, tt.wantErr)
 				return
 			}
 			if err != nil || got != tt.want || got.BaseURL() != tt.wantBase {

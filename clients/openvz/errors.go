@@ -44,12 +44,8 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	code := ""
-	if e.Code != 0 {
-		code = strconv.Itoa(e.Code)
-	}
 	return apihttp.ErrorText("openvz", e.Method, e.Path, e.StatusCode, e.Message, e.RetryAfter,
-		"code", code, "request_id", e.RequestID)
+		"code", apihttp.CodeDetail(e.Code), "request_id", e.RequestID)
 }
 
 // IsNotFound reports whether err is an *APIError with HTTP status 404: no

@@ -2,13 +2,9 @@ package openvz
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/netip"
-	"reflect"
-	"sync/atomic"
 	"testing"
 
 	"github.com/cloudflow/cloudflow/clients/internal/apitest"
@@ -20,152 +16,99 @@ const containerJSON = `{"id": "` + testCTID + `", "name": "ct100", "ostemplate":
 
 var wantContainer = Container{ID: testCTID, Name: "ct100", OSTemplate: "template1", CreatedAt: "2020-10-16T15:16:16Z"}
 
-// serviceCase is one method call and the exact request it must make.
-type serviceCase struct {
-	name    string
-	call    func(ctx context.Context, c *Client) (any, error)
-	method  string
-	path    string // relative to /v0.1/, trailing slash included
-	body    string // expected JSON body; "": no body at all
-	status  int    // the answer's status; 0 is 200
-	respond string
-	want    any
-}
-
 func TestServiceRequests(t *testing.T) {
-	tests := []serviceCase{
+	tests := []apitest.CallCase[*Client]{
 		{
-			name: "Containers.Create answers 202 with a job",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Containers.Create answers 202 with a job",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Containers.Create(ctx, &ContainerCreateRequest{Name: "ct100", OSTemplate: "template1"})
 			},
-			method: "POST", path: "containers/",
-			body:   `{"name": "ct100", "ostemplate": "template1"}`,
-			status: http.StatusAccepted, respond: `{"message": "success", "job_id": "` + testJobID + `"}`,
-			want: &Job{ID: testJobID},
+			Method: "POST", Path: "containers/",
+			Body:   `{"name": "ct100", "ostemplate": "template1"}`,
+			Status: http.StatusAccepted, Respond: `{"message": "success", "job_id": "` + testJobID + `"}`,
+			Want: &Job{ID: testJobID},
 		},
 		{
-			name:   "Containers.List",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Containers.List(ctx) },
-			method: "GET", path: "containers/",
-			respond: `{"message": "success", "containers": [` + containerJSON + `,
+			Name:   "Containers.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Containers.List(ctx) },
+			Method: "GET", Path: "containers/",
+			Respond: `{"message": "success", "containers": [` + containerJSON + `,
 				{"id": "c2", "name": "ct101", "ostemplate": "centos-7-x86_64", "parameters": {"cpus": "2", "hostname": "h"},
 				 "created_at": "2020-10-16T15:17:00Z"}]}`,
-			want: []Container{wantContainer, {ID: "c2", Name: "ct101", OSTemplate: "centos-7-x86_64",
+			Want: []Container{wantContainer, {ID: "c2", Name: "ct101", OSTemplate: "centos-7-x86_64",
 				Parameters: &ContainerParameters{CPUs: "2", Hostname: "h"}, CreatedAt: "2020-10-16T15:17:00Z"}},
 		},
 		{
-			name:   "Containers.List of a bare array",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Containers.List(ctx) },
-			method: "GET", path: "containers/",
-			respond: `[` + containerJSON + `]`,
-			want:    []Container{wantContainer},
+			Name:   "Containers.List of a bare array",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Containers.List(ctx) },
+			Method: "GET", Path: "containers/",
+			Respond: `[` + containerJSON + `]`,
+			Want:    []Container{wantContainer},
 		},
 		{
-			name:   "Containers.List empty is not nil",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Containers.List(ctx) },
-			method: "GET", path: "containers/",
-			respond: `{"message": "success", "containers": null}`,
-			want:    []Container{},
+			Name:   "Containers.List empty is not nil",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Containers.List(ctx) },
+			Method: "GET", Path: "containers/",
+			Respond: `{"message": "success", "containers": null}`,
+			Want:    []Container{},
 		},
 		{
-			name:   "Containers.Get",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Containers.Get(ctx, testCTID) },
-			method: "GET", path: "containers/" + testCTID,
-			respond: `{"message": "success", "container": ` + containerJSON + `}`,
-			want:    &wantContainer,
+			Name:   "Containers.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Containers.Get(ctx, testCTID) },
+			Method: "GET", Path: "containers/" + testCTID,
+			Respond: `{"message": "success", "container": ` + containerJSON + `}`,
+			Want:    &wantContainer,
 		},
 		{
-			name: "Containers.Update with the reference's parameters",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Containers.Update with the reference's parameters",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return nil, c.Containers.Update(ctx, testCTID, &ContainerParameters{
 					Hostname: "hostname1", CPUs: "2", MemSize: "1", MemSizeUnits: "G", IPAdd: "10.0.0.1",
 					Size: "10", SizeUnits: "G", Nameserver: "1.1.1.1,8.8.8.8",
 				})
 			},
-			method: "PATCH", path: "containers/" + testCTID,
-			body: `{"parameters": {"hostname": "hostname1", "cpus": "2", "memsize": "1", "memsize_units": "G",
+			Method: "PATCH", Path: "containers/" + testCTID,
+			Body: `{"parameters": {"hostname": "hostname1", "cpus": "2", "memsize": "1", "memsize_units": "G",
 				"ipadd": "10.0.0.1", "size": "10", "size_units": "G", "nameserver": "1.1.1.1,8.8.8.8"}}`,
-			respond: `{"message": "success", "code": 0}`,
+			Respond: `{"message": "success", "code": 0}`,
 		},
 		{
-			name: "Containers.Update sends only what is set",
-			call: func(ctx context.Context, c *Client) (any, error) {
+			Name: "Containers.Update sends only what is set",
+			Call: func(ctx context.Context, c *Client) (any, error) {
 				return nil, c.Containers.Update(ctx, testCTID, (&ContainerParameters{}).SetCPUs(4))
 			},
-			method: "PATCH", path: "containers/" + testCTID,
-			body:    `{"parameters": {"cpus": "4"}}`,
-			respond: `{"message": "success", "code": 0}`,
+			Method: "PATCH", Path: "containers/" + testCTID,
+			Body:    `{"parameters": {"cpus": "4"}}`,
+			Respond: `{"message": "success", "code": 0}`,
 		},
 		{
-			name:   "Containers.Delete",
-			call:   func(ctx context.Context, c *Client) (any, error) { return nil, c.Containers.Delete(ctx, testCTID) },
-			method: "DELETE", path: "containers/" + testCTID,
-			respond: `{"message": "success", "code": 0}`,
+			Name:   "Containers.Delete",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return nil, c.Containers.Delete(ctx, testCTID) },
+			Method: "DELETE", Path: "containers/" + testCTID,
+			Respond: `{"message": "success", "code": 0}`,
 		},
 		{
-			name:   "Containers.Delete with an empty answer",
-			call:   func(ctx context.Context, c *Client) (any, error) { return nil, c.Containers.Delete(ctx, testCTID) },
-			method: "DELETE", path: "containers/" + testCTID,
-			status: http.StatusNoContent,
+			Name:   "Containers.Delete with an empty answer",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return nil, c.Containers.Delete(ctx, testCTID) },
+			Method: "DELETE", Path: "containers/" + testCTID,
+			Status: http.StatusNoContent,
 		},
 		{
-			name:   "Jobs.Get done",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Jobs.Get(ctx, testJobID) },
-			method: "GET", path: "jobs/" + testJobID,
-			respond: `{"message": "success", "status": "done", "entity_type": "container", "entity_id": "` + testCTID + `"}`,
-			want:    &Job{ID: testJobID, Status: JobDone, EntityType: EntityContainer, EntityID: testCTID},
+			Name:   "Jobs.Get done",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Jobs.Get(ctx, testJobID) },
+			Method: "GET", Path: "jobs/" + testJobID,
+			Respond: `{"message": "success", "status": "done", "entity_type": "container", "entity_id": "` + testCTID + `"}`,
+			Want:    &Job{ID: testJobID, Status: JobDone, EntityType: EntityContainer, EntityID: testCTID},
 		},
 		{
-			name:   "Jobs.Get pending",
-			call:   func(ctx context.Context, c *Client) (any, error) { return c.Jobs.Get(ctx, testJobID) },
-			method: "GET", path: "jobs/" + testJobID,
-			respond: `{"message": "success", "status": "pending", "entity_type": "container", "entity_id": "` + testCTID + `"}`,
-			want:    &Job{ID: testJobID, Status: JobPending, EntityType: EntityContainer, EntityID: testCTID},
+			Name:   "Jobs.Get pending",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Jobs.Get(ctx, testJobID) },
+			Method: "GET", Path: "jobs/" + testJobID,
+			Respond: `{"message": "success", "status": "pending", "entity_type": "container", "entity_id": "` + testCTID + `"}`,
+			Want:    &Job{ID: testJobID, Status: JobPending, EntityType: EntityContainer, EntityID: testCTID},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var hits atomic.Int32
-			c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-				hits.Add(1)
-				if r.Method != tt.method {
-					t.Errorf("method = %s, want %s", r.Method, tt.method)
-				}
-				if want := apiPrefix + "/" + tt.path; r.URL.Path != want {
-					t.Errorf("path = %s, want %s", r.URL.Path, want)
-				}
-				if r.URL.RawQuery != "" {
-					t.Errorf("query = %q, want none", r.URL.RawQuery)
-				}
-				body, _ := io.ReadAll(r.Body)
-				if tt.body == "" {
-					if len(body) != 0 {
-						t.Errorf("body = %s, want none", body)
-					}
-				} else if !apitest.JSONEqual(t, body, tt.body) {
-					t.Errorf("body = %s\nwant   %s", body, tt.body)
-				}
-				status := tt.status
-				if status == 0 {
-					status = http.StatusOK
-				}
-				respond(status, tt.respond)(w, r)
-			})
-			got, err := tt.call(context.Background(), c)
-			if err != nil {
-				t.Fatalf("error: %v", err)
-			}
-			if n := hits.Load(); n != 1 {
-				t.Fatalf("%d requests, want 1", n)
-			}
-			if tt.want != nil && !reflect.DeepEqual(got, tt.want) {
-				g, _ := json.Marshal(got)
-				w, _ := json.Marshal(tt.want)
-				t.Errorf("result =\n%s\nwant\n%s", g, w)
-			}
-		})
-	}
+	apitest.RunCalls(t, apiPrefix+"/", nil, func(t *testing.T, h http.HandlerFunc) *Client { return newTestClient(t, h) }, tests)
 }
 
 func TestParameterSetters(t *testing.T) {

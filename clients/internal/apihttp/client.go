@@ -39,6 +39,41 @@ type Client struct {
 	Now func() time.Time
 }
 
+// NewClient is a Client named name with the defaults: its own HTTP client,
+// whose Timeout is timeout (0: none, for a client that bounds each request
+// through its context instead), DefaultUserAgent and time.Now. Its BaseURL
+// is set by SetBaseURL once the options are applied.
+func NewClient(name string, timeout time.Duration) Client {
+	return Client{
+		Name:       name,
+		HTTPClient: &http.Client{Timeout: timeout},
+		UserAgent:  DefaultUserAgent,
+		Now:        time.Now,
+	}
+}
+
+// Apply calls every option that is not nil on c, in order: the loop of each
+// client's New.
+func Apply[C any, O ~func(*C)](c *C, opts []O) {
+	for _, opt := range opts {
+		if opt != nil {
+			opt(c)
+		}
+	}
+}
+
+// SetBaseURL sets BaseURL to raw (fallback when blank) as NormalizeBaseURL
+// returns it. Its error starts with the client's name and never shows a
+// password.
+func (c *Client) SetBaseURL(raw, fallback string) error {
+	base, err := NormalizeBaseURL(raw, fallback)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.Name, err)
+	}
+	c.BaseURL = base
+	return nil
+}
+
 // SetHTTPClient sets the HTTP client, ignoring nil so that an option given
 // nil keeps the default.
 func (c *Client) SetHTTPClient(hc *http.Client) {

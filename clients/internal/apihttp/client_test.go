@@ -71,6 +71,43 @@ func TestSettersIgnoreZeroValues(t *testing.T) {
 	}
 }
 
+func TestNewClientAndApply(t *testing.T) {
+	type opt func(*Client)
+	c := NewClient("cloud", 5*time.Second)
+	if c.Name != "cloud" || c.HTTPClient == nil || c.HTTPClient.Timeout != 5*time.Second || c.UserAgent != "cloudflow" || c.Now == nil {
+		t.Errorf("NewClient = %+v", c)
+	}
+	if other := NewClient("cloud", 0); other.HTTPClient == c.HTTPClient || other.HTTPClient.Timeout != 0 {
+		t.Error("clients share an HTTP client, or a zero timeout was not kept")
+	}
+	var calls []string
+	Apply(&c, []opt{
+		func(c *Client) { calls = append(calls, "ua"); c.SetUserAgent("ua/1") },
+		nil,
+		func(c *Client) { calls = append(calls, "again"); c.SetUserAgent("ua/2") },
+	})
+	if c.UserAgent != "ua/2" || len(calls) != 2 || calls[0] != "ua" {
+		t.Errorf("Apply: calls %q, user agent %q", calls, c.UserAgent)
+	}
+}
+
+func TestSetBaseURL(t *testing.T) {
+	c := NewClient("cloud", 0)
+	if err := c.SetBaseURL(" http://127.0.0.1:8787/v1/ ", "https://api.example.com/v1"); err != nil || c.BaseURL != "http://127.0.0.1:8787/v1" {
+		t.Errorf("SetBaseURL = %v, base %q", err, c.BaseURL)
+	}
+	if err := c.SetBaseURL("", "https://api.example.com/v1"); err != nil || c.BaseURL != "https://api.example.com/v1" {
+		t.Errorf("SetBaseURL(blank) = %v, base %q", err, c.BaseURL)
+	}
+	err := c.SetBaseURL("https://user:hunter2@example.com/v1", "")
+	if err == nil || !strings.HasPrefix(err.Error(), `cloud: invalid base URL "https://user:xxxxx@example.com/v1"`) {
+		t.Errorf("SetBaseURL with a password: err = %v", err)
+	}
+	if c.BaseURL != "https://api.example.com/v1" {
+		t.Errorf("a rejected URL replaced the base URL: %q", c.BaseURL)
+	}
+}
+
 // newTestClient serves handler and returns a Client for it under /v1.
 func newTestClient(t *testing.T, handler http.HandlerFunc) *Client {
 	t.Helper()

@@ -56,6 +56,15 @@ func RequestID(h http.Header, others ...string) string {
 	return ""
 }
 
+// CodeDetail is a numeric error code as a detail of ErrorText: "" (left
+// out) when it is 0, the code's absence.
+func CodeDetail(code int) string {
+	if code == 0 {
+		return ""
+	}
+	return strconv.Itoa(code)
+}
+
 // ErrorText is the message of a client's API error:
 //
 //	<name>: <method> <path>: <status> <status text>[: <message>][ (<details>)]

@@ -66,6 +66,18 @@ func TestRequestID(t *testing.T) {
 	}
 }
 
+func TestCodeDetail(t *testing.T) {
+	if got := CodeDetail(0); got != "" {
+		t.Errorf("CodeDetail(0) = %q, want it left out", got)
+	}
+	if got := CodeDetail(2012); got != "2012" {
+		t.Errorf("CodeDetail(2012) = %q", got)
+	}
+	if got := ErrorText("cloud", "GET", "/v1/x", 404, "gone", 0, "code", CodeDetail(0)); got != "cloud: GET /v1/x: 404 Not Found: gone" {
+		t.Errorf("ErrorText with code 0 = %q", got)
+	}
+}
+
 func TestErrorText(t *testing.T) {
 	for _, tt := range []struct {
 		name       string

@@ -3,18 +3,21 @@ package apitest
 
 import (
 	"encoding/json"
-	"net/http"
 	"reflect"
 	"testing"
+	"time"
 )
 
-// MustNotCall is a handler that fails the test if the client makes any
-// request, for checks that must happen before one.
-func MustNotCall(t *testing.T) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("unexpected request %s %s", r.Method, r.URL)
-		w.WriteHeader(http.StatusTeapot)
-	}
+// Now is the time of the clients' test clocks, and of the Retry-After dates
+// their tests send.
+var Now = time.Date(2024, 1, 2, 15, 4, 5, 0, time.UTC)
+
+// Clock is a client's clock (WithClock) that always reads Now.
+func Clock() time.Time { return Now }
+
+// Env is a getenv (LoadConfig's) that reads m; a nil m has nothing set.
+func Env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
 }
 
 // JSONEqual reports whether got and want are the same JSON value, whatever
@@ -30,4 +33,15 @@ func JSONEqual(t *testing.T, got []byte, want string) bool {
 		t.Fatalf("bad expected JSON %q: %v", want, err)
 	}
 	return reflect.DeepEqual(g, w)
+}
+
+// CheckResult fails the test unless got and want are deeply equal, showing
+// both as JSON, which reads better than %+v for pointers and nested values.
+func CheckResult(t *testing.T, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		t.Errorf("result =\n%s\nwant\n%s", g, w)
+	}
 }
