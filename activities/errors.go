@@ -13,8 +13,10 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/cloudflow/cloudflow/clients/cloudmc"
 	"github.com/cloudflow/cloudflow/clients/crusoe"
 	"github.com/cloudflow/cloudflow/clients/kraftcloud"
+	"github.com/cloudflow/cloudflow/clients/openvz"
 )
 
 // Error types carried by activity failures. Workflows and callers match on them.
@@ -53,7 +55,8 @@ func apiError(cloud, what string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	if errors.Is(err, crusoe.ErrInvalidArgument) || errors.Is(err, kraftcloud.ErrInvalidArgument) {
+	if errors.Is(err, crusoe.ErrInvalidArgument) || errors.Is(err, kraftcloud.ErrInvalidArgument) || errors.Is(err, openvz.ErrInvalidArgument) ||
+		errors.Is(err, cloudmc.ErrInvalidArgument) {
 		return temporal.NewNonRetryableApplicationError(what, ErrTypeInvalidInput, err)
 	}
 	ce, ok := asCloudError(err)
@@ -96,6 +99,22 @@ func asCloudError(err error) (cloudError, bool) {
 			code = strconv.Itoa(ke.Code)
 		}
 		return cloudError{ke.StatusCode, code, ke.Message, ke.RequestID, ke.RetryAfter}, true
+	}
+	var oe *openvz.APIError
+	if errors.As(err, &oe) {
+		code := ""
+		if oe.Code != 0 {
+			code = strconv.Itoa(oe.Code)
+		}
+		return cloudError{oe.StatusCode, code, oe.Message, oe.RequestID, oe.RetryAfter}, true
+	}
+	var me *cloudmc.APIError
+	if errors.As(err, &me) {
+		code := ""
+		if me.Code != 0 {
+			code = strconv.Itoa(me.Code)
+		}
+		return cloudError{me.StatusCode, code, me.Message, me.RequestID, me.RetryAfter}, true
 	}
 	return cloudError{}, false
 }

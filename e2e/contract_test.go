@@ -70,6 +70,12 @@ var contractWorkflows = map[string]contractWorkflow{
 	workflows.StartInstancesWorkflowName:   contractFor[workflows.FleetResult](starter.StartInstancesPlan, true),
 	workflows.StopInstancesWorkflowName:    contractFor[workflows.FleetResult](starter.StopInstancesPlan, true),
 	workflows.SnapshotDisksWorkflowName:    contractFor[workflows.SnapshotDisksResult](starter.SnapshotDisksPlan, false),
+	workflows.CreateContainerWorkflowName:  contractFor[workflows.CreateContainerResult](starter.CreateContainerPlan, false),
+	workflows.DeleteContainerWorkflowName:  contractFor[workflows.DeleteContainerResult](starter.DeleteContainerPlan, false),
+
+	// CloudMC
+	workflows.ProvisionInstanceWorkflowName:   contractFor[workflows.ProvisionInstanceResult](starter.ProvisionInstancePlan, false),
+	workflows.DeprovisionInstanceWorkflowName: contractFor[workflows.DeprovisionInstanceResult](starter.DeprovisionInstancePlan, false),
 }
 
 // contractTypes are the types whose fields the document lists in a table
@@ -98,6 +104,18 @@ var contractTypes = map[string]reflect.Type{
 	"Progress":               reflect.TypeFor[workflows.Progress](),
 	"FleetProgress":          reflect.TypeFor[workflows.FleetProgress](),
 	"CloudErrorDetails":      reflect.TypeFor[activities.CloudErrorDetails](),
+
+	// Container API
+	"CreateContainerInput":  reflect.TypeFor[workflows.CreateContainerInput](),
+	"CreateContainerResult": reflect.TypeFor[workflows.CreateContainerResult](),
+	"DeleteContainerInput":  reflect.TypeFor[workflows.DeleteContainerInput](),
+	"DeleteContainerResult": reflect.TypeFor[workflows.DeleteContainerResult](),
+
+	// CloudMC
+	"ProvisionInstanceInput":    reflect.TypeFor[workflows.ProvisionInstanceInput](),
+	"ProvisionInstanceResult":   reflect.TypeFor[workflows.ProvisionInstanceResult](),
+	"DeprovisionInstanceInput":  reflect.TypeFor[workflows.DeprovisionInstanceInput](),
+	"DeprovisionInstanceResult": reflect.TypeFor[workflows.DeprovisionInstanceResult](),
 }
 
 // sharedTypes have tables of their own: a field of such a type is one row

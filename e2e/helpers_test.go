@@ -52,7 +52,7 @@ func startWorker(t testing.TB, c client.Client, taskQueue string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := worker.New(c, worker.Options{TaskQueue: taskQueue, Crusoe: cc, KraftCloud: kraftClient(t)})
+	w, err := worker.New(c, worker.Options{TaskQueue: taskQueue, Crusoe: cc, KraftCloud: kraftClient(t), OpenVZ: ovzClient(t), CloudMC: cmcClient(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,6 +106,11 @@ func crusoeEnv() []string {
 		"CRUSOE_PROJECT_ID=" + cloudsim.DefaultCrusoeProjectID,
 		"KRAFTCLOUD_API_ENDPOINT=" + sim.URL + "/v1",
 		"KRAFTCLOUD_TOKEN=" + cloudsim.DefaultKraftCloudToken,
+		"OPENVZ_API_ENDPOINT=" + sim.URL + "/v0.1",
+		"CLOUDMC_API_ENDPOINT=" + sim.URL + "/api/v2",
+		"CLOUDMC_API_KEY=" + cloudsim.DefaultCloudMCAPIKey,
+		"CLOUDMC_SERVICE_CODE=" + cloudsim.DefaultCloudMCServiceCode,
+		"CLOUDMC_ENVIRONMENT=" + cloudsim.DefaultCloudMCEnvironment,
 		"TEMPORAL_ADDRESS=" + temporal.Address(),
 		"TEMPORAL_NAMESPACE=default",
 		// Keep a developer's own config files out of the test.

@@ -70,7 +70,7 @@ type specKind struct {
 
 var crusoeSpec = specKind{
 	provider: ProviderCrusoe, example: "examples/crusoe-vm.yaml", one: "one VM",
-	supported: "supported: crusoe",
+	supported: "supported: crusoe, cloudmc",
 }
 
 // decodeSpec decodes a whole spec file of kind into s through its top-level

@@ -178,11 +178,23 @@ func (d *decoder) otherProvider(root *yaml.Node, want string) bool {
 		}
 		switch v.Value {
 		case ProviderKraftCloud:
-			d.add("provider", v.Value, "is a KraftCloud instance spec, which `cloudflow vm` does not run",
+			d.add("provider", v.Value, "is a KraftCloud instance spec, which "+commandFor(want)+" does not run",
 				"deploy it with `cloudflow instances deploy -f FILE` (and remove it with `cloudflow instances undeploy -f FILE`)", k.Line)
 			return true
 		case ProviderCrusoe:
-			d.add("provider", v.Value, "is a Crusoe VM spec, which `cloudflow instances deploy` does not run",
+			d.add("provider", v.Value, "is a Crusoe VM spec, which "+commandFor(want)+" does not run",
+				"provision it with `cloudflow vm provision -f FILE` (and remove it with `cloudflow vm deprovision -f FILE`)", k.Line)
+			return true
+		case ProviderOpenVZ:
+			d.add("provider", v.Value, "is an OpenVZ container spec, which "+commandFor(want)+" does not run",
+				"create it with `cloudflow container create -f FILE` (and remove it with `cloudflow container delete -f FILE`)", k.Line)
+			return true
+		case ProviderCloudMC:
+			problem := "is a CloudMC instance spec, which " + commandFor(want) + " does not run"
+			if want == ProviderCrusoe {
+				problem = "is a CloudMC instance spec, not a Crusoe VM spec"
+			}
+			d.add("provider", v.Value, problem,
 				"provision it with `cloudflow vm provision -f FILE` (and remove it with `cloudflow vm deprovision -f FILE`)", k.Line)
 			return true
 		}

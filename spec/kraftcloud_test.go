@@ -95,7 +95,8 @@ func TestKraftCloudSpecProblems(t *testing.T) {
 			{"instance.image", "is required", 1},
 		}},
 		{"no provider", "instance:\n  name: web\n  image: x\n", []want{{"provider", "add provider: kraftcloud", 1}}},
-		{"unknown provider", strings.Replace(kcHead, "kraftcloud", "cloudmc", 1), []want{{"provider", `"cloudmc" is not a supported provider`, 1}}},
+		{"unknown provider", strings.Replace(kcHead, "kraftcloud", "aws", 1), []want{{"provider", `"aws" is not a supported provider`, 1}}},
+		{"cloudmc spec", strings.Replace(kcHead, "kraftcloud", "cloudmc", 1), []want{{"provider", "is a CloudMC instance spec, which `cloudflow instances deploy` does not run; provision it with `cloudflow vm provision -f FILE`", 1}}},
 		{"bad names and numbers", `provider: kraftcloud
 instance:
   name: 9web

@@ -97,7 +97,7 @@ func TestParseRejects(t *testing.T) {
 
 		// provider and project.
 		{"missing provider", strings.TrimPrefix(head, "provider: crusoe\n"), []want{{"provider", "provider: is required; add provider: crusoe (line 1)", 1}}},
-		{"other provider", strings.Replace(head, "crusoe", "aws", 1), []want{{"provider", `provider: "aws" is not a supported provider; supported: crusoe (line 1)`, 1}}},
+		{"other provider", strings.Replace(head, "crusoe", "aws", 1), []want{{"provider", `provider: "aws" is not a supported provider; supported: crusoe, cloudmc (line 1)`, 1}}},
 		{"provider is a list", strings.Replace(head, "provider: crusoe", "provider: [crusoe]", 1), []want{{"provider", "must be a single value, not a list", 1}}},
 		{"project not a uuid", head + "project: my-project\n", []want{{"project", `"my-project" is not a project ID`, 7}}},
 
@@ -261,7 +261,7 @@ timeouts:
 	// Error lists them all, one per line.
 	lines := strings.Split(errs.Error(), "\n")
 	require.Len(t, lines, len(errs))
-	assert.Equal(t, `provider: "aws" is not a supported provider; supported: crusoe (line 1)`, lines[0])
+	assert.Equal(t, `provider: "aws" is not a supported provider; supported: crusoe, cloudmc (line 1)`, lines[0])
 }
 
 func TestParseGoodSpec(t *testing.T) {

@@ -12,8 +12,10 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/cloudflow/cloudflow/activities"
+	"github.com/cloudflow/cloudflow/clients/cloudmc"
 	"github.com/cloudflow/cloudflow/clients/crusoe"
 	"github.com/cloudflow/cloudflow/clients/kraftcloud"
+	"github.com/cloudflow/cloudflow/clients/openvz"
 	"github.com/cloudflow/cloudflow/workflows"
 )
 
@@ -27,6 +29,10 @@ type Options struct {
 	// which variables to set.
 	Crusoe     *crusoe.Client
 	KraftCloud *kraftcloud.Client
+	// OpenVZ is the container API's client (it has no credentials).
+	OpenVZ *openvz.Client
+	// CloudMC is the CloudMC client (API key and environment).
+	CloudMC *cloudmc.Client
 	// Poll paces the durable waiter; zero means activities.DefaultPollPolicy.
 	Poll activities.PollPolicy
 	// Worker passes SDK worker options through (concurrency, identity...).
@@ -35,8 +41,8 @@ type Options struct {
 
 // New returns a worker, not yet started, with everything registered.
 func New(c client.Client, opts Options) (sdkworker.Worker, error) {
-	if opts.Crusoe == nil && opts.KraftCloud == nil {
-		return nil, errors.New("worker: no cloud client: configure Crusoe (CRUSOE_* or ~/.crusoe/config) or KraftCloud (KRAFTCLOUD_TOKEN)")
+	if opts.Crusoe == nil && opts.KraftCloud == nil && opts.OpenVZ == nil && opts.CloudMC == nil {
+		return nil, errors.New("worker: no cloud client: configure Crusoe (CRUSOE_* or ~/.crusoe/config), KraftCloud (KRAFTCLOUD_TOKEN), the container API (OPENVZ_API_ENDPOINT) or CloudMC (CLOUDMC_*)")
 	}
 	tq := opts.TaskQueue
 	if tq == "" {
@@ -53,6 +59,8 @@ func Register(r sdkworker.Registry, opts Options) {
 	RegisterWorkflows(r)
 	r.RegisterActivity(&activities.CrusoeActivities{Client: opts.Crusoe, Poll: opts.Poll})
 	r.RegisterActivity(&activities.KraftCloudActivities{Client: opts.KraftCloud, Poll: opts.Poll})
+	r.RegisterActivity(&activities.OpenVZActivities{Client: opts.OpenVZ, Poll: opts.Poll})
+	r.RegisterActivity(&activities.CloudMCActivities{Client: opts.CloudMC, Poll: opts.Poll})
 }
 
 // RegisterWorkflows registers the workflows under their contract names.
@@ -65,6 +73,10 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.DeployInstance, workflow.RegisterOptions{Name: workflows.DeployInstanceWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.UndeployInstance, workflow.RegisterOptions{Name: workflows.UndeployInstanceWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.SnapshotDisks, workflow.RegisterOptions{Name: workflows.SnapshotDisksWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.ProvisionInstance, workflow.RegisterOptions{Name: workflows.ProvisionInstanceWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.DeprovisionInstance, workflow.RegisterOptions{Name: workflows.DeprovisionInstanceWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.CreateContainer, workflow.RegisterOptions{Name: workflows.CreateContainerWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.DeleteContainer, workflow.RegisterOptions{Name: workflows.DeleteContainerWorkflowName})
 }
 
 // Run runs a worker until ctx ends, then stops it gracefully: activities in

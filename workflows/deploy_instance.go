@@ -13,7 +13,7 @@ import (
 // Error types of the KraftCloud deployment workflows; their details hold the
 // DeployInstanceResult or UndeployInstanceResult.
 const (
-	ErrTypeDeployFailed              = "DeployInstanceFailed"
+	ErrTypeDeployFailed           = "DeployInstanceFailed"
 	ErrTypeUndeployInstanceFailed = "UndeployInstanceFailed"
 )
 

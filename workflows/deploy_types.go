@@ -8,7 +8,7 @@ import (
 
 // KraftCloud deployment workflow type names (part of the public contract).
 const (
-	DeployInstanceWorkflowName      = "DeployInstance"
+	DeployInstanceWorkflowName   = "DeployInstance"
 	UndeployInstanceWorkflowName = "UndeployInstance"
 )
 

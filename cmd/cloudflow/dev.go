@@ -13,8 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudflow/cloudflow/clients/cloudmc"
 	"github.com/cloudflow/cloudflow/clients/crusoe"
 	"github.com/cloudflow/cloudflow/clients/kraftcloud"
+	"github.com/cloudflow/cloudflow/clients/openvz"
 	"github.com/cloudflow/cloudflow/cloudsim"
 	"github.com/cloudflow/cloudflow/internal/devserver"
 	"github.com/cloudflow/cloudflow/starter"
@@ -145,6 +147,15 @@ func (o *devOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) (err
 	if err != nil {
 		return withCode(exitOther, err)
 	}
+	ovz, err := openvz.New(openvz.WithBaseURL(sim.URL + openVZAPIPath))
+	if err != nil {
+		return withCode(exitOther, err)
+	}
+	cmc, err := cloudmc.New(cloudmc.WithBaseURL(sim.URL+cloudMCAPIPath), cloudmc.WithAPIKey(cloudsim.DefaultCloudMCAPIKey),
+		cloudmc.WithEnvironment(cloudsim.DefaultCloudMCServiceCode, cloudsim.DefaultCloudMCEnvironment))
+	if err != nil {
+		return withCode(exitOther, err)
+	}
 	// The worker talks to this dev server only, whatever profile the flags name.
 	s, err := dialStarter(starter.Options{HostPort: dev.Address(), Namespace: dev.Namespace(), TaskQueue: root.TaskQueue}, errOut, slog.LevelWarn)
 	if err != nil {
@@ -155,7 +166,7 @@ func (o *devOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) (err
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan error, 1)
 	go func() {
-		workerDone <- worker.Run(workerCtx, s.Client(), worker.Options{TaskQueue: root.TaskQueue, Crusoe: cc, KraftCloud: kc})
+		workerDone <- worker.Run(workerCtx, s.Client(), worker.Options{TaskQueue: root.TaskQueue, Crusoe: cc, KraftCloud: kc, OpenVZ: ovz, CloudMC: cmc})
 	}()
 	cleanups = append(cleanups, func() {
 		fmt.Fprintln(errOut, "Stopping the worker...")
@@ -202,6 +213,11 @@ func devEnv(dev *devserver.Server, simURL string, c cloudsim.CrusoeOptions) [][2
 		[2]string{crusoe.EnvProjectID, c.ProjectID},
 		[2]string{kraftcloud.EnvAPIEndpoint, simURL + kraftCloudAPIPath},
 		[2]string{kraftcloud.EnvToken, cloudsim.DefaultKraftCloudToken}, // the simulator's public default
+		[2]string{openvz.EnvAPIEndpoint, simURL + openVZAPIPath},
+		[2]string{cloudmc.EnvAPIEndpoint, simURL + cloudMCAPIPath},
+		[2]string{cloudmc.EnvAPIKey, cloudsim.DefaultCloudMCAPIKey}, // the simulator's public default
+		[2]string{cloudmc.EnvServiceCode, cloudsim.DefaultCloudMCServiceCode},
+		[2]string{cloudmc.EnvEnvironment, cloudsim.DefaultCloudMCEnvironment},
 	)
 }
 
@@ -212,7 +228,7 @@ func (o *devOptions) printReady(w io.Writer, dev *devserver.Server, simURL strin
 	if dev.UIAddress() != "" {
 		fmt.Fprintf(tw, "  Web UI:\thttp://%s\n", dev.UIAddress())
 	}
-	fmt.Fprintf(tw, "  Simulator:\t%s (Crusoe Cloud %s, %s; KraftCloud %s)\n", simURL, crusoeAPIPath, latencyText(o.OperationLatency), kraftCloudAPIPath)
+	fmt.Fprintf(tw, "  Simulator:\t%s (Crusoe Cloud %s, %s; KraftCloud %s; container API %s; CloudMC %s)\n", simURL, crusoeAPIPath, latencyText(o.OperationLatency), kraftCloudAPIPath, openVZAPIPath, cloudMCAPIPath)
 	fmt.Fprintf(tw, "  Worker:\tpolling task queue %q\n", taskQueue)
 	_ = tw.Flush()
 	if o.ReadyFile != "" {
@@ -220,14 +236,16 @@ func (o *devOptions) printReady(w io.Writer, dev *devserver.Server, simURL strin
 	}
 	fmt.Fprintln(w, "\nIn another shell:")
 	for _, kv := range env {
-		if kv[0] == crusoe.EnvSecretKey || kv[0] == kraftcloud.EnvToken {
+		if kv[0] == crusoe.EnvSecretKey || kv[0] == kraftcloud.EnvToken || kv[0] == cloudmc.EnvAPIKey {
 			fmt.Fprintf(w, "  export %s=%s   # the simulator's public default, not a real secret\n", kv[0], kv[1])
 			continue
 		}
 		fmt.Fprintf(w, "  export %s=%s\n", kv[0], kv[1])
 	}
 	fmt.Fprintln(w, "  cloudflow vm provision -f examples/crusoe-vm.yaml --wait")
+	fmt.Fprintln(w, "  cloudflow vm provision -f examples/cloudmc-vm.yaml --wait")
 	fmt.Fprintln(w, "  cloudflow instances deploy -f examples/kraftcloud-app.yaml --wait")
+	fmt.Fprintln(w, "  cloudflow container create -f examples/container.yaml --wait")
 	fmt.Fprintf(w, "  cloudflow sim inventory --endpoint %s\n", simURL)
 	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
 }

@@ -97,6 +97,12 @@ type fakeRunner struct {
 	snapshots     []workflows.SnapshotDisksInput
 	deployed      []workflows.DeployInstanceInput
 	undeployed    []workflows.UndeployInstanceInput
+	ctCreated     []workflows.CreateContainerInput
+	ctDeleted     []workflows.DeleteContainerInput
+
+	// CloudMC (cloudmc_test.go)
+	cmcProvisioned   []workflows.ProvisionInstanceInput
+	cmcDeprovisioned []workflows.DeprovisionInstanceInput
 
 	fleetProgress []workflows.FleetProgress // WatchFleet reports these in turn
 
@@ -143,6 +149,16 @@ func (r *fakeRunner) DeployInstance(_ context.Context, in workflows.DeployInstan
 
 func (r *fakeRunner) UndeployInstance(_ context.Context, in workflows.UndeployInstanceInput) (starter.Run, error) {
 	r.undeployed = append(r.undeployed, in)
+	return r.run, r.startErr
+}
+
+func (r *fakeRunner) CreateContainer(_ context.Context, in workflows.CreateContainerInput) (starter.Run, error) {
+	r.ctCreated = append(r.ctCreated, in)
+	return r.run, r.startErr
+}
+
+func (r *fakeRunner) DeleteContainer(_ context.Context, in workflows.DeleteContainerInput) (starter.Run, error) {
+	r.ctDeleted = append(r.ctDeleted, in)
 	return r.run, r.startErr
 }
 

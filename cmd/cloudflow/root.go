@@ -37,6 +37,10 @@ type runner interface {
 	DeprovisionVM(ctx context.Context, in workflows.DeprovisionVMInput) (starter.Run, error)
 	DeployInstance(ctx context.Context, in workflows.DeployInstanceInput) (starter.Run, error)
 	UndeployInstance(ctx context.Context, in workflows.UndeployInstanceInput) (starter.Run, error)
+	ProvisionInstance(ctx context.Context, in workflows.ProvisionInstanceInput) (starter.Run, error)
+	DeprovisionInstance(ctx context.Context, in workflows.DeprovisionInstanceInput) (starter.Run, error)
+	CreateContainer(ctx context.Context, in workflows.CreateContainerInput) (starter.Run, error)
+	DeleteContainer(ctx context.Context, in workflows.DeleteContainerInput) (starter.Run, error)
 	Progress(ctx context.Context, workflowID, runID string) (workflows.Progress, error)
 	Watch(ctx context.Context, workflowID, runID string, every time.Duration, fn func(workflows.Progress)) error
 	BulkCreateVMs(ctx context.Context, in workflows.BulkCreateVMsInput) (starter.Run, error)
@@ -156,6 +160,7 @@ func newRootCmd(f *factory) *cobra.Command {
 	cmd.AddCommand(
 		newVMCmd(f, opts),
 		newInstancesCmd(f, opts),
+		newContainerCmd(f, opts),
 		newDisksCmd(f, opts),
 		newRunsCmd(f, opts),
 		newScheduleCmd(f, opts),

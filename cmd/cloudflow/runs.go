@@ -63,9 +63,9 @@ func newRunsListCmd(f *factory, root *rootOptions) *cobra.Command {
 				return usageErrorf("--query cannot be combined with --provider, --name or --workflow")
 			}
 			switch opts.Provider {
-			case "", workflows.ProviderCrusoe, workflows.ProviderKraftCloud:
+			case "", workflows.ProviderCrusoe, workflows.ProviderKraftCloud, workflows.ProviderOpenVZ, workflows.ProviderCloudMC:
 			default:
-				return usageErrorf("--provider %q is not one of %s, %s", opts.Provider, workflows.ProviderCrusoe, workflows.ProviderKraftCloud)
+				return usageErrorf("--provider %q is not one of %s, %s, %s, %s", opts.Provider, workflows.ProviderCrusoe, workflows.ProviderKraftCloud, workflows.ProviderOpenVZ, workflows.ProviderCloudMC)
 			}
 			r, err := root.dial(f)
 			if err != nil {
@@ -93,7 +93,7 @@ func newRunsListCmd(f *factory, root *rootOptions) *cobra.Command {
 	}
 	cmd.Flags().IntVarP(&opts.Limit, "limit", "L", 20, "most runs to list")
 	cmd.Flags().StringVar(&opts.Query, "query", "", "Temporal visibility `query` (default: runs on the task queue)")
-	cmd.Flags().StringVar(&opts.Provider, "provider", "", "only runs on this cloud: crusoe or kraftcloud")
+	cmd.Flags().StringVar(&opts.Provider, "provider", "", "only runs on this cloud: crusoe, kraftcloud, openvz or cloudmc")
 	cmd.Flags().StringVar(&opts.Name, "name", "", "only runs that acted on the resource of this `name`")
 	cmd.Flags().StringVar(&opts.Workflow, "workflow", "", "only runs of this workflow `type`, e.g. ProvisionVM")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
@@ -307,6 +307,14 @@ func waitForRun(cmd *cobra.Command, f *factory, r runner, run starter.Run, w wai
 			printDeprovisionSummary(out, run, (*workflows.DeprovisionVMResult)(res), runErr)
 		case *workflows.SnapshotDisksResult:
 			printSnapshotSummary(out, run, res, runErr)
+		case *workflows.ProvisionInstanceResult:
+			printProvisionInstanceSummary(out, run, res, runErr)
+		case *workflows.DeprovisionInstanceResult:
+			printDeprovisionSummary(out, run, (*workflows.DeprovisionVMResult)(res), runErr)
+		case *workflows.CreateContainerResult:
+			printContainerSummary(out, run, res, runErr)
+		case *workflows.DeleteContainerResult:
+			printDeprovisionSummary(out, run, (*workflows.DeprovisionVMResult)(res), runErr)
 		case *json.RawMessage:
 			if runErr == nil {
 				fmt.Fprintf(out, "\n%s %s completed.\n", run.Workflow, run.WorkflowID)
@@ -342,6 +350,14 @@ func newResult(workflow string) any {
 		return &workflows.UndeployInstanceResult{}
 	case workflows.SnapshotDisksWorkflowName:
 		return &workflows.SnapshotDisksResult{}
+	case workflows.ProvisionInstanceWorkflowName:
+		return &workflows.ProvisionInstanceResult{}
+	case workflows.DeprovisionInstanceWorkflowName:
+		return &workflows.DeprovisionInstanceResult{}
+	case workflows.CreateContainerWorkflowName:
+		return &workflows.CreateContainerResult{}
+	case workflows.DeleteContainerWorkflowName:
+		return &workflows.DeleteContainerResult{}
 	}
 	return new(json.RawMessage)
 }
@@ -361,6 +377,14 @@ func finalProgress(workflow string, result any, runErr *starter.RunError) *workf
 	case *workflows.UndeployInstanceResult:
 		steps = res.Steps
 	case *workflows.SnapshotDisksResult:
+		steps = res.Steps
+	case *workflows.ProvisionInstanceResult:
+		steps = res.Steps
+	case *workflows.DeprovisionInstanceResult:
+		steps = res.Steps
+	case *workflows.CreateContainerResult:
+		steps = res.Steps
+	case *workflows.DeleteContainerResult:
 		steps = res.Steps
 	}
 	if len(steps) == 0 {

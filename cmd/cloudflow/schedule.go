@@ -22,6 +22,7 @@ var schedulable = []string{
 	"vm provision", "vm deprovision", "vm bulk-create",
 	"instances start", "instances stop", "instances deploy", "instances undeploy",
 	"disks snapshot",
+	"container create", "container delete",
 }
 
 func newScheduleCmd(f *factory, root *rootOptions) *cobra.Command {
@@ -193,6 +194,22 @@ func (p *planRecorder) UndeployInstance(_ context.Context, in workflows.Undeploy
 
 func (p *planRecorder) SnapshotDisks(_ context.Context, in workflows.SnapshotDisksInput) (starter.Run, error) {
 	return p.record(starter.SnapshotDisksPlan(in))
+}
+
+func (p *planRecorder) CreateContainer(_ context.Context, in workflows.CreateContainerInput) (starter.Run, error) {
+	return p.record(starter.CreateContainerPlan(in))
+}
+
+func (p *planRecorder) DeleteContainer(_ context.Context, in workflows.DeleteContainerInput) (starter.Run, error) {
+	return p.record(starter.DeleteContainerPlan(in))
+}
+
+func (p *planRecorder) ProvisionInstance(_ context.Context, in workflows.ProvisionInstanceInput) (starter.Run, error) {
+	return p.record(starter.ProvisionInstancePlan(in))
+}
+
+func (p *planRecorder) DeprovisionInstance(_ context.Context, in workflows.DeprovisionInstanceInput) (starter.Run, error) {
+	return p.record(starter.DeprovisionInstancePlan(in))
 }
 
 func (p *planRecorder) Close() {}

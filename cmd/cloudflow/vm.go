@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -29,7 +30,10 @@ func newVMCmd(f *factory, root *rootOptions) *cobra.Command {
 	cmd := nounCmd("vm <command>", "Provision and deprovision VMs described by a spec file")
 	cmd.Long = heredoc(`
 		Provision and deprovision a VM with its data disks and firewall rules, as
-		described by a spec file (YAML or JSON; see examples/crusoe-vm.yaml).
+		described by a spec file (YAML or JSON; see examples/crusoe-vm.yaml). The
+		spec's provider picks the cloud: crusoe (ProvisionVM, DeprovisionVM) or
+		cloudmc, an instance with a data volume and ingress rules
+		(ProvisionInstance, DeprovisionInstance; see examples/cloudmc-vm.yaml).
 
 		The spec is checked in full before anything starts: every problem is
 		reported with its field and line, and the command exits with status 2.`)
@@ -58,6 +62,7 @@ func newVMProvisionCmd(f *factory, root *rootOptions) *cobra.Command {
 		Example: examples(`
 			$ cloudflow vm provision -f examples/crusoe-vm.yaml
 			$ cloudflow vm provision -f examples/crusoe-vm.yaml --wait --timeout 15m
+			$ cloudflow vm provision -f examples/cloudmc-vm.yaml --wait
 			$ cloudflow vm provision -f - --wait --json < vm.yaml`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -103,7 +108,16 @@ func (o *vmOptions) run(cmd *cobra.Command, provision bool) error {
 	if err := o.validate(cmd); err != nil {
 		return err
 	}
-	s, err := loadSpec(o.f.IO.In, o.File, spec.Load, spec.Parse)
+	// The spec's provider picks the workflows: a CloudMC instance, or a Crusoe VM.
+	data, err := readSpecData(o.f.IO.In, o.File)
+	if err != nil {
+		return err
+	}
+	if spec.ProviderOf(data) == spec.ProviderCloudMC {
+		return o.runCloudMC(cmd, data, provision)
+	}
+	s, err := loadSpec(bytes.NewReader(data), o.File,
+		func(path string) (*spec.VMSpec, error) { return spec.Parse(data, path) }, spec.Parse)
 	if err != nil {
 		return err
 	}

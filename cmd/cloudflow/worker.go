@@ -7,8 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudflow/cloudflow/clients/cloudmc"
 	"github.com/cloudflow/cloudflow/clients/crusoe"
 	"github.com/cloudflow/cloudflow/clients/kraftcloud"
+	"github.com/cloudflow/cloudflow/clients/openvz"
 	"github.com/cloudflow/cloudflow/worker"
 )
 
@@ -16,6 +18,10 @@ type workerOptions struct {
 	CrusoeEndpoint     string
 	CrusoeProjectID    string
 	KraftCloudEndpoint string
+
+	openVZ *openvz.Client // the container API's, set by clients when configured
+
+	cloudMC *cloudmc.Client // CloudMC's, set by clients when CLOUDMC_* is set
 }
 
 // clients builds the cloud clients the environment configures. A cloud that
@@ -51,8 +57,15 @@ func (o *workerOptions) clients() (*crusoe.Client, *kraftcloud.Client, error) {
 			return nil, nil, withCode(exitUsage, kerr)
 		}
 	}
-	if cc == nil && kc == nil {
-		return nil, nil, withCode(exitUsage, fmt.Errorf("no cloud is configured:\n  crusoe: %v\n  kraftcloud: %v\nTo use the simulator, run `cloudflow sim` and export the environment it prints", cerr, kerr))
+	var oerr error
+	if o.openVZ, oerr = openVZClient(); oerr != nil {
+		return nil, nil, oerr
+	}
+	if o.cloudMC, oerr = cloudMCClient(); oerr != nil {
+		return nil, nil, oerr
+	}
+	if cc == nil && kc == nil && o.openVZ == nil && o.cloudMC == nil {
+		return nil, nil, withCode(exitUsage, fmt.Errorf("no cloud is configured:\n  crusoe: %v\n  kraftcloud: %v\n  container API: set "+openvz.EnvAPIEndpoint+"\n  cloudmc: set CLOUDMC_API_ENDPOINT, CLOUDMC_API_KEY, CLOUDMC_SERVICE_CODE and CLOUDMC_ENVIRONMENT\nTo use the simulator, run `cloudflow sim` and export the environment it prints", cerr, kerr))
 	}
 	return cc, kc, nil
 }
@@ -99,7 +112,13 @@ func newWorkerCmd(f *factory, root *rootOptions) *cobra.Command {
 			} else {
 				fmt.Fprintf(f.IO.ErrOut, "  KraftCloud: not configured; its workflows fail until %s is set\n", kraftcloud.EnvToken)
 			}
-			if err := worker.Run(ctx, s.Client(), worker.Options{TaskQueue: root.TaskQueue, Crusoe: cc, KraftCloud: kc}); err != nil {
+			if opts.openVZ != nil {
+				fmt.Fprintf(f.IO.ErrOut, "  Container API %s\n", opts.openVZ.BaseURL())
+			}
+			if opts.cloudMC != nil {
+				fmt.Fprintf(f.IO.ErrOut, "  CloudMC API %s, environment %s/%s\n", opts.cloudMC.BaseURL(), opts.cloudMC.ServiceCode(), opts.cloudMC.Environment())
+			}
+			if err := worker.Run(ctx, s.Client(), worker.Options{TaskQueue: root.TaskQueue, Crusoe: cc, KraftCloud: kc, OpenVZ: opts.openVZ, CloudMC: opts.cloudMC}); err != nil {
 				return withCode(exitOther, err)
 			}
 			fmt.Fprintln(f.IO.ErrOut, "Worker stopped.")

@@ -1,0 +1,362 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/cloudflow/cloudflow/clients/cloudmc"
+	"github.com/cloudflow/cloudflow/cloudsim"
+)
+
+type cmcFixture struct {
+	sim    *cloudsim.Running
+	admin  *cloudsim.AdminClient
+	client *cloudmc.Client
+	acts   *CloudMCActivities
+}
+
+// newCloudMCSim serves the simulator with tasks that take latency.
+func newCloudMCSim(t *testing.T, latency time.Duration) *cmcFixture {
+	t.Helper()
+	sim, err := cloudsim.Start("127.0.0.1:0", cloudsim.Options{CloudMC: cloudsim.CloudMCOptions{Latency: latency}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sim.Close() })
+	c, err := cloudmc.New(cloudmc.WithBaseURL(sim.URL+"/api/v2"), cloudmc.WithAPIKey(cloudsim.DefaultCloudMCAPIKey),
+		cloudmc.WithEnvironment(cloudsim.DefaultCloudMCServiceCode, cloudsim.DefaultCloudMCEnvironment))
+	require.NoError(t, err)
+	return &cmcFixture{
+		sim: sim, admin: &cloudsim.AdminClient{BaseURL: sim.URL}, client: c,
+		acts: &CloudMCActivities{Client: c, Poll: PollPolicy{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond, Multiplier: 2}},
+	}
+}
+
+func (f *cmcFixture) env() *testsuite.TestActivityEnvironment {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(f.acts)
+	return env
+}
+
+var (
+	cmcCreated       = decoded[CloudMCCreateResult]
+	cmcDeletedResult = decoded[CloudMCDeleteResult]
+	cmcWaited        = decoded[CloudMCWaitResult]
+)
+
+func cmcInstanceInput(name string) CloudMCCreateInstanceInput {
+	return CloudMCCreateInstanceInput{Name: name, ComputeOfferingID: cloudsim.CloudMCComputeOfferingID,
+		NetworkID: cloudsim.CloudMCNetworkID, TemplateID: cloudsim.CloudMCTemplateID}
+}
+
+var sshRule = CloudMCRule{NetworkID: cloudsim.CloudMCNetworkID, Protocol: "tcp", StartPort: 22, CIDR: "0.0.0.0/0"}
+
+// instance makes an instance through the activities and waits until it runs.
+func (f *cmcFixture) instance(t *testing.T, env *testsuite.TestActivityEnvironment, name string) string {
+	t.Helper()
+	cr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateInstance, cmcInstanceInput(name))))
+	wr := cmcWaited(t, must(env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: cr.TaskID, Name: name, Timeout: time.Minute})))
+	return wr.ResourceID
+}
+
+func (f *cmcFixture) inventory(t *testing.T) cloudsim.Inventory {
+	t.Helper()
+	inv, err := f.admin.Inventory(context.Background())
+	require.NoError(t, err)
+	return inv
+}
+
+// The whole life of an instance with a volume and a rule against the
+// simulator: each create's task waited out, then each removal's.
+func TestCloudMCLifeCycle(t *testing.T) {
+	f := newCloudMCSim(t, 100*time.Millisecond)
+	env := f.env()
+	ctx := context.Background()
+
+	cr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateInstance, cmcInstanceInput("web"))))
+	require.NotEmpty(t, cr.TaskID)
+	require.False(t, cr.Existed)
+	wr := cmcWaited(t, must(env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: cr.TaskID, Name: "web", Timeout: time.Minute})))
+	require.Equal(t, "task", wr.Resolution)
+	require.Equal(t, cloudmc.InstanceStateRunning, wr.State)
+	require.Greater(t, wr.Polls, 1, "the task took a few polls")
+	instID := wr.ResourceID
+
+	vr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateVolume, CloudMCCreateVolumeInput{Name: "web-data", SizeGB: 20})))
+	wr = cmcWaited(t, must(env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCVolume, TaskID: vr.TaskID, Name: "web-data", Timeout: time.Minute})))
+	volID := wr.ResourceID
+	require.NotEmpty(t, volID)
+
+	ar := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCAttachVolume, CloudMCAttachVolumeInput{VolumeID: volID, InstanceID: instID, VolumeName: "web-data"})))
+	require.NotEmpty(t, ar.TaskID)
+	must(env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCAttachment, TaskID: ar.TaskID, ResourceID: volID, InstanceID: instID, Timeout: time.Minute}))
+	v, err := f.client.Volumes.Get(ctx, volID)
+	require.NoError(t, err)
+	require.Equal(t, instID, v.InstanceID)
+	// Attaching again finds it done: nothing is sent, and it is this run's own
+	// only if an earlier attempt sent the attach.
+	again := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCAttachVolume, CloudMCAttachVolumeInput{VolumeID: volID, InstanceID: instID})))
+	require.Empty(t, again.TaskID)
+	require.True(t, again.Existed)
+
+	rr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateIngressRule, CloudMCCreateIngressRuleInput{Rule: sshRule})))
+	wr = cmcWaited(t, must(env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCIngressRule, TaskID: rr.TaskID, Rule: &sshRule, Timeout: time.Minute})))
+	require.Equal(t, "Active", wr.State)
+	ruleID := wr.ResourceID
+	// The same rule again, written another way, is found by its fields.
+	same := CloudMCRule{Protocol: "TCP", StartPort: 22, EndPort: 22, CIDR: "0.0.0.0/0"}
+	found := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateIngressRule, CloudMCCreateIngressRuleInput{Rule: same})))
+	require.Equal(t, ruleID, found.ResourceID)
+	require.True(t, found.Existed)
+
+	inv := f.inventory(t)
+	require.Equal(t, 1, inv.Count("cloudmc", "instances"))
+	require.Equal(t, 2, inv.Count("cloudmc", "volumes"), "the data volume and the instance's OS volume")
+	require.Equal(t, 1, inv.Count("cloudmc", "ingress-rules"))
+
+	// Removal, in the order that frees each resource for the next.
+	remove := func(act any, in any, wait CloudMCWaitInput) {
+		t.Helper()
+		dr := cmcDeletedResult(t, must(env.ExecuteActivity(act, in)))
+		require.False(t, dr.AlreadyGone)
+		require.NotEmpty(t, dr.TaskID)
+		wait.TaskID, wait.ResourceID, wait.Gone, wait.Timeout = dr.TaskID, dr.ResourceID, true, time.Minute
+		must(env.ExecuteActivity(f.acts.CloudMCWaitTask, wait))
+		// Again: already gone.
+		require.True(t, cmcDeletedResult(t, must(env.ExecuteActivity(act, in))).AlreadyGone)
+	}
+	remove(f.acts.CloudMCDeleteIngressRule, CloudMCDeleteIngressRuleInput{Rule: sshRule}, CloudMCWaitInput{Kind: KindCloudMCIngressRule, Rule: &sshRule})
+	remove(f.acts.CloudMCDetachVolume, CloudMCDetachVolumeInput{VolumeName: "web-data", InstanceName: "web"}, CloudMCWaitInput{Kind: KindCloudMCAttachment, Name: "web-data"})
+	remove(f.acts.CloudMCDeleteVolume, CloudMCDeleteInput{Name: "web-data"}, CloudMCWaitInput{Kind: KindCloudMCVolume, Name: "web-data"})
+	remove(f.acts.CloudMCDeleteInstance, CloudMCDeleteInput{ID: instID, Name: "web"}, CloudMCWaitInput{Kind: KindCloudMCInstance, Name: "web"})
+	require.True(t, f.inventory(t).Empty(), "the OS volume went with the instance: %v", f.inventory(t))
+}
+
+// Tasks that expire while being waited on (404) are resolved from the
+// resource itself, for every kind, creates and deletes alike.
+func TestCloudMCTaskExpiringMidWaitIsResolvedFromTheResource(t *testing.T) {
+	f := newCloudMCSim(t, 300*time.Millisecond)
+	ctx := context.Background()
+	require.NoError(t, f.admin.SetOperationExpiry(ctx, cloudsim.CloudCloudMC, time.Millisecond))
+	// Poll slower than the tasks are kept, so that the waiter meets each
+	// task PENDING and then never again.
+	f.acts.Poll = PollPolicy{Initial: 100 * time.Millisecond, Max: 100 * time.Millisecond, Multiplier: 1}
+	env := f.env()
+	wait := func(in CloudMCWaitInput) CloudMCWaitResult {
+		t.Helper()
+		in.Timeout = time.Minute
+		wr := cmcWaited(t, must(env.ExecuteActivity(f.acts.CloudMCWaitTask, in)))
+		require.Equal(t, "resource", wr.Resolution, "%s", in.Kind)
+		return wr
+	}
+
+	cr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateInstance, cmcInstanceInput("exp"))))
+	wr := wait(CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: cr.TaskID, Name: "exp"})
+	require.Equal(t, cloudmc.InstanceStateRunning, wr.State)
+	require.Greater(t, wr.Polls, 2, "the task was PENDING first")
+	instID := wr.ResourceID
+	require.NotEmpty(t, instID)
+
+	vr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateVolume, CloudMCCreateVolumeInput{Name: "exp-data", SizeGB: 5})))
+	volID := wait(CloudMCWaitInput{Kind: KindCloudMCVolume, TaskID: vr.TaskID, Name: "exp-data"}).ResourceID
+	ar := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCAttachVolume, CloudMCAttachVolumeInput{VolumeID: volID, InstanceID: instID})))
+	wait(CloudMCWaitInput{Kind: KindCloudMCAttachment, TaskID: ar.TaskID, ResourceID: volID, InstanceID: instID})
+	rr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateIngressRule, CloudMCCreateIngressRuleInput{Rule: sshRule})))
+	require.Equal(t, "Active", wait(CloudMCWaitInput{Kind: KindCloudMCIngressRule, TaskID: rr.TaskID, Rule: &sshRule}).State)
+
+	dr := cmcDeletedResult(t, must(env.ExecuteActivity(f.acts.CloudMCDetachVolume, CloudMCDetachVolumeInput{VolumeID: volID})))
+	wait(CloudMCWaitInput{Kind: KindCloudMCAttachment, TaskID: dr.TaskID, ResourceID: volID, Gone: true})
+	dr = cmcDeletedResult(t, must(env.ExecuteActivity(f.acts.CloudMCDeleteInstance, CloudMCDeleteInput{ID: instID})))
+	wait(CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: dr.TaskID, ResourceID: instID, Gone: true})
+	v, err := f.client.Volumes.Get(ctx, volID)
+	require.NoError(t, err)
+	require.False(t, v.Attached())
+
+	// An expired task whose create did not complete is a failure, found
+	// from the resource too.
+	_, err = env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: "gone-task", Name: "never-made", Timeout: time.Minute})
+	app := appError(t, err)
+	require.Equal(t, ErrTypeOperationFailed, app.Type())
+	require.Contains(t, app.Error(), "does not exist")
+}
+
+// A FAILED task is final and carries the cloud's code and message; what it
+// was making is gone (the simulator rolls it back).
+func TestCloudMCFailedTaskIsFinal(t *testing.T) {
+	f := newCloudMCSim(t, 50*time.Millisecond)
+	addFault(t, f.admin, cloudsim.Fault{Cloud: "cloudmc", Method: "POST", Path: "/api/v2/services/*/*/instances",
+		Action: cloudsim.FaultFailOperation, Code: "2050", Message: "no host has capacity for the offering"})
+	env := f.env()
+	cr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateInstance, cmcInstanceInput("full"))))
+	_, err := env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: cr.TaskID, Name: "full", Timeout: time.Minute})
+	app := appError(t, err)
+	require.Equal(t, ErrTypeOperationFailed, app.Type())
+	require.True(t, app.NonRetryable())
+	require.Contains(t, app.Error(), "2050: no host has capacity for the offering")
+	var det CloudErrorDetails
+	require.NoError(t, app.Details(&det))
+	require.Equal(t, CloudErrorDetails{Cloud: "cloudmc", Code: "2050", Message: "no host has capacity for the offering"}, det)
+	require.Equal(t, 0, f.inventory(t).Count("cloudmc", "instances"))
+}
+
+// A name found on a first attempt belongs to someone else: adopted, never
+// undone. A retry whose earlier attempt sent the create owns what it finds.
+func TestCloudMCCreateAdoptsByName(t *testing.T) {
+	f := newCloudMCSim(t, 20*time.Millisecond)
+	ctx := context.Background()
+	_, err := f.client.Volumes.Create(ctx, &cloudmc.VolumeCreateRequest{Name: "old", SizeInGB: 1})
+	require.NoError(t, err)
+	cr := cmcCreated(t, must(f.env().ExecuteActivity(f.acts.CloudMCCreateVolume, CloudMCCreateVolumeInput{Name: "old", SizeGB: 1})))
+	require.True(t, cr.Existed)
+	require.NotEmpty(t, cr.ResourceID)
+	require.Empty(t, cr.TaskID, "nothing was started: the waiter reads the volume")
+
+	// The create's answer is lost after the cloud applied it: the retry,
+	// with the marker the first attempt recorded, finds the instance and
+	// owns it. One instance, one create.
+	addFault(t, f.admin, cloudsim.Fault{Cloud: "cloudmc", Method: "POST", Path: "/api/v2/services/*/*/instances", Action: cloudsim.FaultDropResponse, Times: 1})
+	env := f.env()
+	_, err = env.ExecuteActivity(f.acts.CloudMCCreateInstance, cmcInstanceInput("lost"))
+	require.Error(t, err)
+	require.False(t, appError(t, err).NonRetryable(), "a lost answer is retried")
+	env = f.env()
+	env.SetHeartbeatDetails(createMarker{CreateSent: "lost"})
+	cr = cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateInstance, cmcInstanceInput("lost"))))
+	require.False(t, cr.Existed, "the instance is this step's own, so a failure would undo it")
+	require.NotEmpty(t, cr.ResourceID)
+	// The waiter reads the instance: it is being made, then runs.
+	wr := cmcWaited(t, must(env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCInstance, ResourceID: cr.ResourceID, Name: "lost", Timeout: time.Minute})))
+	require.Equal(t, cloudmc.InstanceStateRunning, wr.State)
+	counters, err := f.admin.Counters(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, counters["cloudmc"]["instance-creates"]["lost"])
+}
+
+// A create that races another of the same name gets "name in use" (2011):
+// the name is looked up and the instance adopted as someone else's.
+func TestCloudMCNameInUseIsResolvedByLookingTheNameUp(t *testing.T) {
+	f := newCloudMCSim(t, 20*time.Millisecond)
+	ctx := context.Background()
+	// Hold the activity's create back while another client makes the name.
+	addFault(t, f.admin, cloudsim.Fault{Cloud: "cloudmc", Method: "POST", Path: "/api/v2/services/*/*/instances",
+		Action: cloudsim.FaultDelay, Delay: cloudsim.Duration(500 * time.Millisecond), Times: 1})
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		_, _ = f.client.Instances.Create(ctx, &cloudmc.InstanceCreateRequest{Name: "race", ComputeOfferingID: cloudsim.CloudMCComputeOfferingID,
+			NetworkID: cloudsim.CloudMCNetworkID, TemplateID: cloudsim.CloudMCTemplateID})
+	}()
+	cr := cmcCreated(t, must(f.env().ExecuteActivity(f.acts.CloudMCCreateInstance, cmcInstanceInput("race"))))
+	require.True(t, cr.Existed, "the other client's instance is not this step's")
+	require.NotEmpty(t, cr.ResourceID)
+	all, err := f.client.Instances.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, all, 1)
+	reqs, err := f.admin.Requests(ctx)
+	require.NoError(t, err)
+	refused := 0
+	for _, r := range reqs {
+		if r.Method == "POST" && r.Status == 400 && r.Fault != "" {
+			refused++
+		}
+	}
+	require.Equal(t, 1, refused, "the activity's create was the one refused as a duplicate: %+v", reqs)
+
+	// A rule that overlaps another one (not the same) is refused for good.
+	wide := CloudMCRule{Protocol: "tcp", StartPort: 20, EndPort: 30, CIDR: "0.0.0.0/0"}
+	rr := cmcCreated(t, must(f.env().ExecuteActivity(f.acts.CloudMCCreateIngressRule, CloudMCCreateIngressRuleInput{Rule: wide})))
+	require.NotEmpty(t, rr.TaskID)
+	_, err = f.env().ExecuteActivity(f.acts.CloudMCCreateIngressRule, CloudMCCreateIngressRuleInput{Rule: sshRule})
+	app := appError(t, err)
+	require.Equal(t, ErrTypeAPI, app.Type())
+	require.True(t, app.NonRetryable())
+	require.Contains(t, app.Error(), "conflicts with ingress rule")
+}
+
+// A volume attached to another instance is not taken from it; a volume
+// still attached cannot be deleted; an instance still starting is deleted
+// once it settles (the error is retryable).
+func TestCloudMCRefusals(t *testing.T) {
+	f := newCloudMCSim(t, 20*time.Millisecond)
+	env := f.env()
+	ctx := context.Background()
+	a := f.instance(t, env, "a")
+	b := f.instance(t, env, "b")
+	vr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateVolume, CloudMCCreateVolumeInput{Name: "shared", SizeGB: 1})))
+	volID := cmcWaited(t, must(env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCVolume, TaskID: vr.TaskID, Name: "shared", Timeout: time.Minute}))).ResourceID
+	ar := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCAttachVolume, CloudMCAttachVolumeInput{VolumeID: volID, InstanceID: a})))
+	must(env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCAttachment, TaskID: ar.TaskID, ResourceID: volID, InstanceID: a, Timeout: time.Minute}))
+
+	_, err := env.ExecuteActivity(f.acts.CloudMCAttachVolume, CloudMCAttachVolumeInput{VolumeID: volID, InstanceID: b, VolumeName: "shared"})
+	app := appError(t, err)
+	require.True(t, app.NonRetryable())
+	require.Contains(t, app.Error(), "it is attached to instance a")
+
+	_, err = env.ExecuteActivity(f.acts.CloudMCDeleteVolume, CloudMCDeleteInput{Name: "shared"})
+	app = appError(t, err)
+	require.True(t, app.NonRetryable())
+	require.Equal(t, ErrTypeAPI, app.Type())
+
+	// Detaching from b finds nothing to detach: the volume is a's.
+	require.True(t, cmcDeletedResult(t, must(env.ExecuteActivity(f.acts.CloudMCDetachVolume, CloudMCDetachVolumeInput{VolumeID: volID, InstanceID: b}))).AlreadyGone)
+
+	require.NoError(t, f.admin.SetOperationLatency(ctx, cloudsim.CloudCloudMC, time.Hour))
+	cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateInstance, cmcInstanceInput("slow"))))
+	_, err = env.ExecuteActivity(f.acts.CloudMCDeleteInstance, CloudMCDeleteInput{Name: "slow"})
+	app = appError(t, err)
+	require.False(t, app.NonRetryable(), "a starting instance is deleted once it settles")
+	require.Contains(t, app.Error(), "busy")
+}
+
+func TestCloudMCErrorsAreClassified(t *testing.T) {
+	err := apiError(CloudCloudMC, "op", &cloudmc.APIError{StatusCode: 400, Code: 2011, Message: "taken"})
+	app := appError(t, err)
+	require.True(t, app.NonRetryable())
+	var det CloudErrorDetails
+	require.NoError(t, app.Details(&det))
+	require.Equal(t, CloudErrorDetails{Cloud: "cloudmc", StatusCode: 400, Code: "2011", Message: "taken"}, det)
+	app = appError(t, apiError(CloudCloudMC, "op", &cloudmc.APIError{StatusCode: 503, RetryAfter: 2 * time.Second}))
+	require.False(t, app.NonRetryable())
+	require.Equal(t, 2*time.Second, app.NextRetryDelay())
+	require.Equal(t, ErrTypeInvalidInput, appError(t, apiError(CloudCloudMC, "op", cloudmc.ErrInvalidArgument)).Type())
+
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	none := &CloudMCActivities{}
+	env.RegisterActivity(none)
+	_, err = env.ExecuteActivity(none.CloudMCWaitTask, CloudMCWaitInput{Kind: "instance", Name: "x"})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "CLOUDMC_API_KEY")
+}
+
+// A wait whose polls fail on the network keeps going; one that is refused
+// for good (a wrong key) stops with a final error.
+func TestCloudMCWaitClassifiesPollErrors(t *testing.T) {
+	f := newCloudMCSim(t, 20*time.Millisecond)
+	env := f.env()
+	cr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateInstance, cmcInstanceInput("p"))))
+	addFault(t, f.admin, cloudsim.Fault{Cloud: "cloudmc", Method: "GET", Path: "/api/v2/tasks/*", Action: cloudsim.FaultError, Status: 503, Times: 2})
+	wr := cmcWaited(t, must(env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: cr.TaskID, Name: "p", Timeout: time.Minute})))
+	require.Equal(t, cloudmc.InstanceStateRunning, wr.State)
+
+	bad, err := cloudmc.New(cloudmc.WithBaseURL(f.sim.URL), cloudmc.WithAPIKey("wrong"),
+		cloudmc.WithEnvironment(cloudsim.DefaultCloudMCServiceCode, cloudsim.DefaultCloudMCEnvironment))
+	require.NoError(t, err)
+	acts := &CloudMCActivities{Client: bad, Poll: f.acts.Poll}
+	var s testsuite.WorkflowTestSuite
+	benv := s.NewTestActivityEnvironment()
+	benv.RegisterActivity(acts)
+	_, err = benv.ExecuteActivity(acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: cr.TaskID, Timeout: time.Minute})
+	app := appError(t, err)
+	require.True(t, app.NonRetryable())
+	require.Equal(t, ErrTypeAPI, app.Type())
+	var ne net.Error
+	require.False(t, errors.As(err, &ne))
+	var te *temporal.ApplicationError
+	require.True(t, errors.As(err, &te))
+}
