@@ -40,12 +40,7 @@ func (o *vmOptions) runCloudMC(cmd *cobra.Command, data []byte, provision bool) 
 	if err != nil {
 		return err
 	}
-	r, err := o.root.dial(o.f)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	return launch(cmd, o.f, r, "instance "+s.Instance.Name, o.Wait, o.waitSettings(), func(ctx context.Context) (starter.Run, error) {
+	return o.launchSpec(cmd, "instance "+s.Instance.Name, func(ctx context.Context, r runner) (starter.Run, error) {
 		if provision {
 			return r.ProvisionInstance(ctx, s.ProvisionInput())
 		}

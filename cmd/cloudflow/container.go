@@ -94,14 +94,7 @@ func runContainer(cmd *cobra.Command, o *vmOptions, create bool) error {
 	if err != nil {
 		return err
 	}
-	// Only a valid spec gets this far: nothing is dialled or started before.
-	r, err := o.root.dial(o.f)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-
-	return launch(cmd, o.f, r, "container "+s.Container.Name, o.Wait, o.waitSettings(), func(ctx context.Context) (starter.Run, error) {
+	return o.launchSpec(cmd, "container "+s.Container.Name, func(ctx context.Context, r runner) (starter.Run, error) {
 		if create {
 			return r.CreateContainer(ctx, s.CreateInput())
 		}

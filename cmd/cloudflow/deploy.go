@@ -83,14 +83,7 @@ func runDeploy(cmd *cobra.Command, o *vmOptions, deploy bool) error {
 	if err != nil {
 		return err
 	}
-	// Only a valid spec gets this far: nothing is dialled or started before.
-	r, err := o.root.dial(o.f)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-
-	return launch(cmd, o.f, r, "instance "+s.InstanceName(), o.Wait, o.waitSettings(), func(ctx context.Context) (starter.Run, error) {
+	return o.launchSpec(cmd, "instance "+s.InstanceName(), func(ctx context.Context, r runner) (starter.Run, error) {
 		if deploy {
 			return r.DeployInstance(ctx, s.DeployInput())
 		}

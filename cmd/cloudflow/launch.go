@@ -93,3 +93,14 @@ func (w *waitFlags) validateWait(cmd *cobra.Command) error {
 func (w *waitFlags) waitSettings() waitSettings {
 	return waitSettings{JSON: w.JSON, Timeout: w.Timeout, Interval: w.Interval}
 }
+
+// launchSpec is the end of every spec command: the spec has been checked, so
+// only now is Temporal dialled, and the run start makes is launched.
+func (o *vmOptions) launchSpec(cmd *cobra.Command, what string, start func(ctx context.Context, r runner) (starter.Run, error)) error {
+	r, err := o.root.dial(o.f)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return launch(cmd, o.f, r, what, o.Wait, o.waitSettings(), func(ctx context.Context) (starter.Run, error) { return start(ctx, r) })
+}

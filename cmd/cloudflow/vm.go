@@ -121,14 +121,7 @@ func (o *vmOptions) run(cmd *cobra.Command, provision bool) error {
 	if err != nil {
 		return err
 	}
-	// Only a valid spec gets this far: nothing is dialled or started before.
-	r, err := o.root.dial(o.f)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-
-	return launch(cmd, o.f, r, "VM "+s.VM.Name, o.Wait, o.waitSettings(), func(ctx context.Context) (starter.Run, error) {
+	return o.launchSpec(cmd, "VM "+s.VM.Name, func(ctx context.Context, r runner) (starter.Run, error) {
 		if provision {
 			return r.ProvisionVM(ctx, s.ProvisionInput())
 		}
