@@ -2,8 +2,8 @@
 # Demo: start the local stack (Temporal dev server, cloud simulator, worker) with
 # `cloudflow dev`, provision the example Crusoe VM through a workflow, show what the
 # simulated cloud holds, deprovision it, and check that nothing is left behind;
-# then deploy and undeploy a KraftCloud app, and start and stop a fleet of
-# KraftCloud instances as one workflow each.
+# then do the same for a CloudMC instance, a container and a KraftCloud app,
+# and start and stop a fleet of KraftCloud instances as one workflow each.
 #
 # Run it with `make demo`, which builds bin/cloudflow and bin/temporal first.
 # Ports: CLOUDFLOW_DEMO_TEMPORAL_PORT (default 7233), CLOUDFLOW_DEMO_SIM_PORT (default 8787).
@@ -20,7 +20,7 @@ spec=examples/crusoe-vm.yaml
 
 section() { printf '\n== %s\n' "$*"; }
 
-for f in bin/cloudflow "$spec" examples/kraftcloud-app.yaml; do
+for f in bin/cloudflow "$spec" examples/kraftcloud-app.yaml examples/cloudmc-vm.yaml examples/container.yaml; do
 	if [[ ! -e $f ]]; then
 		echo "demo: $f is missing; run \`make demo\` from the repository root" >&2
 		exit 1
@@ -151,6 +151,15 @@ section "Deprovisioning the VM in $spec"
 bin/cloudflow vm deprovision -f "$spec" --wait
 
 section "Checking that nothing is left"
+bin/cloudflow sim inventory --endpoint "$sim_endpoint" --expect-empty
+
+section "Provisioning a CloudMC instance (examples/cloudmc-vm.yaml), then removing it"
+bin/cloudflow vm provision -f examples/cloudmc-vm.yaml --wait
+bin/cloudflow vm deprovision -f examples/cloudmc-vm.yaml --wait
+
+section "Creating a container through the container API (examples/container.yaml), then deleting it"
+bin/cloudflow container create -f examples/container.yaml --wait
+bin/cloudflow container delete -f examples/container.yaml --wait
 bin/cloudflow sim inventory --endpoint "$sim_endpoint" --expect-empty
 
 app=examples/kraftcloud-app.yaml
