@@ -132,6 +132,10 @@ func TestFleetStartsAThousandKraftCloudInstances(t *testing.T) {
 	if len(res.Succeeded) != 1000 || len(res.Failed) != 0 || res.Total != 1000 {
 		t.Fatalf("want 1000 started, got %d started, %d failed of %d", len(res.Succeeded), len(res.Failed), res.Total)
 	}
+	// A fleet this large is indexed by its first names, within the server's limit.
+	if out, errOut, code := cli(t, "--task-queue", tq, "runs", "list", "--provider", "kraftcloud", "--name", "web-1", "--json"); code != 0 || !strings.Contains(out, "kraftcloud-fleet-web-1-and-999-more") {
+		t.Errorf("runs list --name web-1: exit %d\n%s\n%s", code, out, errOut)
+	}
 	if starts := requests(t, "PUT", "/v1/instances/start"); len(starts) > 10 {
 		t.Fatalf("%d start calls for 1000 instances in chunks of 100; want at most 10", len(starts))
 	}

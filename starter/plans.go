@@ -3,6 +3,7 @@ package starter
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -49,8 +50,9 @@ var SearchAttributeTypes = map[string]string{
 	SearchAttrResources.GetName(): "KeywordList",
 }
 
-// maxIndexedBytes bounds the resource names indexed for one run, inside the
-// server's default limit on a search attribute's size (2 KiB).
+// maxIndexedBytes bounds the resource names indexed for one run, as the
+// server measures them (the JSON list), inside its default limit on a search
+// attribute's size (2 KiB).
 const maxIndexedBytes = 1800
 
 func (p Plan) searchAttributes() temporal.SearchAttributes {
@@ -59,12 +61,13 @@ func (p Plan) searchAttributes() temporal.SearchAttributes {
 		updates = append(updates, SearchAttrProvider.ValueSet(p.Provider))
 	}
 	var names []string
-	size := 0
+	size := 2 // the server measures the JSON list: ["a","b"]
 	for _, r := range p.Resources {
-		if size+len(r) > maxIndexedBytes {
+		b, _ := json.Marshal(r)
+		if size+len(b)+1 > maxIndexedBytes {
 			break // a large fleet is indexed by its first names
 		}
-		size += len(r)
+		size += len(b) + 1
 		names = append(names, r)
 	}
 	if len(names) > 0 {
@@ -238,7 +241,7 @@ func (s *Starter) Start(ctx context.Context, p Plan) (Run, error) {
 		// A server without cloudflow's search attributes still runs the
 		// workflows; only `runs list --provider/--name` cannot find them.
 		s.noSearchAttributes = true
-		s.warn("the Temporal namespace has no CloudflowProvider/CloudflowResources search attributes; runs start without them (register them to make runs findable)", "error", err)
+		s.warn("the Temporal server refused the CloudflowProvider/CloudflowResources search attributes; runs start without them (register them to make runs findable)", "error", err)
 		opts.TypedSearchAttributes = temporal.SearchAttributes{}
 		we, err = s.c.ExecuteWorkflow(ctx, opts, p.Workflow, p.Input)
 	}
