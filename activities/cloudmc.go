@@ -557,7 +557,11 @@ type CloudMCWaitInput struct {
 	InstanceID string `json:"instanceId,omitempty"`
 	// Gone waits for the resource to disappear (for an attachment: for the
 	// volume to be detached) instead of to be ready.
-	Gone    bool          `json:"gone,omitempty"`
+	Gone bool `json:"gone,omitempty"`
+	// State is the state an instance is waited into: Running (the default)
+	// or Stopped. Given, an instance found back in the state it left (the
+	// task failed and was forgotten) fails the wait as the task would have.
+	State   string        `json:"state,omitempty"`
 	Timeout time.Duration `json:"timeout,omitempty"`
 }
 
@@ -575,9 +579,9 @@ type CloudMCWaitResult struct {
 // FAILED is a non-retryable OperationFailed error carrying the cloud's code
 // and message. The cloud forgets tasks some time after they end: a task that
 // is unknown or expires while being waited on (404) is resolved from the
-// resource itself (an instance Running, a volume Ready, attached to the
-// instance or detached, a rule Active, or the resource gone), not reported
-// as a failure.
+// resource itself (an instance Running, or Stopped when that is the State
+// asked for; a volume Ready, attached to the instance or detached; a rule
+// Active; or the resource gone), not reported as a failure.
 func (a *CloudMCActivities) CloudMCWaitTask(ctx context.Context, in CloudMCWaitInput) (CloudMCWaitResult, error) {
 	if err := a.ready(); err != nil {
 		return CloudMCWaitResult{}, err
@@ -599,6 +603,14 @@ func (a *CloudMCActivities) CloudMCWaitTask(ctx context.Context, in CloudMCWaitI
 	}
 	if in.Kind == KindCloudMCAttachment && !in.Gone && in.InstanceID == "" {
 		return CloudMCWaitResult{}, invalidInput("waiting for an attachment needs the instance id")
+	}
+	switch {
+	case in.State == "":
+	case in.Kind != KindCloudMCInstance || in.Gone:
+		return CloudMCWaitResult{}, invalidInput("a state to wait for applies to an instance that stays, not to a %s", in.Kind)
+	case in.State != cloudmc.InstanceStateRunning && in.State != cloudmc.InstanceStateStopped:
+		return CloudMCWaitResult{}, invalidInput("an instance can be waited for until %s or %s, not %q",
+			cloudmc.InstanceStateRunning, cloudmc.InstanceStateStopped, in.State)
 	}
 	target := in.Kind + " " + firstNonEmpty(in.Name, in.ResourceID)
 	if in.Kind == KindCloudMCIngressRule && in.Rule != nil {
@@ -710,16 +722,29 @@ func (a *CloudMCActivities) settleResource(ctx context.Context, in CloudMCWaitIn
 			}
 			return stayed(i.State)
 		}
-		switch i.State {
-		case cloudmc.InstanceStateRunning:
+		want := firstNonEmpty(in.State, cloudmc.InstanceStateRunning)
+		switch {
+		case i.State == want:
 			return true, nil
-		case cloudmc.InstanceStateStarting, cloudmc.InstanceStateCreating:
-			return false, nil
-		case cloudmc.InstanceStateError:
+		case i.State == cloudmc.InstanceStateError:
 			return true, operationFailed(CloudCloudMC, target, "", cloudmc.InstanceStateError, "the instance is in the Error state")
+		case want == cloudmc.InstanceStateRunning && (i.State == cloudmc.InstanceStateStarting || i.State == cloudmc.InstanceStateCreating),
+			want == cloudmc.InstanceStateStopped && i.State == cloudmc.InstanceStateStopping:
+			return false, nil
+		case in.State != "" && (i.State == cloudmc.InstanceStateRunning || i.State == cloudmc.InstanceStateStopped):
+			// Back in the state it left: its task failed, and was forgotten.
+			code, action := "NOT_STARTED", "start"
+			if want == cloudmc.InstanceStateStopped {
+				code, action = "NOT_STOPPED", "stop"
+			}
+			return true, operationFailed(CloudCloudMC, target, "", code, fmt.Sprintf("the instance is %s: the %s did not complete", i.State, action))
+		}
+		hint := "; start it, or deprovision it first"
+		if want != cloudmc.InstanceStateRunning {
+			hint = ""
 		}
 		return true, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("%s is %s, not Running; start it, or deprovision it first", target, i.State), ErrTypeUnexpectedState, nil)
+			fmt.Sprintf("%s is %s, not %s%s", target, i.State, want, hint), ErrTypeUnexpectedState, nil)
 	case KindCloudMCVolume, KindCloudMCAttachment:
 		v, err := a.findVolume(ctx, id, in.Name)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -329,13 +330,29 @@ func TestProvisionInstanceIsIdempotent(t *testing.T) {
 
 func TestProvisionInstanceCancelledUndoesEverything(t *testing.T) {
 	f := newCloudMCFake()
-	_, res, err := runProvisionInstance(t, f, sampleCloudMC(), func(env *testsuite.TestWorkflowEnvironment) {
+	in := sampleCloudMC()
+	// Cancel once every rule's create is done and its wait runs: the test
+	// environment settles a cancelled activity at once (a real server waits
+	// for it, WaitForCancellation), so a rule still being created when the
+	// cancel lands would be unknown to the workflow here only.
+	var mu sync.Mutex
+	ruleWaits := 0
+	_, res, err := runProvisionInstance(t, f, in, func(env *testsuite.TestWorkflowEnvironment) {
 		env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
-			if info.ActivityType.Name == "CloudMCCreateIngressRule" {
+			switch info.ActivityType.Name {
+			case "CloudMCCreateIngressRule":
 				f.mu.Lock()
 				f.waitDelay = time.Hour
 				f.mu.Unlock()
-				go env.CancelWorkflow()
+			case "CloudMCWaitTask":
+				var w activities.CloudMCWaitInput
+				if args.Get(&w) == nil && w.Kind == activities.KindCloudMCIngressRule {
+					mu.Lock()
+					defer mu.Unlock()
+					if ruleWaits++; ruleWaits == len(in.IngressRules) {
+						go env.CancelWorkflow()
+					}
+				}
 			}
 		})
 	})

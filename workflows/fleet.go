@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,17 +11,18 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/cloudflow/cloudflow/activities"
+	"github.com/cloudflow/cloudflow/clients/cloudmc"
 	"github.com/cloudflow/cloudflow/clients/crusoe"
 	"github.com/cloudflow/cloudflow/clients/kraftcloud"
 )
 
 // StartInstances starts a fleet: KraftCloud instances in batch calls of
-// ChunkSize, Crusoe VMs one action each, Concurrency calls in flight. Each
-// instance is reported: started, failed (with the cloud's code and message)
-// or skipped. Items that failed for a reason worth retrying get up to
-// MaxAttempts rounds; a large fleet continues as new every ItemsPerRun
-// instances. When any instance failed the run fails with FleetIncomplete and
-// the FleetResult as details.
+// ChunkSize, Crusoe VMs and CloudMC instances one action each, Concurrency
+// calls in flight. Each instance is reported: started, failed (with the
+// cloud's code and message) or skipped. Items that failed for a reason worth
+// retrying get up to MaxAttempts rounds; a large fleet continues as new every
+// ItemsPerRun instances. When any instance failed the run fails with
+// FleetIncomplete and the FleetResult as details.
 func StartInstances(ctx workflow.Context, in FleetInput) (FleetResult, error) {
 	return runFleet(ctx, StartInstancesWorkflowName, activities.ActionStart, in)
 }
@@ -63,11 +65,11 @@ func (in FleetInput) Validate() error {
 	var errs []string
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
 	switch in.Provider {
-	case ProviderKraftCloud, ProviderCrusoe:
+	case ProviderKraftCloud, ProviderCrusoe, ProviderCloudMC:
 	case "":
-		bad("provider is required (kraftcloud or crusoe)")
+		bad("provider is required (kraftcloud, crusoe or cloudmc)")
 	default:
-		bad("provider %q is not supported (use kraftcloud or crusoe)", in.Provider)
+		bad("provider %q is not supported (use kraftcloud, crusoe or cloudmc)", in.Provider)
 	}
 	if in.Carry == nil && len(in.Instances) == 0 {
 		bad("instances: at least one instance is required")
@@ -108,9 +110,34 @@ func ValidRef(provider, ref string) error {
 		if ref == "" || len(ref) > 63 || strings.TrimSpace(ref) != ref {
 			return fmt.Errorf("%q is not a VM name (1-63 characters, no spaces)", ref)
 		}
+	case ProviderCloudMC:
+		return validHostName(ref)
 	}
 	return nil
 }
+
+// validHostName checks a CloudMC instance name, which is its host name: 1-63
+// letters, digits and hyphens, starting with a letter, not ending with a
+// hyphen.
+func validHostName(ref string) error {
+	bad := func(why string) error { return fmt.Errorf("%q is not an instance name: %s", ref, why) }
+	switch {
+	case ref == "" || len(ref) > 63:
+		return bad("a host name is 1-63 characters")
+	case !isLetter(ref[0]):
+		return bad("it must start with a letter")
+	case ref[len(ref)-1] == '-':
+		return bad("it must not end with a hyphen")
+	}
+	for i := 0; i < len(ref); i++ {
+		if c := ref[i]; !isLetter(c) && (c < '0' || c > '9') && c != '-' {
+			return bad("only letters, digits and hyphens are allowed")
+		}
+	}
+	return nil
+}
+
+func isLetter(c byte) bool { return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') }
 
 // fleet is one run of a fleet workflow.
 type fleet struct {
@@ -121,6 +148,7 @@ type fleet struct {
 	progress FleetProgress
 	kc       *activities.KraftCloudActivities // nil: names activities
 	cr       *activities.CrusoeActivities     // nil: names activities
+	cm       *activities.CloudMCActivities    // nil: names activities
 }
 
 func runFleet(ctx workflow.Context, name, action string, in FleetInput) (FleetResult, error) {
@@ -173,8 +201,8 @@ func (f *fleet) screen(refs []string) []string {
 	first := make(map[string]int, len(refs)) // looked up, never ranged over
 	for i, r := range refs {
 		key := r
-		if f.in.Provider == ProviderKraftCloud {
-			key = strings.ToLower(r) // the API lower-cases names
+		if f.in.Provider == ProviderKraftCloud || f.in.Provider == ProviderCloudMC {
+			key = strings.ToLower(r) // KraftCloud lower-cases names; CloudMC's are host names
 		}
 		if j, dup := first[key]; dup {
 			f.carry.Skipped = append(f.carry.Skipped, FleetItem{Ref: r, Code: "DUPLICATE",
@@ -210,9 +238,12 @@ func (f *fleet) settle(ctx workflow.Context, refs []string) {
 					Code: it.Code, Message: it.Message, Attempts: round})
 			}
 		}
-		if f.in.Provider == ProviderKraftCloud {
+		switch f.in.Provider {
+		case ProviderKraftCloud:
 			f.kraftRound(ctx, work, outcome)
-		} else {
+		case ProviderCloudMC:
+			f.cloudmcRound(ctx, work, outcome)
+		default:
 			f.crusoeRound(ctx, work, outcome)
 		}
 		work = retry
@@ -283,97 +314,197 @@ func (f *fleet) kraftBatch(ctx workflow.Context, refs []string, outcome func(act
 	}
 }
 
+// oneByOne is a cloud with no batch call (Crusoe, CloudMC): its instances
+// are looked up by name, then acted on one call each and waited for. The
+// closures schedule one activity each and return what it answered.
+type oneByOne struct {
+	// lookupChunk is how many names one lookup call takes; 0: all of them.
+	lookupChunk int
+	lookup      func(ctx workflow.Context, names []string) ([]activities.FoundVM, error)
+	// act sends the action and returns what to wait on (an operation or a
+	// task), empty when there is nothing but the instance to read.
+	act func(ctx workflow.Context, it activities.FoundVM) (string, error)
+	// wait waits for the instance to reach target and returns the state it
+	// settled in and the polls it took.
+	wait   func(ctx workflow.Context, it activities.FoundVM, handle, target string) (string, int, error)
+	states instanceStates
+}
+
+// instanceStates is how a cloud names the states of its instances, and how
+// messages name an instance.
+type instanceStates struct {
+	running, starting, stopping string
+	// stopped are the states that count as stopped; the first is where a
+	// stop ends.
+	stopped []string
+	// kind names one instance ("vm %s"); missing reports an unknown one.
+	kind, missing string
+}
+
+// target is the state the action ends in, and passing the state on the way.
+func (s instanceStates) target(action string) (target, passing string) {
+	if action == activities.ActionStop {
+		return s.stopped[0], s.stopping
+	}
+	return s.running, s.starting
+}
+
 // crusoeRound looks the VMs up, then starts or stops each one (Crusoe has no
 // batch call) and waits for its operation, Concurrency VMs at a time.
 func (f *fleet) crusoeRound(ctx workflow.Context, names []string, outcome func(activities.ItemResult)) {
+	f.oneByOneRound(ctx, names, oneByOne{
+		lookupChunk: CrusoeLookupChunk,
+		lookup: func(ctx workflow.Context, names []string) ([]activities.FoundVM, error) {
+			var res activities.FindVMsResult
+			err := workflow.ExecuteActivity(callOptions(ctx, f.in.Timeouts), f.cr.CrusoeFindVMs,
+				activities.FindVMsInput{ProjectID: f.in.ProjectID, Names: names}).Get(ctx, &res)
+			return res.VMs, err
+		},
+		act: func(ctx workflow.Context, vm activities.FoundVM) (string, error) {
+			action := crusoe.VMActionStart
+			if f.action == activities.ActionStop {
+				action = crusoe.VMActionStop
+			}
+			var ar activities.VMActionResult
+			err := workflow.ExecuteActivity(callOptions(ctx, f.in.Timeouts), f.cr.CrusoeVMAction, activities.VMActionInput{
+				ProjectID: f.in.ProjectID, VMID: vm.ID, Name: vm.Name, Action: action,
+			}).Get(ctx, &ar)
+			return ar.OperationID, err
+		},
+		wait: func(ctx workflow.Context, vm activities.FoundVM, op, target string) (string, int, error) {
+			var wr activities.WaitResult
+			err := workflow.ExecuteActivity(f.waitOptions(ctx), f.cr.CrusoeWait, activities.WaitInput{
+				ProjectID: f.in.ProjectID, Kind: activities.KindVM, OperationID: op, ResourceID: vm.ID,
+				Name: vm.Name, TargetState: target, Timeout: f.in.WaitTimeout,
+			}).Get(ctx, &wr)
+			return wr.State, wr.Polls, err
+		},
+		states: instanceStates{
+			running: crusoe.VMStateRunning, starting: crusoe.VMStateStarting, stopping: crusoe.VMStateStopping,
+			stopped: []string{crusoe.VMStateStopped, crusoe.VMStateShutoff, crusoe.VMStateShutdown},
+			kind:    "vm", missing: "no VM named %q in the project",
+		},
+	}, outcome)
+}
+
+// cloudmcRound looks the instances up with one list call, then starts or
+// stops each one (CloudMC has no batch call) and waits for its task,
+// Concurrency instances at a time.
+func (f *fleet) cloudmcRound(ctx workflow.Context, names []string, outcome func(activities.ItemResult)) {
+	f.oneByOneRound(ctx, names, oneByOne{
+		lookup: func(ctx workflow.Context, names []string) ([]activities.FoundVM, error) {
+			var res activities.CloudMCFindInstancesResult
+			err := workflow.ExecuteActivity(callOptions(ctx, f.in.Timeouts), f.cm.CloudMCFindInstances,
+				activities.CloudMCFindInstancesInput{Names: names}).Get(ctx, &res)
+			return res.Instances, err
+		},
+		act: func(ctx workflow.Context, inst activities.FoundVM) (string, error) {
+			var ar activities.CloudMCInstanceActionResult
+			err := workflow.ExecuteActivity(callOptions(ctx, f.in.Timeouts), f.cm.CloudMCInstanceAction, activities.CloudMCInstanceActionInput{
+				InstanceID: inst.ID, Name: inst.Name, Action: f.action,
+			}).Get(ctx, &ar)
+			return ar.TaskID, err
+		},
+		wait: func(ctx workflow.Context, inst activities.FoundVM, task, target string) (string, int, error) {
+			var wr activities.CloudMCWaitResult
+			err := workflow.ExecuteActivity(f.waitOptions(ctx), f.cm.CloudMCWaitTask, activities.CloudMCWaitInput{
+				Kind: activities.KindCloudMCInstance, TaskID: task, ResourceID: inst.ID, Name: inst.Name,
+				State: target, Timeout: f.in.WaitTimeout,
+			}).Get(ctx, &wr)
+			return wr.State, wr.Polls, err
+		},
+		states: instanceStates{
+			running: cloudmc.InstanceStateRunning, starting: cloudmc.InstanceStateStarting, stopping: cloudmc.InstanceStateStopping,
+			stopped: []string{cloudmc.InstanceStateStopped},
+			kind:    "instance", missing: "no instance named %q in the environment",
+		},
+	}, outcome)
+}
+
+func (f *fleet) waitOptions(ctx workflow.Context) workflow.Context {
+	return waitOptions(ctx, Timeouts{Operation: f.in.WaitTimeout, Heartbeat: f.in.Timeouts.Heartbeat})
+}
+
+// oneByOneRound looks the instances up, reports those it cannot act on, and
+// acts on each of the others and waits for it, Concurrency at a time. An
+// instance already on its way is only waited for.
+func (f *fleet) oneByOneRound(ctx workflow.Context, names []string, c oneByOne, outcome func(activities.ItemResult)) {
+	chunk := c.lookupChunk
+	if chunk <= 0 {
+		chunk = max(len(names), 1)
+	}
 	var found []activities.FoundVM
-	for lo := 0; lo < len(names) && ctx.Err() == nil; lo += CrusoeLookupChunk {
-		chunk := names[lo:min(lo+CrusoeLookupChunk, len(names))]
-		var res activities.FindVMsResult
-		err := workflow.ExecuteActivity(callOptions(ctx, f.in.Timeouts), f.cr.CrusoeFindVMs,
-			activities.FindVMsInput{ProjectID: f.in.ProjectID, Names: chunk}).Get(ctx, &res)
+	for lo := 0; lo < len(names) && ctx.Err() == nil; lo += chunk {
+		part := names[lo:min(lo+chunk, len(names))]
+		res, err := c.lookup(ctx, part)
 		f.carry.Calls++
 		if err != nil {
-			for _, it := range failAll(chunk, err) {
+			for _, it := range failAll(part, err) {
 				outcome(it)
 			}
 			continue
 		}
-		found = append(found, res.VMs...)
+		found = append(found, res...)
 	}
 	var act []activities.FoundVM
-	for _, vm := range found {
-		if it, ok := f.crusoePrecheck(vm); ok {
-			act = append(act, vm)
+	for _, it := range found {
+		if res, ok := f.precheck(c.states, it); ok {
+			act = append(act, it)
 		} else {
-			outcome(it)
+			outcome(res)
 		}
 	}
-	action, target := crusoe.VMActionStart, crusoe.VMStateRunning
-	if f.action == activities.ActionStop {
-		action, target = crusoe.VMActionStop, crusoe.VMStateStopped
-	}
+	target, passing := c.states.target(f.action)
 	windowed(ctx, len(act), f.in.Concurrency, func(ctx workflow.Context, i int) {
-		vm := act[i]
+		it := act[i]
 		f.progress.InFlight++
 		defer func() { f.progress.InFlight-- }()
-		var ar activities.VMActionResult
-		if vm.State != target && !transitionalTo(vm.State, target) {
-			err := workflow.ExecuteActivity(callOptions(ctx, f.in.Timeouts), f.cr.CrusoeVMAction, activities.VMActionInput{
-				ProjectID: f.in.ProjectID, VMID: vm.ID, Name: vm.Name, Action: action,
-			}).Get(ctx, &ar)
+		var handle string
+		if it.State != target && it.State != passing {
+			h, err := c.act(ctx, it)
 			f.carry.Calls++
 			if err != nil {
-				outcome(failAll([]string{vm.Name}, err)[0])
+				outcome(failAll([]string{it.Name}, err)[0])
 				return
 			}
+			handle = h
 		}
-		var wr activities.WaitResult
-		err := workflow.ExecuteActivity(waitOptions(ctx, Timeouts{Operation: f.in.WaitTimeout, Heartbeat: f.in.Timeouts.Heartbeat}),
-			f.cr.CrusoeWait, activities.WaitInput{
-				ProjectID: f.in.ProjectID, Kind: activities.KindVM, OperationID: ar.OperationID, ResourceID: vm.ID,
-				Name: vm.Name, TargetState: target, Timeout: f.in.WaitTimeout,
-			}).Get(ctx, &wr)
-		f.carry.Calls += wr.Polls
+		state, polls, err := c.wait(ctx, it, handle, target)
+		f.carry.Calls += polls
 		if err != nil {
-			it := failAll([]string{vm.Name}, err)[0]
+			res := failAll([]string{it.Name}, err)[0]
 			// A failed operation may pass on another round; a refusal will not.
-			it.Retryable = isErrType(err, activities.ErrTypeOperationFailed)
-			it.ID = vm.ID
-			outcome(it)
+			res.Retryable = isErrType(err, activities.ErrTypeOperationFailed)
+			res.ID = it.ID
+			outcome(res)
 			return
 		}
-		outcome(activities.ItemResult{Ref: vm.Name, ID: vm.ID, State: wr.State, Outcome: activities.OutcomeDone})
+		outcome(activities.ItemResult{Ref: it.Name, ID: it.ID, State: state, Outcome: activities.OutcomeDone})
 	})
 }
 
-// crusoePrecheck decides from a VM's state whether to act on it: an unknown
-// VM, or one already in the state asked for, is reported, as KraftCloud
-// reports its own items. A VM on its way there is only waited for.
-func (f *fleet) crusoePrecheck(vm activities.FoundVM) (activities.ItemResult, bool) {
+// precheck decides from an instance's state whether to act on it: an
+// unknown instance, or one already in the state asked for, is reported, as
+// KraftCloud reports its own items. One on its way there is only waited for.
+func (f *fleet) precheck(s instanceStates, it activities.FoundVM) (activities.ItemResult, bool) {
 	fail := func(code, format string, args ...any) (activities.ItemResult, bool) {
-		return activities.ItemResult{Ref: vm.Name, ID: vm.ID, State: vm.State, Outcome: activities.OutcomeFailed,
+		return activities.ItemResult{Ref: it.Name, ID: it.ID, State: it.State, Outcome: activities.OutcomeFailed,
 			Code: code, Message: fmt.Sprintf(format, args...)}, false
 	}
-	if !vm.Found {
-		return fail("NOT_FOUND", "no VM named %q in the project", vm.Name)
+	if !it.Found {
+		return fail("NOT_FOUND", s.missing, it.Name)
 	}
-	stopped := vm.State == crusoe.VMStateStopped || vm.State == crusoe.VMStateShutoff || vm.State == crusoe.VMStateShutdown
+	stopped := slices.Contains(s.stopped, it.State)
 	switch {
-	case f.action == activities.ActionStart && vm.State == crusoe.VMStateRunning:
-		return fail("ALREADY_RUNNING", "vm %s is already running", vm.Name)
+	case f.action == activities.ActionStart && it.State == s.running:
+		return fail("ALREADY_RUNNING", "%s %s is already running", s.kind, it.Name)
 	case f.action == activities.ActionStop && stopped:
-		return fail("ALREADY_STOPPED", "vm %s is already stopped", vm.Name)
-	case f.action == activities.ActionStart && (stopped || vm.State == crusoe.VMStateStarting),
-		f.action == activities.ActionStop && (vm.State == crusoe.VMStateRunning || vm.State == crusoe.VMStateStopping):
+		return fail("ALREADY_STOPPED", "%s %s is already stopped", s.kind, it.Name)
+	case f.action == activities.ActionStart && (stopped || it.State == s.starting),
+		f.action == activities.ActionStop && (it.State == s.running || it.State == s.stopping):
 		return activities.ItemResult{}, true
 	}
-	return fail("INVALID_STATE", "vm %s is %s and cannot be %s", vm.Name, vm.State, pastTense(f.action))
-}
-
-func transitionalTo(state, target string) bool {
-	return (state == crusoe.VMStateStarting && target == crusoe.VMStateRunning) ||
-		(state == crusoe.VMStateStopping && target == crusoe.VMStateStopped)
+	return fail("INVALID_STATE", "%s %s is %s and cannot be %s", s.kind, it.Name, it.State, pastTense(f.action))
 }
 
 func pastTense(action string) string {

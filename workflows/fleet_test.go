@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/cloudflow/cloudflow/activities"
+	"github.com/cloudflow/cloudflow/clients/cloudmc"
 	"github.com/cloudflow/cloudflow/clients/crusoe"
 	"github.com/cloudflow/cloudflow/clients/kraftcloud"
 )
@@ -329,3 +330,161 @@ func TestStopInstancesOnCrusoe(t *testing.T) {
 var mockAny = mock.Anything
 
 func converterFor() converter.DataConverter { return converter.GetDefaultDataConverter() }
+
+// fakeCloudMCFleet stands in for the CloudMC fleet activities: instances by
+// name (host names, any case) with a state, and tasks that fail once.
+type fakeCloudMCFleet struct {
+	mu       sync.Mutex
+	state    map[string]string
+	actions  []string
+	lookups  [][]string
+	waits    []activities.CloudMCWaitInput
+	failTask map[string]int
+	// refuse makes the action on an instance fail with this error.
+	refuse map[string]error
+}
+
+func (f *fakeCloudMCFleet) register(env *testsuite.TestWorkflowEnvironment) {
+	var cm *activities.CloudMCActivities
+	env.RegisterActivity(cm)
+	env.OnActivity(cm.CloudMCFindInstances, mockAny, mockAny).Return(func(_ context.Context, in activities.CloudMCFindInstancesInput) (activities.CloudMCFindInstancesResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.lookups = append(f.lookups, in.Names)
+		var res activities.CloudMCFindInstancesResult
+		for _, n := range in.Names {
+			st, ok := f.state[strings.ToLower(n)]
+			res.Instances = append(res.Instances, activities.CloudMCFoundInstance{Name: n, Found: ok, ID: "id-" + strings.ToLower(n), State: st})
+		}
+		return res, nil
+	})
+	env.OnActivity(cm.CloudMCInstanceAction, mockAny, mockAny).Return(func(_ context.Context, in activities.CloudMCInstanceActionInput) (activities.CloudMCInstanceActionResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.actions = append(f.actions, in.Action+" "+in.Name)
+		if err := f.refuse[in.Name]; err != nil {
+			return activities.CloudMCInstanceActionResult{}, err
+		}
+		return activities.CloudMCInstanceActionResult{TaskID: "task-" + in.Name}, nil
+	})
+	env.OnActivity(cm.CloudMCWaitTask, mockAny, mockAny).Return(func(_ context.Context, in activities.CloudMCWaitInput) (activities.CloudMCWaitResult, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.waits = append(f.waits, in)
+		if f.failTask[in.Name] > 0 {
+			f.failTask[in.Name]--
+			return activities.CloudMCWaitResult{}, temporal.NewNonRetryableApplicationError("instance "+in.Name+" (task "+in.TaskID+") failed", activities.ErrTypeOperationFailed, nil,
+				activities.CloudErrorDetails{Cloud: "cloudmc", Code: "2050", Message: "no capacity"})
+		}
+		f.state[strings.ToLower(in.Name)] = in.State
+		return activities.CloudMCWaitResult{ResourceID: in.ResourceID, State: in.State, Resolution: "task", Polls: 2}, nil
+	})
+}
+
+func cmcNames(from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, fmt.Sprintf("cmc-%d", i))
+	}
+	return out
+}
+
+func TestStartInstancesOnCloudMC(t *testing.T) {
+	f := &fakeCloudMCFleet{state: map[string]string{
+		"cmc-1": cloudmc.InstanceStateStopped, "cmc-2": cloudmc.InstanceStateRunning, "cmc-3": cloudmc.InstanceStateStarting,
+		"cmc-4": cloudmc.InstanceStateCreating, "cmc-5": cloudmc.InstanceStateStopped,
+	}, failTask: map[string]int{"cmc-5": 1}}
+	refs := []string{"cmc-1", "cmc-2", "cmc-3", "cmc-4", "cmc-5", "cmc-404", "CMC-1", "9-lives"}
+	res, err, _ := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderCloudMC, Instances: refs}, f.register)
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, err, &app)
+	require.Equal(t, ErrTypeFleetIncomplete, app.Type())
+	require.Equal(t, 8, res.Total)
+	require.ElementsMatch(t, []string{"cmc-1", "cmc-3", "cmc-5"}, res.Succeeded)
+	failed := map[string]string{}
+	for _, it := range res.Failed {
+		failed[it.Ref] = it.Code
+	}
+	require.Equal(t, map[string]string{"cmc-2": "ALREADY_RUNNING", "cmc-4": "INVALID_STATE", "cmc-404": "NOT_FOUND", "9-lives": "INVALID_NAME"}, failed)
+	require.Len(t, res.Skipped, 1)
+	require.Equal(t, "CMC-1", res.Skipped[0].Ref, "host names match in any case: a duplicate")
+	// cmc-3 was already starting: waited for, not started again; cmc-5's
+	// failed task was retried in round 2.
+	require.ElementsMatch(t, []string{"start cmc-1", "start cmc-5", "start cmc-5"}, f.actions)
+	require.Equal(t, [][]string{{"cmc-1", "cmc-2", "cmc-3", "cmc-4", "cmc-5", "cmc-404"}, {"cmc-5"}}, f.lookups, "one lookup per round")
+	for _, w := range f.waits {
+		require.Equal(t, activities.KindCloudMCInstance, w.Kind)
+		require.Equal(t, cloudmc.InstanceStateRunning, w.State)
+		require.Equal(t, "id-"+w.Name, w.ResourceID)
+		if w.Name == "cmc-3" {
+			require.Empty(t, w.TaskID, "no task of its own: the waiter reads the instance")
+		} else {
+			require.Equal(t, "task-"+w.Name, w.TaskID)
+		}
+	}
+	for _, it := range res.Failed {
+		require.NotContains(t, it.Message, "vm ", "messages name instances, not VMs: %s", it.Message)
+	}
+}
+
+func TestStopInstancesOnCloudMC(t *testing.T) {
+	f := &fakeCloudMCFleet{state: map[string]string{
+		"cmc-1": cloudmc.InstanceStateRunning, "cmc-2": cloudmc.InstanceStateStopped, "cmc-3": cloudmc.InstanceStateStopping,
+	}}
+	res, err, _ := runFleetChain(t, StopInstances, FleetInput{Provider: ProviderCloudMC, Instances: cmcNames(1, 3)}, f.register)
+	require.Error(t, err)
+	require.ElementsMatch(t, []string{"cmc-1", "cmc-3"}, res.Succeeded)
+	require.Len(t, res.Failed, 1)
+	require.Equal(t, "ALREADY_STOPPED", res.Failed[0].Code)
+	require.Equal(t, "instance cmc-2 is already stopped", res.Failed[0].Message)
+	require.Equal(t, []string{"stop cmc-1"}, f.actions)
+	for _, w := range f.waits {
+		require.Equal(t, cloudmc.InstanceStateStopped, w.State)
+	}
+	// One list call, two actions' worth of polls: start and wait calls are counted.
+	require.Equal(t, 1+1+2*2, res.Calls)
+}
+
+// A large CloudMC fleet takes the Crusoe defaults: 250 instances a run, one
+// lookup call per run, 16 in flight.
+func TestCloudMCFleetDefaultsAndContinueAsNew(t *testing.T) {
+	in := FleetInput{Provider: ProviderCloudMC, Instances: []string{"a"}}.WithDefaults()
+	require.Equal(t, DefaultCrusoeConcurrency, in.Concurrency)
+	require.Equal(t, DefaultCrusoeItemsPerRun, in.ItemsPerRun)
+
+	f := &fakeCloudMCFleet{state: map[string]string{}}
+	for _, n := range cmcNames(1, 300) {
+		f.state[n] = cloudmc.InstanceStateStopped
+	}
+	res, err, runs := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderCloudMC, Instances: cmcNames(1, 300)}, f.register)
+	require.NoError(t, err)
+	require.Equal(t, 2, runs)
+	require.Len(t, res.Succeeded, 300)
+	require.Len(t, f.lookups, 2, "one list call per run")
+	require.Len(t, f.lookups[0], 250)
+	require.Len(t, f.actions, 300)
+}
+
+// A wait that ends in a refusal (not a failed task) is final: no second round.
+func TestCloudMCFleetRefusalIsNotRetried(t *testing.T) {
+	f := &fakeCloudMCFleet{state: map[string]string{"cmc-1": cloudmc.InstanceStateStopped}, refuse: map[string]error{
+		"cmc-1": temporal.NewNonRetryableApplicationError("start instance cmc-1", activities.ErrTypeAPI, nil,
+			activities.CloudErrorDetails{Cloud: "cloudmc", StatusCode: 400, Code: "2012", Message: "Cannot start an instance that is Destroying"}),
+	}}
+	res, err, _ := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderCloudMC, Instances: []string{"cmc-1"}}, f.register)
+	require.Error(t, err)
+	require.Len(t, res.Failed, 1)
+	require.Equal(t, "2012", res.Failed[0].Code)
+	require.Equal(t, 1, res.Failed[0].Attempts)
+	require.Len(t, f.lookups, 1)
+}
+
+func TestValidRefCloudMC(t *testing.T) {
+	for _, ok := range []string{"web-1", "W", "a" + strings.Repeat("b", 62), "Web-01-x"} {
+		require.NoError(t, ValidRef(ProviderCloudMC, ok), ok)
+	}
+	for _, bad := range []string{"", "1web", "-web", "web-", "web_1", "web 1", "web.example", "a" + strings.Repeat("b", 63)} {
+		require.Error(t, ValidRef(ProviderCloudMC, bad), bad)
+	}
+	require.NoError(t, FleetInput{Provider: ProviderCloudMC, Instances: []string{"a"}}.Validate())
+}

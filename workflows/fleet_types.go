@@ -8,15 +8,16 @@ const (
 	StopInstancesWorkflowName  = "StopInstances"
 )
 
-// Providers a fleet workflow drives.
+// Providers a fleet workflow drives (and ProviderCloudMC).
 const (
 	ProviderKraftCloud = "kraftcloud"
 	ProviderCrusoe     = "crusoe"
 )
 
 // Fleet defaults. KraftCloud starts and stops up to ChunkSize instances per
-// batch call; Crusoe has no batch call, so one VM is one call and Concurrency
-// bounds the VMs in flight.
+// batch call; Crusoe and CloudMC have no batch call, so one instance is one
+// call and Concurrency bounds the instances in flight (CloudMC takes the
+// Crusoe defaults).
 const (
 	DefaultKraftCloudChunkSize   = 100
 	MaxKraftCloudChunkSize       = 1000
@@ -28,7 +29,7 @@ const (
 	DefaultWaitTimeout = 5 * time.Minute
 	// A run hands over to a fresh one (continue-as-new) after this many
 	// instances, keeping each run's history small: a KraftCloud chunk costs
-	// about 10 events, a Crusoe VM about 14.
+	// about 10 events, a Crusoe VM or a CloudMC instance about 14.
 	DefaultKraftCloudItemsPerRun = 2000
 	DefaultCrusoeItemsPerRun     = 250
 	// MaxFleetSize bounds one workflow's input (about 1.2 MB of names).
@@ -38,9 +39,10 @@ const (
 // FleetInput asks StartInstances or StopInstances to act on many instances.
 // It carries references only; credentials live with the worker.
 type FleetInput struct {
-	// Provider is "kraftcloud" or "crusoe".
+	// Provider is "kraftcloud", "crusoe" or "cloudmc".
 	Provider string `json:"provider"`
-	// Instances are KraftCloud instance names or UUIDs, or Crusoe VM names.
+	// Instances are KraftCloud instance names or UUIDs, Crusoe VM names or
+	// CloudMC instance names.
 	// A reference listed twice is acted on once and reported as skipped.
 	Instances []string `json:"instances"`
 	// ProjectID overrides the worker's Crusoe project.
@@ -49,7 +51,7 @@ type FleetInput struct {
 	// (default 100, at most 1000).
 	ChunkSize int `json:"chunkSize,omitempty"`
 	// Concurrency bounds the calls in flight: KraftCloud batches (default 4)
-	// or Crusoe VMs (default 16).
+	// or Crusoe VMs and CloudMC instances (default 16).
 	Concurrency int `json:"concurrency,omitempty"`
 	// MaxAttempts is how many rounds an item that failed for a reason worth
 	// retrying gets, the first included (default 3). Items the cloud refused
@@ -62,7 +64,7 @@ type FleetInput struct {
 	Force        bool          `json:"force,omitempty"`
 	DrainTimeout time.Duration `json:"drainTimeout,omitempty"`
 	// ItemsPerRun is how many instances one run handles before it continues
-	// as new (default 2000 for KraftCloud, 250 for Crusoe).
+	// as new (default 2000 for KraftCloud, 250 for Crusoe and CloudMC).
 	ItemsPerRun int `json:"itemsPerRun,omitempty"`
 	// Timeouts tunes activity heartbeats.
 	Timeouts Timeouts `json:"timeouts,omitempty"`
@@ -88,8 +90,9 @@ type FleetItem struct {
 	// State is the last state seen, if any.
 	State string `json:"state,omitempty"`
 	// Code and Message are the cloud's (KraftCloud's numeric item error code,
-	// as text; Crusoe's code), or cloudflow's own: NOT_FOUND, ALREADY_RUNNING,
-	// ALREADY_STOPPED, INVALID_STATE, DUPLICATE, INVALID_NAME, WaitTimeout.
+	// as text; Crusoe's or CloudMC's code), or cloudflow's own: NOT_FOUND,
+	// ALREADY_RUNNING, ALREADY_STOPPED, INVALID_STATE, DUPLICATE,
+	// INVALID_NAME, WaitTimeout.
 	Code     string `json:"code,omitempty"`
 	Message  string `json:"message"`
 	Attempts int    `json:"attempts,omitempty"`

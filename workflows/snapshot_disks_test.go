@@ -396,11 +396,39 @@ func TestSnapshotDisksByVMSnapshotsItsAttachedDisks(t *testing.T) {
 func TestSnapshotDisksCancelledDeletesWhatItTook(t *testing.T) {
 	f := newFakeSnapshots()
 	f.waitDelay["web-data"] = time.Hour
+	// Cancel once web-data's wait runs and web-boot's snapshot is done: the
+	// test environment settles a cancelled activity at once (a real server
+	// waits for it, WaitForCancellation), so a snapshot still being taken
+	// when the cancel lands would be unknown to the workflow here only.
+	var mu sync.Mutex
+	dataWaiting, bootDone := false, false
+	cancelWhenBoth := func(env *testsuite.TestWorkflowEnvironment) {
+		if dataWaiting && bootDone {
+			go env.CancelWorkflow()
+		}
+	}
 	_, res, err := runSnapshots(t, f, SnapshotDisksInput{VMName: "web", Retention: time.Hour}, nil, func(env *testsuite.TestWorkflowEnvironment) {
 		env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
 			var in activities.WaitInput
 			if info.ActivityType.Name == "CrusoeWait" && args.Get(&in) == nil && in.Name == "web-data" && !in.Gone {
-				go env.CancelWorkflow()
+				mu.Lock()
+				defer mu.Unlock()
+				dataWaiting = true
+				cancelWhenBoth(env)
+			}
+		})
+		env.SetOnActivityCompletedListener(func(info *activity.Info, result converter.EncodedValue, err error) {
+			var wr activities.WaitResult
+			if info.ActivityType.Name == "CrusoeWait" && err == nil && result != nil && result.Get(&wr) == nil && wr.ResourceID != "" {
+				mu.Lock()
+				defer mu.Unlock()
+				f.mu.Lock()
+				disk := f.live[wr.ResourceID]
+				f.mu.Unlock()
+				if disk == "disk-boot" {
+					bootDone = true
+					cancelWhenBoth(env)
+				}
 			}
 		})
 	})

@@ -39,8 +39,8 @@ func newInstancesCmd(f *factory, root *rootOptions) *cobra.Command {
 	cmd := nounCmd("instances <command>", "Start and stop fleets of instances")
 	cmd.Long = heredoc(`
 		Start or stop many instances as one durable workflow: KraftCloud instances
-		in batch calls, Crusoe VMs one action at a time within a concurrency
-		window. Every instance is reported: started (or stopped), failed with the
+		in batch calls, Crusoe VMs and CloudMC instances one action at a time
+		within a concurrency window. Every instance is reported: started (or stopped), failed with the
 		cloud's code and message, or skipped.`)
 	cmd.AddCommand(newFleetCmd(f, root, true), newFleetCmd(f, root, false), newDeployCmd(f, root), newUndeployCmd(f, root))
 	return cmd
@@ -53,7 +53,7 @@ func newFleetCmd(f *factory, root *rootOptions, start bool) *cobra.Command {
 		verb, wf = "stop", workflows.StopInstancesWorkflowName
 	}
 	cmd := &cobra.Command{
-		Use:   verb + " --provider kraftcloud|crusoe (NAME... | --names a,b | --file FILE) [--wait]",
+		Use:   verb + " --provider kraftcloud|crusoe|cloudmc (NAME... | --names a,b | --file FILE) [--wait]",
 		Short: strings.ToUpper(verb[:1]) + verb[1:] + " many instances as one workflow",
 		Long: heredoc(fmt.Sprintf(`
 			Start a %[1]s workflow over the instances named on the command line, by
@@ -62,11 +62,12 @@ func newFleetCmd(f *factory, root *rootOptions, start bool) *cobra.Command {
 
 			KraftCloud instances (names or UUIDs) are sent --chunk-size at a time in
 			the API's batch call, --concurrency calls at once, and the server waits
-			for them. Crusoe VMs (names) have no batch call: each is one action,
-			with --concurrency VMs in flight. Items that fail for a reason worth
-			retrying are retried, alone, up to --max-attempts rounds; unknown
-			instances and instances already %[2]s are reported, not retried. A name
-			listed twice is acted on once and reported as skipped.
+			for them. Crusoe VMs and CloudMC instances (names) have no batch call:
+			they are looked up by name, then each is one action, with --concurrency
+			instances in flight. Items that fail for a reason worth retrying are
+			retried, alone, up to --max-attempts rounds; unknown instances and
+			instances already %[2]s are reported, not retried. A name listed twice
+			is acted on once and reported as skipped.
 
 			With --wait the command shows live counts and ends with a report of
 			every instance that failed or was skipped, and of those %[2]s (all of
@@ -78,18 +79,19 @@ func newFleetCmd(f *factory, root *rootOptions, start bool) *cobra.Command {
 		Example: examples(fmt.Sprintf(`
 			$ cloudflow instances %[1]s --provider kraftcloud web-1 web-2 --wait
 			$ cloudflow instances %[1]s --provider kraftcloud --file fleet.txt --chunk-size 500 --wait
-			$ cloudflow instances %[1]s --provider crusoe --names gpu-1,gpu-2 --concurrency 8 --wait --json`, verb)),
+			$ cloudflow instances %[1]s --provider crusoe --names gpu-1,gpu-2 --concurrency 8 --wait --json
+			$ cloudflow instances %[1]s --provider cloudmc --names app-1,app-2 --wait`, verb)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return opts.run(cmd, args, start)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Provider, "provider", "", "the cloud: kraftcloud or crusoe (required)")
+	fl.StringVar(&opts.Provider, "provider", "", "the cloud: kraftcloud, crusoe or cloudmc (required)")
 	fl.StringSliceVar(&opts.Names, "names", nil, "instance names (or KraftCloud UUIDs), comma-separated")
 	fl.StringVar(&opts.File, "file", "", "a `file` with one instance per line (- reads standard input)")
 	fl.StringVar(&opts.Project, "project", "", "Crusoe project `ID` (default: the worker's)")
 	fl.IntVar(&opts.ChunkSize, "chunk-size", workflows.DefaultKraftCloudChunkSize, fmt.Sprintf("instances per KraftCloud batch call (1-%d)", workflows.MaxKraftCloudChunkSize))
-	fl.IntVar(&opts.Concurrency, "concurrency", 0, fmt.Sprintf("calls in flight (default %d KraftCloud batches, %d Crusoe VMs)", workflows.DefaultKraftCloudConcurrency, workflows.DefaultCrusoeConcurrency))
+	fl.IntVar(&opts.Concurrency, "concurrency", 0, fmt.Sprintf("calls in flight (default %d KraftCloud batches, %d Crusoe VMs or CloudMC instances)", workflows.DefaultKraftCloudConcurrency, workflows.DefaultCrusoeConcurrency))
 	fl.IntVar(&opts.MaxAttempts, "max-attempts", workflows.DefaultMaxAttempts, "rounds for items that failed for a reason worth retrying (1-10)")
 	fl.DurationVar(&opts.WaitTimeout, "wait-timeout", workflows.DefaultWaitTimeout, "how long each instance may take to get there")
 	if !start {
@@ -120,11 +122,11 @@ func (o *fleetOptions) input(cmd *cobra.Command, args []string) (workflows.Fleet
 		return workflows.FleetInput{}, usageErrorf("--wait-timeout must be longer than zero, e.g. 5m")
 	}
 	switch o.Provider {
-	case workflows.ProviderKraftCloud, workflows.ProviderCrusoe:
+	case workflows.ProviderKraftCloud, workflows.ProviderCrusoe, workflows.ProviderCloudMC:
 	case "":
-		return workflows.FleetInput{}, usageErrorf("--provider is required: kraftcloud or crusoe")
+		return workflows.FleetInput{}, usageErrorf("--provider is required: kraftcloud, crusoe or cloudmc")
 	default:
-		return workflows.FleetInput{}, usageErrorf("--provider %q is not supported: use kraftcloud or crusoe", o.Provider)
+		return workflows.FleetInput{}, usageErrorf("--provider %q is not supported: use kraftcloud, crusoe or cloudmc", o.Provider)
 	}
 	if o.Project != "" && o.Provider != workflows.ProviderCrusoe {
 		return workflows.FleetInput{}, usageErrorf("--project applies to --provider crusoe only")

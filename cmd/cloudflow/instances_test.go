@@ -21,7 +21,7 @@ func TestInstancesBadInputStartsNothing(t *testing.T) {
 		want []string
 	}{
 		{[]string{"instances", "start", "web-1"}, []string{"--provider is required"}},
-		{[]string{"instances", "start", "--provider", "aws", "web-1"}, []string{`--provider "aws" is not supported`}},
+		{[]string{"instances", "start", "--provider", "aws", "web-1"}, []string{`--provider "aws" is not supported`, "cloudmc"}},
 		{[]string{"instances", "start", "--provider", "kraftcloud"}, []string{"no instances"}},
 		{[]string{"instances", "start", "--provider", "kraftcloud", "--file", fleet}, []string{"2 instance names are invalid", "line 4", "web_2", "line 6"}},
 		{[]string{"instances", "start", "--provider", "kraftcloud", "--file", filepath.Join(dir, "nope.txt")}, []string{"--file", "no such file"}},
@@ -30,6 +30,9 @@ func TestInstancesBadInputStartsNothing(t *testing.T) {
 		{[]string{"instances", "start", "--provider", "crusoe", "vm-1", "--project", "p", "--timeout", "1m"}, []string{"--timeout only applies with --wait"}},
 		{[]string{"instances", "stop", "--provider", "crusoe", "vm-1", "--force"}, []string{"--force and --drain-timeout apply to --provider kraftcloud only"}},
 		{[]string{"instances", "start", "--provider", "kraftcloud", "web-1", "--project", "p"}, []string{"--project applies to --provider crusoe only"}},
+		{[]string{"instances", "stop", "--provider", "cloudmc", "app-1", "app_2", "9-lives"}, []string{"2 instance names are invalid", "app_2", "9-lives", "not an instance name"}},
+		{[]string{"instances", "start", "--provider", "cloudmc", "app-1", "--project", "p"}, []string{"--project applies to --provider crusoe only"}},
+		{[]string{"instances", "stop", "--provider", "cloudmc", "app-1", "--drain-timeout", "1s"}, []string{"--force and --drain-timeout apply to --provider kraftcloud only"}},
 	} {
 		c := newCLI(t)
 		if code := c.run(tc.args...); code != exitUsage {
@@ -111,5 +114,33 @@ func TestVMBulkCreateFlags(t *testing.T) {
 	in := c.fake.bulks[0]
 	if in.NamePrefix != "batch" || in.Count != 3 || in.SSHPublicKey != "ssh-ed25519 AAAAC3Nza test" {
 		t.Errorf("input %+v", in)
+	}
+}
+
+func TestInstancesOnCloudMC(t *testing.T) {
+	c := newCLI(t)
+	c.fake.run = starter.Run{WorkflowID: "cloudmc-fleet-x", RunID: "r1", Workflow: workflows.StopInstancesWorkflowName}
+	c.fake.fleetProgress = []workflows.FleetProgress{{Provider: "cloudmc", Action: "stop", Total: 3, Pending: 3, Run: 1, Round: 1}}
+	c.fake.result = workflows.FleetResult{Provider: "cloudmc", Action: "stop", Total: 3, Runs: 1, Calls: 7,
+		Succeeded: []string{"app-1", "app-2"},
+		Failed:    []workflows.FleetItem{{Ref: "app-9", Code: "NOT_FOUND", Message: `no instance named "app-9" in the environment`}},
+	}
+	c.fake.resultErr = &starter.RunError{WorkflowID: "cloudmc-fleet-x", Status: "Failed", Message: "1 of 3 instances did not stop"}
+	code := c.run("instances", "stop", "--provider", "cloudmc", "--names", "app-1,App-2,app-9", "--wait")
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1: %s", code, c.errOut.String())
+	}
+	in := c.fake.fleets[0]
+	if in.Provider != workflows.ProviderCloudMC || strings.Join(in.Instances, ",") != "app-1,App-2,app-9" || in.Concurrency != 0 {
+		t.Errorf("input %+v: want the cloudmc provider, the names as given and the default concurrency", in)
+	}
+	for _, w := range []string{"2 of 3 instances stopped, 1 failed", "app-9", "NOT_FOUND", "Stopped (2): app-1, app-2"} {
+		if !strings.Contains(c.out.String(), w) {
+			t.Errorf("report lacks %q:\n%s", w, c.out.String())
+		}
+	}
+	c = newCLI(t)
+	if code := c.run("instances", "start", "--help"); code != 0 || !strings.Contains(c.out.String(), "kraftcloud|crusoe|cloudmc") {
+		t.Errorf("help (exit %d) does not name cloudmc:\n%s", code, c.out.String())
 	}
 }
