@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/cloudflow/cloudflow/clients/kraftcloud"
+	"github.com/cloudflow/cloudflow/cloudsim"
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/workflows"
 )
@@ -188,7 +190,15 @@ func TestFleetPartialSuccessIsReported(t *testing.T) {
 			t.Errorf("%s is %s, want running", n, st)
 		}
 	}
-	saveHistory(t, starter.FleetWorkflowID(workflows.FleetInput{Provider: workflows.ProviderKraftCloud, Instances: list}), "kraftcloud-fleet-start-partial")
+	id := starter.FleetWorkflowID(workflows.FleetInput{Provider: workflows.ProviderKraftCloud, Instances: list})
+	hist, err := exec.Command(temporalCL, "workflow", "show", "--address", temporal.Address(), "-w", id, "--output", "json").CombinedOutput()
+	if err != nil {
+		t.Fatalf("workflow show: %v\n%s", err, hist)
+	}
+	if text := historyText(t, hist); !strings.Contains(text, "api-404") || strings.Contains(text, cloudsim.DefaultKraftCloudToken) {
+		t.Errorf("the decoded history should name the instances and never the KraftCloud token")
+	}
+	saveHistory(t, id, "kraftcloud-fleet-start-partial")
 	started := counters(t, "kraftcloud", "instance-starts")
 	if started["api-5"] != 1 || started["api-3"] != 1 {
 		t.Errorf("starts: api-5 %d (listed twice), api-3 %d (started before); want 1 each", started["api-5"], started["api-3"])

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -292,101 +293,108 @@ func waitForRun(cmd *cobra.Command, f *factory, r runner, run starter.Run, w wai
 		if err := printJSON(out, result); err != nil {
 			return err
 		}
+	} else if rep, ok := reports[run.Workflow]; ok {
+		rep.print(out, run, result, runErr)
 	} else {
-		switch res := result.(type) {
-		case *workflows.ProvisionVMResult:
-			printProvisionSummary(out, run, res, runErr)
-		case *workflows.DeprovisionVMResult:
-			printDeprovisionSummary(out, run, res, runErr)
-		case *workflows.BulkCreateVMsResult:
-			printBulkSummary(out, run, res, runErr)
-		case *workflows.DeployInstanceResult:
-			printDeploySummary(out, run, res, runErr)
-		case *workflows.UndeployInstanceResult:
-			// The same shape as DeprovisionVMResult, and the same report.
-			printDeprovisionSummary(out, run, (*workflows.DeprovisionVMResult)(res), runErr)
-		case *workflows.SnapshotDisksResult:
-			printSnapshotSummary(out, run, res, runErr)
-		case *workflows.ProvisionInstanceResult:
-			printProvisionInstanceSummary(out, run, res, runErr)
-		case *workflows.DeprovisionInstanceResult:
-			printDeprovisionSummary(out, run, (*workflows.DeprovisionVMResult)(res), runErr)
-		case *workflows.CreateContainerResult:
-			printContainerSummary(out, run, res, runErr)
-		case *workflows.DeleteContainerResult:
-			printDeprovisionSummary(out, run, (*workflows.DeprovisionVMResult)(res), runErr)
-		case *json.RawMessage:
-			if runErr == nil {
-				fmt.Fprintf(out, "\n%s %s completed.\n", run.Workflow, run.WorkflowID)
-				if len(*res) > 0 && string(*res) != "null" {
-					_ = printJSON(out, res)
-				}
-			} else {
-				fmt.Fprintf(out, "\n%s %s %s.\n", run.Workflow, run.WorkflowID, runOutcome(runErr))
+		res := result.(*json.RawMessage)
+		if runErr == nil {
+			fmt.Fprintf(out, "\n%s %s completed.\n", run.Workflow, run.WorkflowID)
+			if len(*res) > 0 && string(*res) != "null" {
+				_ = printJSON(out, res)
 			}
+		} else {
+			fmt.Fprintf(out, "\n%s %s %s.\n", run.Workflow, run.WorkflowID, runOutcome(runErr))
 		}
 	}
 	if runErr != nil {
 		return withCode(exitFailed, runErr)
 	}
-	if res, ok := result.(*workflows.SnapshotDisksResult); ok && len(res.NotDeleted) > 0 {
-		return withCode(exitFailed, fmt.Errorf("%s past the retention could not be deleted; they stay in the ledger", plural(len(res.NotDeleted), "snapshot")))
+	if rep, ok := reports[run.Workflow]; ok && rep.incomplete != nil {
+		if err := rep.incomplete(result); err != nil {
+			return withCode(exitFailed, err)
+		}
 	}
 	return nil
 }
 
+// report is how the CLI shows the result of one workflow type: its result
+// type, the steps it holds and the summary printed after --wait.
+type report struct {
+	newResult func() any
+	steps     func(result any) []workflows.Step
+	print     func(w io.Writer, run starter.Run, result any, runErr *starter.RunError)
+	// incomplete, when set, tells a run that completed but left work undone
+	// (exit 1).
+	incomplete func(result any) error
+}
+
+func reportOf[R any](steps func(*R) []workflows.Step, print func(io.Writer, starter.Run, *R, *starter.RunError)) report {
+	return report{
+		newResult: func() any { return new(R) },
+		steps:     func(result any) []workflows.Step { return steps(result.(*R)) },
+		print: func(w io.Writer, run starter.Run, result any, runErr *starter.RunError) {
+			print(w, run, result.(*R), runErr)
+		},
+	}
+}
+
+// deletionReport serves the workflows whose result has the shape of
+// DeprovisionVMResult, and the same report.
+func deletionReport[R ~struct {
+	Deleted     []workflows.Resource `json:"deleted,omitempty"`
+	AlreadyGone []workflows.Resource `json:"alreadyGone,omitempty"`
+	Steps       []workflows.Step     `json:"steps"`
+}]() report {
+	return reportOf(func(r *R) []workflows.Step { return workflows.DeprovisionVMResult(*r).Steps },
+		func(w io.Writer, run starter.Run, r *R, runErr *starter.RunError) {
+			res := workflows.DeprovisionVMResult(*r)
+			printDeprovisionSummary(w, run, &res, runErr)
+		})
+}
+
+// snapshotReport exits 1 when ledger snapshots past the retention could not
+// be deleted: the run completed, but its job is not done.
+func snapshotReport() report {
+	rep := reportOf(func(r *workflows.SnapshotDisksResult) []workflows.Step { return r.Steps }, printSnapshotSummary)
+	rep.incomplete = func(result any) error {
+		if n := len(result.(*workflows.SnapshotDisksResult).NotDeleted); n > 0 {
+			return fmt.Errorf("%s past the retention could not be deleted; they stay in the ledger", plural(n, "snapshot"))
+		}
+		return nil
+	}
+	return rep
+}
+
+// reports has every workflow whose result the CLI knows; any other result
+// is shown as JSON.
+var reports = map[string]report{
+	workflows.ProvisionVMWorkflowName:         reportOf(func(r *workflows.ProvisionVMResult) []workflows.Step { return r.Steps }, printProvisionSummary),
+	workflows.DeprovisionVMWorkflowName:       reportOf(func(r *workflows.DeprovisionVMResult) []workflows.Step { return r.Steps }, printDeprovisionSummary),
+	workflows.BulkCreateVMsWorkflowName:       reportOf(func(r *workflows.BulkCreateVMsResult) []workflows.Step { return r.Steps }, printBulkSummary),
+	workflows.DeployInstanceWorkflowName:      reportOf(func(r *workflows.DeployInstanceResult) []workflows.Step { return r.Steps }, printDeploySummary),
+	workflows.UndeployInstanceWorkflowName:    deletionReport[workflows.UndeployInstanceResult](),
+	workflows.SnapshotDisksWorkflowName:       snapshotReport(),
+	workflows.ProvisionInstanceWorkflowName:   reportOf(func(r *workflows.ProvisionInstanceResult) []workflows.Step { return r.Steps }, printProvisionInstanceSummary),
+	workflows.DeprovisionInstanceWorkflowName: deletionReport[workflows.DeprovisionInstanceResult](),
+	workflows.CreateContainerWorkflowName:     reportOf(func(r *workflows.CreateContainerResult) []workflows.Step { return r.Steps }, printContainerSummary),
+	workflows.DeleteContainerWorkflowName:     deletionReport[workflows.DeleteContainerResult](),
+}
+
 // newResult returns a pointer to the result type of a workflow.
 func newResult(workflow string) any {
-	switch workflow {
-	case workflows.ProvisionVMWorkflowName:
-		return &workflows.ProvisionVMResult{}
-	case workflows.DeprovisionVMWorkflowName:
-		return &workflows.DeprovisionVMResult{}
-	case workflows.BulkCreateVMsWorkflowName:
-		return &workflows.BulkCreateVMsResult{}
-	case workflows.DeployInstanceWorkflowName:
-		return &workflows.DeployInstanceResult{}
-	case workflows.UndeployInstanceWorkflowName:
-		return &workflows.UndeployInstanceResult{}
-	case workflows.SnapshotDisksWorkflowName:
-		return &workflows.SnapshotDisksResult{}
-	case workflows.ProvisionInstanceWorkflowName:
-		return &workflows.ProvisionInstanceResult{}
-	case workflows.DeprovisionInstanceWorkflowName:
-		return &workflows.DeprovisionInstanceResult{}
-	case workflows.CreateContainerWorkflowName:
-		return &workflows.CreateContainerResult{}
-	case workflows.DeleteContainerWorkflowName:
-		return &workflows.DeleteContainerResult{}
+	if rep, ok := reports[workflow]; ok {
+		return rep.newResult()
 	}
 	return new(json.RawMessage)
 }
 
 // finalProgress is the last progress, taken from the result's steps.
 func finalProgress(workflow string, result any, runErr *starter.RunError) *workflows.Progress {
-	var steps []workflows.Step
-	switch res := result.(type) {
-	case *workflows.ProvisionVMResult:
-		steps = res.Steps
-	case *workflows.DeprovisionVMResult:
-		steps = res.Steps
-	case *workflows.BulkCreateVMsResult:
-		steps = res.Steps
-	case *workflows.DeployInstanceResult:
-		steps = res.Steps
-	case *workflows.UndeployInstanceResult:
-		steps = res.Steps
-	case *workflows.SnapshotDisksResult:
-		steps = res.Steps
-	case *workflows.ProvisionInstanceResult:
-		steps = res.Steps
-	case *workflows.DeprovisionInstanceResult:
-		steps = res.Steps
-	case *workflows.CreateContainerResult:
-		steps = res.Steps
-	case *workflows.DeleteContainerResult:
-		steps = res.Steps
+	rep, ok := reports[workflow]
+	if !ok {
+		return nil
 	}
+	steps := rep.steps(result)
 	if len(steps) == 0 {
 		return nil
 	}
