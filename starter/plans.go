@@ -32,23 +32,18 @@ type Plan struct {
 }
 
 // Search attributes every run is started with, so that runs can be listed by
-// cloud and by resource name (cloudflow runs list --provider P --name N). The
-// server must know them: `cloudflow dev` registers them; on a cluster run
-//
-//	temporal operator search-attribute create --name CloudflowProvider --type Keyword
-//	temporal operator search-attribute create --name CloudflowResources --type KeywordList
+// cloud and by resource name (cloudflow runs list --provider P --name N), and
+// stacks by status. See workflows.SearchAttributeTypes for how to register them.
 var (
-	SearchAttrProvider  = temporal.NewSearchAttributeKeyKeyword("CloudflowProvider")
-	SearchAttrResources = temporal.NewSearchAttributeKeyKeywordList("CloudflowResources")
+	SearchAttrProvider    = workflows.SearchAttrProvider
+	SearchAttrResources   = workflows.SearchAttrResources
+	SearchAttrStackStatus = workflows.SearchAttrStackStatus
 )
 
 // SearchAttributeTypes maps each search attribute to its type, as the
 // Temporal CLI's --search-attribute flag and `operator search-attribute
 // create` take them.
-var SearchAttributeTypes = map[string]string{
-	SearchAttrProvider.GetName():  "Keyword",
-	SearchAttrResources.GetName(): "KeywordList",
-}
+var SearchAttributeTypes = workflows.SearchAttributeTypes
 
 // maxIndexedBytes bounds the resource names indexed for one run, as the
 // server measures them (the JSON list), inside its default limit on a search

@@ -77,6 +77,8 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.DeprovisionInstance, workflow.RegisterOptions{Name: workflows.DeprovisionInstanceWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.CreateContainer, workflow.RegisterOptions{Name: workflows.CreateContainerWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.DeleteContainer, workflow.RegisterOptions{Name: workflows.DeleteContainerWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.Stack, workflow.RegisterOptions{Name: workflows.StackWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.ApplyStack, workflow.RegisterOptions{Name: workflows.ApplyStackWorkflowName})
 }
 
 // Run runs a worker until ctx ends, then stops it gracefully: activities in

@@ -30,7 +30,12 @@ func newTracker(ctx workflow.Context, workflowName string) (*tracker, error) {
 
 // add declares a step, pending, so the query shows the whole plan up front.
 func (t *tracker) add(kind, resource string) string {
-	name := kind + "/" + resource
+	return t.addNamed(kind+"/"+resource, kind, resource)
+}
+
+// addNamed declares a step under a name of the caller's, for runs that act
+// on one resource more than once (a replace deletes, then creates).
+func (t *tracker) addNamed(name, kind, resource string) string {
 	t.index[name] = len(t.progress.Steps)
 	t.progress.Steps = append(t.progress.Steps, Step{
 		Name: name, Kind: kind, Resource: resource, State: StepPending, UpdatedAt: workflow.Now(t.ctx),

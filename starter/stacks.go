@@ -1,0 +1,325 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/cloudflow/cloudflow/workflows"
+)
+
+// StackRef names a stack: its provider and its name (the spec's main
+// resource). Its workflow ID is workflows.StackID(provider, name).
+type StackRef struct {
+	Provider string `json:"provider"`
+	Name     string `json:"name"`
+}
+
+func (r StackRef) id() string { return workflows.StackID(r.Provider, r.Name) }
+
+func (r StackRef) String() string { return r.Provider + "/" + r.Name }
+
+// StackError is an operation a stack refused or that failed. Type is one of
+// workflows.ErrTypeStack*: StackInvalid (bad request, nothing changed),
+// StackBusy (another operation holds the stack), StackRefused (the plan held a
+// change the request did not allow; Plan says which), StackApplyFailed (the
+// apply failed part way; Result says what was done and what is left).
+type StackError struct {
+	Stack   StackRef
+	Type    string
+	Message string
+	// Plan is the refused plan (StackRefused).
+	Plan *workflows.StackPlan
+	// Result is what the failed operation did (StackApplyFailed).
+	Result *workflows.StackOperationResult
+	cause  error
+}
+
+func (e *StackError) Error() string { return fmt.Sprintf("stack %s: %s", e.Stack, e.Message) }
+
+func (e *StackError) Unwrap() error { return e.cause }
+
+// StackNotFoundError means there is no stack by that name.
+type StackNotFoundError struct{ Stack StackRef }
+
+func (e *StackNotFoundError) Error() string {
+	if e.Stack.Provider == "" {
+		return fmt.Sprintf("no stack named %q (see `cloudflow stacks list`)", e.Stack.Name)
+	}
+	return fmt.Sprintf("no stack %s (see `cloudflow stacks list`)", e.Stack)
+}
+
+// StackUpdate is one operation sent to a stack. Wait for its result with
+// Get; while it runs, StackState shows it as the stack's Operation.
+type StackUpdate struct {
+	Stack    StackRef
+	UpdateID string
+	handle   client.WorkflowUpdateHandle
+	s        *Starter
+}
+
+// Get waits for the operation to end and returns what it did. A refused or
+// failed operation returns a *StackError (with the result when there is one).
+func (u *StackUpdate) Get(ctx context.Context) (workflows.StackOperationResult, error) {
+	var res workflows.StackOperationResult
+	err := u.handle.Get(ctx, &res)
+	if err != nil {
+		return res, u.s.stackError(u.Stack, err)
+	}
+	return res, nil
+}
+
+// PlanStack asks the stack of the spec for a plan (starting the stack if
+// there is none yet). With save, the plan waits in the stack for approval.
+func (s *Starter) PlanStack(ctx context.Context, req workflows.StackPlanRequest) (*StackUpdate, error) {
+	return s.updateWithStart(ctx, req.Spec, workflows.StackUpdatePlan, req)
+}
+
+// ApplyStack asks the stack of the spec (starting it if there is none yet)
+// to plan and apply it.
+func (s *Starter) ApplyStack(ctx context.Context, req workflows.StackApplyRequest) (*StackUpdate, error) {
+	return s.updateWithStart(ctx, req.Spec, workflows.StackUpdateApply, req)
+}
+
+// ApproveStack applies the stack's saved plan.
+func (s *Starter) ApproveStack(ctx context.Context, ref StackRef, req workflows.StackApproveRequest) (*StackUpdate, error) {
+	return s.update(ctx, ref, workflows.StackUpdateApprove, req)
+}
+
+// DiscardStackPlan drops the stack's saved plan.
+func (s *Starter) DiscardStackPlan(ctx context.Context, ref StackRef, req workflows.StackApproveRequest) (*StackUpdate, error) {
+	return s.update(ctx, ref, workflows.StackUpdateDiscard, req)
+}
+
+// DestroyStack deletes what the stack created (and adopted, if asked); the
+// stack then ends.
+func (s *Starter) DestroyStack(ctx context.Context, ref StackRef, req workflows.StackDestroyRequest) (*StackUpdate, error) {
+	return s.update(ctx, ref, workflows.StackUpdateDestroy, req)
+}
+
+// RefreshStack re-reads the stack's resources now and records the drift.
+func (s *Starter) RefreshStack(ctx context.Context, ref StackRef, req workflows.StackRefreshRequest) (*StackUpdate, error) {
+	return s.update(ctx, ref, workflows.StackUpdateRefresh, req)
+}
+
+// SetStackSettings changes the stack's settings (drift refresh).
+func (s *Starter) SetStackSettings(ctx context.Context, ref StackRef, settings workflows.StackSettings) (workflows.StackState, error) {
+	h, err := s.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: ref.id(), UpdateName: workflows.StackUpdateSettings,
+		Args:         []any{workflows.StackSettingsRequest{Settings: settings}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var st workflows.StackState
+	if err == nil {
+		err = h.Get(ctx, &st)
+	}
+	if err != nil {
+		return st, s.stackError(ref, err)
+	}
+	return st, nil
+}
+
+// StackState asks a stack for its state.
+func (s *Starter) StackState(ctx context.Context, ref StackRef) (workflows.StackState, error) {
+	var st workflows.StackState
+	v, err := s.c.QueryWorkflow(ctx, ref.id(), "", workflows.StackQueryState)
+	if err != nil {
+		return st, s.stackError(ref, err)
+	}
+	if err := v.Get(&st); err != nil {
+		return st, fmt.Errorf("decode the state of stack %s: %w", ref, err)
+	}
+	return st, nil
+}
+
+// FindStack finds the stack of a name: of provider when it is given, else
+// of whichever provider has one (an error names them when several do).
+func (s *Starter) FindStack(ctx context.Context, name, provider string) (StackRef, error) {
+	providers := []string{provider}
+	if provider == "" {
+		providers = []string{workflows.ProviderCrusoe, workflows.ProviderCloudMC, workflows.ProviderKraftCloud, workflows.ProviderOpenVZ}
+	}
+	var found []StackRef
+	for _, p := range providers {
+		ref := StackRef{Provider: p, Name: name}
+		d, err := s.c.DescribeWorkflowExecution(ctx, ref.id(), "")
+		var nf *serviceerror.NotFound
+		switch {
+		case errors.As(err, &nf):
+			continue
+		case err != nil:
+			return StackRef{}, fmt.Errorf("look up stack %s: %w", ref, err)
+		}
+		if d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			found = append(found, ref)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return StackRef{}, &StackNotFoundError{Stack: StackRef{Provider: provider, Name: name}}
+	case 1:
+		return found[0], nil
+	}
+	names := make([]string, len(found))
+	for i, f := range found {
+		names[i] = f.String()
+	}
+	return StackRef{}, fmt.Errorf("several stacks are named %q (%s): say which with --provider", name, strings.Join(names, ", "))
+}
+
+// StackSummary is one stack as `stacks list` shows it, from the visibility
+// store alone (one request, whatever the number of stacks).
+type StackSummary struct {
+	StackRef
+	Status    string    `json:"status"`
+	Resources []string  `json:"resources,omitempty"`
+	Since     time.Time `json:"since"`
+}
+
+// ListStacks lists the stacks that exist (running Stack workflows), with the
+// status they last recorded; status filters by it when set.
+func (s *Starter) ListStacks(ctx context.Context, status string) ([]StackSummary, error) {
+	q := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", workflows.StackWorkflowName)
+	if status != "" {
+		q += fmt.Sprintf(" AND %s = '%s'", SearchAttrStackStatus.GetName(), status)
+	}
+	var out []StackSummary
+	var token []byte
+	for {
+		resp, err := s.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: 1000})
+		if err != nil {
+			return nil, fmt.Errorf("list stacks: %w", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			sum := StackSummary{Since: e.GetStartTime().AsTime()}
+			sum.Provider, sum.Name = parseStackID(e.GetExecution().GetWorkflowId())
+			sa := e.GetSearchAttributes().GetIndexedFields()
+			if p := sa[SearchAttrStackStatus.GetName()]; p != nil {
+				_ = converter.GetDefaultDataConverter().FromPayload(p, &sum.Status)
+			}
+			if p := sa[SearchAttrResources.GetName()]; p != nil {
+				_ = converter.GetDefaultDataConverter().FromPayload(p, &sum.Resources)
+			}
+			out = append(out, sum)
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 {
+			break
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out, nil
+}
+
+// parseStackID reads a stack's provider and name back from its workflow ID.
+func parseStackID(id string) (provider, name string) {
+	rest := strings.TrimPrefix(id, "stack-")
+	for _, p := range []string{workflows.ProviderCrusoe, workflows.ProviderCloudMC, workflows.ProviderKraftCloud, workflows.ProviderOpenVZ} {
+		if strings.HasPrefix(rest, p+"-") {
+			return p, strings.TrimPrefix(rest, p+"-")
+		}
+	}
+	return "", rest
+}
+
+// updateWithStart sends an update to the spec's stack, starting the stack
+// first when there is none (update-with-start).
+func (s *Starter) updateWithStart(ctx context.Context, spec workflows.StackSpec, update string, req any) (*StackUpdate, error) {
+	ref := StackRef{Provider: spec.Provider, Name: spec.Name()}
+	if err := spec.Validate(); err != nil {
+		return nil, &StackError{Stack: ref, Type: workflows.ErrTypeStackInvalid, Message: err.Error()}
+	}
+	send := func() (client.WorkflowUpdateHandle, error) {
+		opts := client.StartWorkflowOptions{
+			ID:                       ref.id(),
+			TaskQueue:                s.taskQueue,
+			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			StaticSummary:            fmt.Sprintf("stack %s", ref),
+			StaticDetails:            stackDetails(spec),
+		}
+		in := workflows.StackInput{Provider: ref.Provider, Name: ref.Name, Indexed: !s.noSearchAttributes}
+		if in.Indexed {
+			opts.TypedSearchAttributes = temporal.NewSearchAttributes(
+				SearchAttrProvider.ValueSet(ref.Provider), SearchAttrResources.ValueSet([]string{ref.Name}),
+				SearchAttrStackStatus.ValueSet(workflows.StackNew))
+		}
+		op := s.c.NewWithStartWorkflowOperation(opts, workflows.StackWorkflowName, in)
+		return s.c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+			StartWorkflowOperation: op,
+			UpdateOptions: client.UpdateWorkflowOptions{
+				UpdateName: update, Args: []any{req}, WaitForStage: client.WorkflowUpdateStageAccepted,
+			},
+		})
+	}
+	h, err := send()
+	if err != nil && isUnknownSearchAttribute(err) && !s.noSearchAttributes {
+		s.noSearchAttributes = true
+		s.warn("the Temporal server refused cloudflow's search attributes; the stack runs without them (register them: see README)", "error", err)
+		h, err = send()
+	}
+	if err != nil {
+		return nil, s.stackError(ref, err)
+	}
+	return &StackUpdate{Stack: ref, UpdateID: h.UpdateID(), handle: h, s: s}, nil
+}
+
+// stackDetails is the stack's static details for the Temporal UI: where
+// the spec came from and what it holds.
+func stackDetails(spec workflows.StackSpec) string {
+	d := fmt.Sprintf("A cloudflow stack: the %s spec of %s", spec.Provider, spec.Name())
+	if spec.Source != "" {
+		d += " from " + spec.Source
+	}
+	return d + ". Operations arrive as updates (plan, apply, approve, discard, destroy, refresh); query \"state\" for its resources."
+}
+
+// update sends an update to an existing stack.
+func (s *Starter) update(ctx context.Context, ref StackRef, update string, req any) (*StackUpdate, error) {
+	h, err := s.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: ref.id(), UpdateName: update, Args: []any{req}, WaitForStage: client.WorkflowUpdateStageAccepted,
+	})
+	if err != nil {
+		return nil, s.stackError(ref, err)
+	}
+	return &StackUpdate{Stack: ref, UpdateID: h.UpdateID(), handle: h, s: s}, nil
+}
+
+// stackError turns what the server or the stack answered into a
+// *StackNotFoundError or *StackError where it is one.
+func (s *Starter) stackError(ref StackRef, err error) error {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return &StackNotFoundError{Stack: ref}
+	}
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) {
+		return fmt.Errorf("stack %s: %w", ref, err)
+	}
+	se := &StackError{Stack: ref, Type: app.Type(), Message: app.Message(), cause: err}
+	if app.HasDetails() {
+		switch app.Type() {
+		case workflows.ErrTypeStackRefused:
+			var p workflows.StackPlan
+			if app.Details(&p) == nil {
+				se.Plan = &p
+			}
+		case workflows.ErrTypeStackApplyFailed:
+			var r workflows.StackOperationResult
+			if app.Details(&r) == nil {
+				se.Result = &r
+			}
+		}
+	}
+	return se
+}
