@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cloudflow/cloudflow/clients/crusoe"
 	"github.com/cloudflow/cloudflow/cloudsim"
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/workflows"
@@ -144,4 +145,168 @@ func journal(t testing.TB) []cloudsim.RequestRecord {
 	all, err := admin.Requests(context.Background())
 	require.NoError(t, err)
 	return all
+}
+
+// waitOperation waits until a Crusoe operation of family is done.
+func waitOperation(t testing.TB, cc *crusoe.Client, family crusoe.Family, op *crusoe.Operation) {
+	t.Helper()
+	waitFor(t, time.Minute, "operation "+op.OperationID, func() bool {
+		o, err := cc.Operations.Get(context.Background(), cloudsim.DefaultCrusoeProjectID, family, op.OperationID)
+		return err == nil && o.State != crusoe.OperationInProgress
+	})
+}
+
+func destroyStack(t *testing.T, s *starter.Starter, name string, req workflows.StackDestroyRequest) (workflows.StackOperationResult, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	u, err := s.DestroyStack(ctx, starter.StackRef{Provider: workflows.ProviderCrusoe, Name: name}, req)
+	if err != nil {
+		return workflows.StackOperationResult{}, err
+	}
+	return u.Get(ctx)
+}
+
+// Acceptance 2: a disk that existed before is named in a spec: the plan
+// says adopt, the apply adopts it, and destroy removes everything else and
+// keeps that disk.
+func TestStackAdoptsAndKeepsWhatItDidNotMake(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	s := newStarter(t, c, tq)
+	cc := crusoeClient(t)
+
+	op, err := cc.Disks.Create(context.Background(), cloudsim.DefaultCrusoeProjectID, &crusoe.DiskCreateRequest{
+		Name: "adopt-data", Size: "10GiB", Type: "persistent-ssd", Location: "us-northcentral1-a",
+	})
+	require.NoError(t, err)
+	waitOperation(t, cc, crusoe.FamilyDisks, op)
+
+	spec := crusoeStackSpec("adopt")
+	p := planStack(t, s, spec)
+	byKey := changesByKey(p)
+	require.Equal(t, workflows.ActionAdopt, byKey["disk/adopt-data"].Action)
+	require.Empty(t, byKey["disk/adopt-data"].Fields)
+	for _, k := range []string{"disk/adopt-scratch", "vm/adopt", "firewall-rule/adopt-ssh"} {
+		require.Equal(t, workflows.ActionCreate, byKey[k].Action, k)
+	}
+
+	res, err := applyStack(t, s, workflows.StackApplyRequest{Spec: spec})
+	require.NoError(t, err)
+	own := map[string]string{}
+	for _, r := range res.State.Resources {
+		own[r.Key] = r.Ownership
+	}
+	require.Equal(t, map[string]string{
+		"disk/adopt-data": workflows.OwnershipAdopted, "disk/adopt-scratch": workflows.OwnershipCreated,
+		"vm/adopt": workflows.OwnershipCreated, "firewall-rule/adopt-ssh": workflows.OwnershipCreated,
+	}, own)
+
+	res, err = destroyStack(t, s, "adopt", workflows.StackDestroyRequest{})
+	require.NoError(t, err)
+	inv := inventory(t)
+	require.Equal(t, 0, inv.Count("crusoe", "vms"))
+	require.Equal(t, 0, inv.Count("crusoe", "firewall-rules"))
+	require.Equal(t, 1, inv.Count("crusoe", "disks"), "the adopted disk stays: %v", inv)
+	var d struct{ Name string }
+	require.NoError(t, json.Unmarshal(inv["crusoe"]["disks"][0], &d))
+	require.Equal(t, "adopt-data", d.Name)
+}
+
+// Acceptance 6: --auto-approve (an apply without a shown plan) does not
+// replace or delete without AllowDestroy; with it, it does.
+func TestStackRefusesDestructiveChangesWithoutAllowDestroy(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	s := newStarter(t, c, tq)
+
+	spec := crusoeStackSpec("careful")
+	_, err := applyStack(t, s, workflows.StackApplyRequest{Spec: spec})
+	require.NoError(t, err)
+	vmsBefore := inventoryVMs(t)
+
+	// A disk type change is a replace; dropping the rule is a delete; a
+	// shrink is destructive too.
+	changed := crusoeStackSpec("careful")
+	changed.Crusoe.Disks[0].Type = "shared-volume"
+	changed.Crusoe.Disks[1].Size = "5GiB"
+	changed.Crusoe.FirewallRules = nil
+	_, err = applyStack(t, s, workflows.StackApplyRequest{Spec: changed})
+	var se *starter.StackError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, workflows.ErrTypeStackRefused, se.Type)
+	require.NotNil(t, se.Plan)
+	got := map[string]string{}
+	for _, ch := range se.Plan.Destructive() {
+		got[ch.Key] = ch.Action
+	}
+	require.Equal(t, map[string]string{
+		"disk/careful-data": workflows.ActionReplace, "disk/careful-scratch": workflows.ActionReplace,
+		"firewall-rule/careful-ssh": workflows.ActionDelete,
+	}, got)
+	inv := inventory(t)
+	require.Equal(t, 1, inv.Count("crusoe", "firewall-rules"), "a refused apply changes nothing")
+	require.Equal(t, vmsBefore, inventoryVMs(t))
+
+	// Dropping the rule alone, allowed: the rule goes, nothing else changes.
+	onlyRule := crusoeStackSpec("careful")
+	onlyRule.Crusoe.FirewallRules = nil
+	res, err := applyStack(t, s, workflows.StackApplyRequest{Spec: onlyRule, AllowDestroy: true})
+	require.NoError(t, err)
+	require.Equal(t, 0, inventory(t).Count("crusoe", "firewall-rules"))
+	require.Len(t, res.State.Resources, 3)
+
+	_, err = destroyStack(t, s, "careful", workflows.StackDestroyRequest{})
+	require.NoError(t, err)
+	require.True(t, inventory(t).Empty(), "inventory after destroy: %v", inventory(t))
+}
+
+// Acceptance 3: an apply and a destroy of one stack sent at the same
+// moment run one after the other; the end state is the later one's, and
+// the two never overlapped.
+func TestStackOperationsNeverOverlap(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	s := newStarter(t, c, tq)
+
+	spec := crusoeStackSpec("serial")
+	_, err := applyStack(t, s, workflows.StackApplyRequest{Spec: spec})
+	require.NoError(t, err)
+
+	changed := crusoeStackSpec("serial")
+	changed.Crusoe.Disks[0].Size = "30GiB"
+	type outcome struct {
+		res workflows.StackOperationResult
+		err error
+	}
+	applied, destroyed := make(chan outcome, 1), make(chan outcome, 1)
+	go func() {
+		r, err := applyStack(t, s, workflows.StackApplyRequest{Spec: changed})
+		applied <- outcome{r, err}
+	}()
+	go func() {
+		r, err := destroyStack(t, s, "serial", workflows.StackDestroyRequest{})
+		destroyed <- outcome{r, err}
+	}()
+	a, d := <-applied, <-destroyed
+	if d.err != nil {
+		// The destroy may have gone first and ended the stack; the apply
+		// then started a new one. Either way, nothing overlapped.
+		t.Logf("destroy: %v", d.err)
+	}
+	require.NoError(t, a.err)
+	require.NoError(t, d.err)
+	ao, do := a.res.Operation, d.res.Operation
+	overlap := ao.Started.Before(do.Finished) && do.Started.Before(ao.Finished)
+	require.False(t, overlap, "apply %v-%v and destroy %v-%v overlapped", ao.Started, ao.Finished, do.Started, do.Finished)
+	if ao.Started.After(do.Started) {
+		// The apply came second: everything exists, at the new size.
+		require.Equal(t, 1, inventory(t).Count("crusoe", "vms"))
+		_, err := destroyStack(t, s, "serial", workflows.StackDestroyRequest{})
+		require.NoError(t, err)
+	}
+	require.True(t, inventory(t).Empty(), "inventory: %v", inventory(t))
 }

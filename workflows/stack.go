@@ -28,9 +28,21 @@ func Stack(ctx workflow.Context, in StackInput) error {
 	if err != nil {
 		return err
 	}
-	for !s.ended {
-		refresh := !s.state.Settings.RefreshOff && s.state.Spec != nil
-		if refresh {
+	for {
+		if s.ended {
+			// Destroyed: end once every update still waiting has been
+			// answered, unless one of them (an apply) made the stack anew.
+			if err := workflow.Await(ctx, func() bool {
+				return !s.ended || (s.state.Operation == nil && workflow.AllHandlersFinished(ctx))
+			}); err != nil {
+				return err
+			}
+			if s.ended {
+				return nil
+			}
+			continue
+		}
+		if !s.state.Settings.RefreshOff && s.state.Spec != nil {
 			woke, err := workflow.AwaitWithTimeout(ctx, s.untilRefresh(ctx), s.wake)
 			if err != nil {
 				return err
@@ -57,8 +69,6 @@ func Stack(ctx workflow.Context, in StackInput) error {
 			}
 		}
 	}
-	// Destroyed: answer every update still waiting, then end.
-	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
 // stack is one Stack run's state, shared by its update handlers, which the
@@ -179,9 +189,6 @@ func (s *stack) endedError() error {
 // validateOp rejects an operation on an ended stack, and one that asked not
 // to wait while another operation holds the stack, naming that operation.
 func (s *stack) validateOp(ifBusy string) error {
-	if s.ended {
-		return s.endedError()
-	}
 	switch ifBusy {
 	case "", IfBusyWait:
 	case IfBusyFail:
@@ -222,13 +229,21 @@ func (s *stack) checkPending(planID string) error {
 }
 
 // begin waits for the stack to be free, then holds it for an operation of
-// the given kind. end releases it.
+// the given kind. end releases it. On a stack destroyed meanwhile, a plan or
+// an apply starts it anew; other operations have nothing to act on.
 func (s *stack) begin(ctx workflow.Context, kind string) (*StackOperation, error) {
-	if err := workflow.Await(ctx, func() bool { return s.state.Operation == nil || s.ended }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return s.state.Operation == nil }); err != nil {
 		return nil, err
 	}
 	if s.ended {
-		return nil, s.endedError()
+		switch kind {
+		case StackUpdatePlan, StackUpdateApply:
+			s.ended = false
+			s.state.LastOperation, s.state.Drift, s.state.PendingPlan = nil, nil, nil
+		case StackUpdateDestroy:
+		default:
+			return nil, s.endedError()
+		}
 	}
 	s.state.Sequence++
 	op := &StackOperation{
@@ -389,6 +404,10 @@ func (s *stack) destroy(ctx workflow.Context, r StackDestroyRequest) (StackOpera
 	op, err := s.begin(ctx, StackUpdateDestroy)
 	if err != nil {
 		return StackOperationResult{}, err
+	}
+	if s.ended { // an earlier destroy, which this one waited for, did it
+		s.end(ctx, op, nil)
+		return s.result(op, nil, nil), nil
 	}
 	s.setStatus(ctx, StackDestroying)
 	p := s.destroyPlan(ctx, r.IncludeAdopted)
