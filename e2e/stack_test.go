@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -309,4 +310,143 @@ func TestStackOperationsNeverOverlap(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.True(t, inventory(t).Empty(), "inventory: %v", inventory(t))
+}
+
+// Acceptance 4: a resource deleted behind cloudflow's back is reported as
+// drift within the refresh interval, shown by the stack list and by a
+// `temporal workflow list --query`, and made again by apply.
+func TestStackReportsAndRepairsDrift(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	s := newStarter(t, c, tq)
+	ref := starter.StackRef{Provider: workflows.ProviderCrusoe, Name: "drifty"}
+
+	spec := crusoeStackSpec("drifty")
+	res, err := applyStack(t, s, workflows.StackApplyRequest{Spec: spec})
+	require.NoError(t, err)
+	_, err = s.SetStackSettings(context.Background(), ref, workflows.StackSettings{RefreshInterval: 2 * time.Second})
+	require.NoError(t, err)
+
+	ruleID := ""
+	for _, r := range res.State.Resources {
+		if r.Kind == workflows.KindFirewallRule {
+			ruleID = r.ID
+		}
+	}
+	cc := crusoeClient(t)
+	op, err := cc.FirewallRules.Delete(context.Background(), cloudsim.DefaultCrusoeProjectID, ruleID)
+	require.NoError(t, err)
+	waitOperation(t, cc, crusoe.FamilyFirewallRules, op)
+
+	var st workflows.StackState
+	waitFor(t, 30*time.Second, "the stack to report drift", func() bool {
+		st, err = s.StackState(context.Background(), ref)
+		return err == nil && st.Status == workflows.StackDrifted
+	})
+	require.Len(t, st.Drift, 1)
+	require.Equal(t, "firewall-rule/drifty-ssh", st.Drift[0].Key)
+	require.Equal(t, workflows.ActionCreate, st.Drift[0].Action)
+	require.Equal(t, "deleted outside cloudflow", st.Drift[0].Note)
+
+	waitFor(t, 30*time.Second, "stacks list to show the drift", func() bool {
+		list, err := s.ListStacks(context.Background(), workflows.StackDrifted)
+		return err == nil && len(list) == 1 && list[0].Name == "drifty"
+	})
+	out, err := exec.Command(temporalCL, "workflow", "list", "--address", temporal.Address(),
+		"--query", "CloudflowStackStatus = 'drifted'", "--output", "json").CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Contains(t, string(out), workflows.StackID(workflows.ProviderCrusoe, "drifty"))
+
+	res, err = applyStack(t, s, workflows.StackApplyRequest{Spec: spec})
+	require.NoError(t, err)
+	require.Equal(t, workflows.StackInSync, res.State.Status)
+	require.Equal(t, 1, inventory(t).Count("crusoe", "firewall-rules"))
+	_, err = destroyStack(t, s, "drifty", workflows.StackDestroyRequest{})
+	require.NoError(t, err)
+	require.True(t, inventory(t).Empty(), "inventory: %v", inventory(t))
+}
+
+// Acceptance 5: a saved plan waits across a worker restart; approval
+// applies exactly it; a plan whose resources changed after it was made is
+// refused, not applied.
+func TestStackSavedPlanSurvivesRestartsAndRefusesStaleApproval(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	w := startWorkerProcess(t, c, tq)
+	s := newStarter(t, c, tq)
+	ref := starter.StackRef{Provider: workflows.ProviderCrusoe, Name: "saved"}
+	ctx := context.Background()
+
+	spec := crusoeStackSpec("saved")
+	_, err := applyStack(t, s, workflows.StackApplyRequest{Spec: spec})
+	require.NoError(t, err)
+
+	grow := crusoeStackSpec("saved")
+	grow.Crusoe.Disks[0].Size = "40GiB"
+	u, err := s.PlanStack(ctx, workflows.StackPlanRequest{Spec: grow, Save: true})
+	require.NoError(t, err)
+	planned, err := u.Get(ctx)
+	require.NoError(t, err)
+	require.Equal(t, workflows.StackAwaitingApproval, planned.State.Status)
+
+	kill(t, w)
+	time.Sleep(2 * time.Second)
+	startWorkerProcess(t, c, tq)
+	st, err := s.StackState(ctx, ref)
+	require.NoError(t, err)
+	require.NotNil(t, st.PendingPlan)
+	require.Equal(t, planned.Plan.ID, st.PendingPlan.ID)
+
+	before := len(journal(t))
+	u, err = s.ApproveStack(ctx, ref, workflows.StackApproveRequest{PlanID: planned.Plan.ID})
+	require.NoError(t, err)
+	approved, err := u.Get(ctx)
+	require.NoError(t, err)
+	require.Equal(t, workflows.StackInSync, approved.State.Status)
+	require.Equal(t, planned.Plan.Basis, approved.Plan.Basis)
+	var writes []string
+	for _, r := range journal(t)[before:] {
+		if r.Method != "GET" {
+			writes = append(writes, r.Method+" "+r.Path)
+		}
+	}
+	require.Len(t, writes, 1, "exactly the approved change, one resize: %v", writes)
+	require.Contains(t, writes[0], "PATCH")
+
+	// A plan made, then the cloud changed under it: approval is refused.
+	again := crusoeStackSpec("saved")
+	again.Crusoe.Disks[0].Size = "60GiB"
+	u, err = s.PlanStack(ctx, workflows.StackPlanRequest{Spec: again, Save: true})
+	require.NoError(t, err)
+	_, err = u.Get(ctx)
+	require.NoError(t, err)
+	diskID := ""
+	for _, r := range approved.State.Resources {
+		if r.Key == "disk/saved-scratch" {
+			diskID = r.ID
+		}
+	}
+	cc := crusoeClient(t)
+	op, err := cc.Disks.Resize(ctx, cloudsim.DefaultCrusoeProjectID, diskID, "25GiB")
+	require.NoError(t, err)
+	waitOperation(t, cc, crusoe.FamilyDisks, op)
+
+	before = len(journal(t))
+	u, err = s.ApproveStack(ctx, ref, workflows.StackApproveRequest{})
+	require.NoError(t, err)
+	_, err = u.Get(ctx)
+	var se *starter.StackError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, workflows.ErrTypeStackRefused, se.Type)
+	require.Contains(t, se.Message, "disk/saved-scratch")
+	for _, r := range journal(t)[before:] {
+		require.Equal(t, "GET", r.Method, "a refused approval changes nothing: %s %s", r.Method, r.Path)
+	}
+	st, err = s.StackState(ctx, ref)
+	require.NoError(t, err)
+	require.Nil(t, st.PendingPlan, "the stale plan is dropped")
+
+	_, err = destroyStack(t, s, "saved", workflows.StackDestroyRequest{})
+	require.NoError(t, err)
 }

@@ -232,6 +232,12 @@ func (s *stack) checkPending(planID string) error {
 // the given kind. end releases it. On a stack destroyed meanwhile, a plan or
 // an apply starts it anew; other operations have nothing to act on.
 func (s *stack) begin(ctx workflow.Context, kind string) (*StackOperation, error) {
+	return s.beginAs(ctx, kind, true)
+}
+
+// beginAs is begin; byUpdate says whether an update asked for the
+// operation (the timer's refresh is not one).
+func (s *stack) beginAs(ctx workflow.Context, kind string, byUpdate bool) (*StackOperation, error) {
 	if err := workflow.Await(ctx, func() bool { return s.state.Operation == nil }); err != nil {
 		return nil, err
 	}
@@ -249,8 +255,10 @@ func (s *stack) begin(ctx workflow.Context, kind string) (*StackOperation, error
 	op := &StackOperation{
 		ID: fmt.Sprintf("%s-%d", kind, s.state.Sequence), Kind: kind, Started: workflow.Now(ctx),
 	}
-	if u := workflow.GetCurrentUpdateInfo(ctx); u != nil {
-		op.UpdateID = u.ID
+	if byUpdate {
+		if u := workflow.GetCurrentUpdateInfo(ctx); u != nil {
+			op.UpdateID = u.ID
+		}
 	}
 	s.state.Operation = op
 	return op, nil
@@ -439,7 +447,7 @@ func (s *stack) changeSettings(ctx workflow.Context, r StackSettingsRequest) (St
 // refreshNow is the timer's drift refresh: it waits its turn like any
 // operation.
 func (s *stack) refreshNow(ctx workflow.Context) {
-	op, err := s.begin(ctx, StackUpdateRefresh)
+	op, err := s.beginAs(ctx, StackUpdateRefresh, false)
 	if err != nil {
 		return
 	}
