@@ -9,8 +9,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/cloudflow/cloudflow/activities"
 	"github.com/cloudflow/cloudflow/clients/crusoe"
 	"github.com/cloudflow/cloudflow/cloudsim"
+	"github.com/cloudflow/cloudflow/spec"
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/workflows"
 )
@@ -449,4 +451,68 @@ func TestStackSavedPlanSurvivesRestartsAndRefusesStaleApproval(t *testing.T) {
 
 	_, err = destroyStack(t, s, "saved", workflows.StackDestroyRequest{})
 	require.NoError(t, err)
+}
+
+// Acceptance 7: a stack holds the cloud's view of each resource: the VM's
+// private and public IPv4 and SSH destination, the CloudMC instance's IP,
+// the KraftCloud instance's FQDN and private IP, and the container's IP.
+// Each provider's stack also applies and destroys through its own
+// provisioning workflow.
+func TestStackOutputsOfEveryProvider(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	s := newStarter(t, c, tq)
+
+	kraft, err := spec.LoadKraftCloud(writeKraftSpec(t, "outapp"))
+	require.NoError(t, err)
+	kin := kraft.DeployInput()
+	cin := cmcInput("outcmc")
+	oin := containerInput("outct")
+	vin := input("outvm")
+	specs := []workflows.StackSpec{
+		{Provider: workflows.ProviderCrusoe, Crusoe: &vin},
+		{Provider: workflows.ProviderCloudMC, CloudMC: &cin},
+		{Provider: workflows.ProviderKraftCloud, KraftCloud: &kin},
+		{Provider: workflows.ProviderOpenVZ, OpenVZ: &oin},
+	}
+	want := map[string][]string{
+		"vm/outvm":                 {activities.OutputPrivateIPv4, activities.OutputPublicIPv4, activities.OutputSSHDestination},
+		"instance/outcmc":          {activities.OutputIPAddress},
+		"instance/outapp":          {activities.OutputFQDN, activities.OutputPrivateIPv4},
+		"container/outct":          {activities.OutputIPAddress},
+		"service-group/outapp-web": nil,
+	}
+	for _, sp := range specs {
+		res, err := applyStack(t, s, workflows.StackApplyRequest{Spec: sp})
+		require.NoError(t, err, sp.Provider)
+		require.Equal(t, workflows.StackInSync, res.State.Status, sp.Provider)
+		for _, r := range res.State.Resources {
+			require.Equal(t, workflows.OwnershipCreated, r.Ownership, "%s %s", sp.Provider, r.Key)
+			for _, k := range want[r.Key] {
+				require.NotEmpty(t, r.Outputs[k], "%s: output %s of %s (outputs %v)", sp.Provider, k, r.Key, r.Outputs)
+			}
+		}
+		// In sync right after the apply: the spec and the cloud agree.
+		p := planStack(t, s, sp)
+		require.False(t, p.Pending(), "%s: plan right after apply: %+v", sp.Provider, p.Changes)
+	}
+	require.Equal(t, "10.0.0.5", stackOutput(t, s, workflows.ProviderOpenVZ, "outct", "container/outct", activities.OutputIPAddress))
+
+	for _, sp := range specs {
+		u, err := s.DestroyStack(context.Background(), starter.StackRef{Provider: sp.Provider, Name: sp.Name()}, workflows.StackDestroyRequest{})
+		require.NoError(t, err)
+		_, err = u.Get(context.Background())
+		require.NoError(t, err, sp.Provider)
+	}
+	require.True(t, inventory(t).Empty(), "inventory after destroying every stack: %v", inventory(t))
+}
+
+func stackOutput(t *testing.T, s *starter.Starter, provider, name, key, output string) string {
+	t.Helper()
+	st, err := s.StackState(context.Background(), starter.StackRef{Provider: provider, Name: name})
+	require.NoError(t, err)
+	r, ok := st.Resource(key)
+	require.True(t, ok, key)
+	return r.Outputs[output]
 }

@@ -146,8 +146,14 @@ func (kraftCloudStack) desired(spec StackSpec, _ map[string]activities.Observed)
 		for i, s := range g.Services {
 			svcs[i] = kraftcloud.Service{Port: s.Port, DestinationPort: s.DestinationPort, Handlers: s.Handlers}
 		}
-		deps = append(deps, desiredResource{Key: resourceKey(KindServiceGroup, g.Name), Kind: KindServiceGroup, Name: g.Name,
-			Attrs: map[string]string{"services": activities.KraftCloudServices(svcs), "domains": activities.CanonicalList(g.Domains)}})
+		sg := desiredResource{Key: resourceKey(KindServiceGroup, g.Name), Kind: KindServiceGroup, Name: g.Name,
+			Attrs: map[string]string{"services": activities.KraftCloudServices(svcs)}}
+		if len(g.Domains) > 0 {
+			// Without domains of its own, the group answers on a name the
+			// cloud gives it.
+			sg.Attrs["domains"] = activities.CanonicalList(g.Domains)
+		}
+		deps = append(deps, sg)
 	}
 	out = append(out, deps...)
 	i := in.Instance
