@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -515,4 +517,118 @@ func stackOutput(t *testing.T, s *starter.Starter, provider, name, key, output s
 	r, ok := st.Resource(key)
 	require.True(t, ok, key)
 	return r.Outputs[output]
+}
+
+// Acceptance 8: a stack refreshed 500 times keeps every run of it under
+// 2,000 history events: it continues as new, carrying its state.
+func TestStackHistoryStaysSmallAcrossRefreshes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("500 refreshes")
+	}
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	s := newStarter(t, c, tq)
+	ref := starter.StackRef{Provider: workflows.ProviderOpenVZ, Name: "refreshed"}
+
+	in := containerInput("refreshed")
+	sp := workflows.StackSpec{Provider: workflows.ProviderOpenVZ, OpenVZ: &in}
+	_, err := applyStack(t, s, workflows.StackApplyRequest{Spec: sp})
+	require.NoError(t, err)
+	containerGets := func() int {
+		n := 0
+		for _, r := range journal(t) {
+			if r.Method == "GET" && strings.Contains(r.Path, "/containers/") {
+				n++
+			}
+		}
+		return n
+	}
+	before := containerGets()
+	_, err = s.SetStackSettings(context.Background(), ref, workflows.StackSettings{RefreshInterval: workflows.MinStackRefresh})
+	require.NoError(t, err)
+	began := time.Now()
+	waitFor(t, 5*time.Minute, "500 drift refreshes", func() bool {
+		n := containerGets() - before
+		if time.Since(began) > 10*time.Second && time.Since(began) < 10300*time.Millisecond {
+			t.Logf("%d refreshes in %s", n, time.Since(began))
+		}
+		return n >= 500
+	})
+	_, err = s.SetStackSettings(context.Background(), ref, workflows.StackSettings{RefreshOff: true})
+	require.NoError(t, err)
+
+	// Every run of the stack, the open one included.
+	id := workflows.StackID(ref.Provider, ref.Name)
+	var runs []string
+	waitFor(t, 30*time.Second, "the stack's runs to be listed", func() bool {
+		list, err := s.List(context.Background(), starter.ListOptions{Query: fmt.Sprintf("WorkflowId = '%s'", id), Limit: 100})
+		if err != nil {
+			return false
+		}
+		runs = runs[:0]
+		for _, r := range list {
+			runs = append(runs, r.RunID)
+		}
+		return len(runs) > 1
+	})
+	for _, run := range runs {
+		n := 0
+		it := c.GetWorkflowHistory(context.Background(), id, run, false, 0)
+		for it.HasNext() {
+			_, err := it.Next()
+			require.NoError(t, err)
+			n++
+		}
+		require.Less(t, n, 2000, "run %s has %d events", run, n)
+	}
+	st, err := s.StackState(context.Background(), ref)
+	require.NoError(t, err)
+	require.Equal(t, workflows.StackInSync, st.Status, "the state survived %d runs", len(runs))
+	require.Len(t, st.Resources, 1)
+	u, err := s.DestroyStack(context.Background(), ref, workflows.StackDestroyRequest{})
+	require.NoError(t, err)
+	_, err = u.Get(context.Background())
+	require.NoError(t, err)
+}
+
+// Acceptance 9: listing 100 stacks is one request to the visibility store,
+// answered in well under 2 s.
+func TestStackListOfAHundred(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	s := newStarter(t, c, tq)
+	ctx := context.Background()
+	const n = 100
+	for i := range n {
+		in := containerInput(fmt.Sprintf("many-%03d", i))
+		u, err := s.PlanStack(ctx, workflows.StackPlanRequest{Spec: workflows.StackSpec{Provider: workflows.ProviderOpenVZ, OpenVZ: &in}})
+		require.NoError(t, err)
+		_, err = u.Get(ctx)
+		require.NoError(t, err)
+	}
+	var list []starter.StackSummary
+	var took time.Duration
+	waitFor(t, time.Minute, "the 100 stacks to be visible", func() bool {
+		start := time.Now()
+		l, err := s.ListStacks(ctx, "")
+		took = time.Since(start)
+		list = l
+		return err == nil && len(l) >= n
+	})
+	require.Less(t, took, 2*time.Second, "stacks list of %d", len(list))
+	for _, st := range list {
+		if st.Provider == workflows.ProviderOpenVZ && strings.HasPrefix(st.Name, "many-") {
+			require.Equal(t, workflows.StackNew, st.Status, st.Name)
+		}
+	}
+	// Plans alone made nothing; the stacks end with a destroy.
+	for i := range n {
+		u, err := s.DestroyStack(ctx, starter.StackRef{Provider: workflows.ProviderOpenVZ, Name: fmt.Sprintf("many-%03d", i)}, workflows.StackDestroyRequest{})
+		require.NoError(t, err)
+		_, err = u.Get(ctx)
+		require.NoError(t, err)
+	}
+	require.True(t, inventory(t).Empty())
 }

@@ -162,8 +162,8 @@ func (s *stack) registerUpdates(ctx workflow.Context) error {
 				if r.Settings.RefreshInterval < 0 {
 					return invalidStack("settings.refreshInterval must not be negative")
 				}
-				if r.Settings.RefreshInterval > 0 && r.Settings.RefreshInterval < time.Second {
-					return invalidStack("settings.refreshInterval must be at least 1s")
+				if r.Settings.RefreshInterval > 0 && r.Settings.RefreshInterval < MinStackRefresh {
+					return invalidStack("settings.refreshInterval must be at least %s", MinStackRefresh)
 				}
 				return nil
 			}},

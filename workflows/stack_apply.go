@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -474,4 +475,19 @@ func failedUnless(ok bool) error {
 		return nil
 	}
 	return errSkipped("an earlier step failed")
+}
+
+// observeWith reads a stack's resources with the named observe activity,
+// run as a local activity: a read has no side effect to record, and a
+// drift refresh then costs one marker in the stack's history instead of an
+// activity's three events and a round trip through the server.
+func observeWith(ctx workflow.Context, activity string, in activities.ObserveInput) ([]activities.Observed, error) {
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 10 * time.Minute,
+		RetryPolicy:            retryPolicy(),
+	})
+	var res activities.ObserveResult
+	err := workflow.ExecuteLocalActivity(ctx, activity, in).Get(ctx, &res)
+	return res.Resources, err
 }

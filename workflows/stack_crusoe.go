@@ -95,11 +95,7 @@ var crusoeRules = map[string]kindRules{
 func (crusoeStack) rules(kind string) kindRules { return crusoeRules[kind] }
 
 func (c crusoeStack) observe(ctx workflow.Context, spec StackSpec, refs []activities.ObserveRef) ([]activities.Observed, error) {
-	var res activities.ObserveResult
-	err := workflow.ExecuteActivity(callOptions(ctx, Timeouts{}), c.a.CrusoeObserve, activities.ObserveInput{
-		ProjectID: crusoeProject(spec), Resources: refs,
-	}).Get(ctx, &res)
-	return res.Resources, err
+	return observeWith(ctx, "CrusoeObserve", activities.ObserveInput{ProjectID: crusoeProject(spec), Resources: refs})
 }
 
 func crusoeProject(spec StackSpec) string {

@@ -51,9 +51,7 @@ func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 func (cloudMCStack) rules(kind string) kindRules { return cloudMCRules[kind] }
 
 func (c cloudMCStack) observe(ctx workflow.Context, _ StackSpec, refs []activities.ObserveRef) ([]activities.Observed, error) {
-	var res activities.ObserveResult
-	err := workflow.ExecuteActivity(callOptions(ctx, Timeouts{}), c.a.CloudMCObserve, activities.ObserveInput{Resources: refs}).Get(ctx, &res)
-	return res.Resources, err
+	return observeWith(ctx, "CloudMCObserve", activities.ObserveInput{Resources: refs})
 }
 
 func cloudMCTimeouts(spec StackSpec) Timeouts {
@@ -184,9 +182,7 @@ func envDigestInput(env map[string]string) string {
 func (kraftCloudStack) rules(string) kindRules { return nil }
 
 func (c kraftCloudStack) observe(ctx workflow.Context, _ StackSpec, refs []activities.ObserveRef) ([]activities.Observed, error) {
-	var res activities.ObserveResult
-	err := workflow.ExecuteActivity(callOptions(ctx, Timeouts{}), c.a.KraftCloudObserve, activities.ObserveInput{Resources: refs}).Get(ctx, &res)
-	return res.Resources, err
+	return observeWith(ctx, "KraftCloudObserve", activities.ObserveInput{Resources: refs})
 }
 
 // remove deletes the instance, then the service group and the volume it
@@ -263,9 +259,7 @@ var openVZRules = kindRules{
 func (openVZStack) rules(string) kindRules { return openVZRules }
 
 func (c openVZStack) observe(ctx workflow.Context, _ StackSpec, refs []activities.ObserveRef) ([]activities.Observed, error) {
-	var res activities.ObserveResult
-	err := workflow.ExecuteActivity(callOptions(ctx, Timeouts{}), c.a.OpenVZObserve, activities.ObserveInput{Resources: refs}).Get(ctx, &res)
-	return res.Resources, err
+	return observeWith(ctx, "OpenVZObserve", activities.ObserveInput{Resources: refs})
 }
 
 func (c openVZStack) remove(ctx workflow.Context, a *applyRun, rs []StackResource) error {

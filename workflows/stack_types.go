@@ -108,8 +108,12 @@ const (
 	ErrTypeStackApplyFailed = "StackApplyFailed"
 )
 
-// DefaultStackRefresh is how often a stack re-reads its resources for drift.
-const DefaultStackRefresh = time.Hour
+// DefaultStackRefresh is how often a stack re-reads its resources for drift;
+// MinStackRefresh is the shortest interval a stack takes.
+const (
+	DefaultStackRefresh = time.Hour
+	MinStackRefresh     = 100 * time.Millisecond
+)
 
 // StackSpec is a stack's desired state: the input of one provider's
 // provisioning workflow, exactly one of which is set.
