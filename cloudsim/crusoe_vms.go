@@ -478,8 +478,10 @@ func (c *crusoeCloud) checkAttachments(field, location, vmID string, reqs []crus
 			return nil, badField(f+".disk_id", "names disk %s twice", d.ID)
 		}
 		seen[d.ID] = true
-		if d.deleting > 0 {
-			return nil, badField(f+".disk_id", "names disk %s, which is being deleted", d.ID)
+		// Attaching changes the disk too: not while an operation on it
+		// (its create, a resize, its delete) is in progress.
+		if err := c.checkIdle("disk", d.ID); err != nil {
+			return nil, err
 		}
 		if d.Location != location {
 			return nil, badField(f+".disk_id", "names disk %s in %s, but the VM is in %s", d.ID, d.Location, location)
@@ -696,12 +698,8 @@ func (c *crusoeCloud) updateVM(r *http.Request) (any, error) {
 		v.UpdatedAt = ts(c.env.now())
 		return c.syncOp(r, crusoeFamVMs, []string{v.ID}, c.renderVM(v)), nil
 	}
-	if v.deleting > 0 {
-		return nil, crusoeBadRequest("vm %s is being deleted", v.ID)
-	}
-	if v.base == vmCreating {
-		return nil, crusoeBadRequest("vm %s is still being created", v.ID)
-	}
+	// A VM being created or deleted has an operation in progress: idle
+	// refused the request before it got here.
 	var transitional, target string
 	var apply func()
 	switch req.Action {
@@ -804,9 +802,6 @@ func (c *crusoeCloud) attachDisks(r *http.Request) (any, error) {
 	}
 	if len(req.AttachDisks) == 0 {
 		return nil, missingField("attach_disks")
-	}
-	if v.deleting > 0 {
-		return nil, crusoeBadRequest("vm %s is being deleted", v.ID)
 	}
 	attachments, err := c.checkAttachments("attach_disks", v.Location, v.ID, req.AttachDisks)
 	if err != nil {
