@@ -92,7 +92,7 @@ func TestNewBaseURLAndDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.api.UserAgent != "cloudflow" || c.api.HTTPClient == nil || c.api.HTTPClient.Timeout != 60*time.Second || c.api.Now == nil {
+	if c.api.UserAgent != "cloudflow" || c.api.HTTPClient == nil || c.api.HTTPClient.Timeout != 10*time.Second || c.api.Now == nil {
 		t.Errorf("defaults: ua %q client %+v", c.api.UserAgent, c.api.HTTPClient)
 	}
 	if c.ServiceCode() != testService || c.Environment() != testEnv || c.OrgID() != "" {

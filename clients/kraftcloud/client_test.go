@@ -152,17 +152,17 @@ func TestImplicitDeadline(t *testing.T) {
 	if _, err := c.Instances.Get(ctx, "u"); err != nil {
 		t.Fatal(err)
 	}
-	within("no server wait", 60*time.Second)
+	within("no server wait", 10*time.Second)
 
 	if _, err := c.Instances.Start(ctx, []StartRequest{{Ref: ByName("a"), WaitTimeoutMs: 1000}, {Ref: ByName("b"), WaitTimeoutMs: 90_000}}); err != nil {
 		t.Fatal(err)
 	}
-	within("start waiting 90s", 150*time.Second)
+	within("start waiting 90s", 100*time.Second)
 
 	if _, err := c.Instances.Wait(ctx, []WaitRequest{{Ref: ByName("a"), State: StateRunning, TimeoutMs: 120_000}}); err != nil {
 		t.Fatal(err)
 	}
-	within("wait 120s", 180*time.Second)
+	within("wait 120s", 130*time.Second)
 
 	mine, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
