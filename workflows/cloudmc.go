@@ -23,7 +23,7 @@ func ProvisionInstance(ctx workflow.Context, in ProvisionInstanceInput) (Provisi
 	if err := in.Validate(); err != nil {
 		return ProvisionInstanceResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeProvisionInstanceFailed, nil)
 	}
-	p := &cmcProvision{sagaRun: newSagaRun(t), c: &cmcSteps{timeouts: in.Timeouts, t: t}, in: in}
+	p := &cmcProvision{sagaRun: newSagaRun(t, in.Timeouts), c: &cmcSteps{timeouts: in.Timeouts, t: t}, in: in}
 
 	// Declare every step first, so the progress query shows the whole plan,
 	// and register the undos in the order the resources depend on each
@@ -201,7 +201,7 @@ func DeprovisionInstance(ctx workflow.Context, in DeprovisionInstanceInput) (Dep
 	}
 	c := &cmcSteps{timeouts: in.Timeouts, t: t}
 	rules := map[string]*activities.CloudMCRule{}
-	d := &deletions{t: t, remove: func(ctx workflow.Context, del deletion) (string, bool, error) {
+	d := &deletions{t: t, timeouts: in.Timeouts, remove: func(ctx workflow.Context, del deletion) (string, bool, error) {
 		rm := cmcRemoval{kind: del.kind, name: del.name, rule: rules[del.step]}
 		if del.kind == KindVolumeAttachment {
 			rm.instanceName = in.InstanceName
