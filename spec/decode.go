@@ -205,6 +205,7 @@ func (d *decoder) timeouts(path string, n *yaml.Node, t *Timeouts) {
 	d.object(n, path, []field{
 		{"operation", func(p string, v *yaml.Node) { d.duration(p, v, &t.Operation) }},
 		{"heartbeat", func(p string, v *yaml.Node) { d.duration(p, v, &t.Heartbeat) }},
+		{"undo", func(p string, v *yaml.Node) { d.duration(p, v, &t.Undo) }},
 	})
 }
 

@@ -81,6 +81,8 @@ type FirewallRule struct {
 type Timeouts struct {
 	Operation time.Duration `yaml:"operation,omitempty" json:"operation,omitempty"`
 	Heartbeat time.Duration `yaml:"heartbeat,omitempty" json:"heartbeat,omitempty"`
+	// Undo bounds how long an undo or a deprovision retries a failed delete.
+	Undo time.Duration `yaml:"undo,omitempty" json:"undo,omitempty"`
 }
 
 // Load reads and parses the spec file at path; "-" reads standard input.
