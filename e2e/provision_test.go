@@ -49,6 +49,29 @@ func TestProvisionAndDeprovisionThroughTheCLI(t *testing.T) {
 	inv := inventory(t)
 	require.Equal(t, 2, inv.Count("crusoe", "disks"))
 	require.Equal(t, 1, inv.Count("crusoe", "firewall-rules"))
+	// The rule that names the VM carries the VM's private IPv4 as a /32,
+	// with its ID: every FirewallRuleObject carries a cidr.
+	type ruleObject struct {
+		CIDR       string `json:"cidr"`
+		ResourceID string `json:"resource_id"`
+	}
+	var rule struct {
+		Destinations []ruleObject `json:"destinations"`
+	}
+	require.NoError(t, json.Unmarshal(inv["crusoe"]["firewall-rules"][0], &rule))
+	var vm struct {
+		NetworkInterfaces []struct {
+			IPs []struct {
+				PrivateIPv4 struct {
+					Address string `json:"address"`
+				} `json:"private_ipv4"`
+			} `json:"ips"`
+		} `json:"network_interfaces"`
+	}
+	require.NoError(t, json.Unmarshal(inv["crusoe"]["vms"][0], &vm))
+	ip := vm.NetworkInterfaces[0].IPs[0].PrivateIPv4.Address
+	require.NotEmpty(t, ip)
+	require.Equal(t, []ruleObject{{CIDR: ip + "/32", ResourceID: res.VM.ID}}, rule.Destinations)
 
 	out, errOut, code = cli(t, "--address", temporal.Address(), "--task-queue", tq, "vm", "deprovision", "-f", specFile, "--wait")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
