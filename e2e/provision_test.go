@@ -348,7 +348,10 @@ func TestPayloadCodecSealsUserData(t *testing.T) {
 }
 
 // `cloudflow runs cancel` mid-provision: the run ends cancelled and its saga
-// removes everything it had made.
+// removes everything it had made. The VM's create is still in progress when
+// the undo deletes it: the cloud refuses (409), so the undo finds that
+// operation, waits for it and deletes again. The run's history is recorded
+// for the replay tests (crusoe-vm-provision-undo-busy.json).
 func TestCancelFromTheCLIUndoesTheRun(t *testing.T) {
 	tq := fresh(t)
 	c := dial(t)
@@ -371,5 +374,18 @@ func TestCancelFromTheCLIUndoesTheRun(t *testing.T) {
 	require.Equal(t, "Canceled", re.Status)
 	require.Contains(t, res.Undone, "vm/cancelled")
 	require.Contains(t, res.Undone, "disk/cancelled-data")
+	require.Empty(t, res.NotUndone)
 	require.True(t, inventory(t).Empty(), "inventory after cancellation: %v", inventory(t))
+	deletes := vmDeletes(t)
+	require.GreaterOrEqual(t, len(deletes), 2, "%v", deletes)
+	require.Equal(t, 409, deletes[0], "the first delete met the create in progress")
+	require.Equal(t, 200, deletes[len(deletes)-1], "the last one went through")
+	busy := 0
+	for _, r := range requests(t, "GET", "/compute/vms/instances/operations") {
+		if strings.Contains(r.Query, "state=IN_PROGRESS") && strings.Contains(r.Query, "resource_id=") {
+			busy++
+		}
+	}
+	require.Positive(t, busy, "the operation in progress was looked up in the family's list")
+	saveHistory(t, run.WorkflowID, "crusoe-vm-provision-undo-busy")
 }

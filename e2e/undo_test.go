@@ -99,42 +99,6 @@ func TestFailedSiblingLetsTheVMCreateSettleBeforeUndo(t *testing.T) {
 	require.Equal(t, []int{200}, vmDeletes(t), "the VM was deleted once its create had ended, never refused")
 }
 
-// A run cancelled while its VM is being created: the undo's delete is
-// refused (409, an operation is in progress on the VM), so it finds that
-// operation, waits for it and deletes again. Nothing is left. The run's
-// history is recorded for the replay tests (crusoe-vm-provision-undo-busy.json).
-func TestCancelledUndoWaitsOutTheCreateInProgress(t *testing.T) {
-	tq := fresh(t)
-	c := dial(t)
-	ctx := context.Background()
-	require.NoError(t, admin.SetOperationLatency(ctx, "crusoe", 4*time.Second))
-	startWorker(t, c, tq)
-	s := newStarter(t, c, tq)
-	run, err := s.ProvisionVM(ctx, input("interrupted"))
-	require.NoError(t, err)
-	waitForVMOperation(t, s, run)
-	require.NoError(t, c.CancelWorkflow(ctx, run.WorkflowID, run.RunID))
-
-	res, re := failedRun(t, s, run)
-	require.Equal(t, "Canceled", re.Status)
-	require.Empty(t, res.NotUndone)
-	require.Contains(t, res.Undone, "vm/interrupted")
-	require.Contains(t, res.Undone, "disk/interrupted-data")
-	require.True(t, inventory(t).Empty(), "inventory after cancellation: %v", inventory(t))
-	deletes := vmDeletes(t)
-	require.GreaterOrEqual(t, len(deletes), 2, "%v", deletes)
-	require.Equal(t, 409, deletes[0], "the first delete met the create in progress")
-	require.Equal(t, 200, deletes[len(deletes)-1], "the last one went through")
-	busy := 0
-	for _, r := range requests(t, "GET", "/compute/vms/instances/operations") {
-		if strings.Contains(r.Query, "state=IN_PROGRESS") && strings.Contains(r.Query, "resource_id=") {
-			busy++
-		}
-	}
-	require.Positive(t, busy, "the operation in progress was looked up in the family's list")
-	saveHistory(t, run.WorkflowID, "crusoe-vm-provision-undo-busy")
-}
-
 // A VM delete whose operation fails during compensation is retried, and the
 // VM and its disks are still removed. Before, the failed delete was final
 // and the VM and both disks were left. The run's history is recorded for
