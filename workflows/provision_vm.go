@@ -16,9 +16,10 @@ const ErrTypeProvisionFailed = "ProvisionVMFailed"
 
 // ProvisionVM creates the disks (in parallel), then the VM with the disks
 // attached, and the firewall rules: those that do not name the VM in parallel
-// with all that, those that do once the VM exists. If any step fails, or the
-// run is cancelled, the saga removes what was made, newest first, and the
-// result names anything it could not remove.
+// with all that, those that do once the VM exists, with its address. If any
+// step fails (once the steps in flight have finished), or the run is
+// cancelled, the saga removes what was made, newest first, and the result
+// names anything it could not remove, with its ID.
 func ProvisionVM(ctx workflow.Context, in ProvisionVMInput) (ProvisionVMResult, error) {
 	t, err := newTracker(ctx, ProvisionVMWorkflowName)
 	if err != nil {
