@@ -162,8 +162,13 @@ type fleet struct {
 // failed at once.
 const changeFleetWaitOut = "fleet-wait-out-wait-timeout"
 
-// minWait is the least of the wait timeout worth another wait activity.
+// minWait is the shortest timeout a wait activity is given: the last wait
+// before the deadline may overrun it by that much.
 const minWait = time.Second
+
+// maxWaits bounds the waits for one Crusoe or CloudMC instance: each gives up
+// at most one poll interval early, so a few cover the whole wait timeout.
+const maxWaits = 10
 
 func runFleet(ctx workflow.Context, name, action string, in FleetInput) (FleetResult, error) {
 	in = in.WithDefaults()
@@ -328,7 +333,7 @@ func (f *fleet) kraftWait(ctx workflow.Context, waiting []activities.ItemResult,
 	pause := time.Duration(0)
 	for first := true; len(waiting) > 0; first = false {
 		left := deadline.Sub(workflow.Now(ctx))
-		if !first && left < minWait {
+		if !first && left <= 0 {
 			for _, it := range waiting {
 				outcome(f.waitSpent(it, target))
 			}
@@ -337,6 +342,9 @@ func (f *fleet) kraftWait(ctx workflow.Context, waiting []activities.ItemResult,
 		refs := make([]string, len(waiting))
 		for i, it := range waiting {
 			refs[i] = it.Ref
+		}
+		if !first {
+			left = max(left, minWait)
 		}
 		var wr activities.BatchResult
 		err := workflow.ExecuteActivity(waitOptions(ctx, Timeouts{Operation: left, Heartbeat: f.in.Timeouts.Heartbeat}),
@@ -544,14 +552,14 @@ func (f *fleet) oneByOneRound(ctx workflow.Context, names []string, c oneByOne, 
 			}
 			handle = h
 		}
-		state, polls, err := f.waitOne(ctx, c, it, handle, target)
+		state, polls, spent, err := f.waitOne(ctx, c, it, handle, target)
 		f.carry.Calls += polls
 		if err != nil {
 			res := failAll([]string{it.Name}, err)[0]
 			// A failed operation may pass on another round; a refusal will not.
 			res.Retryable = isErrType(err, activities.ErrTypeOperationFailed)
 			res.ID = it.ID
-			if f.waitOut && isErrType(err, activities.ErrTypeWaitTimeout) {
+			if spent {
 				res = f.waitSpent(activities.ItemResult{Ref: it.Name, ID: it.ID}, target)
 			}
 			outcome(res)
@@ -564,19 +572,24 @@ func (f *fleet) oneByOneRound(ctx workflow.Context, names []string, c oneByOne, 
 // waitOne waits for one instance until it reaches target or the wait
 // timeout is spent: a wait that gives up sooner (WaitTimeout before the
 // deadline: a poll pushed past it, a long Retry-After) is followed by another
-// for what is left. Runs from before changeFleetWaitOut wait once.
-func (f *fleet) waitOne(ctx workflow.Context, c oneByOne, it activities.FoundVM, handle, target string) (string, int, error) {
+// for what is left, up to maxWaits in all. spent reports a wait that timed
+// out with the wait timeout spent. Runs from before changeFleetWaitOut wait
+// once.
+func (f *fleet) waitOne(ctx workflow.Context, c oneByOne, it activities.FoundVM, handle, target string) (state string, calls int, spent bool, err error) {
 	deadline := workflow.Now(ctx).Add(f.in.WaitTimeout)
-	timeout, calls := f.in.WaitTimeout, 0
-	for {
-		state, polls, err := c.wait(ctx, it, handle, target, timeout)
+	timeout := f.in.WaitTimeout
+	for n := 1; ; n++ {
+		var polls int
+		state, polls, err = c.wait(ctx, it, handle, target, timeout)
 		calls += polls
 		if !f.waitOut || !isErrType(err, activities.ErrTypeWaitTimeout) {
-			return state, calls, err
+			return state, calls, false, err
 		}
-		if timeout = deadline.Sub(workflow.Now(ctx)); timeout < minWait {
-			return state, calls, err
+		left := deadline.Sub(workflow.Now(ctx))
+		if left <= 0 || n >= maxWaits {
+			return state, calls, left <= 0, err
 		}
+		timeout = max(left, minWait)
 	}
 }
 

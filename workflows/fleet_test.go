@@ -591,16 +591,18 @@ func TestValidRefCloudMC(t *testing.T) {
 }
 
 // A Crusoe wait that gives up before the wait timeout is spent (a poll that
-// would have crossed it, a long Retry-After) waits again with what is left;
-// a VM that never gets there is reported once it is spent, started once.
+// would have crossed it, a long Retry-After) waits again with what is left,
+// a second at least; a VM that never gets there is reported once it is
+// spent, started once.
 func TestCrusoeFleetWaitsOutTheWaitTimeout(t *testing.T) {
 	f := &fakeCrusoeFleet{state: map[string]string{"vm-1": crusoe.VMStateStopped, "vm-2": crusoe.VMStateStopped},
 		waitTimeouts: map[string]int{"vm-1": 1, "vm-2": 100}, waitTook: 2 * time.Minute}
-	res, err, _ := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderCrusoe, Instances: []string{"vm-1", "vm-2"}}, f.register)
+	in := FleetInput{Provider: ProviderCrusoe, Instances: []string{"vm-1", "vm-2"}, WaitTimeout: 4*time.Minute + 500*time.Millisecond}
+	res, err, _ := runFleetChain(t, StartInstances, in, f.register)
 	require.Error(t, err)
 	require.Equal(t, []string{"vm-1"}, res.Succeeded)
 	require.Equal(t, []FleetItem{{Ref: "vm-2", ID: "id-vm-2", Code: activities.ErrTypeWaitTimeout,
-		Message: "not STATE_RUNNING after 5m0s, the wait timeout", Attempts: 1}}, res.Failed)
+		Message: "not STATE_RUNNING after 4m0.5s, the wait timeout", Attempts: 1}}, res.Failed)
 	require.ElementsMatch(t, []string{"START vm-1", "START vm-2"}, f.actions, "each VM started once, no retry round")
 	var vm1, vm2 []time.Duration
 	for _, in := range f.waitIns {
@@ -611,8 +613,22 @@ func TestCrusoeFleetWaitsOutTheWaitTimeout(t *testing.T) {
 			vm2 = append(vm2, in.Timeout)
 		}
 	}
-	require.Equal(t, []time.Duration{5 * time.Minute, 3 * time.Minute}, vm1)
-	require.Equal(t, []time.Duration{5 * time.Minute, 3 * time.Minute, time.Minute}, vm2)
+	require.Equal(t, []time.Duration{4*time.Minute + 500*time.Millisecond, 2*time.Minute + 500*time.Millisecond}, vm1)
+	require.Equal(t, []time.Duration{4*time.Minute + 500*time.Millisecond, 2*time.Minute + 500*time.Millisecond, time.Second}, vm2,
+		"the last wait gets a second, not the half second left")
+}
+
+// A waiter that keeps giving up at once is waited on maxWaits times, then
+// reported with its own message.
+func TestCrusoeFleetBoundsTheWaits(t *testing.T) {
+	f := &fakeCrusoeFleet{state: map[string]string{"vm-1": crusoe.VMStateStopped},
+		waitTimeouts: map[string]int{"vm-1": 100}, waitTook: time.Second}
+	res, err, _ := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderCrusoe, Instances: []string{"vm-1"}}, f.register)
+	require.Error(t, err)
+	require.Len(t, f.waitIns, maxWaits)
+	require.Len(t, res.Failed, 1)
+	require.Equal(t, activities.ErrTypeWaitTimeout, res.Failed[0].Code)
+	require.Contains(t, res.Failed[0].Message, "vm vm-1 (operation op-vm-1) still IN_PROGRESS", "the wait timeout is not spent: the waiter's own words")
 }
 
 // The same for CloudMC instances.
