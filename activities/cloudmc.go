@@ -880,7 +880,7 @@ func (a *CloudMCActivities) settleResource(ctx context.Context, in CloudMCWaitIn
 	// a task that acted on a resource that existed (start, stop, attach),
 	// and not yet an outcome for a create.
 	gone := func() (bool, *cmcUnclear, error) {
-		wp.State = "gone"
+		wp.State, res.State = "gone", ""
 		switch {
 		case in.Gone:
 			return true, nil, nil
