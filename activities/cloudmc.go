@@ -913,6 +913,15 @@ func (a *CloudMCActivities) settleResource(ctx context.Context, in CloudMCWaitIn
 			return true, nil, nil
 		case i.State == cloudmc.InstanceStateError:
 			return true, nil, operationFailed(CloudCloudMC, "instance "+firstNonEmpty(in.Name, i.ID), "", cloudmc.InstanceStateError, "the instance is in the Error state")
+		case in.TaskID == "" && (i.State == cloudmc.InstanceStateRunning || i.State == cloudmc.InstanceStateStopped):
+			// No task moves it (an instance adopted as it was): the state it
+			// rests in is the outcome.
+			hint := "; start it, or deprovision it first"
+			if want != cloudmc.InstanceStateRunning {
+				hint = ""
+			}
+			return true, nil, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("instance %s is %s, not %s%s", firstNonEmpty(in.Name, i.ID), i.State, want, hint), ErrTypeUnexpectedState, nil)
 		}
 		return false, &cmcUnclear{in.notDone(), fmt.Sprintf("the instance is %s, not %s", orUnknown(i.State), want)}, nil
 	case KindCloudMCVolume, KindCloudMCAttachment:
