@@ -242,7 +242,9 @@ func TestCloudMCDeleteWhoseTaskExpiresWhileTheInstanceShowsRunning(t *testing.T)
 // at the fourth read, never at the first, for every kind and verb.
 func TestCloudMCExpiredTaskIsResolvedByWatching(t *testing.T) {
 	const vol, inst = "vol-1", "inst-1"
-	instance := func(state string) string { return `{"data":{"id":"` + inst + `","name":"web","state":"` + state + `"}}` }
+	instance := func(state string) string {
+		return `{"data":{"id":"` + inst + `","name":"web","state":"` + state + `"}}`
+	}
 	volume := func(attachedTo string) string {
 		return `{"data":{"id":"` + vol + `","name":"web-data","type":"data","state":"Ready","instanceId":"` + attachedTo + `"}}`
 	}
