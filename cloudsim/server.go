@@ -299,9 +299,9 @@ func (s *Server) SetOperationLatency(cloudName string, d time.Duration) {
 	}
 }
 
-// SetOperationExpiry changes how long a cloud keeps a finished operation
-// readable before it answers as unknown: the CloudMC task TTL ("cloudmc";
-// 0 keeps tasks forever). It reports false for a cloud that has no such
+// SetOperationExpiry changes how long a cloud keeps an operation readable
+// before it answers as unknown: the CloudMC task TTL ("cloudmc", counted
+// from the task's start; 0 keeps tasks forever). It reports false for a cloud that has no such
 // setting or is unknown.
 func (s *Server) SetOperationExpiry(cloudName string, d time.Duration) bool {
 	e, ok := s.cloudNamed(cloudName).(expirer)
