@@ -57,14 +57,15 @@ func ClientOptions(opts Options) (client.Options, error) {
 	if opts.HostPort != "" {
 		co.HostPort = opts.HostPort
 	}
-	// The payload codec: on when CLOUDFLOW_PAYLOAD_KEY is set. The CLI and the
-	// worker both come through here, so they agree on it.
+	// The payload codec: on when CLOUDFLOW_PAYLOAD_KEY is set, for payloads
+	// and failures alike. The CLI, the worker and other services all come
+	// through here, so they agree on it.
 	pc, err := codec.FromEnv(os.Getenv)
 	if err != nil {
 		return client.Options{}, err
 	}
-	if pc != nil && co.DataConverter == nil {
-		co.DataConverter = codec.DataConverter(pc)
+	if pc != nil {
+		codec.Apply(&co, pc)
 	}
 	if opts.Logger != nil {
 		co.Logger = opts.Logger
