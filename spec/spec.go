@@ -125,6 +125,12 @@ func InputName(path string) string {
 	return "spec " + path
 }
 
+// readReferenced reads a file a spec refers to, at most limit bytes. Fuzz
+// tests replace it, so that a generated spec reads no real file.
+var readReferenced = func(path string, limit int64) ([]byte, error) {
+	return input.ReadFile(path, nil, path, limit)
+}
+
 // Parse parses a spec from data, YAML or JSON. source names the data in
 // messages and anchors relative file paths in the spec: files are looked up
 // beside it, or in the working directory when source is "" or "-" (stdin).

@@ -357,7 +357,7 @@ func (d *decoder) resolve(path string) string {
 
 func (d *decoder) readFile(field, path string, limit int64) (string, bool) {
 	full := d.resolve(path)
-	data, err := input.ReadFile(full, nil, full, limit)
+	data, err := readReferenced(full, limit)
 	switch {
 	case input.IsTooLarge(err):
 		d.add(field, path, "is larger than "+input.Size(limit), "workflow inputs must stay small", d.lineOf(field))
