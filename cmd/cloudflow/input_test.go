@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/cloudflow/cloudflow/internal/input"
 	"github.com/cloudflow/cloudflow/internal/input/inputtest"
 )
 
@@ -226,4 +227,14 @@ func TestBulkCreatePrefixFollowsTheNameRule(t *testing.T) {
 	c := newCLI(t)
 	code := c.run("vm", "bulk-create", "--name-prefix", long, "--count", "100", "--type", "t", "--location", "l", "--ssh-public-key-file", key)
 	assertRefused(t, c, code, nil, fmt.Sprintf("--name-prefix %q makes the VM name %q: it is 64 characters long, over the limit of 63", long, long+"-100"))
+}
+
+// A Temporal configuration file over its cap is bad usage, not a Temporal
+// that cannot be reached.
+func TestConfigFileTooLargeIsBadUsage(t *testing.T) {
+	c := newCLI(t)
+	c.fake.dialErr = &input.TooLargeError{Name: "Temporal configuration file /dev/zero", Limit: 1 << 20}
+	assert.Equal(t, exitUsage, c.run("runs", "list", "--config-file", "/dev/zero"))
+	assert.Contains(t, c.errOut.String(), "Temporal configuration file /dev/zero is larger than 1 MiB")
+	assert.NotContains(t, c.errOut.String(), "Is Temporal running?")
 }
