@@ -347,8 +347,11 @@ func (s *Server) validateFault(f Fault) error {
 
 // Running is a Server listening on a port.
 type Running struct {
-	// URL is the base URL, e.g. http://127.0.0.1:41234.
-	URL    string
+	// URL is the base URL, e.g. http://127.0.0.1:41234. Listening on every
+	// interface, it names 127.0.0.1, where this machine reaches it.
+	URL string
+	// Addr is the address it is bound to, e.g. [::]:8787 for every interface.
+	Addr   net.Addr
 	Server *Server
 	srv    *http.Server
 }
@@ -376,7 +379,7 @@ func Start(addr string, opts Options) (*Running, error) {
 			s.env.log.Error("cloudsim: serve", "error", err)
 		}
 	}()
-	return &Running{URL: "http://" + host, Server: s, srv: srv}, nil
+	return &Running{URL: "http://" + host, Addr: ln.Addr(), Server: s, srv: srv}, nil
 }
 
 // Close stops listening and closes every connection.

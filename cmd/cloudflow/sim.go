@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -31,6 +32,7 @@ const (
 
 type simOptions struct {
 	Listen           string
+	AllowRemote      bool
 	OperationLatency time.Duration
 	Faults           []string
 	AccessKeyID      string
@@ -50,6 +52,10 @@ func newSimCmd(f *factory) *cobra.Command {
 			operations) under /v1alpha5, and the KraftCloud v1 API (batch calls with
 			per-item results, instance states, server-side waits, bearer tokens)
 			under /v1. Point a worker at it with the environment it prints.
+
+			It listens on loopback only: its admin endpoints (/_sim/: reset, faults,
+			inventory) take no credentials. --allow-remote lets --listen name an
+			address other machines reach; it then prints that address and warns.
 
 			--fault injects failures, in the form action:METHOD:path[:key=value,...]
 			where action is error, fail-operation, drop-response or delay; path may
@@ -75,7 +81,8 @@ func newSimCmd(f *factory) *cobra.Command {
 			defer running.Close()
 
 			out := f.IO.Out
-			fmt.Fprintf(out, "Cloud simulator listening on %s\n", running.URL)
+			fmt.Fprintf(out, "Cloud simulator listening on %s\n", boundText(running))
+			warnIfRemote(f.IO.ErrOut, running)
 			fmt.Fprintf(out, "  Crusoe Cloud API: %s%s (%s)\n", running.URL, crusoeAPIPath, latencyText(opts.OperationLatency))
 			fmt.Fprintf(out, "  KraftCloud API:   %s%s\n", running.URL, kraftCloudAPIPath)
 			fmt.Fprintf(out, "  Container API: %s%s (%s)\n", running.URL, openVZAPIPath, strings.Replace(latencyText(opts.OperationLatency), "operations", "jobs", 1))
@@ -95,7 +102,8 @@ func newSimCmd(f *factory) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Listen, "listen", defaultSimListen, "`address` to listen on (port 0 picks a free one)")
+	fl.StringVar(&opts.Listen, "listen", defaultSimListen, "`address` to listen on, on this machine (port 0 picks a free one)")
+	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "let --listen be an address other machines reach (the admin endpoints take no credentials)")
 	fl.DurationVar(&opts.OperationLatency, "operation-latency", 2*time.Second, "how long each asynchronous cloud operation takes (0: at once)")
 	fl.StringArrayVar(&opts.Faults, "fault", nil, "inject a failure described by `spec`, action:METHOD:path[:options] (repeatable)")
 	fl.StringVar(&opts.AccessKeyID, "access-key-id", "", "Crusoe access key `ID` the simulator accepts (default: its public dev key)")
@@ -110,8 +118,8 @@ func (o *simOptions) options() (cloudsim.Options, error) {
 	if o.OperationLatency < 0 {
 		return cloudsim.Options{}, usageErrorf("--operation-latency must not be negative")
 	}
-	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
-		return cloudsim.Options{}, usageErrorf("--listen %q: want host:port, e.g. %s", o.Listen, defaultSimListen)
+	if err := checkListen(o.Listen, o.AllowRemote); err != nil {
+		return cloudsim.Options{}, err
 	}
 	latency := o.OperationLatency
 	if latency == 0 {
@@ -136,6 +144,70 @@ func (o *simOptions) options() (cloudsim.Options, error) {
 		so.Faults = append(so.Faults, fault)
 	}
 	return so, nil
+}
+
+// checkListen refuses an address beyond loopback unless allowRemote: the
+// simulator's admin endpoints (/_sim/: reset, faults, inventory) take no
+// credentials, so anyone who reaches the port can drive it. An empty host
+// (":8787") is every interface; a host name counts as loopback only when
+// every address it resolves to is.
+func checkListen(addr string, allowRemote bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usageErrorf("--listen %q: want host:port, e.g. %s", addr, defaultSimListen)
+	}
+	if allowRemote {
+		return nil
+	}
+	loopback, err := isLoopback(host)
+	if err != nil {
+		return usageErrorf("--listen %q: %v", addr, err)
+	}
+	if !loopback {
+		return usageErrorf("--listen %s would let other machines reach the simulator, whose admin endpoints take no credentials; listen on loopback (e.g. %s), or add --allow-remote if that is what you want", addr, defaultSimListen)
+	}
+	return nil
+}
+
+func isLoopback(host string) (bool, error) {
+	if host == "" {
+		return false, nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.IsLoopback(), nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return false, fmt.Errorf("cannot resolve %q: %w", host, err)
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			return false, nil
+		}
+	}
+	return len(ips) > 0, nil
+}
+
+// boundText is where a running simulator listens: its URL on loopback, else
+// the address it is bound to and the URL this machine reaches it at.
+func boundText(r *cloudsim.Running) string {
+	tcp, ok := r.Addr.(*net.TCPAddr)
+	switch {
+	case !ok || tcp.IP.IsLoopback():
+		return r.URL
+	case tcp.IP.IsUnspecified():
+		return fmt.Sprintf("%s, every interface (from this machine: %s)", r.Addr, r.URL)
+	}
+	return fmt.Sprintf("%s (bound to %s)", r.URL, r.Addr)
+}
+
+// warnIfRemote warns, on w, that other machines can reach the simulator.
+func warnIfRemote(w io.Writer, r *cloudsim.Running) {
+	if tcp, ok := r.Addr.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		fmt.Fprintf(w, "warning: the simulator listens on %s, beyond this machine: anyone who reaches it can reset it, inject faults and read its inventory (/_sim/ takes no credentials)\n", r.Addr)
+	}
 }
 
 // writeCrusoeEnv prints the environment a worker needs to use the simulator.
