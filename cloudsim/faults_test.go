@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -520,4 +521,48 @@ func TestFaultFailOperationOnDeletes(t *testing.T) {
 			t.Errorf("a delete that starts no job spent the fault: %+v", f)
 		}
 	})
+}
+
+// Every create the clouds accept is counted by name, whatever became of its
+// operation: a resource made twice under one name shows as 2, the
+// duplicate a retry after a dropped response must never make.
+func TestCreateCounters(t *testing.T) {
+	s := startSim(t, Options{Crusoe: CrusoeOptions{OperationLatency: -1}, KraftCloud: KraftCloudOptions{Latency: -1}})
+	_, diskID := s.createDisk("d", "us-east1-a")
+	s.createVM("vm", obj{"disks": []obj{{"disk_id": diskID}}})
+	s.op("POST", projectPath("networking/vpc-firewall-rules"), obj{
+		"name": "r", "vpc_network_id": DefaultCrusoeVPCNetworkID, "action": "allow", "direction": "ingress", "protocols": []string{"tcp"},
+		"sources": []obj{{"cidr": "0.0.0.0/0"}}, "destinations": []obj{{"cidr": "10.0.0.0/8"}},
+	})
+	// A refused create (the name is taken) is not counted...
+	s.wantError("POST", projectPath("storage/disks"), obj{"name": "d", "size": "10GiB", "location": "us-east1-a"}, http.StatusConflict, "already_exists", "")
+	// ...a create whose operation fails is, and so is the one made after it.
+	s.run.Server.AddFault(Fault{Method: "POST", Path: "/v1alpha5/**", Action: FaultFailOperation, Times: 1})
+	s.op("POST", projectPath("storage/disks"), obj{"name": "again", "size": "10GiB", "location": "us-east1-a"})
+	s.createDisk("again", "us-east1-a")
+	// A dropped response: the create was served, and counts.
+	s.run.Server.AddFault(Fault{Method: "POST", Path: "/v1alpha5/**", Action: FaultDropResponse, Times: 1})
+	if resp, err := s.hc.Do(s.request(context.Background(), "POST", projectPath("storage/disks"), obj{"name": "lost", "size": "10GiB", "location": "us-east1-a"})); err == nil {
+		resp.Body.Close()
+		t.Fatal("the dropped create answered")
+	}
+	k := s.kc()
+	k.createInstance(obj{"name": "app", "autostart": false})
+	k.one("DELETE", "/v1/instances/app", nil, "instances")
+	k.createInstance(obj{"name": "app", "autostart": false})
+
+	got := s.run.Server.Counters()
+	want := map[string]map[string]int{
+		"disk-creates":          {"d": 1, "again": 2, "lost": 1},
+		"vm-creates":            {"vm": 1},
+		"firewall-rule-creates": {"r": 1},
+	}
+	for kind, names := range want {
+		if !maps.Equal(got[CloudCrusoe][kind], names) {
+			t.Errorf("crusoe %s = %v, want %v", kind, got[CloudCrusoe][kind], names)
+		}
+	}
+	if c := got[CloudKraftCloud]["instance-creates"]; !maps.Equal(c, map[string]int{"app": 2}) {
+		t.Errorf("kraftcloud instance-creates = %v", c)
+	}
 }
