@@ -6,7 +6,7 @@ BIN = $(CURDIR)/bin
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build demo test test-short vet dev clean distclean
+.PHONY: help build demo test test-short chaos vet dev clean distclean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -41,6 +41,11 @@ test: bin/temporal ## Run every test, end-to-end ones included, with the race de
 
 test-short: ## Run the unit tests only (-short)
 	$(GO) test -short -race -count=1 ./...
+
+# Not part of test: it takes minutes and judges the product, not a change.
+# Its flags go in ARGS, e.g. make chaos ARGS='-chaos.runs=20 -chaos.seed=42'.
+chaos: bin/temporal ## Run the chaos suite: 100 ProvisionVM runs and a 1,000-instance fleet under faults and worker kills
+	TEMPORAL_CLI=$(BIN)/temporal $(GO) test -tags chaos -count=1 -v -timeout 90m -run '^TestChaos$$' ./e2e -args $(ARGS)
 
 vet: ## Check formatting (gofmt) and run go vet
 	@unformatted="$$(gofmt -l .)"; \
