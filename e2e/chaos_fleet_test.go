@@ -55,10 +55,14 @@ func (e *chaosEnv) fleetPhase(t *testing.T, c client.Client, workers *workerPool
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 
-	// Kill every worker when a quarter of the instances have started, and
-	// again at 60%: whatever batch call or wait is in flight dies with them.
+	// Kill every worker once a quarter of the instances have been sent a
+	// start (the simulator counts a start when it accepts it, so batch calls
+	// are in flight then), and again once 60% have, the restarted workers
+	// having picked the fleet up again: whatever call or wait is in flight
+	// dies with them each time.
 	killAt := []int{n / 4, n * 3 / 5}
 	var kills []string
+	var lastKill time.Time
 	var runErr error
 watch:
 	for {
@@ -67,13 +71,14 @@ watch:
 			break watch
 		case <-time.After(50 * time.Millisecond):
 		}
-		if len(kills) == len(killAt) {
+		if len(kills) == len(killAt) || (len(kills) > 0 && time.Since(lastKill) < *chaosKillEvery/2) {
 			continue
 		}
 		started := len(sim.Server.Counters()[cloudsim.CloudKraftCloud]["instance-starts"])
 		if started >= killAt[len(kills)] {
 			workers.restartAll()
-			kills = append(kills, fmt.Sprintf("at %d of %d started (%s in)", started, n, time.Since(began).Round(100*time.Millisecond)))
+			lastKill = time.Now()
+			kills = append(kills, fmt.Sprintf("with %d of %d instances sent a start, %s in", started, n, time.Since(began).Round(100*time.Millisecond)))
 		}
 	}
 	took := time.Since(began)

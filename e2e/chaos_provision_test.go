@@ -130,7 +130,9 @@ func (e *chaosEnv) provisionPhase(t *testing.T, c client.Client, workers *worker
 	})
 	provisioned := time.Since(began)
 
-	// Judge every run by what the simulator holds, once every run has ended.
+	// Judge every run by what the simulator holds, once every run has ended
+	// and any operation still running when it did has had its time.
+	time.Sleep(2 * *chaosLatency)
 	owner := map[string]*chaosRun{}
 	for _, r := range runs {
 		for _, n := range r.names() {
