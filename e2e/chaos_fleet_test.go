@@ -125,18 +125,13 @@ watch:
 		e.printf("    failed: %s %s %s\n", f.Ref, f.Code, f.Message)
 	}
 
-	if runCtx.Err() != nil {
-		t.Errorf("goal missed: the fleet start was still running after %s", *chaosDeadline)
-	}
-	if len(kills) < len(killAt) {
-		t.Errorf("only %d of %d worker kills landed before the fleet ended: slow the simulator (-chaos.latency)", len(kills), len(killAt))
-	}
-	if len(never)+len(twice) > 0 {
-		t.Errorf("goal missed: %d instances never started, %d started more than once", len(never), len(twice))
-	}
-	if len(notRunning) > 0 || exit != 0 || decodeErr != nil || len(res.Succeeded) != n {
-		t.Errorf("goal missed: exit %d, %d of %d reported started, %d not running\nstderr:\n%s", exit, len(res.Succeeded), n, len(notRunning), stderr.String())
-	}
+	e.goal(t, "Fleet: ends before the deadline", runCtx.Err() == nil, fmt.Sprintf("still running after %s", *chaosDeadline))
+	e.goal(t, "Fleet: both worker kills land while it runs", len(kills) == len(killAt),
+		fmt.Sprintf("only %d of %d: the fleet ended first (slow the simulator with -chaos.latency)", len(kills), len(killAt)))
+	e.goal(t, "Fleet: every instance started exactly once", len(never)+len(twice) == 0,
+		fmt.Sprintf("%d never started, %d started more than once", len(never), len(twice)))
+	e.goal(t, "Fleet: all reported started, all running", len(notRunning) == 0 && exit == 0 && decodeErr == nil && len(res.Succeeded) == n,
+		fmt.Sprintf("exit %d, %d of %d reported started, %d not running; stderr: %s", exit, len(res.Succeeded), n, len(notRunning), strings.TrimSpace(stderr.String())))
 }
 
 // firstFew shows up to five items of a list.

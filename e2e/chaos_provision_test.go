@@ -212,16 +212,11 @@ func (e *chaosEnv) provisionPhase(t *testing.T, c client.Client, workers *worker
 			e.printf("\n  STRAY %s: no run of the suite has that name\n", h)
 		}
 	}
-	if n := len(leaked) + len(stuck) + len(misreported); n > 0 {
-		t.Errorf("goal missed: %d of %d runs did not end clean (%d leaked %d resources, %d stuck, %d misreported)",
-			n, len(runs), len(leaked), leakedResources, len(stuck), len(misreported))
-	}
-	if len(dups) > 0 {
-		t.Errorf("goal missed: %d names were created more than once", len(dups))
-	}
-	if len(strays) > 0 {
-		t.Errorf("goal missed: %d resources the suite never asked for", len(strays))
-	}
+	e.goal(t, "ProvisionVM: every run ends clean", len(leaked)+len(stuck)+len(misreported) == 0,
+		fmt.Sprintf("%d of %d did not: %d leaked %d resources, %d stuck, %d misreported", len(leaked)+len(stuck)+len(misreported), len(runs),
+			len(leaked), leakedResources, len(stuck), len(misreported)))
+	e.goal(t, "ProvisionVM: no resource created twice", len(dups) == 0, fmt.Sprintf("%d names created more than once", len(dups)))
+	e.goal(t, "ProvisionVM: nothing no run asked for", len(strays) == 0, fmt.Sprintf("%d stray resources", len(strays)))
 
 	e.deprovisionPhase(t, s, workers, runs, stopKills, faultNames)
 }
@@ -309,12 +304,9 @@ func (e *chaosEnv) deprovisionPhase(t *testing.T, s *starter.Starter, workers *w
 			}
 		}
 	}
-	if len(failed)+len(stuck) > 0 {
-		t.Errorf("goal missed: %d of %d deprovisions did not succeed (%d failed, %d stuck)", len(failed)+len(stuck), len(todo), len(failed), len(stuck))
-	}
-	if len(left) > 0 {
-		t.Errorf("goal missed: the simulator still holds %d resources after the deprovisions", len(left))
-	}
+	e.goal(t, "Deprovision: every one succeeds", len(failed)+len(stuck) == 0,
+		fmt.Sprintf("%d of %d did not: %d failed, %d stuck", len(failed)+len(stuck), len(todo), len(failed), len(stuck)))
+	e.goal(t, "Deprovision: the simulator ends empty", len(left) == 0, fmt.Sprintf("%d resources left", len(left)))
 }
 
 // awaitRun waits for a run to close and says how it ended.
@@ -421,7 +413,7 @@ func orDash(s string) string {
 // printLeak names what a failed run left, with what the run said about it
 // and the requests the simulator saw for it.
 func (e *chaosEnv) printLeak(r *chaosRun, trail map[string][]string) {
-	e.printf("\n  LEAKED by %s: %s %s, failed step %s: %s\n", r.id(), strings.ToLower(r.status), r.name, orDash(r.result.FailedStep), r.message)
+	e.printf("\n  LEAKED by %s, %s (failed step %s): %s\n", r.name, r.id(), orDash(r.result.FailedStep), r.message)
 	for _, h := range r.held {
 		said := "the run does not name it as left behind"
 		for _, nu := range r.result.NotUndone {

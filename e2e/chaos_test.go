@@ -16,7 +16,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -40,14 +42,42 @@ var (
 // chaosEnv is what the phases share: a simulator of the suite's own, whose
 // every request is logged, and the place the logs and summary go.
 type chaosEnv struct {
-	dir  string
-	out  io.Writer // stdout and summary.txt
-	seed int64
-	log  *lockedWriter // the simulator's request log
+	dir   string
+	out   io.Writer // stdout and summary.txt
+	seed  int64
+	log   *lockedWriter // the simulator's request log
+	goals []chaosGoal
+}
+
+// chaosGoal is one goal of the suite and whether the run met it.
+type chaosGoal struct {
+	name, detail string
+	met          bool
+}
+
+// goal records a goal; a missed one fails the test, saying how.
+func (e *chaosEnv) goal(t *testing.T, name string, met bool, detail string) {
+	t.Helper()
+	e.goals = append(e.goals, chaosGoal{name: name, detail: detail, met: met})
+	if !met {
+		t.Errorf("goal missed: %s: %s", name, detail)
+	}
+}
+
+func (e *chaosEnv) printGoals() {
+	e.printf("\nGoals\n")
+	for _, g := range e.goals {
+		verdict := "met"
+		if !g.met {
+			verdict = "MISSED: " + g.detail
+		}
+		e.printf("  %-45s %s\n", g.name, verdict)
+	}
 }
 
 func TestChaos(t *testing.T) {
 	env := newChaosEnv(t)
+	env.printf("chaos: %s\n", machine())
 	env.printf("chaos: seed %d, %d ProvisionVM runs, %d-instance fleet, %d workers, a kill every %s, latency %s, deadline %s\n",
 		env.seed, *chaosRuns, *chaosFleet, *chaosWorkers, *chaosKillEvery, *chaosLatency, *chaosDeadline)
 	env.printf("chaos: logs in %s (repeat the fault draws with -chaos.seed=%d)\n\n", env.dir, env.seed)
@@ -58,7 +88,30 @@ func TestChaos(t *testing.T) {
 	if *chaosFleet > 0 {
 		t.Run("Fleet", func(t *testing.T) { env.fleetPhase(t, c, workers) })
 	}
+	env.printGoals()
 	env.printf("\nchaos: logs in %s\n", env.dir)
+}
+
+// machine says when and where the suite ran, for RELIABILITY.md.
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	commit := "unknown commit"
+	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		commit = "commit " + strings.TrimSpace(string(out))
+		if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+			commit += " (with local changes)"
+		}
+	}
+	return fmt.Sprintf("%s UTC, %d CPUs (%s), %s/%s, %s, %s", time.Now().UTC().Format("2006-01-02 15:04"),
+		runtime.NumCPU(), cpu, runtime.GOOS, runtime.GOARCH, runtime.Version(), commit)
 }
 
 func newChaosEnv(t *testing.T) *chaosEnv {
