@@ -487,6 +487,7 @@ func (e *chaosEnv) printAttempts(t *testing.T, c client.Client, runs []*chaosRun
 	var activities, retried int
 	var most int32
 	var mostAt string
+	retries := map[*chaosRun][]string{} // the activities of a run that took more than one attempt
 	for _, r := range runs {
 		it := c.GetWorkflowHistory(context.Background(), r.run.WorkflowID, r.run.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		scheduled := map[int64]string{}
@@ -503,6 +504,7 @@ func (e *chaosEnv) printAttempts(t *testing.T, c client.Client, runs []*chaosRun
 				activities++
 				if a.GetAttempt() > 1 {
 					retried++
+					retries[r] = append(retries[r], fmt.Sprintf("%s ×%d", scheduled[a.GetScheduledEventId()], a.GetAttempt()))
 				}
 				if a.GetAttempt() > most {
 					most, mostAt = a.GetAttempt(), fmt.Sprintf("%s in %s", scheduled[a.GetScheduledEventId()], r.run.WorkflowID)
@@ -511,4 +513,9 @@ func (e *chaosEnv) printAttempts(t *testing.T, c client.Client, runs []*chaosRun
 		}
 	}
 	e.printf("  activities: %d, %d needed more than one attempt; most attempts: %d (%s)\n", activities, retried, most, orDash(mostAt))
+	slowest := slices.Clone(runs)
+	slices.SortFunc(slowest, func(a, b *chaosRun) int { return int(b.took - a.took) })
+	for _, r := range slowest[:min(3, len(slowest))] {
+		e.printf("    slow: %s %s after %s; attempts: %s\n", r.name, r.outcome, r.took.Round(time.Second), orDash(strings.Join(retries[r], ", ")))
+	}
 }
