@@ -413,7 +413,7 @@ func orDash(s string) string {
 // printLeak names what a failed run left, with what the run said about it
 // and the requests the simulator saw for it.
 func (e *chaosEnv) printLeak(r *chaosRun, trail map[string][]string) {
-	e.printf("\n  LEAKED by %s, %s (failed step %s): %s\n", r.name, r.id(), orDash(r.result.FailedStep), r.message)
+	e.printf("\n  LEAKED by %s, %s: %s at step %s: %s\n", r.name, r.id(), r.status, orDash(r.result.FailedStep), r.message)
 	for _, h := range r.held {
 		said := "the run does not name it as left behind"
 		for _, nu := range r.result.NotUndone {

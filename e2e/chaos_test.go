@@ -10,7 +10,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -337,7 +336,7 @@ func (e *chaosEnv) requestTrail(t *testing.T, ids []string, faultNames map[strin
 			out[id] = append(out[id], s)
 		}
 	}
-	if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) {
+	if err := sc.Err(); err != nil {
 		t.Errorf("read the request log: %v", err)
 	}
 	return out
