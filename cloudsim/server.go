@@ -317,7 +317,8 @@ func (s *Server) SetOperationExpiry(cloudName string, d time.Duration) bool {
 // "vm-creates", "disk-creates", "firewall-rule-creates" (creates accepted,
 // whether their operations succeeded or not), "vm-starts" and "vm-stops";
 // KraftCloud "instance-creates", "instance-starts" and "instance-stops";
-// CloudMC and the container API their creates and deletes. More than one
+// CloudMC its instance creates, starts, stops, reboots and deletes; the
+// container API its creates and deletes. More than one
 // create for a name means a resource was made twice. Counts survive deletes
 // and last until Reset.
 func (s *Server) Counters() map[string]map[string]map[string]int {
