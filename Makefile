@@ -6,7 +6,7 @@ BIN = $(CURDIR)/bin
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build demo test test-short fuzz vet dev clean distclean
+.PHONY: help build demo test test-short fuzz chaos vet dev clean distclean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -66,10 +66,16 @@ fuzz: ## Fuzz every target for FUZZTIME each (default 30s; make fuzz FUZZTIME=10
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; \
 	done
 
+# Not part of test: it takes minutes and judges the product, not a change.
+# Its flags go in ARGS, e.g. make chaos ARGS='-chaos.runs=20 -chaos.seed=42'.
+chaos: bin/temporal ## Run the chaos suite: 100 ProvisionVM runs and a 1,000-instance fleet under faults and worker kills
+	TEMPORAL_CLI=$(BIN)/temporal $(GO) test -tags chaos -count=1 -v -timeout 90m -run '^TestChaos$$' ./e2e -args $(ARGS)
+
 vet: ## Check formatting (gofmt) and run go vet
 	@unformatted="$$(gofmt -l .)"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt -l reports unformatted files:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags chaos ./e2e
 
 dev: build bin/temporal ## Run the dev server, the simulator and a worker (extra flags: make dev ARGS='...')
 	bin/cloudflow dev $(ARGS)

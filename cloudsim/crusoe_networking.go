@@ -277,6 +277,7 @@ func (c *crusoeCloud) createRule(r *http.Request) (any, error) {
 		return nil, crusoeConflict("vpc firewall rule", rule.Name)
 	}
 	c.st.rules.put(rule.ID, rule)
+	c.env.tally.add(crusoeFirewallCreates, rule.Name)
 	return c.startOp(r, crusoeFamRules, []string{rule.ID}, func() (any, *opFailure) {
 		if c.st.rules.get(rule.ID) == nil {
 			return nil, &opFailure{Code: "not_found", Message: "vpc firewall rule " + rule.ID + " was deleted while it was being created"}

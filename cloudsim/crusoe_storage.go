@@ -203,6 +203,7 @@ func (c *crusoeCloud) createDisk(r *http.Request) (any, error) {
 		return nil, crusoeConflict("disk", req.Name)
 	}
 	d := c.newDisk(req.Name, typ, location, size, blockSize)
+	c.env.tally.add(crusoeDiskCreates, d.Name)
 	return c.startOp(r, crusoeFamDisks, []string{d.ID}, func() (any, *opFailure) {
 		if c.st.disks.get(d.ID) == nil {
 			return nil, &opFailure{Code: "not_found", Message: "disk " + d.ID + " was deleted while it was being created"}

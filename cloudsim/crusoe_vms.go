@@ -602,6 +602,7 @@ func (c *crusoeCloud) createVM(r *http.Request) (any, error) {
 	}
 
 	v := c.newVM(spec)
+	c.env.tally.add(crusoeVMCreates, v.Name)
 	for _, a := range attachments {
 		c.attach(v, a)
 	}
@@ -763,15 +764,19 @@ func (c *crusoeCloud) updateVM(r *http.Request) (any, error) {
 	}), nil
 }
 
-// Kinds of the Crusoe action counters, by VM name (see Server.Counters).
+// Kinds of the Crusoe action counters, by resource name (see Server.Counters).
 const (
-	crusoeVMStarts = "vm-starts"
-	crusoeVMStops  = "vm-stops"
+	crusoeVMStarts        = "vm-starts"
+	crusoeVMStops         = "vm-stops"
+	crusoeVMCreates       = "vm-creates"
+	crusoeDiskCreates     = "disk-creates"
+	crusoeFirewallCreates = "firewall-rule-creates"
 )
 
-// counters implements counter: the VM START and STOP actions updateVM accepted.
+// counters implements counter: the creates accepted (whatever became of
+// their operations) and the VM START and STOP actions updateVM accepted.
 func (c *crusoeCloud) counters() map[string]map[string]int {
-	return c.env.tally.snapshot(crusoeVMStarts, crusoeVMStops)
+	return c.env.tally.snapshot(crusoeVMCreates, crusoeDiskCreates, crusoeFirewallCreates, crusoeVMStarts, crusoeVMStops)
 }
 
 // resting is the state v's current transition leads to.
@@ -989,6 +994,7 @@ func (c *crusoeCloud) bulkCreateVMs(r *http.Request) (any, error) {
 	var ids []string
 	for _, s := range specs {
 		v := c.newVM(s)
+		c.env.tally.add(crusoeVMCreates, v.Name)
 		for j, dt := range tmpl.Disks {
 			size, _ := parseDiskSize(dt.Size)
 			typ, _ := normalizeDiskType("", dt.Type)

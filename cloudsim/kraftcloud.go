@@ -67,8 +67,9 @@ func (o KraftCloudOptions) withDefaults() KraftCloudOptions {
 
 // Kinds of the KraftCloud action counters, by instance name.
 const (
-	kcInstanceStarts = "instance-starts"
-	kcInstanceStops  = "instance-stops"
+	kcInstanceStarts  = "instance-starts"
+	kcInstanceStops   = "instance-stops"
+	kcInstanceCreates = "instance-creates"
 )
 
 // kraftCloud simulates KraftCloud v1 (one metro, one account).
@@ -150,10 +151,10 @@ func (c *kraftCloud) setOperationLatency(d time.Duration) {
 	c.latency = max(d, 0)
 }
 
-// counters implements counter: starts (stopped → starting, including an
-// autostarting create) and stops applied, by instance name.
+// counters implements counter: creates, starts (stopped → starting,
+// including an autostarting create) and stops applied, by instance name.
 func (c *kraftCloud) counters() map[string]map[string]int {
-	return c.env.tally.snapshot(kcInstanceStarts, kcInstanceStops)
+	return c.env.tally.snapshot(kcInstanceCreates, kcInstanceStarts, kcInstanceStops)
 }
 
 func (c *kraftCloud) inventory() inventory {

@@ -592,6 +592,7 @@ func (c *kraftCloud) createInstanceLocked(r *http.Request, q *kcCreateInstanceRe
 		deleteOnStop: slices.Contains(q.Features, "delete-on-stop"), rest: kcStopped,
 	}
 	c.st.instances.put(i)
+	c.env.tally.add(kcInstanceCreates, name)
 	if i.deleteOnStop {
 		c.st.deleteOnStop++
 	}

@@ -314,8 +314,13 @@ func (s *Server) SetOperationExpiry(cloudName string, d time.Duration) bool {
 // Counters returns the actions each cloud applied, by cloud, kind and
 // resource name: Counters()["kraftcloud"]["instance-starts"]["web-1"] is how
 // many times instance web-1 was started (stopped → starting). Crusoe counts
-// "vm-starts" and "vm-stops", KraftCloud "instance-starts" and
-// "instance-stops". Counts survive deletes and last until Reset.
+// "vm-creates", "disk-creates", "firewall-rule-creates" (creates accepted,
+// whether their operations succeeded or not), "vm-starts" and "vm-stops";
+// KraftCloud "instance-creates", "instance-starts" and "instance-stops";
+// CloudMC its instance creates, starts, stops, reboots and deletes; the
+// container API its creates and deletes. More than one
+// create for a name means a resource was made twice. Counts survive deletes
+// and last until Reset.
 func (s *Server) Counters() map[string]map[string]map[string]int {
 	out := map[string]map[string]map[string]int{}
 	for _, c := range s.clouds {

@@ -60,12 +60,16 @@ func newSimCmd(f *factory) *cobra.Command {
 			--fault injects failures, in the form action:METHOD:path[:key=value,...]
 			where action is error, fail-operation, drop-response or delay; path may
 			use * for one segment and ** for any number; keys are status, code,
-			message, retry-after, delay, times, skip and cloud.`),
+			message, retry-after, delay, times, skip, rate, seed, cloud and item.
+			rate=0.1 (or 10%) applies the fault to one matching request in ten,
+			drawn from a generator seeded with seed (picked and printed when not
+			given), so a run can be repeated.`),
 		Example: examples(`
 			$ cloudflow sim
 			$ cloudflow sim --operation-latency 5s \
 			    --fault 'fail-operation:POST:/v1alpha5/projects/*/compute/vms/instances:code=INTERNAL,message=no capacity'
-			$ cloudflow sim --fault 'error:GET:/v1alpha5/**:status=503,retry-after=2s,times=3'`),
+			$ cloudflow sim --fault 'error:GET:/v1alpha5/**:status=503,retry-after=2s,times=3'
+			$ cloudflow sim --fault 'fail-operation:*:/v1alpha5/**:rate=0.1,seed=42'`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			simOpts, err := opts.options()
@@ -87,8 +91,8 @@ func newSimCmd(f *factory) *cobra.Command {
 			fmt.Fprintf(out, "  KraftCloud API:   %s%s\n", running.URL, kraftCloudAPIPath)
 			fmt.Fprintf(out, "  Container API: %s%s (%s)\n", running.URL, openVZAPIPath, strings.Replace(latencyText(opts.OperationLatency), "operations", "jobs", 1))
 			fmt.Fprintf(out, "  CloudMC API: %s%s (%s)\n", running.URL, cloudMCAPIPath, strings.Replace(latencyText(opts.OperationLatency), "operations", "tasks", 1))
-			for _, fl := range simOpts.Faults {
-				fmt.Fprintf(out, "  fault: %s %s %s\n", fl.Action, orAny(fl.Method), fl.Path)
+			for _, fl := range running.Server.Faults() {
+				fmt.Fprintf(out, "  fault: %s %s %s%s\n", fl.Action, orAny(fl.Method), fl.Path, faultRateText(fl))
 			}
 			fmt.Fprintln(out, "\nA worker reaches it with:")
 			writeCrusoeEnv(out, running.URL, simOpts.Crusoe, opts.SecretKey != "")
@@ -248,6 +252,15 @@ func writeCloudMCEnv(w io.Writer, url string, c cloudsim.CloudMCOptions) {
 	fmt.Fprintf(w, "  export %s=%s   # the simulator's public default, not a real secret\n", cloudmc.EnvAPIKey, orDefault(c.APIKey, cloudsim.DefaultCloudMCAPIKey))
 	fmt.Fprintf(w, "  export %s=%s\n", cloudmc.EnvServiceCode, orDefault(c.ServiceCode, cloudsim.DefaultCloudMCServiceCode))
 	fmt.Fprintf(w, "  export %s=%s\n", cloudmc.EnvEnvironment, orDefault(c.Environment, cloudsim.DefaultCloudMCEnvironment))
+}
+
+// faultRateText tells how often a fault applies, with the seed that repeats
+// its draws.
+func faultRateText(fl cloudsim.Fault) string {
+	if fl.Rate == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (rate %g, seed %d)", fl.Rate, fl.Seed)
 }
 
 func latencyText(d time.Duration) string {
