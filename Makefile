@@ -6,7 +6,7 @@ BIN = $(CURDIR)/bin
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build demo test test-short vet dev clean distclean
+.PHONY: help build demo test test-short fuzz chaos vet dev clean distclean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -42,10 +42,40 @@ test: bin/temporal ## Run every test, end-to-end ones included, with the race de
 test-short: ## Run the unit tests only (-short)
 	$(GO) test -short -race -count=1 ./...
 
+# The fuzz targets, as package:Target. `make test` runs their seeds as
+# ordinary tests; `make fuzz` explores from them.
+FUZZ_TARGETS = \
+	./spec:FuzzParseCrusoe \
+	./spec:FuzzParseKraftCloud \
+	./spec:FuzzParseCloudMC \
+	./spec:FuzzParseContainer \
+	./cmd/cloudflow:FuzzReadFleet \
+	./starter:FuzzValidateCron \
+	./clients/kraftcloud:FuzzDecodeResponses \
+	./clients/crusoe:FuzzDecodeResponses \
+	./internal/input:FuzzReadAll
+FUZZTIME ?= 30s
+# Each new input is minimized for at most this many runs: the default (60s
+# each) would spend a short run minimizing instead of fuzzing.
+FUZZMINIMIZETIME ?= 100x
+
+fuzz: ## Fuzz every target for FUZZTIME each (default 30s; make fuzz FUZZTIME=10m)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; \
+	done
+
+# Not part of test: it takes minutes and judges the product, not a change.
+# Its flags go in ARGS, e.g. make chaos ARGS='-chaos.runs=20 -chaos.seed=42'.
+chaos: bin/temporal ## Run the chaos suite: 100 ProvisionVM runs and a 1,000-instance fleet under faults and worker kills
+	TEMPORAL_CLI=$(BIN)/temporal $(GO) test -tags chaos -count=1 -v -timeout 90m -run '^TestChaos$$' ./e2e -args $(ARGS)
+
 vet: ## Check formatting (gofmt) and run go vet
 	@unformatted="$$(gofmt -l .)"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt -l reports unformatted files:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags chaos ./e2e
 
 dev: build bin/temporal ## Run the dev server, the simulator and a worker (extra flags: make dev ARGS='...')
 	bin/cloudflow dev $(ARGS)

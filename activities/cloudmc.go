@@ -197,21 +197,126 @@ func (a *CloudMCActivities) CloudMCCreateInstance(ctx context.Context, in CloudM
 	})
 }
 
-// CloudMCCreateVolumeInput is the input of CloudMCCreateVolume.
-type CloudMCCreateVolumeInput struct {
-	Name   string `json:"name"`
-	SizeGB int    `json:"sizeGb"`
+// CloudMCResolveDiskOfferingInput is the input of CloudMCResolveDiskOffering.
+type CloudMCResolveDiskOfferingInput struct {
+	// DiskOffering is the offering's ID or name. Empty picks the
+	// environment's one custom-size offering, for inputs that give a size
+	// only (those from before volumes were made from disk offerings).
+	DiskOffering string `json:"diskOffering,omitempty"`
+	// SizeGB is the volume's size: required with a custom-size offering,
+	// refused with a fixed-size one.
+	SizeGB int `json:"sizeGb,omitempty"`
+	// VolumeName names the volume in messages.
+	VolumeName string `json:"volumeName,omitempty"`
 }
 
-// CloudMCCreateVolume creates a data volume unless one by that name exists;
-// see CloudMCCreateInstance for how a retry tells its own volume from one
-// that was there before.
+// CloudMCDiskOffering is a disk offering a volume is made from.
+type CloudMCDiskOffering struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	CustomSize bool   `json:"customSize,omitempty"`
+	// SizeGB is the size of the volume made from it: the offering's, or
+	// the one asked for when it is custom-size.
+	SizeGB int `json:"sizeGb,omitempty"`
+}
+
+// CloudMCResolveDiskOffering finds the disk offering a volume is to be made
+// from, by ID or name, and checks the size against it. It makes nothing, so
+// a workflow runs it before it creates anything: a name that does not exist,
+// or a size the offering does not take, fails the run with nothing to undo.
+// Those are final (InvalidInput) errors.
+func (a *CloudMCActivities) CloudMCResolveDiskOffering(ctx context.Context, in CloudMCResolveDiskOfferingInput) (CloudMCDiskOffering, error) {
+	if err := a.ready(); err != nil {
+		return CloudMCDiskOffering{}, err
+	}
+	return a.diskOffering(ctx, in.DiskOffering, in.SizeGB, in.VolumeName)
+}
+
+// diskOffering looks the offering up by ID or name (the custom-size one
+// when ref is empty) and checks sizeGB against it.
+func (a *CloudMCActivities) diskOffering(ctx context.Context, ref string, sizeGB int, volume string) (CloudMCDiskOffering, error) {
+	what := "volume " + volume + ": "
+	if volume == "" {
+		what = "volume: "
+	}
+	all, err := a.Client.DiskOfferings.List(ctx)
+	if err != nil {
+		return CloudMCDiskOffering{}, apiError(CloudCloudMC, what+"list the disk offerings", err)
+	}
+	var o *cloudmc.DiskOffering
+	if ref == "" {
+		for i := range all {
+			if all[i].CustomSize {
+				if o != nil {
+					return CloudMCDiskOffering{}, invalidInput("%sno disk offering is given, and the environment has several custom-size ones (%s, %s): name one",
+						what, o.Name, all[i].Name)
+				}
+				o = &all[i]
+			}
+		}
+		if o == nil {
+			return CloudMCDiskOffering{}, invalidInput("%sno disk offering is given, and the environment has no custom-size one to make a %d GB volume from: name one (%s)",
+				what, sizeGB, offeringNames(all))
+		}
+	} else {
+		found, err := a.Client.DiskOfferings.Find(ctx, ref)
+		switch {
+		case errors.Is(err, cloudmc.ErrInvalidArgument):
+			return CloudMCDiskOffering{}, invalidInput("%sdiskOffering: %v", what, err)
+		case err != nil:
+			return CloudMCDiskOffering{}, apiError(CloudCloudMC, what+"look up disk offering "+ref, err)
+		case found == nil:
+			return CloudMCDiskOffering{}, invalidInput("%sdiskOffering %q names no disk offering of the environment; it has %s",
+				what, ref, offeringNames(all))
+		}
+		o = found
+	}
+	if err := o.CheckSize(sizeGB); err != nil {
+		return CloudMCDiskOffering{}, invalidInput("%s%v", what, err)
+	}
+	res := CloudMCDiskOffering{ID: o.ID, Name: o.Name, CustomSize: o.CustomSize, SizeGB: o.GBSize}
+	if o.CustomSize {
+		res.SizeGB = sizeGB
+	}
+	return res, nil
+}
+
+// offeringNames lists disk offerings for a message, with their sizes.
+func offeringNames(all []cloudmc.DiskOffering) string {
+	if len(all) == 0 {
+		return "none"
+	}
+	names := make([]string, 0, len(all))
+	for _, o := range all {
+		size := fmt.Sprintf("%d GB", o.GBSize)
+		if o.CustomSize {
+			size = "custom size"
+		}
+		names = append(names, fmt.Sprintf("%q (%s)", o.Name, size))
+	}
+	return strings.Join(names, ", ")
+}
+
+// CloudMCCreateVolumeInput is the input of CloudMCCreateVolume.
+type CloudMCCreateVolumeInput struct {
+	Name string `json:"name"`
+	// DiskOfferingID is the offering the volume is made from (see
+	// CloudMCResolveDiskOffering). Empty, as inputs from before disk
+	// offerings have it, takes the environment's custom-size offering.
+	DiskOfferingID string `json:"diskOfferingId,omitempty"`
+	// SizeGB is sent with a custom-size offering only.
+	SizeGB int `json:"sizeGb,omitempty"`
+}
+
+// CloudMCCreateVolume creates a data volume from a disk offering unless one
+// by that name exists; see CloudMCCreateInstance for how a retry tells its
+// own volume from one that was there before.
 func (a *CloudMCActivities) CloudMCCreateVolume(ctx context.Context, in CloudMCCreateVolumeInput) (CloudMCCreateResult, error) {
 	if err := a.ready(); err != nil {
 		return CloudMCCreateResult{}, err
 	}
-	if in.Name == "" || in.SizeGB <= 0 {
-		return CloudMCCreateResult{}, invalidInput("volume name and a positive sizeGb are required")
+	if in.Name == "" || in.SizeGB < 0 || (in.DiskOfferingID == "" && in.SizeGB == 0) {
+		return CloudMCCreateResult{}, invalidInput("volume name and a disk offering (or, for the custom-size offering, a positive sizeGb) are required")
 	}
 	what := "create volume " + in.Name
 	find := func() (*cloudmc.Volume, error) {
@@ -229,7 +334,15 @@ func (a *CloudMCActivities) CloudMCCreateVolume(ctx context.Context, in CloudMCC
 		return CloudMCCreateResult{ResourceID: v.ID, State: v.State, Existed: existed}
 	}
 	return cmcCreateOnce(ctx, in.Name, what, find, adopt, func() (*cloudmc.Task, error) {
-		return a.Client.Volumes.Create(ctx, &cloudmc.VolumeCreateRequest{Name: in.Name, SizeInGB: in.SizeGB})
+		req := &cloudmc.VolumeCreateRequest{Name: in.Name, DiskOfferingID: in.DiskOfferingID, SizeInGB: in.SizeGB}
+		if req.DiskOfferingID == "" {
+			o, err := a.diskOffering(ctx, "", in.SizeGB, in.Name)
+			if err != nil {
+				return nil, err
+			}
+			req.DiskOfferingID = o.ID
+		}
+		return a.Client.Volumes.Create(ctx, req)
 	})
 }
 
@@ -304,7 +417,9 @@ func cmcCreateOnce[T any](ctx context.Context, key, what string,
 				return CloudMCCreateResult{}, apiError(CloudCloudMC, what, err)
 			}
 			if err != nil {
-				return CloudMCCreateResult{}, apiError(CloudCloudMC, what, err)
+				// lookupError keeps an activity error (a disk offering that
+				// cannot be found) as it is.
+				return CloudMCCreateResult{}, lookupError(what, err)
 			}
 			return taskStarted(t), nil
 		})
@@ -375,9 +490,10 @@ func (a *CloudMCActivities) CloudMCAttachVolume(ctx context.Context, in CloudMCA
 	markCreateSent(ctx, key)
 	t, err := a.Client.Volumes.Attach(ctx, v.ID, in.InstanceID)
 	if err != nil {
-		if cloudmc.IsInvalidState(err) || isInUse(err) {
-			// Someone moved the volume or the instance meanwhile: the next
-			// attempt reads them again.
+		if cmcBusy(err) || isInUse(err) {
+			// Someone moved the volume or the instance meanwhile, or a task
+			// (this step's own attach, sent by an attempt whose answer was
+			// lost) still holds one of them: the next attempt reads them again.
 			return CloudMCCreateResult{}, temporal.NewApplicationErrorWithCause(what+": retrying once the volume and the instance settle", ErrTypeRetryableAPI, err)
 		}
 		return CloudMCCreateResult{}, apiError(CloudCloudMC, what, err)
@@ -506,13 +622,14 @@ func (a *CloudMCActivities) CloudMCDeleteIngressRule(ctx context.Context, in Clo
 }
 
 // cmcDeleted shapes the answer of a delete or detach: a 404 means someone
-// else won the race; a resource in a passing state is retried until it
-// settles.
+// else won the race; a resource in a passing state, or held by a task (a
+// strict CloudMC shows no passing state: an earlier attempt's own delete may
+// be the task), is retried until it settles.
 func cmcDeleted(id, what string, t *cloudmc.Task, err error) (CloudMCDeleteResult, error) {
 	switch {
 	case cloudmc.IsNotFound(err):
 		return CloudMCDeleteResult{ResourceID: id, AlreadyGone: true}, nil
-	case cloudmc.IsInvalidState(err):
+	case cmcBusy(err):
 		return CloudMCDeleteResult{}, temporal.NewApplicationErrorWithCause(
 			what+": the resource is busy; retrying until it settles", ErrTypeRetryableAPI, err, cmcDetails(err))
 	case err != nil:
@@ -524,6 +641,13 @@ func cmcDeleted(id, what string, t *cloudmc.Task, err error) (CloudMCDeleteResul
 func cmcDetails(err error) CloudErrorDetails {
 	ce, _ := asCloudError(err)
 	return CloudErrorDetails{Cloud: CloudCloudMC, StatusCode: ce.status, Code: ce.code, Message: ce.message, RequestID: ce.requestID}
+}
+
+// cmcBusy reports a change refused because of where the resource stands: a
+// state that does not allow it, or a task still working on it. Either may
+// pass once the resource settles.
+func cmcBusy(err error) bool {
+	return cloudmc.IsInvalidState(err) || cloudmc.IsTaskInProgress(err)
 }
 
 func isInUse(err error) bool {
@@ -577,11 +701,12 @@ type CloudMCWaitResult struct {
 // CloudMCWaitTask waits out a CloudMC task durably (see waitFor): PENDING
 // goes on, SUCCESS ends the wait with the resource the task's result names,
 // FAILED is a non-retryable OperationFailed error carrying the cloud's code
-// and message. The cloud forgets tasks some time after they end: a task that
-// is unknown or expires while being waited on (404) is resolved from the
-// resource itself (an instance Running, or Stopped when that is the State
-// asked for; a volume Ready, attached to the instance or detached; a rule
-// Active; or the resource gone), not reported as a failure.
+// and message. The cloud forgets tasks after a while, even tasks still
+// running: a task that is unknown or expires while being waited on (404),
+// like a wait with no task, is resolved by watching the resource itself
+// until the outcome is clear (see settleResource) or the timeout runs out,
+// never by one read: a strict CloudMC shows an instance Running all through
+// its delete.
 func (a *CloudMCActivities) CloudMCWaitTask(ctx context.Context, in CloudMCWaitInput) (CloudMCWaitResult, error) {
 	if err := a.ready(); err != nil {
 		return CloudMCWaitResult{}, err
@@ -612,6 +737,9 @@ func (a *CloudMCActivities) CloudMCWaitTask(ctx context.Context, in CloudMCWaitI
 		return CloudMCWaitResult{}, invalidInput("an instance can be waited for until %s or %s, not %q",
 			cloudmc.InstanceStateRunning, cloudmc.InstanceStateStopped, in.State)
 	}
+	if in.Kind == KindCloudMCIngressRule && in.ResourceID == "" && in.Rule == nil {
+		return CloudMCWaitResult{}, invalidInput("waiting for an ingress rule needs its id or its fields")
+	}
 	target := in.Kind + " " + firstNonEmpty(in.Name, in.ResourceID)
 	if in.Kind == KindCloudMCIngressRule && in.Rule != nil {
 		target = in.Kind + " " + rule.String()
@@ -620,12 +748,16 @@ func (a *CloudMCActivities) CloudMCWaitTask(ctx context.Context, in CloudMCWaitI
 		target += " (task " + in.TaskID + ")"
 	}
 	res := CloudMCWaitResult{ResourceID: in.ResourceID}
+	// unclear is what the resource last showed while the outcome was not
+	// clear yet: what to report if the timeout runs out first.
+	var unclear *cmcUnclear
 	wp, err := waitFor(ctx, a.poll(), in.Timeout, target, func(ctx context.Context, wp *WaitProgress) (bool, error) {
+		unclear = nil
 		if in.TaskID != "" && !wp.ResolveFromResource {
 			t, err := a.Client.Tasks.Get(ctx, in.TaskID)
 			switch {
 			case cloudmc.IsNotFound(err):
-				activity.GetLogger(ctx).Info("task unknown or expired; resolving from the resource", "task", in.TaskID)
+				activity.GetLogger(ctx).Info("task unknown or expired; watching the resource", "task", in.TaskID)
 				wp.ResolveFromResource = true
 			case err != nil:
 				return false, err
@@ -637,7 +769,7 @@ func (a *CloudMCActivities) CloudMCWaitTask(ctx context.Context, in CloudMCWaitI
 					if in.Gone {
 						// A delete that failed because the resource went
 						// anyway (someone else deleted it) reached its end.
-						if done, err := a.settleResource(ctx, in, rule, target, &WaitProgress{}, &res); done && err == nil {
+						if done, _, err := a.settleResource(ctx, in, rule, &WaitProgress{}, &res); done && err == nil {
 							res.Resolution = "resource"
 							return true, nil
 						}
@@ -669,13 +801,46 @@ func (a *CloudMCActivities) CloudMCWaitTask(ctx context.Context, in CloudMCWaitI
 			}
 		}
 		res.Resolution = "resource"
-		return a.settleResource(ctx, in, rule, target, wp, &res)
+		done, u, err := a.settleResource(ctx, in, rule, wp, &res)
+		unclear = u
+		return done, err
 	})
 	res.Polls = wp.Polls
+	if err != nil && unclear != nil && isWaitTimeout(err) {
+		// The resource never showed the outcome: the task did not complete
+		// in time, whatever became of it.
+		return res, operationFailed(CloudCloudMC, target, "", unclear.code,
+			fmt.Sprintf("%s, when the %s timeout ran out: the %s did not complete", unclear.seen, in.Timeout, in.verb()))
+	}
 	if err != nil {
 		return res, lookupError("wait for "+target, err)
 	}
 	return res, nil
+}
+
+// verb names what the waited-for task does, for messages.
+func (in CloudMCWaitInput) verb() string {
+	switch {
+	case in.Kind == KindCloudMCAttachment && in.Gone:
+		return "detach"
+	case in.Kind == KindCloudMCAttachment:
+		return "attach"
+	case in.Gone:
+		return "delete"
+	case in.State == cloudmc.InstanceStateRunning:
+		return "start"
+	case in.State == cloudmc.InstanceStateStopped:
+		return "stop"
+	}
+	return "create"
+}
+
+// notDone is the code of a task whose outcome the resource never showed.
+func (in CloudMCWaitInput) notDone() string {
+	return map[string]string{
+		"create": "NOT_CREATED", "delete": "NOT_DELETED", "start": "NOT_STARTED", "stop": "NOT_STOPPED",
+		"attach": "NOT_ATTACHED", "detach": "STILL_ATTACHED",
+	}[in.verb()]
 }
 
 // lookupError is the activity error of a lookup or a wait: a client's error
@@ -688,109 +853,127 @@ func lookupError(what string, err error) error {
 	return apiError(CloudCloudMC, what, err)
 }
 
-// settleResource decides a wait from the resource itself: done once it is
-// in its resting state (or gone, for Gone), failed when it is not there to
-// be waited for or ended somewhere else.
-func (a *CloudMCActivities) settleResource(ctx context.Context, in CloudMCWaitInput, rule CloudMCRule, target string, wp *WaitProgress, res *CloudMCWaitResult) (bool, error) {
+// cmcUnclear is a resource that does not show a wait's outcome yet: the code
+// to fail with if it never does, and what it showed.
+type cmcUnclear struct{ code, seen string }
+
+// settleResource decides a wait from the resource itself, and ends it only
+// on a clear outcome: done once the resource is in its resting state (or
+// gone, for Gone); failed once it cannot get there any more (an instance in
+// Error, a volume attached to another instance, a resource the task acted
+// on gone). Anything else is not yet an outcome, and the wait goes on,
+// whatever the task's fate: a strict CloudMC keeps showing a resource as it
+// was until its task completes (an instance Running while it is deleted, a
+// volume detached while it is attached), and a resource being created may
+// not be listed at once. The returned cmcUnclear says what to report if
+// the timeout runs out first.
+func (a *CloudMCActivities) settleResource(ctx context.Context, in CloudMCWaitInput, rule CloudMCRule, wp *WaitProgress, res *CloudMCWaitResult) (bool, *cmcUnclear, error) {
 	id := firstNonEmpty(res.ResourceID, in.ResourceID)
-	missing := func() (bool, error) {
-		return true, operationFailed(CloudCloudMC, target, "", "NOT_FOUND", "the resource does not exist: the task did not complete")
+	what := in.Kind
+	if in.Kind == KindCloudMCAttachment {
+		what = KindCloudMCVolume
 	}
-	gone := func() (bool, error) {
-		wp.State = "gone"
-		if in.Gone {
-			return true, nil
+	seen := func(state string) {
+		wp.State, res.State = state, state
+	}
+	// gone is a resource that is not there: a delete's end, a failure for
+	// a task that acted on a resource that existed (start, stop, attach),
+	// and not yet an outcome for a create.
+	gone := func() (bool, *cmcUnclear, error) {
+		wp.State, res.State = "gone", ""
+		switch {
+		case in.Gone:
+			return true, nil, nil
+		case in.verb() == "create":
+			return false, &cmcUnclear{"NOT_FOUND", "the " + what + " does not exist"}, nil
 		}
-		return missing()
+		return true, nil, operationFailed(CloudCloudMC, in.Kind+" "+firstNonEmpty(in.Name, id), "", "NOT_FOUND",
+			"the "+what+" does not exist: the "+in.verb()+" cannot complete")
 	}
-	stayed := func(state string) (bool, error) {
-		return true, operationFailed(CloudCloudMC, target, "", "NOT_DELETED", "the resource is still there, "+orUnknown(state)+": the task did not complete")
+	stillThere := func(state string) (bool, *cmcUnclear, error) {
+		return false, &cmcUnclear{in.notDone(), "the " + what + " is still there, " + orUnknown(state)}, nil
 	}
 	switch in.Kind {
 	case KindCloudMCInstance:
 		i, err := a.findInstance(ctx, id, in.Name)
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
 		if i == nil {
 			return gone()
 		}
-		wp.State, res.ResourceID, res.State = i.State, i.ID, i.State
+		res.ResourceID = i.ID
+		seen(i.State)
 		if in.Gone {
-			if instanceGoing(i.State) {
-				return false, nil
-			}
-			return stayed(i.State)
+			return stillThere(i.State)
 		}
 		want := firstNonEmpty(in.State, cloudmc.InstanceStateRunning)
 		switch {
 		case i.State == want:
-			return true, nil
+			return true, nil, nil
 		case i.State == cloudmc.InstanceStateError:
-			return true, operationFailed(CloudCloudMC, target, "", cloudmc.InstanceStateError, "the instance is in the Error state")
-		case want == cloudmc.InstanceStateRunning && (i.State == cloudmc.InstanceStateStarting || i.State == cloudmc.InstanceStateCreating),
-			want == cloudmc.InstanceStateStopped && i.State == cloudmc.InstanceStateStopping:
-			return false, nil
-		case in.State != "" && (i.State == cloudmc.InstanceStateRunning || i.State == cloudmc.InstanceStateStopped):
-			// Back in the state it left: its task failed, and was forgotten.
-			code, action := "NOT_STARTED", "start"
-			if want == cloudmc.InstanceStateStopped {
-				code, action = "NOT_STOPPED", "stop"
+			return true, nil, operationFailed(CloudCloudMC, "instance "+firstNonEmpty(in.Name, i.ID), "", cloudmc.InstanceStateError, "the instance is in the Error state")
+		case in.TaskID == "" && (i.State == cloudmc.InstanceStateRunning || i.State == cloudmc.InstanceStateStopped):
+			// No task moves it (an instance adopted as it was): the state it
+			// rests in is the outcome.
+			hint := "; start it, or deprovision it first"
+			if want != cloudmc.InstanceStateRunning {
+				hint = ""
 			}
-			return true, operationFailed(CloudCloudMC, target, "", code, fmt.Sprintf("the instance is %s: the %s did not complete", i.State, action))
+			return true, nil, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("instance %s is %s, not %s%s", firstNonEmpty(in.Name, i.ID), i.State, want, hint), ErrTypeUnexpectedState, nil)
 		}
-		hint := "; start it, or deprovision it first"
-		if want != cloudmc.InstanceStateRunning {
-			hint = ""
-		}
-		return true, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("%s is %s, not %s%s", target, i.State, want, hint), ErrTypeUnexpectedState, nil)
+		return false, &cmcUnclear{in.notDone(), fmt.Sprintf("the instance is %s, not %s", orUnknown(i.State), want)}, nil
 	case KindCloudMCVolume, KindCloudMCAttachment:
 		v, err := a.findVolume(ctx, id, in.Name)
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
 		if v == nil {
 			return gone()
 		}
-		wp.State, res.ResourceID, res.State = v.State, v.ID, v.State
+		res.ResourceID = v.ID
+		seen(v.State)
 		switch v.State {
 		case cloudmc.VolumeStateCreating, cloudmc.VolumeStateAttaching, cloudmc.VolumeStateDetaching, cloudmc.VolumeStateDestroying:
-			return false, nil
+			if in.Gone && in.Kind == KindCloudMCVolume {
+				return stillThere(v.State)
+			}
+			return false, &cmcUnclear{in.notDone(), "the volume is " + v.State}, nil
 		}
 		switch {
 		case in.Kind == KindCloudMCVolume && in.Gone:
-			return stayed(v.State)
+			return stillThere(v.State)
 		case in.Kind == KindCloudMCVolume:
-			return true, nil
+			return true, nil, nil
 		case in.Gone && (!v.Attached() || (in.InstanceID != "" && v.InstanceID != in.InstanceID)):
-			return true, nil
+			return true, nil, nil
 		case in.Gone:
-			return true, operationFailed(CloudCloudMC, target, "", "STILL_ATTACHED", "the volume is still attached to instance "+v.InstanceID+": the detach did not complete")
+			return false, &cmcUnclear{in.notDone(), "the volume is still attached to instance " + v.InstanceID}, nil
 		case v.InstanceID == in.InstanceID:
-			return true, nil
+			return true, nil, nil
+		case v.Attached():
+			return true, nil, operationFailed(CloudCloudMC, "volume-attachment "+firstNonEmpty(in.Name, v.ID), "", "NOT_ATTACHED",
+				fmt.Sprintf("the volume is attached to instance %s, not %s: the attach cannot complete", v.InstanceID, in.InstanceID))
 		}
-		return true, operationFailed(CloudCloudMC, target, "", "NOT_ATTACHED",
-			fmt.Sprintf("the volume is not attached to instance %s (attached to %q): the attach did not complete", in.InstanceID, v.InstanceID))
+		return false, &cmcUnclear{in.notDone(), "the volume is not attached to instance " + in.InstanceID}, nil
 	default: // KindCloudMCIngressRule
-		if id == "" && in.Rule == nil {
-			return true, invalidInput("waiting for an ingress rule needs its id or its fields")
-		}
 		x, err := a.findRule(ctx, id, rule)
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
 		if x == nil {
 			return gone()
 		}
-		wp.State, res.ResourceID, res.State = x.State, x.ID, x.State
+		res.ResourceID = x.ID
+		seen(x.State)
 		switch {
-		case strings.EqualFold(x.State, "Add") || strings.EqualFold(x.State, "Revoke"):
-			return false, nil
 		case in.Gone:
-			return stayed(x.State)
+			return stillThere(x.State)
+		case strings.EqualFold(x.State, "Add") || strings.EqualFold(x.State, "Revoke"):
+			return false, &cmcUnclear{in.notDone(), "the rule is " + x.State}, nil
 		}
-		return true, nil
+		return true, nil, nil
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/cloudflow/cloudflow/clients/cloudmc"
 )
 
@@ -109,10 +111,17 @@ func (a *CloudMCActivities) CloudMCInstanceAction(ctx context.Context, in CloudM
 		send = a.Client.Instances.Stop
 	}
 	t, err := send(ctx, in.InstanceID)
-	if cloudmc.IsInvalidState(err) {
+	if cmcBusy(err) {
 		if joined, jerr := onItsWay(); jerr == nil && joined {
 			return CloudMCInstanceActionResult{}, nil
 		}
+	}
+	if cloudmc.IsTaskInProgress(err) {
+		// A task holds the instance (a strict CloudMC shows it as it was
+		// meanwhile), maybe this action's own from an attempt whose answer
+		// was lost: try again once it ends.
+		return CloudMCInstanceActionResult{}, temporal.NewApplicationErrorWithCause(
+			what+": a task is still working on the instance; retrying once it ends", ErrTypeRetryableAPI, err, cmcDetails(err))
 	}
 	if err != nil {
 		return CloudMCInstanceActionResult{}, apiError(CloudCloudMC, what, err)

@@ -58,8 +58,11 @@ func TestCloudMCInstanceActionStopThenStart(t *testing.T) {
 }
 
 // A retry of an action whose answer was lost (the marker says it was sent)
-// finds the instance on its way and does not send it again; the waiter,
-// with no task, reads the instance until it gets there.
+// meets the instance as it was, its stop still running (a strict CloudMC
+// shows it Running): the cloud refuses a second stop while the first holds
+// the instance, and the refusal is retried, not final. Once the stop is
+// done, the retry finds the instance there and does not send again; the
+// waiter, with no task, reads the instance.
 func TestCloudMCInstanceActionRetryDoesNotSendAgain(t *testing.T) {
 	f := newCloudMCSim(t, 400*time.Millisecond)
 	id := f.instance(t, f.env(), "fleet-1")
@@ -68,33 +71,42 @@ func TestCloudMCInstanceActionRetryDoesNotSendAgain(t *testing.T) {
 
 	env := f.env()
 	env.SetHeartbeatDetails(createMarker{CreateSent: ActionStop + " " + id})
+	_, err = env.ExecuteActivity(f.acts.CloudMCInstanceAction, CloudMCInstanceActionInput{InstanceID: id, Name: "fleet-1", Action: ActionStop})
+	app := appError(t, err)
+	require.False(t, app.NonRetryable(), "a stop refused while the first one holds the instance is retried")
+	require.Contains(t, app.Error(), "a task is still working on the instance")
+
+	time.Sleep(500 * time.Millisecond) // the first stop ends
 	ar := cmcActed(t, must(env.ExecuteActivity(f.acts.CloudMCInstanceAction, CloudMCInstanceActionInput{InstanceID: id, Name: "fleet-1", Action: ActionStop})))
-	require.Empty(t, ar.TaskID, "joined the stop under way")
+	require.Empty(t, ar.TaskID)
 	wr := cmcWaited(t, must(f.env().ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCInstance, ResourceID: id,
 		Name: "fleet-1", State: cloudmc.InstanceStateStopped, Timeout: time.Minute})))
 	require.Equal(t, cloudmc.InstanceStateStopped, wr.State)
 	require.Equal(t, "resource", wr.Resolution)
-
-	// Once there, a retry does not send either.
-	ar = cmcActed(t, must(env.ExecuteActivity(f.acts.CloudMCInstanceAction, CloudMCInstanceActionInput{InstanceID: id, Name: "fleet-1", Action: ActionStop})))
-	require.Empty(t, ar.TaskID)
 	require.Equal(t, 1, cmcCounts(t, f, "instance-stops", "fleet-1"), "the stop was sent once")
 }
 
 // A send whose marker never reached the server: the retry sends, the cloud
-// refuses (the instance is already stopping), and the instance is joined,
-// not reported as refused.
+// refuses because the instance already got there, and the instance is
+// joined, not reported as refused. A refusal in a state that is not on the
+// way is final.
 func TestCloudMCInstanceActionRefusedOnItsWayIsJoined(t *testing.T) {
-	f := newCloudMCSim(t, 400*time.Millisecond)
+	f := newCloudMCSim(t, 100*time.Millisecond)
 	id := f.instance(t, f.env(), "fleet-1")
 	_, err := f.client.Instances.Stop(context.Background(), id)
 	require.NoError(t, err)
+	time.Sleep(200 * time.Millisecond)
 	ar := cmcActed(t, must(f.env().ExecuteActivity(f.acts.CloudMCInstanceAction, CloudMCInstanceActionInput{InstanceID: id, Action: ActionStop})))
 	require.Empty(t, ar.TaskID)
 	require.Equal(t, 1, cmcCounts(t, f, "instance-stops", "fleet-1"))
 
-	// Refused in a state that is not on the way: final, with the cloud's code.
-	_, err = f.env().ExecuteActivity(f.acts.CloudMCInstanceAction, CloudMCInstanceActionInput{InstanceID: id, Name: "fleet-1", Action: ActionStart})
+	// Refused in a state that is not on the way (a stop of an instance
+	// still being created): final, with the cloud's code.
+	require.NoError(t, f.admin.SetOperationLatency(context.Background(), cloudsim.CloudCloudMC, time.Hour))
+	cmcCreated(t, must(f.env().ExecuteActivity(f.acts.CloudMCCreateInstance, cmcInstanceInput("fleet-2"))))
+	found := cmcFound(t, must(f.env().ExecuteActivity(f.acts.CloudMCFindInstances, CloudMCFindInstancesInput{Names: []string{"fleet-2"}})))
+	require.Equal(t, cloudmc.InstanceStateStarting, found.Instances[0].State)
+	_, err = f.env().ExecuteActivity(f.acts.CloudMCInstanceAction, CloudMCInstanceActionInput{InstanceID: found.Instances[0].ID, Name: "fleet-2", Action: ActionStop})
 	app := appError(t, err)
 	require.Equal(t, ErrTypeAPI, app.Type())
 	require.True(t, app.NonRetryable())
@@ -104,8 +116,8 @@ func TestCloudMCInstanceActionRefusedOnItsWayIsJoined(t *testing.T) {
 }
 
 // A stop task that failed and was forgotten leaves the instance running:
-// the wait fails as the task did (OperationFailed, worth another round),
-// found from the instance.
+// the instance is watched, not read once, and when the timeout runs out
+// the wait fails as the task did (OperationFailed, worth another round).
 func TestCloudMCWaitForStoppedAfterAForgottenFailedTask(t *testing.T) {
 	f := newCloudMCSim(t, 100*time.Millisecond)
 	env := f.env()
@@ -116,11 +128,13 @@ func TestCloudMCWaitForStoppedAfterAForgottenFailedTask(t *testing.T) {
 	require.NotEmpty(t, ar.TaskID)
 	require.NoError(t, f.admin.SetOperationExpiry(context.Background(), cloudsim.CloudCloudMC, time.Millisecond))
 	time.Sleep(300 * time.Millisecond) // the task ends, fails and is forgotten
+	began := time.Now()
 	_, err := env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: ar.TaskID, ResourceID: id,
-		Name: "fleet-1", State: cloudmc.InstanceStateStopped, Timeout: time.Minute})
+		Name: "fleet-1", State: cloudmc.InstanceStateStopped, Timeout: 500 * time.Millisecond})
+	require.GreaterOrEqual(t, time.Since(began), 400*time.Millisecond, "decided before the timeout ran out")
 	app := appError(t, err)
 	require.Equal(t, ErrTypeOperationFailed, app.Type())
-	require.Contains(t, app.Error(), "NOT_STOPPED")
+	require.Contains(t, app.Error(), "NOT_STOPPED: the instance is Running, not Stopped, when the 500ms timeout ran out: the stop did not complete")
 }
 
 func TestCloudMCWaitStateIsChecked(t *testing.T) {

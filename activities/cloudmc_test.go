@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,7 +92,8 @@ func TestCloudMCLifeCycle(t *testing.T) {
 	require.Greater(t, wr.Polls, 1, "the task took a few polls")
 	instID := wr.ResourceID
 
-	vr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateVolume, CloudMCCreateVolumeInput{Name: "web-data", SizeGB: 20})))
+	vr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateVolume, CloudMCCreateVolumeInput{Name: "web-data",
+		DiskOfferingID: cloudsim.CloudMCCustomDiskOfferingID, SizeGB: 20})))
 	wr = cmcWaited(t, must(env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCVolume, TaskID: vr.TaskID, Name: "web-data", Timeout: time.Minute})))
 	volID := wr.ResourceID
 	require.NotEmpty(t, volID)
@@ -138,52 +143,170 @@ func TestCloudMCLifeCycle(t *testing.T) {
 	require.True(t, f.inventory(t).Empty(), "the OS volume went with the instance: %v", f.inventory(t))
 }
 
-// Tasks that expire while being waited on (404) are resolved from the
-// resource itself, for every kind, creates and deletes alike.
-func TestCloudMCTaskExpiringMidWaitIsResolvedFromTheResource(t *testing.T) {
+// Tasks that expire while being waited on (404), here as soon as they
+// start, while the simulator still shows each resource as it was (a strict
+// CloudMC does), are resolved by watching the resource until the outcome
+// shows, for every kind and verb. (TestCloudMCExpiredTaskIsResolvedByWatching
+// counts the reads exactly.)
+func TestCloudMCTaskExpiringMidWaitIsResolvedByWatchingTheResource(t *testing.T) {
 	f := newCloudMCSim(t, 300*time.Millisecond)
 	ctx := context.Background()
 	require.NoError(t, f.admin.SetOperationExpiry(ctx, cloudsim.CloudCloudMC, time.Millisecond))
-	// Poll slower than the tasks are kept, so that the waiter meets each
-	// task PENDING and then never again.
-	f.acts.Poll = PollPolicy{Initial: 100 * time.Millisecond, Max: 100 * time.Millisecond, Multiplier: 1}
+	f.acts.Poll = PollPolicy{Initial: 50 * time.Millisecond, Max: 50 * time.Millisecond, Multiplier: 1}
 	env := f.env()
 	wait := func(in CloudMCWaitInput) CloudMCWaitResult {
 		t.Helper()
 		in.Timeout = time.Minute
 		wr := cmcWaited(t, must(env.ExecuteActivity(f.acts.CloudMCWaitTask, in)))
-		require.Equal(t, "resource", wr.Resolution, "%s", in.Kind)
+		require.Equal(t, "resource", wr.Resolution, "%s", in.verb())
 		return wr
 	}
 
 	cr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateInstance, cmcInstanceInput("exp"))))
 	wr := wait(CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: cr.TaskID, Name: "exp"})
 	require.Equal(t, cloudmc.InstanceStateRunning, wr.State)
-	require.Greater(t, wr.Polls, 2, "the task was PENDING first")
 	instID := wr.ResourceID
 	require.NotEmpty(t, instID)
 
-	vr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateVolume, CloudMCCreateVolumeInput{Name: "exp-data", SizeGB: 5})))
+	for _, step := range []struct{ action, state string }{{ActionStop, cloudmc.InstanceStateStopped}, {ActionStart, cloudmc.InstanceStateRunning}} {
+		ar := cmcActed(t, must(env.ExecuteActivity(f.acts.CloudMCInstanceAction, CloudMCInstanceActionInput{InstanceID: instID, Action: step.action})))
+		require.Equal(t, step.state, wait(CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: ar.TaskID, ResourceID: instID, State: step.state}).State)
+	}
+
+	vr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateVolume, CloudMCCreateVolumeInput{Name: "exp-data", DiskOfferingID: cloudsim.CloudMCDiskOffering20ID})))
 	volID := wait(CloudMCWaitInput{Kind: KindCloudMCVolume, TaskID: vr.TaskID, Name: "exp-data"}).ResourceID
 	ar := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCAttachVolume, CloudMCAttachVolumeInput{VolumeID: volID, InstanceID: instID})))
 	wait(CloudMCWaitInput{Kind: KindCloudMCAttachment, TaskID: ar.TaskID, ResourceID: volID, InstanceID: instID})
 	rr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateIngressRule, CloudMCCreateIngressRuleInput{Rule: sshRule})))
 	require.Equal(t, "Active", wait(CloudMCWaitInput{Kind: KindCloudMCIngressRule, TaskID: rr.TaskID, Rule: &sshRule}).State)
 
-	dr := cmcDeletedResult(t, must(env.ExecuteActivity(f.acts.CloudMCDetachVolume, CloudMCDetachVolumeInput{VolumeID: volID})))
+	dr := cmcDeletedResult(t, must(env.ExecuteActivity(f.acts.CloudMCDeleteIngressRule, CloudMCDeleteIngressRuleInput{Rule: sshRule})))
+	wait(CloudMCWaitInput{Kind: KindCloudMCIngressRule, TaskID: dr.TaskID, ResourceID: dr.ResourceID, Rule: &sshRule, Gone: true})
+	dr = cmcDeletedResult(t, must(env.ExecuteActivity(f.acts.CloudMCDetachVolume, CloudMCDetachVolumeInput{VolumeID: volID})))
 	wait(CloudMCWaitInput{Kind: KindCloudMCAttachment, TaskID: dr.TaskID, ResourceID: volID, Gone: true})
-	dr = cmcDeletedResult(t, must(env.ExecuteActivity(f.acts.CloudMCDeleteInstance, CloudMCDeleteInput{ID: instID})))
-	wait(CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: dr.TaskID, ResourceID: instID, Gone: true})
 	v, err := f.client.Volumes.Get(ctx, volID)
 	require.NoError(t, err)
 	require.False(t, v.Attached())
+	dr = cmcDeletedResult(t, must(env.ExecuteActivity(f.acts.CloudMCDeleteVolume, CloudMCDeleteInput{ID: volID})))
+	wait(CloudMCWaitInput{Kind: KindCloudMCVolume, TaskID: dr.TaskID, ResourceID: volID, Gone: true})
+	dr = cmcDeletedResult(t, must(env.ExecuteActivity(f.acts.CloudMCDeleteInstance, CloudMCDeleteInput{ID: instID})))
+	wait(CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: dr.TaskID, ResourceID: instID, Gone: true})
+	require.True(t, f.inventory(t).Empty(), "%v", f.inventory(t))
 
-	// An expired task whose create did not complete is a failure, found
-	// from the resource too.
-	_, err = env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: "gone-task", Name: "never-made", Timeout: time.Minute})
+	// An expired task whose create never shows is a failure once the
+	// timeout runs out, not at the first read.
+	began := time.Now()
+	_, err = env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: "gone-task", Name: "never-made", Timeout: 300 * time.Millisecond})
+	require.GreaterOrEqual(t, time.Since(began), 250*time.Millisecond)
 	app := appError(t, err)
 	require.Equal(t, ErrTypeOperationFailed, app.Type())
-	require.Contains(t, app.Error(), "does not exist")
+	require.Contains(t, app.Error(), "NOT_FOUND: the instance does not exist, when the 300ms timeout ran out: the create did not complete")
+}
+
+// The issue's case: a delete whose task expires while the instance still
+// shows Running. The instance goes several polls later, and the wait ends
+// with it gone, not with NOT_DELETED at the first read.
+func TestCloudMCDeleteWhoseTaskExpiresWhileTheInstanceShowsRunning(t *testing.T) {
+	f := newCloudMCSim(t, 20*time.Millisecond)
+	ctx := context.Background()
+	env := f.env()
+	id := f.instance(t, env, "web")
+	require.NoError(t, f.admin.SetOperationLatency(ctx, cloudsim.CloudCloudMC, 1500*time.Millisecond))
+	require.NoError(t, f.admin.SetOperationExpiry(ctx, cloudsim.CloudCloudMC, 100*time.Millisecond))
+	f.acts.Poll = PollPolicy{Initial: 50 * time.Millisecond, Max: 50 * time.Millisecond, Multiplier: 1}
+
+	dr := cmcDeletedResult(t, must(env.ExecuteActivity(f.acts.CloudMCDeleteInstance, CloudMCDeleteInput{ID: id, Name: "web"})))
+	require.NotEmpty(t, dr.TaskID)
+	wr := cmcWaited(t, must(env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: dr.TaskID,
+		ResourceID: id, Name: "web", Gone: true, Timeout: time.Minute})))
+	require.Equal(t, "resource", wr.Resolution)
+	require.Equal(t, 0, f.inventory(t).Count("cloudmc", "instances"))
+
+	reqs, err := f.admin.Requests(ctx)
+	require.NoError(t, err)
+	var expired, running int
+	for _, r := range reqs {
+		switch {
+		case r.Path == "/api/v2/tasks/"+dr.TaskID && r.Status == 404:
+			expired++
+		case r.Method == "GET" && strings.HasSuffix(r.Path, "/instances/"+id) && r.Status == 200:
+			running++
+		}
+	}
+	require.Equal(t, 1, expired, "the waiter stopped asking for the task once it expired")
+	require.Greater(t, running, 1, "the instance was read, Running, more than once after the task expired")
+}
+
+// The waiter against a cloud that forgets every task at once and shows each
+// resource as it was for three more reads: each wait ends with the outcome
+// at the fourth read, never at the first, for every kind and verb.
+func TestCloudMCExpiredTaskIsResolvedByWatching(t *testing.T) {
+	const vol, inst = "vol-1", "inst-1"
+	instance := func(state string) string {
+		return `{"data":{"id":"` + inst + `","name":"web","state":"` + state + `"}}`
+	}
+	volume := func(attachedTo string) string {
+		return `{"data":{"id":"` + vol + `","name":"web-data","type":"data","state":"Ready","instanceId":"` + attachedTo + `"}}`
+	}
+	rule := `{"data":{"id":"r-1","protocol":"TCP","startPort":22,"endPort":22,"cidr":"0.0.0.0/0","state":"Active"}}`
+	gone := ""
+	for _, tc := range []struct {
+		name          string
+		in            CloudMCWaitInput
+		path          string
+		before, after string // the resource as it was, and once the task is done ("": 404)
+	}{
+		{"instance delete", CloudMCWaitInput{Kind: KindCloudMCInstance, ResourceID: inst, Gone: true}, "instances/" + inst, instance("Running"), gone},
+		{"instance start", CloudMCWaitInput{Kind: KindCloudMCInstance, ResourceID: inst, State: "Running"}, "instances/" + inst, instance("Stopped"), instance("Running")},
+		{"instance stop", CloudMCWaitInput{Kind: KindCloudMCInstance, ResourceID: inst, State: "Stopped"}, "instances/" + inst, instance("Running"), instance("Stopped")},
+		{"instance create", CloudMCWaitInput{Kind: KindCloudMCInstance, ResourceID: inst}, "instances/" + inst, gone, instance("Running")},
+		{"volume create", CloudMCWaitInput{Kind: KindCloudMCVolume, ResourceID: vol}, "volumes/" + vol, gone, volume("")},
+		{"volume delete", CloudMCWaitInput{Kind: KindCloudMCVolume, ResourceID: vol, Gone: true}, "volumes/" + vol, volume(""), gone},
+		{"attach", CloudMCWaitInput{Kind: KindCloudMCAttachment, ResourceID: vol, InstanceID: inst}, "volumes/" + vol, volume(""), volume(inst)},
+		{"detach", CloudMCWaitInput{Kind: KindCloudMCAttachment, ResourceID: vol, InstanceID: inst, Gone: true}, "volumes/" + vol, volume(inst), volume("")},
+		{"rule create", CloudMCWaitInput{Kind: KindCloudMCIngressRule, ResourceID: "r-1"}, "ingressrules/r-1", gone, rule},
+		{"rule delete", CloudMCWaitInput{Kind: KindCloudMCIngressRule, ResourceID: "r-1", Gone: true}, "ingressrules/r-1", rule, gone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			reads := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				body := ""
+				switch {
+				case strings.HasPrefix(r.URL.Path, "/api/v2/tasks/"):
+				case strings.HasSuffix(r.URL.Path, "/"+tc.path):
+					reads++
+					body = tc.before
+					if reads > 3 {
+						body = tc.after
+					}
+				}
+				if body == "" {
+					w.WriteHeader(http.StatusNotFound)
+					_, _ = w.Write([]byte(`{"errors":[{"code":1004,"message":"not found"}]}`))
+					return
+				}
+				_, _ = w.Write([]byte(body))
+			}))
+			t.Cleanup(srv.Close)
+			c, err := cloudmc.New(cloudmc.WithBaseURL(srv.URL), cloudmc.WithAPIKey("k"), cloudmc.WithEnvironment("svc", "env"))
+			require.NoError(t, err)
+			acts := &CloudMCActivities{Client: c, Poll: PollPolicy{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 1}}
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestActivityEnvironment()
+			env.RegisterActivity(acts)
+			in := tc.in
+			in.TaskID, in.Timeout = "t-1", time.Minute
+			wr := cmcWaited(t, must(env.ExecuteActivity(acts.CloudMCWaitTask, in)))
+			require.Equal(t, "resource", wr.Resolution)
+			require.Equal(t, 4, wr.Polls, "decided at the fourth read, when the outcome showed")
+			mu.Lock()
+			defer mu.Unlock()
+			require.Equal(t, 4, reads)
+		})
+	}
 }
 
 // A FAILED task is final and carries the cloud's code and message; what it
@@ -210,7 +333,7 @@ func TestCloudMCFailedTaskIsFinal(t *testing.T) {
 func TestCloudMCCreateAdoptsByName(t *testing.T) {
 	f := newCloudMCSim(t, 20*time.Millisecond)
 	ctx := context.Background()
-	_, err := f.client.Volumes.Create(ctx, &cloudmc.VolumeCreateRequest{Name: "old", SizeInGB: 1})
+	_, err := f.client.Volumes.Create(ctx, &cloudmc.VolumeCreateRequest{Name: "old", DiskOfferingID: cloudsim.CloudMCCustomDiskOfferingID, SizeInGB: 1})
 	require.NoError(t, err)
 	cr := cmcCreated(t, must(f.env().ExecuteActivity(f.acts.CloudMCCreateVolume, CloudMCCreateVolumeInput{Name: "old", SizeGB: 1})))
 	require.True(t, cr.Existed)
@@ -247,7 +370,15 @@ func TestCloudMCNameInUseIsResolvedByLookingTheNameUp(t *testing.T) {
 	addFault(t, f.admin, cloudsim.Fault{Cloud: "cloudmc", Method: "POST", Path: "/api/v2/services/*/*/instances",
 		Action: cloudsim.FaultDelay, Delay: cloudsim.Duration(500 * time.Millisecond), Times: 1})
 	go func() {
-		time.Sleep(150 * time.Millisecond)
+		// Once the activity's create is held back (the fault took it), not
+		// before: on a loaded machine the activity may start late.
+		for {
+			faults, err := f.admin.Faults(ctx)
+			if err != nil || len(faults) == 0 || faults[0].Hits > 0 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 		_, _ = f.client.Instances.Create(ctx, &cloudmc.InstanceCreateRequest{Name: "race", ComputeOfferingID: cloudsim.CloudMCComputeOfferingID,
 			NetworkID: cloudsim.CloudMCNetworkID, TemplateID: cloudsim.CloudMCTemplateID})
 	}()
@@ -359,4 +490,100 @@ func TestCloudMCWaitClassifiesPollErrors(t *testing.T) {
 	require.False(t, errors.As(err, &ne))
 	var te *temporal.ApplicationError
 	require.True(t, errors.As(err, &te))
+}
+
+// A disk offering is found by ID or name and the size checked against it
+// before anything is made: a size only for the custom-size offering. An
+// input with a size and no offering (from before offerings) takes the
+// custom-size one. The volume is made from the offering found.
+func TestCloudMCDiskOfferings(t *testing.T) {
+	f := newCloudMCSim(t, 20*time.Millisecond)
+	env := f.env()
+	resolve := func(in CloudMCResolveDiskOfferingInput) (CloudMCDiskOffering, error) {
+		t.Helper()
+		v, err := env.ExecuteActivity(f.acts.CloudMCResolveDiskOffering, in)
+		if err != nil {
+			return CloudMCDiskOffering{}, err
+		}
+		return decoded[CloudMCDiskOffering](t, v), nil
+	}
+	fixed50 := CloudMCDiskOffering{ID: cloudsim.CloudMCDiskOfferingID, Name: cloudsim.CloudMCDiskOfferingName, SizeGB: 50}
+	for _, tc := range []struct {
+		in   CloudMCResolveDiskOfferingInput
+		want CloudMCDiskOffering
+		err  string
+	}{
+		{in: CloudMCResolveDiskOfferingInput{DiskOffering: cloudsim.CloudMCDiskOfferingID}, want: fixed50},
+		{in: CloudMCResolveDiskOfferingInput{DiskOffering: "50gb - 50 iops min."}, want: fixed50},
+		{in: CloudMCResolveDiskOfferingInput{DiskOffering: cloudsim.CloudMCCustomDiskOfferingName, SizeGB: 30},
+			want: CloudMCDiskOffering{ID: cloudsim.CloudMCCustomDiskOfferingID, Name: cloudsim.CloudMCCustomDiskOfferingName, CustomSize: true, SizeGB: 30}},
+		{in: CloudMCResolveDiskOfferingInput{SizeGB: 30},
+			want: CloudMCDiskOffering{ID: cloudsim.CloudMCCustomDiskOfferingID, Name: cloudsim.CloudMCCustomDiskOfferingName, CustomSize: true, SizeGB: 30}},
+		{in: CloudMCResolveDiskOfferingInput{DiskOffering: "fast-ssd", VolumeName: "web-data"},
+			err: `volume web-data: diskOffering "fast-ssd" names no disk offering of the environment; it has "20GB - 20 IOPS Min." (20 GB), ` +
+				`"50GB - 50 IOPS Min." (50 GB), "100GB - 100 IOPS Min." (100 GB), "Custom - 1 IOPS/GB" (custom size)`},
+		{in: CloudMCResolveDiskOfferingInput{DiskOffering: cloudsim.CloudMCDiskOfferingName, SizeGB: 20, VolumeName: "web-data"},
+			err: `volume web-data: cloudmc: invalid argument: sizeInGb 20 is given, but disk offering "50GB - 50 IOPS Min." (` +
+				cloudsim.CloudMCDiskOfferingID + `) has a fixed size of 50 GB: leave the size out, or choose a custom-size offering`},
+		{in: CloudMCResolveDiskOfferingInput{DiskOffering: cloudsim.CloudMCCustomDiskOfferingID},
+			err: `sizeInGb is required with the custom-size disk offering "Custom - 1 IOPS/GB"`},
+	} {
+		got, err := resolve(tc.in)
+		if tc.err != "" {
+			app := appError(t, err)
+			require.Equal(t, ErrTypeInvalidInput, app.Type(), "%+v", tc.in)
+			require.True(t, app.NonRetryable())
+			require.Contains(t, app.Error(), tc.err)
+			continue
+		}
+		require.NoError(t, err, "%+v", tc.in)
+		require.Equal(t, tc.want, got)
+	}
+	require.True(t, f.inventory(t).Empty(), "looking offerings up makes nothing")
+
+	// The volume is made from the offering: its size, or the size asked for.
+	for _, tc := range []struct {
+		in       CloudMCCreateVolumeInput
+		offering string
+		gb       int
+	}{
+		{CloudMCCreateVolumeInput{Name: "v-fixed", DiskOfferingID: cloudsim.CloudMCDiskOffering100ID}, cloudsim.CloudMCDiskOffering100ID, 100},
+		{CloudMCCreateVolumeInput{Name: "v-custom", DiskOfferingID: cloudsim.CloudMCCustomDiskOfferingID, SizeGB: 7}, cloudsim.CloudMCCustomDiskOfferingID, 7},
+		{CloudMCCreateVolumeInput{Name: "v-legacy", SizeGB: 9}, cloudsim.CloudMCCustomDiskOfferingID, 9},
+	} {
+		cr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateVolume, tc.in)))
+		wr := cmcWaited(t, must(env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCVolume, TaskID: cr.TaskID, Name: tc.in.Name, Timeout: time.Minute})))
+		v, err := f.client.Volumes.Get(context.Background(), wr.ResourceID)
+		require.NoError(t, err)
+		require.Equal(t, tc.offering, v.DiskOfferingID, tc.in.Name)
+		require.Equal(t, tc.gb, v.SizeInGB, tc.in.Name)
+	}
+	// A size for a fixed-size offering reaches the cloud only from a caller
+	// that skipped the check; the cloud refuses it, naming the field.
+	_, err := env.ExecuteActivity(f.acts.CloudMCCreateVolume, CloudMCCreateVolumeInput{Name: "v-bad", DiskOfferingID: cloudsim.CloudMCDiskOfferingID, SizeGB: 5})
+	app := appError(t, err)
+	require.Equal(t, ErrTypeAPI, app.Type())
+	require.Contains(t, app.Error(), "sizeInGb applies to a custom-size disk offering only")
+}
+
+// An instance adopted as it was (no task moves it) that rests Stopped is
+// the outcome at once: the create's wait fails with the way out, and does
+// not watch until the timeout.
+func TestCloudMCAdoptedStoppedInstanceFailsAtOnce(t *testing.T) {
+	f := newCloudMCSim(t, 20*time.Millisecond)
+	env := f.env()
+	id := f.instance(t, env, "old")
+	st, err := f.client.Instances.Stop(context.Background(), id)
+	require.NoError(t, err)
+	must(env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCInstance, TaskID: st.ID, ResourceID: id, State: cloudmc.InstanceStateStopped, Timeout: time.Minute}))
+
+	cr := cmcCreated(t, must(env.ExecuteActivity(f.acts.CloudMCCreateInstance, cmcInstanceInput("old"))))
+	require.True(t, cr.Existed)
+	require.Empty(t, cr.TaskID)
+	began := time.Now()
+	_, err = env.ExecuteActivity(f.acts.CloudMCWaitTask, CloudMCWaitInput{Kind: KindCloudMCInstance, ResourceID: cr.ResourceID, Name: "old", Timeout: time.Minute})
+	require.Less(t, time.Since(began), 10*time.Second)
+	app := appError(t, err)
+	require.Equal(t, ErrTypeUnexpectedState, app.Type())
+	require.Contains(t, app.Error(), "instance old is Stopped, not Running; start it, or deprovision it first")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -212,6 +213,9 @@ type CreateFirewallRuleInput struct {
 	SourcePorts      []string `json:"sourcePorts,omitempty"`
 	DestinationPorts []string `json:"destinationPorts,omitempty"`
 	VMID             string   `json:"vmId,omitempty"`
+	// VMPrivateIPv4 is the VM's private address, which the rule names as
+	// its CIDR (/32) together with VMID. When empty, the VM is read for it.
+	VMPrivateIPv4 string `json:"vmPrivateIpv4,omitempty"`
 }
 
 // CrusoeCreateFirewallRule creates a VPC firewall rule unless one by that name exists.
@@ -222,24 +226,31 @@ func (a *CrusoeActivities) CrusoeCreateFirewallRule(ctx context.Context, in Crea
 	if in.Name == "" || in.Direction == "" || in.Action == "" || len(in.Protocols) == 0 {
 		return CreateResult{}, invalidInput("firewall rule name, direction, action and protocols are required")
 	}
-	sources, err := ruleObjects(in.Sources, in.VMID)
-	if err != nil {
-		return CreateResult{}, err
-	}
-	dests, err := ruleObjects(in.Destinations, in.VMID)
-	if err != nil {
-		return CreateResult{}, err
+	namesVM := slices.Contains(in.Sources, KindVM) || slices.Contains(in.Destinations, KindVM)
+	if namesVM && in.VMID == "" {
+		return CreateResult{}, invalidInput("firewall rule refers to the vm before it exists")
 	}
 	var netID string
+	var sources, dests []crusoe.FirewallRuleObject
 	return createOnce(ctx, in.Name,
 		func() (*crusoe.FirewallRule, error) {
 			r, err := a.findFirewallRule(ctx, in.ProjectID, "", in.Name)
-			if err == nil && r == nil {
-				// A rule to make needs its network, looked up before the
-				// create marker is recorded.
-				netID, err = a.networkID(ctx, in.ProjectID, in.VPCNetworkID, in.VPCNetwork)
+			if err != nil || r != nil {
+				return r, err
 			}
-			return r, err
+			// A rule to make needs its network, and the VM's address when
+			// it names the VM, looked up before the create marker is recorded.
+			if netID, err = a.networkID(ctx, in.ProjectID, in.VPCNetworkID, in.VPCNetwork); err != nil {
+				return nil, err
+			}
+			vmCIDR := ""
+			if namesVM {
+				if vmCIDR, err = a.vmCIDR(ctx, in.ProjectID, in.VMID, in.VMPrivateIPv4); err != nil {
+					return nil, err
+				}
+			}
+			sources, dests = ruleObjects(in.Sources, in.VMID, vmCIDR), ruleObjects(in.Destinations, in.VMID, vmCIDR)
+			return nil, nil
 		},
 		func(r *crusoe.FirewallRule) (CreateResult, error) {
 			return a.adopt(ctx, in.ProjectID, crusoe.FamilyFirewallRules, in.Name, r.ID)
@@ -253,19 +264,51 @@ func (a *CrusoeActivities) CrusoeCreateFirewallRule(ctx context.Context, in Crea
 		})
 }
 
-func ruleObjects(addrs []string, vmID string) ([]crusoe.FirewallRuleObject, error) {
+// ruleObjects turns a rule's addresses into FirewallRuleObjects: a CIDR as
+// it is, the word "vm" into the VM's address (vmCIDR) with its ID. Every
+// FirewallRuleObject in the reference carries a CIDR.
+func ruleObjects(addrs []string, vmID, vmCIDR string) []crusoe.FirewallRuleObject {
 	out := make([]crusoe.FirewallRuleObject, 0, len(addrs))
 	for _, a := range addrs {
 		if a == KindVM {
-			if vmID == "" {
-				return nil, invalidInput("firewall rule refers to the vm before it exists")
-			}
-			out = append(out, crusoe.FirewallRuleObject{ResourceID: vmID})
+			out = append(out, crusoe.FirewallRuleObject{CIDR: vmCIDR, ResourceID: vmID})
 			continue
 		}
 		out = append(out, crusoe.FirewallRuleObject{CIDR: a})
 	}
-	return out, nil
+	return out
+}
+
+// vmCIDR is the VM's private IPv4 as a /32: the address given, or else the
+// one the cloud reports for the VM.
+func (a *CrusoeActivities) vmCIDR(ctx context.Context, projectID, vmID, ip string) (string, error) {
+	if ip == "" {
+		vm, err := a.findVM(ctx, projectID, vmID, "")
+		if err != nil {
+			return "", err
+		}
+		if vm == nil {
+			return "", invalidInput("the firewall rule names vm %s, which does not exist", vmID)
+		}
+		ip = vmPrivateIPv4(vm.NetworkInterfaces)
+	}
+	if ip == "" {
+		return "", temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("vm %s has no private IPv4 address for the firewall rule that names it", vmID), ErrTypeUnexpectedState, nil)
+	}
+	return ip + "/32", nil
+}
+
+// vmPrivateIPv4 is the first private IPv4 of a VM's network interfaces.
+func vmPrivateIPv4(nics []crusoe.NetworkInterface) string {
+	for _, n := range nics {
+		for _, ip := range n.IPs {
+			if ip.PrivateIPv4 != nil && ip.PrivateIPv4.Address != "" {
+				return ip.PrivateIPv4.Address
+			}
+		}
+	}
+	return ""
 }
 
 func (a *CrusoeActivities) networkID(ctx context.Context, projectID, id, name string) (string, error) {
@@ -299,7 +342,7 @@ func (a *CrusoeActivities) CrusoeDeleteVM(ctx context.Context, in DeleteInput) (
 	if crusoe.NormalizeVMState(vm.State) == crusoe.VMStateDeleting {
 		return a.joinDelete(ctx, in.ProjectID, crusoe.FamilyVMs, vm.ID)
 	}
-	return a.deleted(vm.ID, "vm "+vm.Name)(a.Client.VMs.Delete(ctx, in.ProjectID, vm.ID))
+	return a.deleted(ctx, in.ProjectID, crusoe.FamilyVMs, vm.ID, "vm "+vm.Name)(a.Client.VMs.Delete(ctx, in.ProjectID, vm.ID))
 }
 
 // CrusoeDeleteDisk deletes a disk. The cloud refuses while it is attached.
@@ -311,7 +354,7 @@ func (a *CrusoeActivities) CrusoeDeleteDisk(ctx context.Context, in DeleteInput)
 	if err != nil || d == nil {
 		return DeleteResult{AlreadyGone: d == nil}, err
 	}
-	return a.deleted(d.ID, "disk "+d.Name)(a.Client.Disks.Delete(ctx, in.ProjectID, d.ID))
+	return a.deleted(ctx, in.ProjectID, crusoe.FamilyDisks, d.ID, "disk "+d.Name)(a.Client.Disks.Delete(ctx, in.ProjectID, d.ID))
 }
 
 // CrusoeDeleteFirewallRule deletes a VPC firewall rule.
@@ -323,34 +366,78 @@ func (a *CrusoeActivities) CrusoeDeleteFirewallRule(ctx context.Context, in Dele
 	if err != nil || r == nil {
 		return DeleteResult{AlreadyGone: r == nil}, err
 	}
-	return a.deleted(r.ID, "firewall rule "+r.Name)(a.Client.FirewallRules.Delete(ctx, in.ProjectID, r.ID))
+	return a.deleted(ctx, in.ProjectID, crusoe.FamilyFirewallRules, r.ID, "firewall rule "+r.Name)(a.Client.FirewallRules.Delete(ctx, in.ProjectID, r.ID))
 }
 
-// deleted shapes a delete call's answer; a 404 means someone else won the race.
-func (a *CrusoeActivities) deleted(id, what string) func(*crusoe.Operation, error) (DeleteResult, error) {
+// deleted shapes a delete call's answer: a 404 means someone else won the
+// race; a 409 while an operation on the resource is in progress is
+// ErrTypeResourceBusy, naming the operation to wait for. Every failure
+// carries the resource's ID, which the delete may be the first to learn.
+func (a *CrusoeActivities) deleted(ctx context.Context, projectID string, family crusoe.Family, id, what string) func(*crusoe.Operation, error) (DeleteResult, error) {
 	return func(op *crusoe.Operation, err error) (DeleteResult, error) {
-		if crusoe.IsNotFound(err) {
+		switch {
+		case crusoe.IsNotFound(err):
 			return DeleteResult{ResourceID: id, AlreadyGone: true}, nil
-		}
-		if err != nil {
-			return DeleteResult{}, apiError(CloudCrusoe, "delete "+what, err)
+		case crusoe.IsConflict(err):
+			return DeleteResult{}, a.busy(ctx, projectID, family, id, "delete "+what, err)
+		case err != nil:
+			return DeleteResult{}, apiErrorOn(CloudCrusoe, "delete "+what, id, err)
 		}
 		return DeleteResult{ResourceID: id, OperationID: op.OperationID}, nil
 	}
 }
 
-func (a *CrusoeActivities) joinDelete(ctx context.Context, projectID string, family crusoe.Family, id string) (DeleteResult, error) {
+// busy turns a 409 on a change to resource id into the error to act on.
+// The answer does not name what is in progress, so the family's operations
+// are listed (resource_id, IN_PROGRESS): one found makes an
+// ErrTypeResourceBusy naming it, for the caller to wait out; none found
+// (it ended meanwhile) makes a retryable error, the change being worth
+// another try.
+func (a *CrusoeActivities) busy(ctx context.Context, projectID string, family crusoe.Family, id, what string, conflict error) error {
+	opID, err := a.inProgress(ctx, projectID, family, id)
+	if err != nil {
+		return err
+	}
+	ce, _ := asCloudError(conflict)
+	details := CloudErrorDetails{Cloud: CloudCrusoe, StatusCode: ce.status, Code: ce.code, Message: ce.message,
+		RequestID: ce.requestID, ResourceID: id, OperationID: opID}
+	if opID == "" {
+		return temporal.NewApplicationErrorWithCause(what+": refused while the resource was busy; trying again",
+			ErrTypeRetryableAPI, conflict, details)
+	}
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("%s: operation %s is in progress on it", what, opID), ErrTypeResourceBusy, conflict, details)
+}
+
+// retryWhenIdle is the error of a change the cloud refused (409) while an
+// operation on the resource was in progress, when no workflow logic waits
+// for that operation: the activity's retry policy tries again, backing off.
+func retryWhenIdle(what, resource string, conflict error) error {
+	return temporal.NewApplicationErrorWithCause(
+		fmt.Sprintf("%s: %s has an operation in progress; trying again", what, resource), ErrTypeRetryableAPI, conflict)
+}
+
+// inProgress is the operation in progress on a resource, or "" when there is none.
+func (a *CrusoeActivities) inProgress(ctx context.Context, projectID string, family crusoe.Family, id string) (string, error) {
 	ops, err := a.Client.Operations.List(ctx, projectID, family, &crusoe.OperationListOptions{
 		ResourceID: id, States: []string{crusoe.OperationInProgress},
 	})
 	if err != nil {
-		return DeleteResult{}, apiError(CloudCrusoe, "list operations", err)
+		return "", apiErrorOn(CloudCrusoe, "list the operations in progress on "+id, id, err)
 	}
-	res := DeleteResult{ResourceID: id}
-	if len(ops) > 0 {
-		res.OperationID = ops[0].OperationID
+	for _, op := range ops {
+		if op.State == crusoe.OperationInProgress || op.State == "" {
+			return op.OperationID, nil
+		}
 	}
-	return res, nil
+	return "", nil
+}
+
+// joinDelete answers for a resource already being deleted: the delete in
+// progress is the one to wait for.
+func (a *CrusoeActivities) joinDelete(ctx context.Context, projectID string, family crusoe.Family, id string) (DeleteResult, error) {
+	opID, err := a.inProgress(ctx, projectID, family, id)
+	return DeleteResult{ResourceID: id, OperationID: opID}, err
 }
 
 // findVM looks a VM up by ID, or by name when there is no ID; nil when absent.
@@ -394,7 +481,7 @@ func find[T any](ctx context.Context, kind, id, name string,
 		if crusoe.IsNotFound(err) {
 			return nil, nil
 		}
-		return r, apiError(CloudCrusoe, "get "+kind+" "+id, err)
+		return r, apiErrorOn(CloudCrusoe, "get "+kind+" "+id, id, err)
 	}
 	if name == "" {
 		return nil, invalidInput("a %s id or name is required", kind)
@@ -424,14 +511,20 @@ type WaitInput struct {
 	Gone bool `json:"gone,omitempty"`
 	// TargetState, when set, is the VM state (STATE_ form) the wait ends in
 	// when it is resolved from the resource, e.g. after a START.
-	TargetState string        `json:"targetState,omitempty"`
-	Timeout     time.Duration `json:"timeout,omitempty"`
+	TargetState string `json:"targetState,omitempty"`
+	// Settle waits only until the operation ends, whatever its outcome (an
+	// undo waiting out the create in progress on what it deletes); an
+	// operation the cloud no longer knows has ended. It needs OperationID.
+	Settle  bool          `json:"settle,omitempty"`
+	Timeout time.Duration `json:"timeout,omitempty"`
 }
 
 // WaitResult is the settled resource.
 type WaitResult struct {
 	ResourceID string `json:"resourceId,omitempty"`
 	State      string `json:"state,omitempty"`
+	// PrivateIPv4 is a VM's private address, when the cloud reported it.
+	PrivateIPv4 string `json:"privateIpv4,omitempty"`
 	// Resolution says how the outcome was learned: "operation" or "resource".
 	Resolution string `json:"resolution"`
 	Polls      int    `json:"polls"`
@@ -451,6 +544,9 @@ func (a *CrusoeActivities) CrusoeWait(ctx context.Context, in WaitInput) (WaitRe
 	if in.OperationID == "" && in.ResourceID == "" && in.Name == "" {
 		return WaitResult{}, invalidInput("nothing to wait for: no operation, resource id or name")
 	}
+	if in.Settle && in.OperationID == "" {
+		return WaitResult{}, invalidInput("a wait for an operation to end needs its ID")
+	}
 	target := fmt.Sprintf("%s %s", in.Kind, firstNonEmpty(in.Name, in.ResourceID))
 	if in.OperationID != "" {
 		target += " (operation " + in.OperationID + ")"
@@ -460,6 +556,12 @@ func (a *CrusoeActivities) CrusoeWait(ctx context.Context, in WaitInput) (WaitRe
 		if in.OperationID != "" && !wp.ResolveFromResource {
 			op, err := a.Client.Operations.Get(ctx, in.ProjectID, family, in.OperationID)
 			switch {
+			case in.Settle && isGoneOperation(err):
+				res.Resolution = "operation"
+				return true, nil
+			case in.Settle && err == nil:
+				wp.State, res.Resolution = op.State, "operation"
+				return op.State != crusoe.OperationInProgress, nil
 			case isGoneOperation(err):
 				activity.GetLogger(ctx).Info("operation unknown or expired; resolving from the resource", "operation", in.OperationID)
 				wp.ResolveFromResource = true
@@ -507,11 +609,12 @@ func (a *CrusoeActivities) settleOperation(ctx context.Context, in WaitInput, op
 			return true, nil
 		}
 		var r struct {
-			ID    string `json:"id"`
-			State string `json:"state"`
+			ID                string                    `json:"id"`
+			State             string                    `json:"state"`
+			NetworkInterfaces []crusoe.NetworkInterface `json:"network_interfaces"`
 		}
 		if err := op.DecodeResult(&r); err == nil && r.ID != "" {
-			res.ResourceID, res.State = r.ID, r.State
+			res.ResourceID, res.State, res.PrivateIPv4 = r.ID, r.State, vmPrivateIPv4(r.NetworkInterfaces)
 			return true, nil
 		}
 		// The result did not name the resource: read it by name.
@@ -522,19 +625,20 @@ func (a *CrusoeActivities) settleOperation(ctx context.Context, in WaitInput, op
 
 // settleResource decides the wait from the resource itself.
 func (a *CrusoeActivities) settleResource(ctx context.Context, in WaitInput, wp *WaitProgress, res *WaitResult) (bool, error) {
-	id, state, found, err := a.lookup(ctx, in.ProjectID, in.Kind, firstNonEmpty(res.ResourceID, in.ResourceID), in.Name)
+	r, err := a.lookup(ctx, in.ProjectID, in.Kind, firstNonEmpty(res.ResourceID, in.ResourceID), in.Name)
 	if err != nil {
 		return false, err
 	}
+	state := r.state
 	wp.State = state
 	if in.Gone {
-		return !found, nil
+		return !r.found, nil
 	}
-	if !found {
+	if !r.found {
 		return true, operationFailed(CloudCrusoe, fmt.Sprintf("%s %s", in.Kind, firstNonEmpty(in.Name, in.ResourceID)), in.OperationID,
 			"NOT_FOUND", "the resource does not exist: its creation did not complete")
 	}
-	res.ResourceID, res.State = id, state
+	res.ResourceID, res.State, res.PrivateIPv4 = r.id, state, r.privateIPv4
 	if in.TargetState != "" {
 		switch {
 		case state == in.TargetState:
@@ -551,35 +655,42 @@ func (a *CrusoeActivities) settleResource(ctx context.Context, in WaitInput, wp 
 	return true, nil
 }
 
-func (a *CrusoeActivities) lookup(ctx context.Context, projectID, kind, id, name string) (string, string, bool, error) {
+// looked is what lookup found of a resource.
+type looked struct {
+	found       bool
+	id, state   string
+	privateIPv4 string // a VM's
+}
+
+func (a *CrusoeActivities) lookup(ctx context.Context, projectID, kind, id, name string) (looked, error) {
 	switch kind {
 	case KindVM:
 		vm, err := a.findVM(ctx, projectID, id, name)
 		if err != nil || vm == nil {
-			return "", "", false, err
+			return looked{}, err
 		}
-		return vm.ID, crusoe.NormalizeVMState(vm.State), true, nil
+		return looked{true, vm.ID, crusoe.NormalizeVMState(vm.State), vmPrivateIPv4(vm.NetworkInterfaces)}, nil
 	case KindDisk:
 		d, err := a.findDisk(ctx, projectID, id, name)
 		if err != nil || d == nil {
-			return "", "", false, err
+			return looked{}, err
 		}
-		return d.ID, "", true, nil
+		return looked{found: true, id: d.ID}, nil
 	case KindFirewallRule:
 		r, err := a.findFirewallRule(ctx, projectID, id, name)
 		if err != nil || r == nil {
-			return "", "", false, err
+			return looked{}, err
 		}
-		return r.ID, r.State, true, nil
+		return looked{found: true, id: r.ID, state: r.State}, nil
 	case KindSnapshot:
 		// A snapshot has no name; name is its disk's, for messages only.
 		s, err := a.findSnapshot(ctx, projectID, id)
 		if err != nil || s == nil {
-			return "", "", false, err
+			return looked{}, err
 		}
-		return s.ID, "", true, nil
+		return looked{found: true, id: s.ID}, nil
 	}
-	return "", "", false, invalidInput("unknown resource kind %q", kind)
+	return looked{}, invalidInput("unknown resource kind %q", kind)
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -100,6 +100,13 @@ func (a *CrusoeActivities) CrusoeVMAction(ctx context.Context, in VMActionInput)
 	}
 	markCreateSent(ctx, marker)
 	op, err := a.Client.VMs.Update(ctx, in.ProjectID, in.VMID, &crusoe.VMUpdateRequest{Action: in.Action})
+	if crusoe.IsConflict(err) {
+		// Another operation on the VM (its create, another action) is in
+		// progress. The next attempt reads the VM first (the marker is
+		// recorded) and joins an operation already headed where this
+		// action leads, or sends the action again once the VM is free.
+		return VMActionResult{}, retryWhenIdle(what, "vm "+firstNonEmpty(in.Name, in.VMID), err)
+	}
 	if err != nil {
 		return VMActionResult{}, apiError(CloudCrusoe, what, err)
 	}

@@ -140,6 +140,11 @@ func (a *CrusoeActivities) CrusoeCreateSnapshot(ctx context.Context, in CreateSn
 	ids := snapshotIDs(before)
 	activity.RecordHeartbeat(ctx, snapshotMarker{CreateSent: key, Before: ids})
 	op, err := a.Client.Snapshots.Create(ctx, in.ProjectID, in.DiskID)
+	if crusoe.IsConflict(err) {
+		// An operation on the disk (a resize, its create) is in progress:
+		// nothing was made, and a later attempt can snapshot it.
+		return CreateResult{}, retryWhenIdle(what, "disk "+firstNonEmpty(in.DiskName, in.DiskID), err)
+	}
 	if err != nil {
 		return CreateResult{}, apiError(CloudCrusoe, what, err)
 	}
@@ -221,7 +226,7 @@ func (a *CrusoeActivities) CrusoeDeleteSnapshot(ctx context.Context, in DeleteSn
 	if in.DiskID != "" && s.CreatedFrom != "" && s.CreatedFrom != in.DiskID {
 		return DeleteResult{}, invalidInput("snapshot %s was made from disk %s, not %s; it is left alone", s.ID, s.CreatedFrom, in.DiskID)
 	}
-	return a.deleted(s.ID, "snapshot "+s.ID)(a.Client.Snapshots.Delete(ctx, in.ProjectID, s.ID))
+	return a.deleted(ctx, in.ProjectID, crusoe.FamilySnapshots, s.ID, "snapshot "+s.ID)(a.Client.Snapshots.Delete(ctx, in.ProjectID, s.ID))
 }
 
 // findSnapshot looks a snapshot up by ID; nil when it does not exist.

@@ -197,3 +197,31 @@ func requestsTo(t *testing.T, f *simFixture, method, suffix string) []cloudsim.R
 	}
 	return out
 }
+
+// A snapshot of a disk with an operation in progress (its create) is refused
+// (409): nothing was made, and the activity's policy tries again. A delete
+// of a snapshot still being made names the operation to wait for.
+func TestSnapshotOfABusyDiskIsRetriedAndABusySnapshotNamesItsOperation(t *testing.T) {
+	f := newSim(t, 500*time.Millisecond)
+	ctx := context.Background()
+	_, err := f.client.Disks.Create(ctx, "", &crusoe.DiskCreateRequest{Name: "growing", Size: "10GiB", Location: "us-northcentral1-a"})
+	require.NoError(t, err)
+	disks, err := f.client.Disks.List(ctx, "")
+	require.NoError(t, err)
+	_, err = f.env().ExecuteActivity(f.acts.CrusoeCreateSnapshot, CreateSnapshotInput{DiskID: disks[0].ID, DiskName: "growing"})
+	app := appError(t, err)
+	require.False(t, app.NonRetryable())
+	require.Contains(t, app.Error(), "disk growing has an operation in progress")
+	require.Empty(t, f.snapshots(t), "nothing was made")
+
+	time.Sleep(600 * time.Millisecond) // the create completes
+	require.NoError(t, f.admin.SetOperationLatency(ctx, "crusoe", time.Hour))
+	cr := createResult(t, must(f.env().ExecuteActivity(f.acts.CrusoeCreateSnapshot, CreateSnapshotInput{DiskID: disks[0].ID})))
+	_, err = f.env().ExecuteActivity(f.acts.CrusoeDeleteSnapshot, DeleteSnapshotInput{SnapshotID: cr.ResourceID})
+	app = appError(t, err)
+	require.Equal(t, ErrTypeResourceBusy, app.Type())
+	var det CloudErrorDetails
+	require.NoError(t, app.Details(&det))
+	require.Equal(t, cr.OperationID, det.OperationID)
+	require.Equal(t, cr.ResourceID, det.ResourceID)
+}

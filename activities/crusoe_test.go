@@ -223,22 +223,121 @@ func TestDeleteAttachedDiskIsRefusedForGood(t *testing.T) {
 	app := appError(t, err)
 	require.Equal(t, ErrTypeAPI, app.Type())
 	require.True(t, app.NonRetryable())
+	var det CloudErrorDetails
+	require.NoError(t, app.Details(&det))
+	require.Equal(t, wr.ResourceID, det.ResourceID, "a delete that looked its disk up by name names it by ID when it fails")
 }
 
+// A rule that names the VM sends the VM's private IPv4 as a /32 CIDR with
+// its resource ID: every FirewallRuleObject in the reference carries a cidr.
+// The address comes from the VM's wait; when it is not given, the VM is read.
 func TestFirewallRuleTargetsTheVM(t *testing.T) {
 	f := newSim(t, 10*time.Millisecond)
 	env := f.env()
-	in := CreateFirewallRuleInput{Name: "r", Direction: "ingress", Action: "allow", Protocols: []string{"tcp"},
-		Sources: []string{"0.0.0.0/0"}, Destinations: []string{"vm"}, DestinationPorts: []string{"22"}, VMID: "vm-123"}
-	cr := createResult(t, must(env.ExecuteActivity(f.acts.CrusoeCreateFirewallRule, in)))
-	wr := waitResult(t, must(env.ExecuteActivity(f.acts.CrusoeWait, WaitInput{Kind: KindFirewallRule, OperationID: cr.OperationID, Name: "r", Timeout: time.Minute})))
-	r, err := f.client.FirewallRules.Get(context.Background(), "", wr.ResourceID)
-	require.NoError(t, err)
-	require.Equal(t, []crusoe.FirewallRuleObject{{ResourceID: "vm-123"}}, r.Destinations)
+	vcr := createResult(t, must(env.ExecuteActivity(f.acts.CrusoeCreateVM, CreateVMInput{Name: "vm1", Type: "c1a.2x",
+		Location: "us-northcentral1-a", SSHPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBb"})))
+	vm := waitResult(t, must(env.ExecuteActivity(f.acts.CrusoeWait, WaitInput{Kind: KindVM, OperationID: vcr.OperationID, Name: "vm1", Timeout: time.Minute})))
+	require.Regexp(t, `^172\.27\.\d+\.\d+$`, vm.PrivateIPv4, "the VM's wait reports its private address")
 
-	in.Name, in.VMID = "r2", ""
+	rule := func(name, ip string) []crusoe.FirewallRuleObject {
+		in := CreateFirewallRuleInput{Name: name, Direction: "ingress", Action: "allow", Protocols: []string{"tcp"},
+			Sources: []string{"0.0.0.0/0"}, Destinations: []string{"vm"}, DestinationPorts: []string{"22"},
+			VMID: vm.ResourceID, VMPrivateIPv4: ip}
+		cr := createResult(t, must(env.ExecuteActivity(f.acts.CrusoeCreateFirewallRule, in)))
+		wr := waitResult(t, must(env.ExecuteActivity(f.acts.CrusoeWait, WaitInput{Kind: KindFirewallRule, OperationID: cr.OperationID, Name: name, Timeout: time.Minute})))
+		r, err := f.client.FirewallRules.Get(context.Background(), "", wr.ResourceID)
+		require.NoError(t, err)
+		require.Equal(t, []crusoe.FirewallRuleObject{{CIDR: "0.0.0.0/0"}}, r.Sources)
+		return r.Destinations
+	}
+	want := []crusoe.FirewallRuleObject{{CIDR: vm.PrivateIPv4 + "/32", ResourceID: vm.ResourceID}}
+	require.Equal(t, want, rule("given", vm.PrivateIPv4), "the address from the wait")
+	require.Equal(t, want, rule("looked-up", ""), "the address read from the VM")
+
+	in := CreateFirewallRuleInput{Name: "r2", Direction: "ingress", Action: "allow", Protocols: []string{"tcp"},
+		Sources: []string{"0.0.0.0/0"}, Destinations: []string{"vm"}}
+	_, err := env.ExecuteActivity(f.acts.CrusoeCreateFirewallRule, in)
+	require.Equal(t, ErrTypeInvalidInput, appError(t, err).Type(), "a rule naming the VM before it exists")
+	in.VMID = "no-such-vm"
 	_, err = env.ExecuteActivity(f.acts.CrusoeCreateFirewallRule, in)
+	require.Equal(t, ErrTypeInvalidInput, appError(t, err).Type(), "a rule naming a VM that does not exist")
+}
+
+// A delete the cloud refuses (409) because an operation on the resource is
+// in progress is ErrTypeResourceBusy, naming that operation (found in the
+// family's list) and the resource; once the operation has ended (a Settle
+// wait), the delete goes through.
+func TestDeleteWhileAnOperationIsInProgressNamesIt(t *testing.T) {
+	f := newSim(t, time.Second)
+	env := f.env()
+	vcr := createResult(t, must(env.ExecuteActivity(f.acts.CrusoeCreateVM, CreateVMInput{Name: "busy", Type: "c1a.2x",
+		Location: "us-northcentral1-a", SSHPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBb"})))
+	vms, err := f.client.VMs.ListAll(context.Background(), "", nil)
+	require.NoError(t, err)
+	require.Len(t, vms, 1)
+
+	_, err = env.ExecuteActivity(f.acts.CrusoeDeleteVM, DeleteInput{Name: "busy"})
+	app := appError(t, err)
+	require.Equal(t, ErrTypeResourceBusy, app.Type())
+	require.True(t, app.NonRetryable(), "retrying the delete alone cannot help: the caller waits for the operation")
+	var det CloudErrorDetails
+	require.NoError(t, app.Details(&det))
+	require.Equal(t, vcr.OperationID, det.OperationID)
+	require.Equal(t, vms[0].ID, det.ResourceID, "the failure names the resource by ID")
+	require.Equal(t, 409, det.StatusCode)
+
+	start := time.Now()
+	wr := waitResult(t, must(env.ExecuteActivity(f.acts.CrusoeWait, WaitInput{Kind: KindVM, OperationID: det.OperationID, Name: "busy", Settle: true, Timeout: time.Minute})))
+	require.Equal(t, crusoe.OperationSucceeded, waitState(t, f, vcr.OperationID))
+	require.Less(t, time.Since(start), 5*time.Second)
+	require.Equal(t, "operation", wr.Resolution)
+
+	var dr DeleteResult
+	require.NoError(t, must(env.ExecuteActivity(f.acts.CrusoeDeleteVM, DeleteInput{Name: "busy"})).Get(&dr))
+	require.Equal(t, vms[0].ID, dr.ResourceID)
+	require.NotEmpty(t, dr.OperationID)
+}
+
+// A Settle wait ends with the operation whatever its outcome: a failed
+// create is not an error there, nor an operation the cloud has forgotten.
+func TestSettleWaitEndsWithTheOperationWhateverItsOutcome(t *testing.T) {
+	f := newSim(t, 100*time.Millisecond)
+	addFault(t, f.admin, cloudsim.Fault{Cloud: "crusoe", Method: "POST", Path: "/v1alpha5/projects/*/storage/disks", Action: "fail-operation"})
+	env := f.env()
+	cr := createResult(t, must(env.ExecuteActivity(f.acts.CrusoeCreateDisk, diskInput("f"))))
+	must(env.ExecuteActivity(f.acts.CrusoeWait, WaitInput{Kind: KindDisk, OperationID: cr.OperationID, Settle: true, Timeout: time.Minute}))
+	require.Equal(t, crusoe.OperationFailed, waitState(t, f, cr.OperationID))
+	must(env.ExecuteActivity(f.acts.CrusoeWait, WaitInput{Kind: KindDisk, OperationID: "FORGOTTEN", Settle: true, Timeout: time.Minute}))
+	_, err := env.ExecuteActivity(f.acts.CrusoeWait, WaitInput{Kind: KindDisk, Name: "f", Settle: true, Timeout: time.Minute})
 	require.Equal(t, ErrTypeInvalidInput, appError(t, err).Type())
+}
+
+func waitState(t *testing.T, f *simFixture, opID string) string {
+	t.Helper()
+	for _, fam := range []crusoe.Family{crusoe.FamilyVMs, crusoe.FamilyDisks} {
+		if op, err := f.client.Operations.Get(context.Background(), "", fam, opID); err == nil {
+			return op.State
+		}
+	}
+	t.Fatalf("operation %s not found", opID)
+	return ""
+}
+
+// A START refused (409) while another operation on the VM runs is retried
+// by the activity's policy, never final: the fleet's instance is started
+// once the VM is free.
+func TestVMActionOnABusyVMIsRetried(t *testing.T) {
+	f := newSim(t, time.Hour)
+	ctx := context.Background()
+	_, err := f.client.VMs.Create(ctx, "", &crusoe.VMCreateRequest{Name: "creating", Type: "c1a.2x", Location: "us-northcentral1-a", SSHPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBb"})
+	require.NoError(t, err)
+	vms, err := f.client.VMs.ListAll(ctx, "", nil)
+	require.NoError(t, err)
+	_, err = f.env().ExecuteActivity(f.acts.CrusoeVMAction, VMActionInput{VMID: vms[0].ID, Name: "creating", Action: crusoe.VMActionStop})
+	app := appError(t, err)
+	require.False(t, app.NonRetryable())
+	require.Equal(t, ErrTypeRetryableAPI, app.Type())
+	require.Contains(t, app.Error(), "operation in progress")
 }
 
 func TestAPIErrorClassification(t *testing.T) {

@@ -33,6 +33,12 @@ const (
 	ErrTypeUnexpectedState = "UnexpectedState"
 	// ErrTypeInvalidInput is an activity input that cannot be acted on.
 	ErrTypeInvalidInput = "InvalidInput"
+	// ErrTypeResourceBusy is a change the cloud refused (409) because an
+	// operation on the resource is still in progress. Its details name the
+	// resource and the operation (ResourceID, OperationID): wait for that
+	// operation, whatever its outcome, then try again. No retry of the
+	// activity alone can help, so it is final for the activity.
+	ErrTypeResourceBusy = "ResourceBusy"
 )
 
 // CloudErrorDetails is attached to API and operation failures so that callers
@@ -43,12 +49,25 @@ type CloudErrorDetails struct {
 	Code       string `json:"code,omitempty"`
 	Message    string `json:"message,omitempty"`
 	RequestID  string `json:"requestId,omitempty"`
+	// ResourceID is the resource the failed call acted on, when the
+	// activity had learned it (a delete that looked its resource up by
+	// name), so that whoever reports the failure can name it by ID.
+	ResourceID string `json:"resourceId,omitempty"`
+	// OperationID is the operation in progress on the resource, for
+	// ErrTypeResourceBusy.
+	OperationID string `json:"operationId,omitempty"`
 }
 
 // apiError turns a client error into the activity error Temporal's retry
 // policy acts on (DESIGN decision 5): 4xx other than 408/429 is final, 429 and
 // 503 come back after the server's Retry-After, the rest retries with backoff.
 func apiError(cloud, what string, err error) error {
+	return apiErrorOn(cloud, what, "", err)
+}
+
+// apiErrorOn is apiError for a call on a known resource: its details carry
+// the resource's ID.
+func apiErrorOn(cloud, what, resourceID string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -62,9 +81,12 @@ func apiError(cloud, what string, err error) error {
 	ce, ok := asCloudError(err)
 	if !ok {
 		// Network errors and the like: retry with backoff.
+		if resourceID != "" {
+			return temporal.NewApplicationErrorWithCause(what, ErrTypeRetryableAPI, err, CloudErrorDetails{Cloud: cloud, ResourceID: resourceID})
+		}
 		return temporal.NewApplicationErrorWithCause(what, ErrTypeRetryableAPI, err)
 	}
-	details := CloudErrorDetails{Cloud: cloud, StatusCode: ce.status, Code: ce.code, Message: ce.message, RequestID: ce.requestID}
+	details := CloudErrorDetails{Cloud: cloud, StatusCode: ce.status, Code: ce.code, Message: ce.message, RequestID: ce.requestID, ResourceID: resourceID}
 	// The client error stays the cause, so the waiter can still read its
 	// status and Retry-After through errors.As.
 	if !retryableStatus(ce.status) {

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
@@ -22,6 +23,9 @@ type KraftCloudActivities struct {
 	// Poll paces waits that are not served by the API's own wait call; zero
 	// means DefaultPollPolicy.
 	Poll PollPolicy
+	// ServerWait bounds how long one wait call asks the server to wait;
+	// zero means 10 s (and never more than half the heartbeat timeout).
+	ServerWait time.Duration
 }
 
 // Fleet actions.
@@ -162,6 +166,10 @@ func (a *KraftCloudActivities) batch(ctx context.Context, action string, in Kraf
 		case it == nil:
 			res.Items[i] = ItemResult{Ref: in.Refs[i], Outcome: OutcomeFailed, Retryable: true,
 				Code: "MISSING", Message: "the answer had no item for this instance"}
+		case waitedOut(it):
+			// Applied, but the server gave up waiting for it: the wait
+			// activity takes over.
+			res.Items[i] = kraftItem(in.Refs[i], it, OutcomeWait)
 		case !it.OK():
 			res.Items[i] = kraftItemFailure(in.Refs[i], it)
 		case it.State == target:
@@ -177,7 +185,8 @@ func (a *KraftCloudActivities) batch(ctx context.Context, action string, in Kraf
 // waiting, so there is next to no pause between calls.
 var serverSideWait = PollPolicy{Initial: 10 * time.Millisecond, Max: 250 * time.Millisecond, Multiplier: 2}
 
-// maxServerWait bounds one wait call, so the activity heartbeats between calls.
+// maxServerWait bounds one wait call by default, so the activity heartbeats
+// between calls.
 const maxServerWait = 10 * time.Second
 
 // KraftCloudWaitInstances waits, with the API's server-side wait call, until
@@ -195,7 +204,7 @@ func (a *KraftCloudActivities) KraftCloudWaitInstances(ctx context.Context, in K
 	for i, r := range in.Refs {
 		res.Items[i] = ItemResult{Ref: r, Outcome: OutcomeWait}
 	}
-	chunk := maxServerWait
+	chunk := cmp.Or(a.ServerWait, maxServerWait)
 	if hb := activityHeartbeat(ctx); hb > 0 && hb/2 < chunk {
 		chunk = hb / 2
 	}
@@ -207,11 +216,17 @@ func (a *KraftCloudActivities) KraftCloudWaitInstances(ctx context.Context, in K
 				pending = append(pending, i)
 			}
 		}
+		// No call waits past the deadline, and each waits a little: a
+		// timeout of 0 would be left out, and the server waits without limit.
+		wait := chunk
+		if in.Timeout > 0 {
+			wait = max(min(wait, in.Timeout-time.Since(wp.StartedAt)), time.Millisecond)
+		}
 		reqs := make([]kraftcloud.WaitRequest, len(pending))
 		refs := make([]string, len(pending))
 		for j, i := range pending {
 			refs[j] = in.Refs[i]
-			reqs[j] = kraftcloud.WaitRequest{Ref: KraftCloudRef(in.Refs[i]), State: in.State, TimeoutMs: int(chunk / time.Millisecond)}
+			reqs[j] = kraftcloud.WaitRequest{Ref: KraftCloudRef(in.Refs[i]), State: in.State, TimeoutMs: int(wait / time.Millisecond)}
 		}
 		out, err := a.Client.Instances.Wait(ctx, reqs)
 		res.Calls++
@@ -224,14 +239,16 @@ func (a *KraftCloudActivities) KraftCloudWaitInstances(ctx context.Context, in K
 			switch {
 			case it == nil:
 				left++
+			case waitedOut(it) || it.OK() && it.State != in.State:
+				// Not there yet: the server's wait ended first (as an item
+				// error, or as success with the state it saw).
+				res.Items[i].State = firstNonEmpty(it.State, res.Items[i].State)
+				res.Items[i].ID = firstNonEmpty(it.UUID, res.Items[i].ID)
+				left++
 			case !it.OK():
 				res.Items[i] = kraftItemFailure(in.Refs[i], it)
-			case it.State == in.State:
-				res.Items[i] = kraftItem(in.Refs[i], it, OutcomeDone)
 			default:
-				res.Items[i].State = it.State
-				res.Items[i].ID = it.UUID
-				left++
+				res.Items[i] = kraftItem(in.Refs[i], it, OutcomeDone)
 			}
 		}
 		wp.State = fmt.Sprintf("%d of %d left", left, len(in.Refs))
@@ -249,6 +266,12 @@ func (a *KraftCloudActivities) KraftCloudWaitInstances(ctx context.Context, in K
 		return res, nil
 	}
 	return res, err
+}
+
+// waitedOut reports an item the server gave up waiting for: the action was
+// applied, the instance is on its way, and a wait may still see it arrive.
+func waitedOut(it *kraftcloud.Instance) bool {
+	return !it.OK() && it.Error == kraftcloud.ErrCodeTimeout
 }
 
 // alignItems pairs each reference with its item in a batch answer. The API

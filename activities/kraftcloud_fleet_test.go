@@ -3,6 +3,9 @@ package activities
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -132,6 +135,66 @@ func TestKraftCloudWaitTimesOutPerItem(t *testing.T) {
 	require.Equal(t, OutcomeDone, items["web-1"].Outcome)
 	require.Equal(t, OutcomeFailed, items["web-2"].Outcome)
 	require.Equal(t, ErrTypeWaitTimeout, items["web-2"].Code)
+}
+
+// Instances slower than one server-side wait: every wait call times out for
+// all of them (an answer outside 2xx with an item each), and the activity
+// keeps waiting until they run.
+func TestKraftCloudWaitOutlastsServerSideWaits(t *testing.T) {
+	f := newKraftSim(t, 700*time.Millisecond)
+	f.acts.ServerWait = 100 * time.Millisecond
+	refs := f.seed(t, 3)
+	_, err := f.client.Instances.Start(context.Background(), []kraftcloud.StartRequest{
+		{Ref: kraftcloud.ByName("web-1")}, {Ref: kraftcloud.ByName("web-2")}, {Ref: kraftcloud.ByName("web-3")}})
+	require.NoError(t, err)
+	v, err := f.env().ExecuteActivity(f.acts.KraftCloudWaitInstances, KraftCloudWaitInput{Refs: refs, State: kraftcloud.StateRunning, Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	res := batchResult(t, v)
+	for _, it := range res.Items {
+		require.Equal(t, OutcomeDone, it.Outcome, "%+v", it)
+		require.Equal(t, kraftcloud.StateRunning, it.State)
+	}
+	require.GreaterOrEqual(t, res.Calls, 3, "several wait calls")
+	reqs, err := f.admin.Requests(context.Background())
+	require.NoError(t, err)
+	timedOut := 0
+	for _, r := range reqs {
+		if r.Path == "/v1/instances/wait" && r.Status == http.StatusBadRequest {
+			timedOut++
+		}
+	}
+	require.Positive(t, timedOut, "some wait calls timed out for every instance: %+v", reqs)
+	for _, n := range refs {
+		require.Equal(t, 1, f.starts(t)[n], "%s started once", n)
+	}
+}
+
+// A start answered outside 2xx with an item each: the instance the server
+// gave up waiting for goes to the wait, and every other item keeps its own
+// code and message.
+func TestKraftCloudStartAllFailedKeepsEachItem(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"status":"error","message":"Failed to perform all operations","data":{"instances":[
+			{"status":"error","name":"web-ghost","message":"No instance with name 'web-ghost'","error":8},
+			{"status":"error","name":"web-1","message":"Instance 'web-1' is already running","error":11},
+			{"status":"error","name":"web-2","uuid":"e80a7514-a9db-419e-a383-3abe0c312c27","state":"starting","message":"timed out","error":13},
+			{"status":"error","name":"web-3","message":"try again","error":12}]}}`)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := kraftcloud.New(kraftcloud.WithBaseURL(srv.URL+"/v1"), kraftcloud.WithToken("t"))
+	require.NoError(t, err)
+	acts := &KraftCloudActivities{Client: c}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	v, err := env.ExecuteActivity(acts.KraftCloudStartInstances, KraftCloudBatchInput{Refs: []string{"web-ghost", "web-1", "web-2", "web-3"}, WaitTimeout: time.Second})
+	require.NoError(t, err, "a batch whose items all failed is data")
+	items := byRef(batchResult(t, v).Items)
+	require.Equal(t, ItemResult{Ref: "web-ghost", Outcome: OutcomeFailed, Code: "8", Message: "No instance with name 'web-ghost'"}, items["web-ghost"])
+	require.Equal(t, ItemResult{Ref: "web-1", Outcome: OutcomeFailed, Code: "11", Message: "Instance 'web-1' is already running"}, items["web-1"])
+	require.Equal(t, ItemResult{Ref: "web-2", ID: "e80a7514-a9db-419e-a383-3abe0c312c27", State: kraftcloud.StateStarting, Outcome: OutcomeWait}, items["web-2"])
+	require.Equal(t, ItemResult{Ref: "web-3", Outcome: OutcomeFailed, Code: "12", Message: "try again", Retryable: true}, items["web-3"])
 }
 
 func TestKraftCloudItemFailuresWorthRetryingAreMarked(t *testing.T) {

@@ -143,8 +143,10 @@ type OpenVZWaitJobResult struct {
 
 // OpenVZWaitJob waits durably (see waitFor) for a container's create job to
 // leave "pending". A failed job is a non-retryable OperationFailed error (the
-// API gives no reason); a job the API does not know is resolved from the
-// container list by name: the container exists once its job is done.
+// API gives no reason); a job the API does not know is resolved by watching
+// for the container (by the ID the job named, else by name) until it
+// appears or the timeout runs out: the container exists only once its job
+// is done, so its absence at one read decides nothing.
 func (a *OpenVZActivities) OpenVZWaitJob(ctx context.Context, in OpenVZWaitJobInput) (OpenVZWaitJobResult, error) {
 	if err := a.ready(); err != nil {
 		return OpenVZWaitJobResult{}, err
@@ -198,10 +200,13 @@ func (a *OpenVZActivities) OpenVZWaitJob(ctx context.Context, in OpenVZWaitJobIn
 			res.ContainerID, wp.State = ct.ID, "exists"
 			return true, nil
 		}
-		if id := firstNonEmpty(res.ContainerID, in.ContainerID); id != "" {
+		if id := firstNonEmpty(res.ContainerID, in.ContainerID); id != "" && in.JobID == "" {
+			// A container found before, with no job to make it: it is gone.
 			return true, operationFailed(CloudOpenVZ, target, "", "NOT_FOUND", "container "+id+" does not exist")
 		}
-		// Not listed yet: a pending job's container appears once it is done.
+		// Not there yet: a pending job's container appears once the job is
+		// done, whether the API still knows the job or not, so one read
+		// decides nothing. The timeout bounds the watch.
 		wp.State = "not listed yet"
 		return false, nil
 	})

@@ -243,6 +243,22 @@ func TestOpenVZWaitUnknownJobResolvesFromTheList(t *testing.T) {
 	require.Contains(t, err.Error(), "does not exist")
 }
 
+// A job the API forgets while the waiter knows its container's ID (a
+// pending job names it): the container does not exist until the job is
+// done, so it is watched for, not declared missing at the first read.
+func TestOpenVZWaitForgottenJobWatchesForItsContainer(t *testing.T) {
+	f := newOVZSim(t, 400*time.Millisecond)
+	f.acts.Poll = PollPolicy{Initial: 50 * time.Millisecond, Max: 50 * time.Millisecond, Multiplier: 1}
+	env := f.env()
+	cr := ovzCreated(t, must(env.ExecuteActivity(f.acts.OpenVZCreateContainer, OpenVZCreateContainerInput{Name: "late", OSTemplate: "t"})))
+	addFault(t, f.admin, cloudsim.Fault{Cloud: cloudsim.CloudOpenVZ, Method: "GET", Path: "/v0.1/jobs/*", Action: cloudsim.FaultError,
+		Status: 404, Code: "404", Message: "no such job", Skip: 1})
+	wr := ovzWaited(t, must(env.ExecuteActivity(f.acts.OpenVZWaitJob, OpenVZWaitJobInput{JobID: cr.JobID, Name: "late", Timeout: time.Minute})))
+	require.Equal(t, "container", wr.Resolution)
+	require.Greater(t, wr.Polls, 3, "the container was watched for until its job was done")
+	require.Equal(t, f.containers(t)[0].ID, wr.ContainerID)
+}
+
 func TestOpenVZWaitTimesOutAndHonoursRetryAfter(t *testing.T) {
 	f := newOVZSim(t, time.Hour)
 	env := f.env()

@@ -88,8 +88,8 @@ func (a *AdminClient) SetOperationLatency(ctx context.Context, cloud string, d t
 	return a.do(ctx, http.MethodPut, "/_sim/latency", latencyRequest{Cloud: cloud, Latency: &l}, nil)
 }
 
-// SetOperationExpiry changes how long a cloud keeps a finished operation
-// readable: the CloudMC task TTL ("cloudmc"), so a test can make tasks
+// SetOperationExpiry changes how long a cloud keeps an operation readable:
+// the CloudMC task TTL ("cloudmc", from the task's start), so a test can make tasks
 // expire (answer 404) within milliseconds. 0 keeps them forever. It fails
 // for a cloud that has no such setting.
 func (a *AdminClient) SetOperationExpiry(ctx context.Context, cloud string, d time.Duration) error {

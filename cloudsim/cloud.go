@@ -46,8 +46,8 @@ type counter interface {
 	counters() map[string]map[string]int
 }
 
-// expirer is implemented by clouds whose finished operations can be read
-// for a while and then answer as unknown (CloudMC tasks), so that tests can
+// expirer is implemented by clouds whose operations can be read for a while
+// and then answer as unknown (CloudMC tasks), so that tests can
 // shorten the while (Server.SetOperationExpiry). 0 keeps them forever.
 type expirer interface {
 	setOperationExpiry(d time.Duration)

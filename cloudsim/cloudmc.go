@@ -32,21 +32,28 @@ const (
 )
 
 // Fixtures of the CloudMC simulator: the one compute offering, network,
-// template, disk offering and zone of its environment. They exist from the
-// start, survive Reset and are not part of the Inventory; specs name them by
-// these IDs.
+// template and zone of its environment, and its disk offerings (three of a
+// fixed size and one custom-size). They exist from the start, survive Reset
+// and are not part of the Inventory; specs name them by these IDs (a disk
+// offering by its name too).
 const (
-	CloudMCComputeOfferingID   = "3caab5ed-b5a2-4d8a-82e4-51c46168ee6c"
-	CloudMCComputeOfferingName = "1vCPU.1GB"
-	CloudMCNetworkID           = "d5a68379-a9ee-404f-9492-a1964b374d6f"
-	CloudMCNetworkName         = "sim-network"
-	CloudMCNetworkCIDR         = "10.42.0.0/24"
-	CloudMCTemplateID          = "8f52a74e-e637-40e8-a8dc-f56fd0b71ab9"
-	CloudMCTemplateName        = "Ubuntu 22.04 (sim)"
-	CloudMCDiskOfferingID      = "21ba9c9b-a31e-496e-983f-e3041525bf95"
-	CloudMCDiskOfferingName    = "50GB - 50 IOPS Min."
-	CloudMCZoneID              = "04afdbd1-e32d-4999-86d0-96703736dded"
-	CloudMCZoneName            = "SIM-1"
+	CloudMCComputeOfferingID      = "3caab5ed-b5a2-4d8a-82e4-51c46168ee6c"
+	CloudMCComputeOfferingName    = "1vCPU.1GB"
+	CloudMCNetworkID              = "d5a68379-a9ee-404f-9492-a1964b374d6f"
+	CloudMCNetworkName            = "sim-network"
+	CloudMCNetworkCIDR            = "10.42.0.0/24"
+	CloudMCTemplateID             = "8f52a74e-e637-40e8-a8dc-f56fd0b71ab9"
+	CloudMCTemplateName           = "Ubuntu 22.04 (sim)"
+	CloudMCDiskOfferingID         = "21ba9c9b-a31e-496e-983f-e3041525bf95" // 50 GB, fixed
+	CloudMCDiskOfferingName       = "50GB - 50 IOPS Min."
+	CloudMCDiskOffering20ID       = "f85a7d71-2b60-42d2-8807-8492b69e746f"
+	CloudMCDiskOffering20Name     = "20GB - 20 IOPS Min."
+	CloudMCDiskOffering100ID      = "a690839d-2978-4d1a-bd7e-3e971ec738e9"
+	CloudMCDiskOffering100Name    = "100GB - 100 IOPS Min."
+	CloudMCCustomDiskOfferingID   = "39177a5d-6ee1-479d-bd93-b870de4051b0" // any size from 1 to 1024 GB
+	CloudMCCustomDiskOfferingName = "Custom - 1 IOPS/GB"
+	CloudMCZoneID                 = "04afdbd1-e32d-4999-86d0-96703736dded"
+	CloudMCZoneName               = "SIM-1"
 )
 
 // Sizes of the fixtures.
@@ -54,7 +61,6 @@ const (
 	cmcCPUCount         = 1
 	cmcMemoryInMB       = 1024
 	cmcTemplateRootGB   = 10 // the template's OS volume
-	cmcDiskOfferingGB   = 50
 	cmcMaxVolumeGB      = 1024
 	cmcMaxUserDataBytes = 32 << 10
 )
@@ -71,6 +77,7 @@ const (
 	CloudMCErrNameInUse        = 2011 // 400: instance name taken, or an overlapping ingress rule
 	CloudMCErrInvalidState     = 2012 // 400: currentState and expectedStates in the context
 	CloudMCErrInUse            = 2013 // 400: the volume is attached
+	CloudMCErrTaskInProgress   = 2014 // 400: another task is still working on the resource
 )
 
 // CloudMCOptions configures the CloudMC v2 simulator. Zero values take the
@@ -85,9 +92,10 @@ type CloudMCOptions struct {
 	// Latency is how long a task stays PENDING. 0 takes the default (1s); a
 	// negative value makes tasks complete as of the next request.
 	Latency time.Duration
-	// TaskTTL is how long a finished task can still be read before
-	// GET /api/v2/tasks/{id} answers 404, as the real service forgets tasks
-	// after about 30 minutes. 0 takes the default (30m); a negative value
+	// TaskTTL is how long a task can be read, from the moment it started,
+	// before GET /api/v2/tasks/{id} answers 404: the real service keeps a
+	// task for about 30 minutes, and may forget one that is still running
+	// (its operation goes on). 0 takes the default (30m); a negative value
 	// keeps tasks forever.
 	TaskTTL time.Duration
 }
@@ -112,13 +120,16 @@ const (
 
 // cloudMC simulates the compute API of CloudMC v2 for one environment.
 //
-// Reads answer {"data": ...}. Every change is asynchronous: it is checked and
-// applied up front (the resource appears, or moves to a transitional state),
-// answers {"taskId", "taskStatus": "PENDING"}, and its task completes on the
-// lazy operation clock (operations.go) after the latency, moving the resource
-// to its resting state. GET /api/v2/tasks/{id} answers the task bare, as the
-// reference shows it, with the resource as "result" once SUCCESS; a task that
-// finished more than TaskTTL ago answers 404.
+// Reads answer {"data": ...}. Every change is asynchronous: it is checked up
+// front, answers {"taskId", "taskStatus": "PENDING"}, and its task completes
+// on the lazy operation clock (operations.go) after the latency, which is
+// when the change shows. As strictly as a real CloudMC may, a resource keeps
+// the state it had while its task runs (an instance shows Running all
+// through its delete); only a resource being created shows, in a
+// transitional state. A resource held by a task refuses other changes
+// (CloudMCErrTaskInProgress). GET /api/v2/tasks/{id} answers the task bare,
+// as the reference shows it, with the resource as "result" once SUCCESS; a
+// task started more than TaskTTL ago answers 404, finished or not.
 type cloudMC struct {
 	env  env
 	opts CloudMCOptions
@@ -162,7 +173,8 @@ func (c *cloudMC) setOperationLatency(d time.Duration) {
 	c.ops.latency = max(d, 0)
 }
 
-// setOperationExpiry implements expirer: the task TTL. 0 keeps tasks forever.
+// setOperationExpiry implements expirer: the task TTL, counted from the
+// task's start. 0 keeps tasks forever.
 func (c *cloudMC) setOperationExpiry(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -449,8 +461,42 @@ var cmcFixtures = map[string][]map[string]any{
 		"osType": "Ubuntu 22.04 LTS (64-bit)", "zoneId": CloudMCZoneID, "zoneName": CloudMCZoneName}},
 	"networks": {{"id": CloudMCNetworkID, "name": CloudMCNetworkName, "cidr": CloudMCNetworkCIDR, "zoneId": CloudMCZoneID,
 		"zoneName": CloudMCZoneName, "state": "Implemented"}},
-	"diskofferings": {{"id": CloudMCDiskOfferingID, "name": CloudMCDiskOfferingName, "gbSize": cmcDiskOfferingGB, "customSize": true}},
+	"diskofferings": cmcDiskOfferingFixtures(),
 	"zones":         {{"id": CloudMCZoneID, "name": CloudMCZoneName}},
+}
+
+// cmcDiskOffering is a disk offering: a volume is made from one, of its
+// size, or of the size asked for when the offering is custom-size.
+type cmcDiskOffering struct {
+	id, name string
+	gb       int // 0 for a custom-size offering
+}
+
+func (o *cmcDiskOffering) custom() bool { return o.gb == 0 }
+
+var cmcDiskOfferings = []cmcDiskOffering{
+	{CloudMCDiskOffering20ID, CloudMCDiskOffering20Name, 20},
+	{CloudMCDiskOfferingID, CloudMCDiskOfferingName, 50},
+	{CloudMCDiskOffering100ID, CloudMCDiskOffering100Name, 100},
+	{CloudMCCustomDiskOfferingID, CloudMCCustomDiskOfferingName, 0},
+}
+
+func cmcDiskOfferingFixtures() []map[string]any {
+	var out []map[string]any
+	for _, o := range cmcDiskOfferings {
+		out = append(out, map[string]any{"id": o.id, "name": o.name, "gbSize": o.gb, "customSize": o.custom(),
+			"customIops": false, "storageTier": "performance"})
+	}
+	return out
+}
+
+func cmcDiskOfferingByID(id string) *cmcDiskOffering {
+	for i := range cmcDiskOfferings {
+		if cmcDiskOfferings[i].id == id {
+			return &cmcDiskOfferings[i]
+		}
+	}
+	return nil
 }
 
 func (c *cloudMC) getFixture(kind, id string) (any, error) {
@@ -477,23 +523,51 @@ type cmcTask struct {
 	Result     json.RawMessage `json:"result,omitempty"`
 }
 
-// startTask starts the asynchronous side of a request. succeed applies the
-// effect at completion and returns the resource for the task's result
-// (rendered then, so it is what GET answered at that moment); rollback
-// undoes what the request applied up front when the task fails, which an
-// injected fail-operation fault makes it do.
-func (c *cloudMC) startTask(r *http.Request, resourceID string, succeed func() (any, *opFailure), rollback func()) cmcTask {
-	op := &operation{
-		id: uuid.NewString(), family: "tasks", resourceIDs: []string{resourceID},
-		succeed: func() (any, *opFailure) {
-			v, fail := succeed()
-			if fail != nil {
-				return nil, fail
-			}
-			return encodeRaw(v), nil
-		},
-		rollback: rollback,
+// cmcHold is the task a resource is held by, if any. While it runs the
+// resource keeps the state it had, and every other change to it is refused.
+type cmcHold struct {
+	verb   string // what the task does: create, delete, start, attach...
+	taskID string
+}
+
+// refuse is the error of a change asked of a resource held by a task, or nil.
+func (h cmcHold) refuse(kind, id, verb, state string) error {
+	if h.taskID == "" {
+		return nil
 	}
+	return &cmcError{http.StatusBadRequest, CloudMCErrTaskInProgress,
+		fmt.Sprintf("Cannot %s %s %s: task %s (%s) is still in progress on it", verb, cmcSingular(kind), id, h.taskID, h.verb),
+		map[string]any{"id": id, "type": kind, "currentState": state, "taskId": h.taskID, "operation": h.verb}}
+}
+
+// startTask starts the asynchronous side of a request, which holds the
+// resource (h) until it ends. succeed applies the effect at completion and
+// returns the resource for the task's result (rendered then, so it is what
+// GET answered at that moment); rollback undoes what the request applied up
+// front when the task fails, which an injected fail-operation fault makes
+// it do.
+func (c *cloudMC) startTask(r *http.Request, resourceID string, h *cmcHold, verb string, succeed func() (any, *opFailure), rollback func()) cmcTask {
+	op := &operation{id: uuid.NewString(), family: "tasks", resourceIDs: []string{resourceID}}
+	release := func() {
+		if h.taskID == op.id {
+			*h = cmcHold{}
+		}
+	}
+	op.succeed = func() (any, *opFailure) {
+		release()
+		v, fail := succeed()
+		if fail != nil {
+			return nil, fail
+		}
+		return encodeRaw(v), nil
+	}
+	op.rollback = func() {
+		release()
+		if rollback != nil {
+			rollback()
+		}
+	}
+	*h = cmcHold{verb: verb, taskID: op.id}
 	c.ops.start(c.env.now(), op)
 	infoOf(r).started(op)
 	return cmcTask{TaskID: op.id, TaskStatus: cmcTaskPending}
@@ -534,14 +608,17 @@ func renderCMCTask(op *operation) cmcTask {
 	return t
 }
 
-// getTask answers a task; one that is unknown or finished more than the task
-// TTL ago is a 404, as on the real service.
+// getTask answers a task; one that is unknown or started more than the task
+// TTL ago is a 404, as on the real service, even while its operation runs on.
 func (c *cloudMC) getTask(r *http.Request) (any, error) {
 	id := r.PathValue("id")
 	op, ok := c.ops.get(id)
+	if ok && c.ops.expiry > 0 && c.env.now().Sub(op.startedAt) > c.ops.expiry {
+		ok = false
+	}
 	if !ok {
 		return nil, &cmcError{http.StatusNotFound, CloudMCErrNotFound,
-			fmt.Sprintf("No task with id %s: it does not exist or finished too long ago", id), map[string]any{"id": id, "type": "tasks"}}
+			fmt.Sprintf("No task with id %s: it does not exist or has expired", id), map[string]any{"id": id, "type": "tasks"}}
 	}
 	if op.done() {
 		op.queried = true

@@ -8,17 +8,18 @@ import (
 )
 
 // Ingress rule states, CloudStack's firewall rule words: Add while the create
-// task runs, Active once applied, Revoke while the delete task runs.
+// task runs, Active once applied. A rule being deleted stays Active until its
+// task completes.
 const (
 	cmcRuleAdd    = "Add"
 	cmcRuleActive = "Active"
-	cmcRuleRevoke = "Revoke"
 )
 
 type cmcRule struct {
 	id, networkID, protocol, cidr, state string
 	startPort, endPort                   int
 	icmpType, icmpCode                   *int
+	hold                                 cmcHold
 }
 
 // cmcRuleView is an ingress rule as GET renders it.
@@ -159,14 +160,14 @@ func (c *cloudMC) createRule(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if other := c.st.rules.find(func(o *cmcRule) bool { return o.state != cmcRuleRevoke && o.overlaps(x) }); other != nil {
+	if other := c.st.rules.find(func(o *cmcRule) bool { return o.overlaps(x) }); other != nil {
 		return nil, &cmcError{http.StatusBadRequest, CloudMCErrNameInUse,
 			fmt.Sprintf("The rule conflicts with ingress rule %s (%s %s)", other.id, other.protocol, other.cidr),
 			map[string]any{"id": other.id, "type": "ingressrules"}}
 	}
 	x.id, x.state = newID(), cmcRuleAdd
 	c.st.rules.put(x.id, x)
-	return c.startTask(r, x.id, func() (any, *opFailure) {
+	return c.startTask(r, x.id, &x.hold, "create", func() (any, *opFailure) {
 		if c.st.rules.get(x.id) == nil {
 			return nil, cmcFail(CloudMCErrNotFound, "Ingress rule %s disappeared while it was being added", x.id)
 		}
@@ -187,14 +188,12 @@ func (c *cloudMC) deleteRule(r *http.Request) (any, error) {
 	if x.state != cmcRuleActive {
 		return nil, cmcWrongState("ingressrules", x.id, "delete", x.state, cmcRuleActive)
 	}
-	x.state = cmcRuleRevoke
-	return c.startTask(r, x.id, func() (any, *opFailure) {
+	if err := x.hold.refuse("ingressrules", x.id, "delete", x.state); err != nil {
+		return nil, err
+	}
+	return c.startTask(r, x.id, &x.hold, "delete", func() (any, *opFailure) {
 		view := c.renderRule(x)
 		c.st.rules.del(x.id)
 		return view, nil
-	}, func() {
-		if x.state == cmcRuleRevoke {
-			x.state = cmcRuleActive
-		}
-	}), nil
+	}, nil), nil
 }

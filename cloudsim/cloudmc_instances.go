@@ -9,17 +9,15 @@ import (
 )
 
 // Instance states. Running, Stopped and Error are the ones the reference
-// names; Starting (also while the instance is being created), Stopping and
-// Destroying are what the simulator shows while a task works on it. A reboot
-// keeps the instance Running, as CloudStack does.
+// names; an instance being created is Starting. A start, stop, reboot or
+// delete leaves the state as it was until its task completes, as strictly as
+// a real CloudMC may show it.
 const (
-	cmcRunning    = "Running"
-	cmcStopped    = "Stopped"
-	cmcErrored    = "Error"
-	cmcStarting   = "Starting"
-	cmcStopping   = "Stopping"
-	cmcDestroying = "Destroying"
-	cmcDestroyed  = "Destroyed" // only in the result of a delete task
+	cmcRunning   = "Running"
+	cmcStopped   = "Stopped"
+	cmcErrored   = "Error"
+	cmcStarting  = "Starting"
+	cmcDestroyed = "Destroyed" // only in the result of a delete task
 )
 
 // cmcInstance is an instance and what the simulator keeps aside.
@@ -30,6 +28,7 @@ type cmcInstance struct {
 	sshKeyName      string
 	userData        string
 	osVolumeID      string
+	hold            cmcHold
 }
 
 // cmcInstanceView is an instance as GET renders it (the reference's fields).
@@ -183,7 +182,7 @@ func (c *cloudMC) createInstance(r *http.Request) (any, error) {
 	c.st.instances.put(i.id, i)
 	c.st.volumes.put(root.id, root)
 	c.env.tally.add(cmcInstanceCreates, i.name)
-	return c.startTask(r, i.id, func() (any, *opFailure) {
+	return c.startTask(r, i.id, &i.hold, "create", func() (any, *opFailure) {
 		if c.st.instances.get(i.id) == nil {
 			return nil, cmcFail(CloudMCErrNotFound, "Instance %s disappeared while it was being created", i.id)
 		}
@@ -233,10 +232,11 @@ func (c *cloudMC) deleteInstance(r *http.Request) (any, error) {
 	if i.state != cmcRunning && i.state != cmcStopped && i.state != cmcErrored {
 		return nil, cmcWrongState("instances", i.id, "delete", i.state, cmcRunning, cmcStopped, cmcErrored)
 	}
-	prev := i.state
-	i.state = cmcDestroying
+	if err := i.hold.refuse("instances", i.id, "delete", i.state); err != nil {
+		return nil, err
+	}
 	c.env.tally.add(cmcInstanceDeletes, i.name)
-	return c.startTask(r, i.id, func() (any, *opFailure) {
+	return c.startTask(r, i.id, &i.hold, "delete", func() (any, *opFailure) {
 		if c.st.instances.get(i.id) == nil {
 			return nil, cmcFail(CloudMCErrNotFound, "Instance %s was already destroyed", i.id)
 		}
@@ -244,11 +244,7 @@ func (c *cloudMC) deleteInstance(r *http.Request) (any, error) {
 		view.State = cmcDestroyed
 		c.removeInstance(i)
 		return view, nil
-	}, func() {
-		if i.state == cmcDestroying {
-			i.state = prev
-		}
-	}), nil
+	}, nil), nil
 }
 
 // cmcInstanceOperations are the operations POST .../instances/{id} takes.
@@ -272,33 +268,29 @@ func (c *cloudMC) operateInstance(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var from, transitional, to, counter string
+	var from, to, counter string
 	switch op {
 	case "start":
-		from, transitional, to, counter = cmcStopped, cmcStarting, cmcRunning, cmcInstanceStarts
+		from, to, counter = cmcStopped, cmcRunning, cmcInstanceStarts
 	case "stop":
-		from, transitional, to, counter = cmcRunning, cmcStopping, cmcStopped, cmcInstanceStops
+		from, to, counter = cmcRunning, cmcStopped, cmcInstanceStops
 	case "reboot":
-		from, transitional, to, counter = cmcRunning, cmcRunning, cmcRunning, cmcInstanceReboots
+		from, to, counter = cmcRunning, cmcRunning, cmcInstanceReboots
 	}
 	if i.state != from {
 		return nil, cmcWrongState("instances", i.id, op, i.state, from)
 	}
-	i.state = transitional
+	if err := i.hold.refuse("instances", i.id, op, i.state); err != nil {
+		return nil, err
+	}
 	// Count the operation once accepted: the instance is on its way. One
 	// whose task later fails (an injected fault) still counts.
 	c.env.tally.add(counter, i.name)
-	return c.startTask(r, i.id, func() (any, *opFailure) {
+	return c.startTask(r, i.id, &i.hold, op, func() (any, *opFailure) {
 		if c.st.instances.get(i.id) == nil {
 			return nil, cmcFail(CloudMCErrNotFound, "Instance %s was destroyed before it could %s", i.id, op)
 		}
-		if i.state == transitional {
-			i.state = to
-		}
+		i.state = to
 		return c.renderInstance(i), nil
-	}, func() {
-		if i.state == transitional {
-			i.state = from
-		}
-	}), nil
+	}, nil), nil
 }

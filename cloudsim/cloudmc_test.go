@@ -131,11 +131,19 @@ func TestCloudMCInstanceLifecycle(t *testing.T) {
 		t.Errorf("after the create: instance %s, volumes %v", m.state("instances", id), m.list(cmcEnvPath("volumes")))
 	}
 
-	// Stop, and stop again: the reference's error.
+	// Stop, and stop again: the reference's error. While the stop runs the
+	// instance still shows Running, and refuses other changes.
 	stop := m.task("POST", cmcEnvPath("instances/"+id+"?operation=stop"), nil)
-	if got := m.state("instances", id); got != "Stopping" {
-		t.Errorf("while stopping: %s", got)
+	if got := m.state("instances", id); got != "Running" {
+		t.Errorf("while stopping: %s, want Running until the task completes", got)
 	}
+	busy := m.wantError("POST", cmcEnvPath("instances/"+id+"?operation=stop"), nil, http.StatusBadRequest, CloudMCErrTaskInProgress,
+		"Cannot stop instance "+id+": task "+stop+" (stop) is still in progress on it")
+	wantBusy := obj{"id": id, "type": "instances", "currentState": "Running", "taskId": stop, "operation": "stop"}
+	if ctx := busy.obj("context"); !reflect.DeepEqual(ctx, wantBusy) {
+		t.Errorf("context = %v, want %v", ctx, wantBusy)
+	}
+	m.wantError("DELETE", cmcEnvPath("instances/"+id), nil, http.StatusBadRequest, CloudMCErrTaskInProgress, "(stop) is still in progress")
 	s.clock.Advance(time.Second)
 	if got := m.getTask(stop); got.str("taskStatus") != "SUCCESS" || got.obj("result").str("state") != "Stopped" {
 		t.Errorf("stop task = %v", got)
@@ -153,11 +161,11 @@ func TestCloudMCInstanceLifecycle(t *testing.T) {
 		"Cannot reboot an instance that isn't in the running state")
 
 	start := m.task("POST", cmcEnvPath("instances/"+id+"?operation=start"), nil)
-	if got := m.state("instances", id); got != "Starting" {
-		t.Errorf("while starting: %s", got)
+	if got := m.state("instances", id); got != "Stopped" {
+		t.Errorf("while starting: %s, want Stopped until the task completes", got)
 	}
-	m.wantError("POST", cmcEnvPath("instances/"+id+"?operation=start"), nil, http.StatusBadRequest, CloudMCErrInvalidState,
-		"Cannot start an instance that isn't in the stopped state")
+	m.wantError("POST", cmcEnvPath("instances/"+id+"?operation=start"), nil, http.StatusBadRequest, CloudMCErrTaskInProgress,
+		"(start) is still in progress")
 	s.clock.Advance(time.Second)
 	if m.getTask(start).str("taskStatus") != "SUCCESS" || m.state("instances", id) != "Running" {
 		t.Errorf("after start: %s", m.state("instances", id))
@@ -173,10 +181,13 @@ func TestCloudMCInstanceLifecycle(t *testing.T) {
 	}
 
 	del := m.task("DELETE", cmcEnvPath("instances/"+id), nil)
-	if got := m.state("instances", id); got != "Destroying" {
-		t.Errorf("while destroying: %s", got)
+	s.clock.Advance(999 * time.Millisecond)
+	if got := m.state("instances", id); got != "Running" {
+		t.Errorf("while destroying: %s, want Running until the task completes", got)
 	}
-	s.clock.Advance(time.Second)
+	m.wantError("DELETE", cmcEnvPath("instances/"+id), nil, http.StatusBadRequest, CloudMCErrTaskInProgress, "(delete) is still in progress")
+	m.wantError("POST", cmcEnvPath("instances/"+id+"?operation=stop"), nil, http.StatusBadRequest, CloudMCErrTaskInProgress, "(delete) is still in progress")
+	s.clock.Advance(time.Millisecond)
 	if got := m.getTask(del); got.str("taskStatus") != "SUCCESS" || got.obj("result").str("state") != "Destroyed" || got.obj("result").str("id") != id {
 		t.Errorf("delete task = %v", got)
 	}
@@ -204,14 +215,14 @@ func TestCloudMCTaskExpiry(t *testing.T) {
 	ctx := context.Background()
 	m.wantError("GET", "/api/v2/tasks/no-such-task", nil, http.StatusNotFound, CloudMCErrNotFound, "No task with id no-such-task")
 
-	// The default TTL: 30 minutes after the task ended.
+	// The default TTL: 30 minutes after the task started.
 	taskID, id := m.createInstance("web-1", nil)
-	s.clock.Advance(time.Second + 30*time.Minute)
+	s.clock.Advance(30 * time.Minute)
 	if got := m.getTask(taskID).str("taskStatus"); got != "SUCCESS" {
-		t.Errorf("30m after the end the task is %s", got)
+		t.Errorf("30m after the start the task is %s", got)
 	}
 	s.clock.Advance(time.Millisecond)
-	e := m.wantError("GET", "/api/v2/tasks/"+taskID, nil, http.StatusNotFound, CloudMCErrNotFound, "finished too long ago")
+	e := m.wantError("GET", "/api/v2/tasks/"+taskID, nil, http.StatusNotFound, CloudMCErrNotFound, "it does not exist or has expired")
 	if e.obj("context").str("type") != "tasks" || e.obj("context").str("id") != taskID {
 		t.Errorf("context = %v", e.obj("context"))
 	}
@@ -219,22 +230,27 @@ func TestCloudMCTaskExpiry(t *testing.T) {
 		t.Error("the instance went with its task")
 	}
 
-	// A TTL of milliseconds, set at run time; pending tasks never expire.
+	// A TTL shorter than the task, set at run time: the task is forgotten
+	// while it runs, the instance shows Running all along, and the delete
+	// goes on to the end.
 	if err := s.admin.SetOperationExpiry(ctx, CloudCloudMC, 50*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	stop := m.task("POST", cmcEnvPath("instances/"+id+"?operation=stop"), nil)
-	s.clock.Advance(time.Second - time.Millisecond)
-	m.getTask(stop)
-	s.clock.Advance(time.Millisecond + 50*time.Millisecond)
-	if got := m.getTask(stop).str("taskStatus"); got != "SUCCESS" {
-		t.Errorf("50ms after the end the task is %s", got)
+	del := m.task("DELETE", cmcEnvPath("instances/"+id), nil)
+	s.clock.Advance(50 * time.Millisecond)
+	if got := m.getTask(del).str("taskStatus"); got != "PENDING" {
+		t.Errorf("50ms after the start the task is %s", got)
 	}
 	s.clock.Advance(time.Millisecond)
-	m.wantError("GET", "/api/v2/tasks/"+stop, nil, http.StatusNotFound, CloudMCErrNotFound, "")
-	if got := m.state("instances", id); got != "Stopped" {
-		t.Errorf("the instance is %s: the outcome must be readable from it", got)
+	m.wantError("GET", "/api/v2/tasks/"+del, nil, http.StatusNotFound, CloudMCErrNotFound, "")
+	if got := m.state("instances", id); got != "Running" {
+		t.Errorf("the instance is %s while its forgotten delete runs, want Running", got)
 	}
+	s.clock.Advance(time.Second)
+	m.wantError("GET", cmcEnvPath("instances/"+id), nil, http.StatusNotFound, CloudMCErrNotFound, "")
+	m.wantError("GET", "/api/v2/tasks/"+del, nil, http.StatusNotFound, CloudMCErrNotFound, "")
+	_, id = m.createInstance("web-4", nil)
+	s.clock.Advance(time.Second)
 
 	// The admin API checks what it is given.
 	for _, tc := range []struct {
@@ -261,9 +277,9 @@ func TestCloudMCTaskExpiry(t *testing.T) {
 	if err := s.admin.SetOperationExpiry(ctx, CloudCloudMC, 0); err != nil {
 		t.Fatal(err)
 	}
-	start := m.task("POST", cmcEnvPath("instances/"+id+"?operation=start"), nil)
+	stop := m.task("POST", cmcEnvPath("instances/"+id+"?operation=stop"), nil)
 	s.clock.Advance(1000 * time.Hour)
-	m.getTask(start)
+	m.getTask(stop)
 	forever := startSim(t, Options{CloudMC: CloudMCOptions{TaskTTL: -1}})
 	fm := forever.cmc()
 	tid, _ := fm.createInstance("web-2", nil)
@@ -373,7 +389,7 @@ func TestCloudMCFaults(t *testing.T) {
 	}
 	// A request refused before any task does not spend a fail-operation fault.
 	f := s.run.Server.AddFault(Fault{Cloud: CloudCloudMC, Path: prefix + "volumes", Method: "POST", Action: FaultFailOperation, Times: 1})
-	m.wantError("POST", cmcEnvPath("volumes"), obj{"name": "v"}, http.StatusBadRequest, CloudMCErrInvalidRequest, "sizeInGb is required")
+	m.wantError("POST", cmcEnvPath("volumes"), obj{"name": "v"}, http.StatusBadRequest, CloudMCErrInvalidRequest, "diskOfferingId is required")
 	for _, got := range s.run.Server.Faults() {
 		if got.ID == f.ID && got.Hits != 0 {
 			t.Errorf("a refused request spent the fault: %+v", got)
@@ -505,12 +521,13 @@ func TestCloudMCVolumes(t *testing.T) {
 	}
 
 	s.run.Server.SetOperationLatency(CloudCloudMC, time.Second)
-	tid := m.task("POST", cmcEnvPath("volumes"), obj{"name": "data-1", "sizeInGb": 20, "zoneId": CloudMCZoneID})
+	tid := m.task("POST", cmcEnvPath("volumes"), obj{"name": "data-1", "diskOfferingId": CloudMCCustomDiskOfferingID, "sizeInGb": 20, "zoneId": CloudMCZoneID})
 	var id string
 	for _, v := range m.list(cmcEnvPath("volumes")) {
 		if v.str("name") == "data-1" {
 			id = v.str("id")
-			if v.str("state") != "Creating" || v.str("type") != "data" || num(v["sizeInGb"]) != 20 || v["instanceId"] != nil {
+			if v.str("state") != "Creating" || v.str("type") != "data" || num(v["sizeInGb"]) != 20 || v["instanceId"] != nil ||
+				v.str("diskOfferingId") != CloudMCCustomDiskOfferingID || v.str("diskOfferingName") != CloudMCCustomDiskOfferingName {
 				t.Errorf("volume while creating = %v", v)
 			}
 		}
@@ -522,11 +539,14 @@ func TestCloudMCVolumes(t *testing.T) {
 		t.Errorf("volume create task = %v", got)
 	}
 
-	// Attach, see it attaching, then attached.
+	// Attach: the volume shows Ready and detached until the task completes,
+	// then attached.
 	att := m.task("POST", vpath(id, "attachToInstance"), obj{"instanceId": web})
-	if v := m.data("GET", vpath(id, ""), nil); v.str("state") != "Attaching" || v["instanceId"] != nil {
+	if v := m.data("GET", vpath(id, ""), nil); v.str("state") != "Ready" || v["instanceId"] != nil {
 		t.Errorf("while attaching = %v", v)
 	}
+	m.wantError("POST", vpath(id, "attachToInstance"), obj{"instanceId": db}, http.StatusBadRequest, CloudMCErrTaskInProgress, "(attach) is still in progress")
+	m.wantError("DELETE", vpath(id, ""), nil, http.StatusBadRequest, CloudMCErrTaskInProgress, "(attach) is still in progress")
 	s.clock.Advance(time.Second)
 	v := m.data("GET", vpath(id, ""), nil)
 	if v.str("state") != "Ready" || v.str("instanceId") != web || v.str("instanceName") != "web-1" || v.str("instanceState") != "Running" {
@@ -543,9 +563,10 @@ func TestCloudMCVolumes(t *testing.T) {
 
 	// Detach.
 	det := m.task("POST", vpath(id, "detachFromInstance"), nil)
-	if got := m.data("GET", vpath(id, ""), nil); got.str("state") != "Detaching" || got.str("instanceId") != web {
-		t.Errorf("while detaching = %v", got)
+	if got := m.data("GET", vpath(id, ""), nil); got.str("state") != "Ready" || got.str("instanceId") != web {
+		t.Errorf("while detaching = %v, want Ready and attached until the task completes", got)
 	}
+	m.wantError("POST", vpath(id, "detachFromInstance"), nil, http.StatusBadRequest, CloudMCErrTaskInProgress, "(detach) is still in progress")
 	s.clock.Advance(time.Second)
 	if got := m.getTask(det); got.str("taskStatus") != "SUCCESS" || got.obj("result")["instanceId"] != nil {
 		t.Errorf("detach task = %v", got)
@@ -561,8 +582,8 @@ func TestCloudMCVolumes(t *testing.T) {
 	m.wantError("POST", vpath(osVolume, "detachFromInstance"), nil, http.StatusBadRequest, CloudMCErrInvalidRequest, "OS volume")
 	m.wantError("DELETE", vpath(osVolume, ""), nil, http.StatusBadRequest, CloudMCErrInvalidRequest, "delete the instance instead")
 	stop := m.task("POST", cmcEnvPath("instances/"+db+"?operation=stop"), nil)
-	m.wantError("POST", vpath(id, "attachToInstance"), obj{"instanceId": db}, http.StatusBadRequest, CloudMCErrInvalidState,
-		"Cannot attach a volume to an instance that isn't in the running or stopped state")
+	m.wantError("POST", vpath(id, "attachToInstance"), obj{"instanceId": db}, http.StatusBadRequest, CloudMCErrTaskInProgress,
+		"Cannot attach a volume to instance "+db+": task "+stop+" (stop) is still in progress")
 	s.clock.Advance(time.Second)
 	m.getTask(stop)
 
@@ -573,19 +594,27 @@ func TestCloudMCVolumes(t *testing.T) {
 	if made.str("instanceId") != db || num(made["sizeInGb"]) != 50 || made.str("diskOfferingId") != CloudMCDiskOfferingID || made.str("instanceState") != "Stopped" {
 		t.Errorf("volume made attached = %v", made)
 	}
+	custom := CloudMCCustomDiskOfferingID
 	for _, tc := range []struct {
-		body   obj
-		reason string
+		body          obj
+		field, reason string
 	}{
-		{obj{"sizeInGb": 10}, "name is required"},
-		{obj{"name": "x"}, "sizeInGb is required without a diskOfferingId"},
-		{obj{"name": "x", "sizeInGb": 2000}, "is not from 1 to 1024"},
-		{obj{"name": "x", "sizeInGb": -1}, "is not from 1 to 1024"},
-		{obj{"name": "x", "diskOfferingId": "nope"}, "names no disk offering"},
-		{obj{"name": "x", "sizeInGb": 1, "zoneId": "nope"}, "names no zone"},
-		{obj{"name": "x", "sizeInGb": 1, "instanceId": "nope"}, "names no instance"},
+		{obj{"sizeInGb": 10, "diskOfferingId": custom}, "name", "name is required"},
+		{obj{"name": "x", "sizeInGb": 20}, "diskOfferingId", "diskOfferingId is required: a volume is made from a disk offering"},
+		{obj{"name": "x"}, "diskOfferingId", "diskOfferingId is required"},
+		{obj{"name": "x", "diskOfferingId": "nope"}, "diskOfferingId", "diskOfferingId nope names no disk offering"},
+		{obj{"name": "x", "diskOfferingId": CloudMCDiskOfferingID, "sizeInGb": 50}, "sizeInGb",
+			"sizeInGb applies to a custom-size disk offering only: 50GB - 50 IOPS Min. has a fixed size of 50 GB"},
+		{obj{"name": "x", "diskOfferingId": custom}, "sizeInGb", "sizeInGb is required with the custom-size disk offering"},
+		{obj{"name": "x", "diskOfferingId": custom, "sizeInGb": 2000}, "sizeInGb", "is not from 1 to 1024"},
+		{obj{"name": "x", "diskOfferingId": custom, "sizeInGb": -1}, "sizeInGb", "is not from 1 to 1024"},
+		{obj{"name": "x", "diskOfferingId": custom, "sizeInGb": 1, "zoneId": "nope"}, "zoneId", "names no zone"},
+		{obj{"name": "x", "diskOfferingId": custom, "sizeInGb": 1, "instanceId": "nope"}, "instanceId", "names no instance"},
 	} {
-		m.wantError("POST", cmcEnvPath("volumes"), tc.body, http.StatusBadRequest, 0, tc.reason)
+		e := m.wantError("POST", cmcEnvPath("volumes"), tc.body, http.StatusBadRequest, CloudMCErrInvalidRequest, tc.reason)
+		if e.obj("context").str("field") != tc.field {
+			t.Errorf("%v: context %v, want field %q", tc.body, e.obj("context"), tc.field)
+		}
 	}
 
 	// Deleting the instance detaches its data volumes and takes its OS volume.
@@ -603,10 +632,10 @@ func TestCloudMCVolumes(t *testing.T) {
 
 	// Delete a data volume.
 	vdel := m.task("DELETE", vpath(id, ""), nil)
-	if got := m.state("volumes", id); got != "Destroying" {
-		t.Errorf("while deleting: %s", got)
+	if got := m.state("volumes", id); got != "Ready" {
+		t.Errorf("while deleting: %s, want Ready until the task completes", got)
 	}
-	m.wantError("DELETE", vpath(id, ""), nil, http.StatusBadRequest, CloudMCErrInvalidState, "Cannot delete a volume that isn't in the ready state")
+	m.wantError("DELETE", vpath(id, ""), nil, http.StatusBadRequest, CloudMCErrTaskInProgress, "Cannot delete volume "+id+": task "+vdel+" (delete)")
 	s.clock.Advance(time.Second)
 	m.getTask(vdel)
 	m.wantError("GET", vpath(id, ""), nil, http.StatusNotFound, CloudMCErrNotFound, "")
@@ -697,9 +726,10 @@ func TestCloudMCIngressRules(t *testing.T) {
 	}
 
 	del := m.task("DELETE", cmcEnvPath("ingressrules/"+id), nil)
-	if got := m.state("ingressrules", id); got != "Revoke" {
-		t.Errorf("while deleting: %s", got)
+	if got := m.state("ingressrules", id); got != "Active" {
+		t.Errorf("while deleting: %s, want Active until the task completes", got)
 	}
+	m.wantError("DELETE", cmcEnvPath("ingressrules/"+id), nil, http.StatusBadRequest, CloudMCErrTaskInProgress, "Cannot delete ingress rule "+id)
 	s.clock.Advance(time.Second)
 	if got := m.getTask(del); got.str("taskStatus") != "SUCCESS" || got.obj("result").str("id") != id {
 		t.Errorf("delete task = %v", got)
@@ -717,7 +747,7 @@ func TestCloudMCInventoryFixturesAndReset(t *testing.T) {
 		"computeofferings": CloudMCComputeOfferingID, "templates": CloudMCTemplateID, "networks": CloudMCNetworkID,
 		"diskofferings": CloudMCDiskOfferingID, "zones": CloudMCZoneID,
 	} {
-		if items := m.list(cmcEnvPath(kind)); len(items) != 1 || items[0].str("id") != id {
+		if items := m.list(cmcEnvPath(kind)); kind != "diskofferings" && (len(items) != 1 || items[0].str("id") != id) {
 			t.Errorf("%s = %v", kind, items)
 		}
 		if got := m.data("GET", cmcEnvPath(kind+"/"+id), nil); got.str("id") != id || got.str("name") == "" {
@@ -730,7 +760,7 @@ func TestCloudMCInventoryFixturesAndReset(t *testing.T) {
 	}
 
 	_, id := m.createInstance("web-1", nil)
-	m.task("POST", cmcEnvPath("volumes"), obj{"name": "data-1", "sizeInGb": 5})
+	m.task("POST", cmcEnvPath("volumes"), obj{"name": "data-1", "diskOfferingId": CloudMCDiskOffering20ID})
 	m.task("POST", cmcEnvPath("ingressrules"), obj{"protocol": "TCP", "startPort": 443, "cidr": "0.0.0.0/0"})
 	inv := s.run.Server.Inventory()[CloudCloudMC]
 	if len(inv["instances"]) != 1 || len(inv["volumes"]) != 2 || len(inv["ingress-rules"]) != 1 || len(inv) != 3 {
@@ -808,7 +838,7 @@ func TestCloudMCWithTypedClient(t *testing.T) {
 		t.Errorf("duplicate create: %v", err)
 	}
 
-	vt, err := c.Volumes.Create(ctx, &cloudmc.VolumeCreateRequest{Name: "data", SizeInGB: 10, InstanceID: inst.ID})
+	vt, err := c.Volumes.Create(ctx, &cloudmc.VolumeCreateRequest{Name: "data", DiskOfferingID: CloudMCCustomDiskOfferingID, SizeInGB: 10, InstanceID: inst.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -860,6 +890,54 @@ func TestCloudMCWithTypedClient(t *testing.T) {
 	for _, rec := range s.run.Server.Requests() {
 		if rec.Cloud == CloudCloudMC && !strings.Contains(rec.Query, "org_id=org-1") {
 			t.Errorf("request without org_id: %+v", rec)
+		}
+	}
+}
+
+// Volumes are made from disk offerings, as CloudMC on CloudStack makes them:
+// three of a fixed size and one custom-size are served, a fixed one gives
+// its size, the custom one takes sizeInGb.
+func TestCloudMCDiskOfferings(t *testing.T) {
+	s := startSim(t, Options{CloudMC: CloudMCOptions{Latency: -1}})
+	m := s.cmc()
+	got := map[string]obj{}
+	for _, o := range m.list(cmcEnvPath("diskofferings")) {
+		got[o.str("id")] = o
+	}
+	for _, want := range []struct {
+		id, name string
+		gb       float64
+		custom   bool
+	}{
+		{CloudMCDiskOffering20ID, CloudMCDiskOffering20Name, 20, false},
+		{CloudMCDiskOfferingID, CloudMCDiskOfferingName, 50, false},
+		{CloudMCDiskOffering100ID, CloudMCDiskOffering100Name, 100, false},
+		{CloudMCCustomDiskOfferingID, CloudMCCustomDiskOfferingName, 0, true},
+	} {
+		o := got[want.id]
+		if o.str("name") != want.name || num(o["gbSize"]) != want.gb || o["customSize"] != want.custom {
+			t.Errorf("disk offering %s = %v, want %+v", want.id, o, want)
+		}
+		if one := m.data("GET", cmcEnvPath("diskofferings/"+want.id), nil); !reflect.DeepEqual(one, o) {
+			t.Errorf("GET disk offering %s = %v, listed as %v", want.id, one, o)
+		}
+	}
+	if len(got) != 4 {
+		t.Errorf("%d disk offerings, want 4: %v", len(got), got)
+	}
+
+	fixed := m.task("POST", cmcEnvPath("volumes"), obj{"name": "fixed", "diskOfferingId": CloudMCDiskOffering100ID})
+	custom := m.task("POST", cmcEnvPath("volumes"), obj{"name": "custom", "diskOfferingId": CloudMCCustomDiskOfferingID, "sizeInGb": 7})
+	for _, tc := range []struct {
+		task, offering, name string
+		gb                   float64
+	}{
+		{fixed, CloudMCDiskOffering100ID, CloudMCDiskOffering100Name, 100},
+		{custom, CloudMCCustomDiskOfferingID, CloudMCCustomDiskOfferingName, 7},
+	} {
+		v := m.getTask(tc.task).obj("result")
+		if v.str("diskOfferingId") != tc.offering || v.str("diskOfferingName") != tc.name || num(v["sizeInGb"]) != tc.gb {
+			t.Errorf("volume = %v, want offering %s and %v GB", v, tc.name, tc.gb)
 		}
 	}
 }

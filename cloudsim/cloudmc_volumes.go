@@ -7,18 +7,16 @@ import (
 )
 
 // Volume types and states. Every instance gets an OS volume ("ROOT-<name>")
-// that lives and dies with it; data volumes are made, attached, detached and
-// deleted on their own. Ready is the resting state; the others last while a
-// task works on the volume.
+// that lives and dies with it; data volumes are made from a disk offering,
+// attached, detached and deleted on their own. Ready is the resting state; a
+// volume being created is Creating. An attach, detach or delete leaves the
+// volume as it was until its task completes.
 const (
 	cmcVolumeOS   = "os"
 	cmcVolumeData = "data"
 
-	cmcVolumeReady      = "Ready"
-	cmcVolumeCreating   = "Creating"
-	cmcVolumeAttaching  = "Attaching"
-	cmcVolumeDetaching  = "Detaching"
-	cmcVolumeDestroying = "Destroying"
+	cmcVolumeReady    = "Ready"
+	cmcVolumeCreating = "Creating"
 )
 
 type cmcVolume struct {
@@ -28,6 +26,7 @@ type cmcVolume struct {
 	createdAt            time.Time
 	instanceID           string // attached to
 	attachTo             string // the instance an attach in flight goes to
+	hold                 cmcHold
 }
 
 // cmcVolumeView is a volume as GET renders it (the reference's fields).
@@ -52,8 +51,8 @@ func (c *cloudMC) renderVolume(v *cmcVolume) cmcVolumeView {
 		ID: v.id, Name: v.name, Type: v.typ, State: v.state, SizeInGB: v.sizeGB,
 		CreationDate: cmcTime(v.createdAt), ZoneID: CloudMCZoneID, ZoneName: CloudMCZoneName,
 	}
-	if v.diskOfferingID != "" {
-		out.DiskOfferingID, out.DiskOfferingName = v.diskOfferingID, CloudMCDiskOfferingName
+	if o := cmcDiskOfferingByID(v.diskOfferingID); o != nil {
+		out.DiskOfferingID, out.DiskOfferingName = o.id, o.name
 	}
 	if i := c.st.instances.get(v.instanceID); i != nil {
 		out.InstanceID, out.InstanceName, out.InstanceState = i.id, i.name, i.state
@@ -105,11 +104,16 @@ func (c *cloudMC) attachTarget(field, id string) (*cmcInstance, error) {
 	if i.state != cmcRunning && i.state != cmcStopped {
 		return nil, cmcWrongState("instances", i.id, "attach a volume to", i.state, cmcRunning, cmcStopped)
 	}
+	if err := i.hold.refuse("instances", i.id, "attach a volume to", i.state); err != nil {
+		return nil, err
+	}
 	return i, nil
 }
 
-// createVolume makes a data volume: the size is sizeInGb, else the disk
-// offering's; with instanceId it is attached to that instance as it is made.
+// createVolume makes a data volume from a disk offering, as CloudMC on
+// CloudStack does: of the offering's size, or of sizeInGb when the offering
+// is custom-size (and only then). With instanceId it is attached to that
+// instance as it is made.
 func (c *cloudMC) createVolume(r *http.Request) (any, error) {
 	var req cmcVolumeCreateRequest
 	if err := cmcDecode(r, &req); err != nil {
@@ -118,20 +122,25 @@ func (c *cloudMC) createVolume(r *http.Request) (any, error) {
 	if req.Name == "" {
 		return nil, cmcInvalid("name", "name is required")
 	}
-	size := req.SizeInGB
-	if req.DiskOfferingID != "" {
-		if err := checkFixture("diskOfferingId", req.DiskOfferingID, CloudMCDiskOfferingID, "diskofferings"); err != nil {
-			return nil, err
-		}
-		if size == 0 {
-			size = cmcDiskOfferingGB
-		}
+	if req.DiskOfferingID == "" {
+		return nil, cmcInvalid("diskOfferingId", "diskOfferingId is required: a volume is made from a disk offering (GET .../diskofferings lists them)")
 	}
+	offering := cmcDiskOfferingByID(req.DiskOfferingID)
+	if offering == nil {
+		return nil, cmcInvalid("diskOfferingId", "diskOfferingId %s names no disk offering of this environment", req.DiskOfferingID)
+	}
+	size := offering.gb
 	switch {
-	case size == 0:
-		return nil, cmcInvalid("sizeInGb", "sizeInGb is required without a diskOfferingId")
-	case size < 1 || size > cmcMaxVolumeGB:
-		return nil, cmcInvalid("sizeInGb", "sizeInGb %d is not from 1 to %d", size, cmcMaxVolumeGB)
+	case !offering.custom() && req.SizeInGB != 0:
+		return nil, cmcInvalid("sizeInGb", "sizeInGb applies to a custom-size disk offering only: %s has a fixed size of %d GB",
+			offering.name, offering.gb)
+	case !offering.custom():
+	case req.SizeInGB == 0:
+		return nil, cmcInvalid("sizeInGb", "sizeInGb is required with the custom-size disk offering %s", offering.name)
+	case req.SizeInGB < 1 || req.SizeInGB > cmcMaxVolumeGB:
+		return nil, cmcInvalid("sizeInGb", "sizeInGb %d is not from 1 to %d", req.SizeInGB, cmcMaxVolumeGB)
+	default:
+		size = req.SizeInGB
 	}
 	if req.ZoneID != "" {
 		if err := checkFixture("zoneId", req.ZoneID, CloudMCZoneID, "zones"); err != nil {
@@ -152,7 +161,7 @@ func (c *cloudMC) createVolume(r *http.Request) (any, error) {
 		v.attachTo = target.id
 	}
 	c.st.volumes.put(v.id, v)
-	return c.startTask(r, v.id, func() (any, *opFailure) {
+	return c.startTask(r, v.id, &v.hold, "create", func() (any, *opFailure) {
 		if c.st.volumes.get(v.id) == nil {
 			return nil, cmcFail(CloudMCErrNotFound, "Volume %s disappeared while it was being created", v.id)
 		}
@@ -174,7 +183,7 @@ func (c *cloudMC) completeAttach(v *cmcVolume) *opFailure {
 	id := v.attachTo
 	v.attachTo = ""
 	i := c.st.instances.get(id)
-	if i == nil || i.state == cmcDestroying {
+	if i == nil || i.hold.verb == "delete" {
 		return cmcFail(CloudMCErrNotFound, "Instance %s was destroyed before volume %s could be attached to it", id, v.id)
 	}
 	v.instanceID = i.id
@@ -195,23 +204,19 @@ func (c *cloudMC) deleteVolume(r *http.Request) (any, error) {
 	if v.instanceID != "" {
 		return nil, cmcAttached(v, "delete")
 	}
-	v.state = cmcVolumeDestroying
-	return c.startTask(r, v.id, func() (any, *opFailure) {
+	return c.startTask(r, v.id, &v.hold, "delete", func() (any, *opFailure) {
 		view := c.renderVolume(v)
 		c.st.volumes.del(v.id)
 		return view, nil
-	}, func() {
-		if v.state == cmcVolumeDestroying {
-			v.state = cmcVolumeReady
-		}
-	}), nil
+	}, nil), nil
 }
 
+// checkVolumeReady requires a volume that is Ready and not held by a task.
 func (c *cloudMC) checkVolumeReady(v *cmcVolume, verb string) error {
 	if v.state != cmcVolumeReady {
 		return cmcWrongState("volumes", v.id, verb, v.state, cmcVolumeReady)
 	}
-	return nil
+	return v.hold.refuse("volumes", v.id, verb, v.state)
 }
 
 func cmcAttached(v *cmcVolume, verb string) *cmcError {
@@ -265,16 +270,10 @@ func (c *cloudMC) operateVolume(r *http.Request) (any, error) {
 			return nil, &cmcError{http.StatusBadRequest, CloudMCErrInvalidRequest,
 				fmt.Sprintf("Volume %s is not attached to an instance", v.id), map[string]any{"id": v.id, "type": "volumes"}}
 		}
-		v.state = cmcVolumeDetaching
-		return c.startTask(r, v.id, func() (any, *opFailure) {
+		return c.startTask(r, v.id, &v.hold, "detach", func() (any, *opFailure) {
 			v.instanceID = ""
-			v.state = cmcVolumeReady
 			return c.renderVolume(v), nil
-		}, func() {
-			if v.state == cmcVolumeDetaching {
-				v.state = cmcVolumeReady
-			}
-		}), nil
+		}, nil), nil
 	}
 
 	if v.instanceID != "" {
@@ -284,20 +283,16 @@ func (c *cloudMC) operateVolume(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.state, v.attachTo = cmcVolumeAttaching, i.id
-	return c.startTask(r, v.id, func() (any, *opFailure) {
+	v.attachTo = i.id
+	return c.startTask(r, v.id, &v.hold, "attach", func() (any, *opFailure) {
 		if c.st.volumes.get(v.id) == nil {
 			return nil, cmcFail(CloudMCErrNotFound, "Volume %s disappeared while it was being attached", v.id)
 		}
 		if fail := c.completeAttach(v); fail != nil {
 			return nil, fail
 		}
-		v.state = cmcVolumeReady
 		return c.renderVolume(v), nil
 	}, func() {
 		v.attachTo = ""
-		if v.state == cmcVolumeAttaching {
-			v.state = cmcVolumeReady
-		}
 	}), nil
 }

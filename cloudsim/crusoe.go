@@ -306,7 +306,9 @@ func (c *crusoeCloud) serveLocked(h crusoeHandler, r *http.Request) (int, []byte
 	return http.StatusOK, b
 }
 
-// register wires every route of NOTES.md "Paths".
+// register wires every route of NOTES.md "Paths". A mutation of an item
+// (delete, patch, attach, detach) goes through idle: it is refused while an
+// operation on that item is in progress.
 func (c *crusoeCloud) register(mux *http.ServeMux) {
 	const base = "/v1alpha5/projects/{project_id}/"
 	h := func(method, p string, fn crusoeHandler) { mux.Handle(method+" "+base+p, c.route(fn)) }
@@ -314,10 +316,10 @@ func (c *crusoeCloud) register(mux *http.ServeMux) {
 	h("GET", "compute/vms/instances", c.listVMs)
 	h("POST", "compute/vms/instances", c.createVM)
 	h("GET", "compute/vms/instances/{vm_id}", c.getVM)
-	h("DELETE", "compute/vms/instances/{vm_id}", c.deleteVM)
-	h("PATCH", "compute/vms/instances/{vm_id}", c.updateVM)
-	h("POST", "compute/vms/instances/{vm_id}/attach-disks", c.attachDisks)
-	h("POST", "compute/vms/instances/{vm_id}/detach-disks", c.detachDisks)
+	h("DELETE", "compute/vms/instances/{vm_id}", c.idle("vm", "vm_id", c.deleteVM))
+	h("PATCH", "compute/vms/instances/{vm_id}", c.idle("vm", "vm_id", c.updateVM))
+	h("POST", "compute/vms/instances/{vm_id}/attach-disks", c.idle("vm", "vm_id", c.attachDisks))
+	h("POST", "compute/vms/instances/{vm_id}/detach-disks", c.idle("vm", "vm_id", c.detachDisks))
 	h("POST", "compute/vms/bulk-instances", c.bulkCreateVMs)
 	h("GET", "compute/vms/types", c.listVMTypes)
 	c.registerOperations(h, "compute/vms/instances/operations", crusoeFamVMs)
@@ -335,38 +337,38 @@ func (c *crusoeCloud) register(mux *http.ServeMux) {
 	h("GET", "storage/disks", c.listDisks)
 	h("POST", "storage/disks", c.createDisk)
 	h("GET", "storage/disks/{disk_id}", c.getDisk)
-	h("DELETE", "storage/disks/{disk_id}", c.deleteDisk)
-	h("PATCH", "storage/disks/{disk_id}", c.resizeDisk)
+	h("DELETE", "storage/disks/{disk_id}", c.idle("disk", "disk_id", c.deleteDisk))
+	h("PATCH", "storage/disks/{disk_id}", c.idle("disk", "disk_id", c.resizeDisk))
 	c.registerOperations(h, "storage/disks/operations", crusoeFamDisks)
 	h("GET", "storage/snapshots", c.listSnapshots)
 	h("POST", "storage/snapshots", c.createSnapshot)
 	h("GET", "storage/snapshots/{snapshot_id}", c.getSnapshot)
-	h("DELETE", "storage/snapshots/{snapshot_id}", c.deleteSnapshot)
+	h("DELETE", "storage/snapshots/{snapshot_id}", c.idle("snapshot", "snapshot_id", c.deleteSnapshot))
 	c.registerOperations(h, "storage/snapshots/operations", crusoeFamSnapshots)
 
 	h("GET", "networking/vpc-firewall-rules", c.listRules)
 	h("POST", "networking/vpc-firewall-rules", c.createRule)
 	h("GET", "networking/vpc-firewall-rules/{rule_id}", c.getRule)
-	h("PATCH", "networking/vpc-firewall-rules/{rule_id}", c.updateRule)
-	h("DELETE", "networking/vpc-firewall-rules/{rule_id}", c.deleteRule)
+	h("PATCH", "networking/vpc-firewall-rules/{rule_id}", c.idle("vpc firewall rule", "rule_id", c.updateRule))
+	h("DELETE", "networking/vpc-firewall-rules/{rule_id}", c.idle("vpc firewall rule", "rule_id", c.deleteRule))
 	c.registerOperations(h, "networking/vpc-firewall-rules/operations", crusoeFamRules)
 	h("GET", "networking/vpc-networks", c.listNetworks)
 	h("POST", "networking/vpc-networks", c.createNetwork)
 	h("GET", "networking/vpc-networks/{network_id}", c.getNetwork)
-	h("PATCH", "networking/vpc-networks/{network_id}", c.updateNetwork)
-	h("DELETE", "networking/vpc-networks/{network_id}", c.deleteNetwork)
+	h("PATCH", "networking/vpc-networks/{network_id}", c.idle("vpc network", "network_id", c.updateNetwork))
+	h("DELETE", "networking/vpc-networks/{network_id}", c.idle("vpc network", "network_id", c.deleteNetwork))
 	c.registerOperations(h, "networking/vpc-networks/operations", crusoeFamNetworks)
 	h("GET", "networking/vpc-subnets", c.listSubnets)
 	h("POST", "networking/vpc-subnets", c.createSubnet)
 	h("GET", "networking/vpc-subnets/{subnet_id}", c.getSubnet)
-	h("PATCH", "networking/vpc-subnets/{subnet_id}", c.updateSubnet)
-	h("DELETE", "networking/vpc-subnets/{subnet_id}", c.deleteSubnet)
+	h("PATCH", "networking/vpc-subnets/{subnet_id}", c.idle("vpc subnet", "subnet_id", c.updateSubnet))
+	h("DELETE", "networking/vpc-subnets/{subnet_id}", c.idle("vpc subnet", "subnet_id", c.deleteSubnet))
 	c.registerOperations(h, "networking/vpc-subnets/operations", crusoeFamSubnets)
 	h("GET", "networking/load-balancers", c.listLBs)
 	h("POST", "networking/load-balancers", c.createLB)
 	h("GET", "networking/load-balancers/{lb_id}", c.getLB)
-	h("PATCH", "networking/load-balancers/{lb_id}", c.updateLB)
-	h("DELETE", "networking/load-balancers/{lb_id}", c.deleteLB)
+	h("PATCH", "networking/load-balancers/{lb_id}", c.idle("load balancer", "lb_id", c.updateLB))
+	h("DELETE", "networking/load-balancers/{lb_id}", c.idle("load balancer", "lb_id", c.deleteLB))
 	c.registerOperations(h, "networking/load-balancers/operations", crusoeFamLBs)
 
 	const fallback = "/v1alpha5/"

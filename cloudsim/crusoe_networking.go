@@ -166,16 +166,30 @@ func checkPorts(field string, ps []string) ([]string, error) {
 	return out, nil
 }
 
-func checkTargets(field string, objs []crusoeFirewallObject, required bool) ([]crusoeFirewallObject, error) {
+// checkTargets checks load balancer destinations (NetworkTarget): each a
+// cidr, a resource_id, or both.
+func checkTargets(field string, objs []crusoeFirewallObject) ([]crusoeFirewallObject, error) {
+	return checkObjects(field, objs, false)
+}
+
+// checkRuleObjects checks the sources or destinations of a firewall rule.
+// Every FirewallRuleObject in the reference carries a cidr, some a
+// resource_id too: a resource_id alone does not say which of the
+// resource's addresses the rule means, so it is refused.
+func checkRuleObjects(field string, objs []crusoeFirewallObject) ([]crusoeFirewallObject, error) {
+	return checkObjects(field, objs, true)
+}
+
+func checkObjects(field string, objs []crusoeFirewallObject, needCIDR bool) ([]crusoeFirewallObject, error) {
 	if len(objs) == 0 {
-		if required {
-			return nil, missingField(field)
-		}
-		return []crusoeFirewallObject{}, nil
+		return nil, missingField(field)
 	}
 	for i, o := range objs {
 		f := fmt.Sprintf("%s[%d]", field, i)
-		if o.CIDR == "" && o.ResourceID == "" {
+		switch {
+		case needCIDR && o.CIDR == "":
+			return nil, badField(f+".cidr", "is required (a resource_id alone is not enough: give the resource's address, e.g. its private IPv4 as /32)")
+		case o.CIDR == "" && o.ResourceID == "":
 			return nil, badField(f, "needs a cidr or a resource_id")
 		}
 		if o.CIDR != "" {
@@ -247,10 +261,10 @@ func (c *crusoeCloud) createRule(r *http.Request) (any, error) {
 	if rule.Protocols, err = checkProtocols("protocols", deref(req.Protocols)); err != nil {
 		return nil, err
 	}
-	if rule.Sources, err = checkTargets("sources", derefObjs(req.Sources), true); err != nil {
+	if rule.Sources, err = checkRuleObjects("sources", derefObjs(req.Sources)); err != nil {
 		return nil, err
 	}
-	if rule.Destinations, err = checkTargets("destinations", derefObjs(req.Destinations), true); err != nil {
+	if rule.Destinations, err = checkRuleObjects("destinations", derefObjs(req.Destinations)); err != nil {
 		return nil, err
 	}
 	if rule.SourcePorts, err = checkPorts("source_ports", deref(req.SourcePorts)); err != nil {
@@ -263,6 +277,7 @@ func (c *crusoeCloud) createRule(r *http.Request) (any, error) {
 		return nil, crusoeConflict("vpc firewall rule", rule.Name)
 	}
 	c.st.rules.put(rule.ID, rule)
+	c.env.tally.add(crusoeFirewallCreates, rule.Name)
 	return c.startOp(r, crusoeFamRules, []string{rule.ID}, func() (any, *opFailure) {
 		if c.st.rules.get(rule.ID) == nil {
 			return nil, &opFailure{Code: "not_found", Message: "vpc firewall rule " + rule.ID + " was deleted while it was being created"}
@@ -325,7 +340,7 @@ func (c *crusoeCloud) updateRule(r *http.Request) (any, error) {
 		if t.val == nil {
 			continue
 		}
-		objs, err := checkTargets(t.field, *t.val, true)
+		objs, err := checkRuleObjects(t.field, *t.val)
 		if err != nil {
 			return nil, err
 		}
@@ -651,7 +666,7 @@ func (c *crusoeCloud) createLB(r *http.Request) (any, error) {
 	if err := checkLocation("location", req.Location); err != nil {
 		return nil, err
 	}
-	dests, err := checkTargets("destinations", derefObjs(req.Destinations), true)
+	dests, err := checkTargets("destinations", derefObjs(req.Destinations))
 	if err != nil {
 		return nil, err
 	}
@@ -726,7 +741,7 @@ func (c *crusoeCloud) updateLB(r *http.Request) (any, error) {
 		changes = append(changes, func() { lb.Name = name })
 	}
 	if req.Destinations != nil {
-		dests, err := checkTargets("destinations", *req.Destinations, true)
+		dests, err := checkTargets("destinations", *req.Destinations)
 		if err != nil {
 			return nil, err
 		}

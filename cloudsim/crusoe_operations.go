@@ -2,6 +2,7 @@ package cloudsim
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -92,6 +93,33 @@ func (c *crusoeCloud) syncOp(r *http.Request, family string, resourceIDs []strin
 		ri.operationID = op.id
 	}
 	return crusoeOperationEnvelope{Operation: renderCrusoeOp(op)}
+}
+
+// idle wraps a handler that mutates the item its path names (by the path
+// value key): while an operation on that item is in progress, the request is
+// refused with 409, as NOTES.md says a real cloud may. The caller finds the
+// operation in the family's operations list (resource_id, state
+// IN_PROGRESS), waits for it, and tries again.
+func (c *crusoeCloud) idle(kind, key string, h crusoeHandler) crusoeHandler {
+	return func(r *http.Request) (any, error) {
+		if err := c.checkIdle(kind, r.PathValue(key)); err != nil {
+			return nil, err
+		}
+		return h(r)
+	}
+}
+
+// checkIdle is the 409 a mutation of the resource id meets while an
+// operation on it (its create, an action, its delete) is in progress. The
+// answer does not name the operation: a client must find it itself.
+func (c *crusoeCloud) checkIdle(kind, id string) error {
+	for _, op := range c.ops.order {
+		if op.status == opRunning && slices.Contains(op.resourceIDs, id) {
+			return &crusoeError{http.StatusConflict, "operation_in_progress",
+				fmt.Sprintf("%s %s has an operation in progress; retry once it completes", kind, id)}
+		}
+	}
+	return nil
 }
 
 // registerOperations wires GET <p> and GET <p>/{operation_id} for a family.

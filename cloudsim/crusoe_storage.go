@@ -22,8 +22,7 @@ type crusoeDisk struct {
 	Type         string                 `json:"type"`
 	UpdatedAt    string                 `json:"updated_at"`
 
-	sizeGiB  int64
-	deleting int // delete operations in flight
+	sizeGiB int64
 }
 
 type crusoeDiskAttachment struct {
@@ -204,6 +203,7 @@ func (c *crusoeCloud) createDisk(r *http.Request) (any, error) {
 		return nil, crusoeConflict("disk", req.Name)
 	}
 	d := c.newDisk(req.Name, typ, location, size, blockSize)
+	c.env.tally.add(crusoeDiskCreates, d.Name)
 	return c.startOp(r, crusoeFamDisks, []string{d.ID}, func() (any, *opFailure) {
 		if c.st.disks.get(d.ID) == nil {
 			return nil, &opFailure{Code: "not_found", Message: "disk " + d.ID + " was deleted while it was being created"}
@@ -230,13 +230,12 @@ func (c *crusoeCloud) deleteDisk(r *http.Request) (any, error) {
 	if len(d.AttachedTo) > 0 {
 		return nil, crusoeBadRequest("disk %s is attached to vm %s; detach it or delete the vm first", d.ID, d.AttachedTo[0].VMID)
 	}
-	d.deleting++
 	return c.startOp(r, crusoeFamDisks, []string{d.ID}, func() (any, *opFailure) {
 		if c.st.disks.get(d.ID) != nil {
 			c.removeDisk(d)
 		}
 		return nil, nil
-	}, func() { d.deleting-- }), nil
+	}, nil), nil
 }
 
 type crusoeDiskResizeRequest struct {
@@ -306,6 +305,9 @@ func (c *crusoeCloud) createSnapshot(r *http.Request) (any, error) {
 	d := c.st.disks.get(req.DiskID)
 	if d == nil {
 		return nil, badField("disk_id", "names disk %s, which does not exist", req.DiskID)
+	}
+	if err := c.checkIdle("disk", d.ID); err != nil {
+		return nil, err
 	}
 	now := ts(c.env.now())
 	s := &crusoeSnapshot{

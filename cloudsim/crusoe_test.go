@@ -80,6 +80,7 @@ func TestCrusoeCustomCredentials(t *testing.T) {
 func TestCrusoeVMLifecycle(t *testing.T) {
 	s := startSim(t, Options{})
 	_, diskID := s.createDisk("data-1", "us-east1-a")
+	s.clock.Advance(2 * time.Second) // a disk is attached once its create completed
 
 	op, vmID := s.createVM("web-1", obj{"disks": []obj{{"disk_id": diskID, "mode": "read-write", "attach_type": "data"}}})
 	if op.str("state") != "IN_PROGRESS" || op.str("operation_id") == "" || op.str("started_at") == "" {
@@ -218,6 +219,7 @@ func TestCrusoeNameConflict(t *testing.T) {
 func TestCrusoeAttachedDiskCannotBeDeleted(t *testing.T) {
 	s := startSim(t, Options{})
 	_, diskID := s.createDisk("d1", "us-east1-a")
+	s.clock.Advance(2 * time.Second)
 	_, vmID := s.createVM("v1", obj{"disks": []obj{{"disk_id": diskID, "mode": "read-write", "attachment_type": "data"}}})
 	s.clock.Advance(2 * time.Second)
 
@@ -302,7 +304,7 @@ func TestCrusoeValidation(t *testing.T) {
 	s.wantError("POST", rules, rule, http.StatusBadRequest, "bad_request", `"direction"`)
 	rule["direction"] = "ingress"
 	rule["sources"] = []obj{{}}
-	s.wantError("POST", rules, rule, http.StatusBadRequest, "bad_request", `"sources[0]"`)
+	s.wantError("POST", rules, rule, http.StatusBadRequest, "bad_request", `"sources[0].cidr"`)
 	rule["sources"] = []obj{{"cidr": "not-a-cidr"}}
 	s.wantError("POST", rules, rule, http.StatusBadRequest, "bad_request", `"sources[0].cidr"`)
 	rule["sources"] = []obj{{"cidr": "0.0.0.0/0"}}
@@ -316,6 +318,7 @@ func TestCrusoeValidation(t *testing.T) {
 func TestCrusoeDiskResize(t *testing.T) {
 	s := startSim(t, Options{})
 	_, id := s.createDisk("d", "us-east1-a")
+	s.clock.Advance(2 * time.Second)
 	p := projectPath("storage/disks/" + id)
 	s.wantError("PATCH", p, obj{"size": "5GiB"}, http.StatusBadRequest, "bad_request", "larger")
 	s.op("PATCH", p, obj{"size": "1TiB"})
@@ -332,7 +335,7 @@ func TestCrusoeFirewallRule(t *testing.T) {
 	s := startSim(t, Options{})
 	rules := projectPath("networking/vpc-firewall-rules")
 	op := s.op("POST", rules, obj{"name": "ssh", "action": "allow", "direction": "ingress", "protocols": "[tcp, udp]",
-		"sources": []obj{{"cidr": "0.0.0.0/0"}}, "destinations": []obj{{"resource_id": "306aa10d-5570-4e47-88c9-46bf11bd8737"}},
+		"sources": []obj{{"cidr": "0.0.0.0/0"}}, "destinations": []obj{{"cidr": "172.27.0.2/32", "resource_id": "306aa10d-5570-4e47-88c9-46bf11bd8737"}},
 		"destination_ports": []string{"22", "3000-8080"}, "vpc_network_id": DefaultCrusoeVPCNetworkID})
 	items := s.must("GET", rules, nil).list("items")
 	if len(items) != 1 || items[0].str("state") != "pending" {
@@ -389,6 +392,7 @@ func TestCrusoeNetworksAndSubnets(t *testing.T) {
 	if ip := nic.list("ips")[0].obj("private_ipv4").str("address"); !strings.HasPrefix(ip, "10.10.1.") {
 		t.Errorf("private address %s is not in 10.10.1.0/24", ip)
 	}
+	s.clock.Advance(2 * time.Second)
 	s.op("DELETE", projectPath("compute/vms/instances/"+vmID), nil)
 	s.clock.Advance(2 * time.Second)
 
@@ -573,6 +577,7 @@ func TestSetOperationLatency(t *testing.T) {
 func TestCrusoeSnapshotsAndLoadBalancers(t *testing.T) {
 	s := startSim(t, Options{})
 	_, diskID := s.createDisk("src", "us-east1-a")
+	s.clock.Advance(2 * time.Second)
 	op := s.op("POST", projectPath("storage/snapshots"), obj{"disk_id": diskID})
 	s.clock.Advance(2 * time.Second)
 	snap := s.must("GET", projectPath("storage/snapshots/operations/"+op.str("operation_id")), nil).obj("result")
@@ -604,8 +609,8 @@ func TestCrusoeFailedActionRestsTheVM(t *testing.T) {
 	s.clock.Advance(2 * time.Second)
 	vmPath := projectPath("compute/vms/instances/" + vmID)
 	s.op("PATCH", vmPath, obj{"action": "STOP"})
-	s.clock.Advance(time.Second)
-	// START interrupts the STOP and fails: the VM ends where the STOP led.
+	s.clock.Advance(2 * time.Second)
+	// A START that fails leaves the VM where it was.
 	s.run.Server.AddFault(Fault{Method: "PATCH", Path: "/v1alpha5/**", Action: FaultFailOperation, Times: 1})
 	op := s.op("PATCH", vmPath, obj{"action": "START"})
 	s.clock.Advance(2 * time.Second)
@@ -615,12 +620,101 @@ func TestCrusoeFailedActionRestsTheVM(t *testing.T) {
 	if got := s.must("GET", vmPath, nil).str("state"); got != "STATE_STOPPED" {
 		t.Errorf("VM is %s, want STATE_STOPPED", got)
 	}
-	// Repeating an action is accepted (a client retrying after a lost answer).
+	// Repeating an action while the first still runs is refused (409), not
+	// raced: a client retrying after a lost answer finds the first one.
 	s.op("PATCH", vmPath, obj{"action": "START"})
-	s.op("PATCH", vmPath, obj{"action": "START"})
+	s.wantError("PATCH", vmPath, obj{"action": "START"}, http.StatusConflict, "operation_in_progress", vmID)
 	s.clock.Advance(2 * time.Second)
 	if got := s.must("GET", vmPath, nil).str("state"); got != "STATE_RUNNING" {
 		t.Errorf("VM is %s, want STATE_RUNNING", got)
 	}
 	s.wantError("PATCH", vmPath, obj{"action": "UPDATE", "type": "c1a.4x"}, http.StatusBadRequest, "bad_request", "must be stopped")
+}
+
+// A mutation of a resource whose operation is still in progress is refused
+// with 409, as NOTES.md says a real cloud may: the caller finds the
+// operation in the family's list (resource_id, IN_PROGRESS), waits for it,
+// and tries again. Reads are always answered.
+func TestCrusoeMutationWhileOperationInProgressIsRefused(t *testing.T) {
+	s := startSim(t, Options{})
+	diskOp, diskID := s.createDisk("d", "us-east1-a")
+	diskPath := projectPath("storage/disks/" + diskID)
+	s.wantError("DELETE", diskPath, nil, http.StatusConflict, "operation_in_progress", diskID)
+	s.wantError("PATCH", diskPath, obj{"size": "1TiB"}, http.StatusConflict, "operation_in_progress", diskID)
+	s.wantError("POST", projectPath("storage/snapshots"), obj{"disk_id": diskID}, http.StatusConflict, "operation_in_progress", diskID)
+	vm := obj{"name": "v", "type": "c1a.2x", "location": "us-east1-a", "ssh_public_key": "k", "disks": []obj{{"disk_id": diskID}}}
+	s.wantError("POST", projectPath("compute/vms/instances"), vm, http.StatusConflict, "operation_in_progress", diskID)
+	s.must("GET", diskPath, nil)
+	busy := s.must("GET", projectPath("storage/disks/operations?state=IN_PROGRESS&resource_id="+diskID), nil).list("items")
+	if len(busy) != 1 || busy[0].str("operation_id") != diskOp.str("operation_id") {
+		t.Fatalf("in-progress operations of the disk = %v, want its create", busy)
+	}
+	s.clock.Advance(2 * time.Second)
+
+	createOp, vmID := s.createVM("v", obj{"disks": []obj{{"disk_id": diskID}}})
+	vmPath := projectPath("compute/vms/instances/" + vmID)
+	s.wantError("DELETE", vmPath, nil, http.StatusConflict, "operation_in_progress", vmID)
+	s.wantError("PATCH", vmPath, obj{"action": "STOP"}, http.StatusConflict, "operation_in_progress", vmID)
+	s.wantError("PATCH", vmPath, obj{"action": "RESERVE"}, http.StatusConflict, "operation_in_progress", vmID)
+	s.wantError("POST", vmPath+"/detach-disks", obj{"detach_disks": []string{diskID}}, http.StatusConflict, "operation_in_progress", vmID)
+	busy = s.must("GET", projectPath("compute/vms/instances/operations?state=IN_PROGRESS&resource_id="+vmID), nil).list("items")
+	if len(busy) != 1 || busy[0].str("operation_id") != createOp.str("operation_id") {
+		t.Fatalf("in-progress operations of the vm = %v, want its create", busy)
+	}
+	s.clock.Advance(2 * time.Second)
+	s.op("DELETE", vmPath, nil)
+	s.wantError("DELETE", vmPath, nil, http.StatusConflict, "operation_in_progress", vmID)
+	s.clock.Advance(2 * time.Second)
+	s.wantError("GET", vmPath, nil, http.StatusNotFound, "not_found", vmID)
+
+	rules := projectPath("networking/vpc-firewall-rules")
+	s.op("POST", rules, obj{"name": "r", "action": "allow", "direction": "ingress", "protocols": []string{"tcp"},
+		"sources": []obj{{"cidr": "0.0.0.0/0"}}, "destinations": []obj{{"cidr": "10.0.0.0/8"}}, "vpc_network_id": DefaultCrusoeVPCNetworkID})
+	ruleID := s.must("GET", rules, nil).list("items")[0].str("id")
+	s.wantError("DELETE", rules+"/"+ruleID, nil, http.StatusConflict, "operation_in_progress", ruleID)
+	s.wantError("PATCH", rules+"/"+ruleID, obj{"name": "r2"}, http.StatusConflict, "operation_in_progress", ruleID)
+	s.clock.Advance(2 * time.Second)
+	s.op("DELETE", rules+"/"+ruleID, nil)
+}
+
+// Every FirewallRuleObject of the reference carries a cidr: a source or
+// destination naming a resource only is refused, on create and on update,
+// with the field named.
+func TestCrusoeFirewallRuleObjectNeedsACIDR(t *testing.T) {
+	s := startSim(t, Options{})
+	rules := projectPath("networking/vpc-firewall-rules")
+	rule := obj{"name": "r", "action": "allow", "direction": "ingress", "protocols": []string{"tcp"},
+		"sources": []obj{{"cidr": "0.0.0.0/0"}}, "destinations": []obj{{"resource_id": "306aa10d-5570-4e47-88c9-46bf11bd8737"}},
+		"vpc_network_id": DefaultCrusoeVPCNetworkID}
+	s.wantError("POST", rules, rule, http.StatusBadRequest, "bad_request", `"destinations[0].cidr"`)
+	rule["destinations"] = []obj{{"cidr": "172.27.0.2/32", "resource_id": "306aa10d-5570-4e47-88c9-46bf11bd8737"}}
+	s.op("POST", rules, rule)
+	s.clock.Advance(2 * time.Second)
+	id := s.must("GET", rules, nil).list("items")[0].str("id")
+	s.wantError("PATCH", rules+"/"+id, obj{"sources": []obj{{"resource_id": "x"}}}, http.StatusBadRequest, "bad_request", `"sources[0].cidr"`)
+	// A load balancer's destinations (NetworkTarget) may still name a resource alone.
+	s.op("POST", projectPath("networking/load-balancers"), obj{
+		"name": "lb", "algorithm": "random", "location": "us-east1-a", "protocols": []string{"tcp"},
+		"destinations":       []obj{{"resource_id": "306aa10d-5570-4e47-88c9-46bf11bd8737"}},
+		"network_interfaces": []obj{{"network": DefaultCrusoeVPCNetworkID}},
+	})
+}
+
+// A VM has a private IPv4 from its subnet and, unless asked otherwise, a
+// public one, as the reference shows them: the operation's result and GET
+// both carry them.
+func TestCrusoeVMAddresses(t *testing.T) {
+	s := startSim(t, Options{})
+	op, vmID := s.createVM("v", nil)
+	s.clock.Advance(2 * time.Second)
+	res := s.must("GET", projectPath("compute/vms/instances/operations/"+op.str("operation_id")), nil).obj("result")
+	for _, vm := range []obj{res, s.must("GET", projectPath("compute/vms/instances/"+vmID), nil)} {
+		ip := vm.list("network_interfaces")[0].list("ips")[0]
+		if priv := ip.obj("private_ipv4").str("address"); !strings.HasPrefix(priv, "172.27.16.") {
+			t.Errorf("private address %q is not in the us-east1-a subnet", priv)
+		}
+		if pub := ip.obj("public_ipv4"); pub.str("address") == "" || pub.str("type") != "dynamic" {
+			t.Errorf("public address = %v", pub)
+		}
+	}
 }

@@ -478,8 +478,10 @@ func (c *crusoeCloud) checkAttachments(field, location, vmID string, reqs []crus
 			return nil, badField(f+".disk_id", "names disk %s twice", d.ID)
 		}
 		seen[d.ID] = true
-		if d.deleting > 0 {
-			return nil, badField(f+".disk_id", "names disk %s, which is being deleted", d.ID)
+		// Attaching changes the disk too: not while an operation on it
+		// (its create, a resize, its delete) is in progress.
+		if err := c.checkIdle("disk", d.ID); err != nil {
+			return nil, err
 		}
 		if d.Location != location {
 			return nil, badField(f+".disk_id", "names disk %s in %s, but the VM is in %s", d.ID, d.Location, location)
@@ -600,6 +602,7 @@ func (c *crusoeCloud) createVM(r *http.Request) (any, error) {
 	}
 
 	v := c.newVM(spec)
+	c.env.tally.add(crusoeVMCreates, v.Name)
 	for _, a := range attachments {
 		c.attach(v, a)
 	}
@@ -696,12 +699,8 @@ func (c *crusoeCloud) updateVM(r *http.Request) (any, error) {
 		v.UpdatedAt = ts(c.env.now())
 		return c.syncOp(r, crusoeFamVMs, []string{v.ID}, c.renderVM(v)), nil
 	}
-	if v.deleting > 0 {
-		return nil, crusoeBadRequest("vm %s is being deleted", v.ID)
-	}
-	if v.base == vmCreating {
-		return nil, crusoeBadRequest("vm %s is still being created", v.ID)
-	}
+	// A VM being created or deleted has an operation in progress: idle
+	// refused the request before it got here.
 	var transitional, target string
 	var apply func()
 	switch req.Action {
@@ -765,15 +764,19 @@ func (c *crusoeCloud) updateVM(r *http.Request) (any, error) {
 	}), nil
 }
 
-// Kinds of the Crusoe action counters, by VM name (see Server.Counters).
+// Kinds of the Crusoe action counters, by resource name (see Server.Counters).
 const (
-	crusoeVMStarts = "vm-starts"
-	crusoeVMStops  = "vm-stops"
+	crusoeVMStarts        = "vm-starts"
+	crusoeVMStops         = "vm-stops"
+	crusoeVMCreates       = "vm-creates"
+	crusoeDiskCreates     = "disk-creates"
+	crusoeFirewallCreates = "firewall-rule-creates"
 )
 
-// counters implements counter: the VM START and STOP actions updateVM accepted.
+// counters implements counter: the creates accepted (whatever became of
+// their operations) and the VM START and STOP actions updateVM accepted.
 func (c *crusoeCloud) counters() map[string]map[string]int {
-	return c.env.tally.snapshot(crusoeVMStarts, crusoeVMStops)
+	return c.env.tally.snapshot(crusoeVMCreates, crusoeDiskCreates, crusoeFirewallCreates, crusoeVMStarts, crusoeVMStops)
 }
 
 // resting is the state v's current transition leads to.
@@ -804,9 +807,6 @@ func (c *crusoeCloud) attachDisks(r *http.Request) (any, error) {
 	}
 	if len(req.AttachDisks) == 0 {
 		return nil, missingField("attach_disks")
-	}
-	if v.deleting > 0 {
-		return nil, crusoeBadRequest("vm %s is being deleted", v.ID)
 	}
 	attachments, err := c.checkAttachments("attach_disks", v.Location, v.ID, req.AttachDisks)
 	if err != nil {
@@ -994,6 +994,7 @@ func (c *crusoeCloud) bulkCreateVMs(r *http.Request) (any, error) {
 	var ids []string
 	for _, s := range specs {
 		v := c.newVM(s)
+		c.env.tally.add(crusoeVMCreates, v.Name)
 		for j, dt := range tmpl.Disks {
 			size, _ := parseDiskSize(dt.Size)
 			typ, _ := normalizeDiskType("", dt.Type)

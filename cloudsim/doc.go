@@ -21,7 +21,7 @@
 //	GET    /_sim/requests
 //	GET    /_sim/counters  (actions applied per resource, e.g. instance starts)
 //	PUT    /_sim/latency  {"cloud": "crusoe", "latency": "2s"}
-//	PUT    /_sim/latency  {"cloud": "cloudmc", "expiry": "50ms"}  (how long finished tasks stay readable; 0 = forever)
+//	PUT    /_sim/latency  {"cloud": "cloudmc", "expiry": "50ms"}  (how long tasks stay readable from their start; 0 = forever)
 //
 // # Crusoe Cloud
 //
@@ -78,25 +78,32 @@
 // /api/v2/services/compute-sim/dev/ (CloudMCOptions.ServiceCode and
 // Environment; another answers 404), with instances, volumes and
 // ingressrules, and read-only fixtures that survive Reset and stay out of the
-// Inventory: computeofferings, templates, networks, diskofferings and zones,
-// one each (CloudMCComputeOfferingID, CloudMCTemplateID, CloudMCNetworkID,
-// CloudMCDiskOfferingID, CloudMCZoneID). org_id is accepted whatever it says.
-// Reads answer {"data": ...}. Every change answers {"taskId", "taskStatus":
-// "PENDING"} and runs as a task for CloudMCOptions.Latency (default 1s), the
-// resource in a transitional state meanwhile: an instance Starting (created
-// or started), Stopping or Destroying (a reboot keeps it Running), a volume
-// Creating, Attaching, Detaching or Destroying, an ingress rule Add or
-// Revoke. GET /api/v2/tasks/{id} answers {"taskId", "taskStatus", "result"}:
-// SUCCESS with the resource as result, or FAILED with an errors array as
-// result. A task that finished more than CloudMCOptions.TaskTTL ago (default
-// 30m, settable at run time with SetOperationExpiry) answers 404, while the
-// resource stays readable. Creating an instance creates its OS volume
+// Inventory: computeofferings, templates, networks and zones, one each
+// (CloudMCComputeOfferingID, CloudMCTemplateID, CloudMCNetworkID,
+// CloudMCZoneID), and diskofferings: 20, 50 and 100 GB of a fixed size
+// (CloudMCDiskOffering20ID, CloudMCDiskOfferingID, CloudMCDiskOffering100ID)
+// and one custom-size (CloudMCCustomDiskOfferingID). A volume create needs a
+// diskOfferingId, and a sizeInGb when, and only when, the offering is
+// custom-size. org_id is accepted whatever it says. Reads answer {"data":
+// ...}. Every change answers {"taskId", "taskStatus": "PENDING"} and runs as
+// a task for CloudMCOptions.Latency (default 1s). As strictly as a real
+// CloudMC may, the resource keeps the state it had until the task completes
+// (an instance being stopped or deleted shows Running throughout); only a
+// resource being created shows, Starting (an instance), Creating (a volume)
+// or Add (an ingress rule). Meanwhile other changes to it are refused with
+// CloudMCErrTaskInProgress. GET /api/v2/tasks/{id} answers {"taskId",
+// "taskStatus", "result"}: SUCCESS with the resource as result, or FAILED
+// with an errors array as result. A task started more than
+// CloudMCOptions.TaskTTL ago (default 30m, settable at run time with
+// SetOperationExpiry) answers 404, even while it still runs; the resource
+// stays readable and the operation goes on. Creating an instance creates its OS volume
 // ("ROOT-<name>"), deleting it removes that and detaches its data volumes.
 // Errors are {"errors": [{code, message, context}]}: 400 with
 // CloudMCErrInvalidRequest (context names the field), CloudMCErrNameInUse
 // (an instance name taken, case-insensitively, or an overlapping ingress
 // rule), CloudMCErrInvalidState (2012, the reference's, with currentState
-// and expectedStates) or CloudMCErrInUse (an attached volume); 403
+// and expectedStates), CloudMCErrInUse (an attached volume) or
+// CloudMCErrTaskInProgress (the resource is held by a task); 403
 // CloudMCErrForbidden; 404 CloudMCErrNotFound; 405 CloudMCErrMethodNotAllowed;
 // 500 CloudMCErrInternal. A fail-operation Fault makes the task end FAILED,
 // undoing what the request applied: what it was creating disappears. The

@@ -3,6 +3,8 @@ package cloudsim
 import (
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"net/http"
 	"path"
 	"strconv"
@@ -17,9 +19,12 @@ const (
 	// Retry-After header when RetryAfter > 0) without serving it.
 	FaultError = "error"
 	// FaultFailOperation serves the request, but the asynchronous operation it
-	// starts ends FAILED with Code and Message, and what the operation was
-	// creating disappears at that moment. A request that starts no operation
-	// is served normally and does not count as a hit.
+	// starts ends FAILED with Code and Message. What a failed create was
+	// making disappears at that moment; what a failed delete (or any other
+	// failed change) acted on stays as it was before the request: Crusoe
+	// operations and CloudMC tasks alike. A request that starts no operation
+	// (a lookup, or the container API's synchronous delete) is served
+	// normally and does not count as a hit.
 	//
 	// KraftCloud has no operations: there each item of the request whose
 	// name matches Item fails with error code Code (a number; 12, unavailable,
@@ -59,6 +64,20 @@ type Fault struct {
 	Times int `json:"times,omitempty"`
 	// Skip lets this many matching requests through before the fault applies.
 	Skip int `json:"skip,omitempty"`
+	// Rate is the probability, between 0 and 1, that the fault applies to a
+	// matching request (once Skip is spent and while Times is not); 0 means
+	// every one. The draws come from a generator seeded with Seed, one per
+	// fault, so a run that sends the same requests in the same order sees
+	// the same faults. When faults overlap, each one in turn draws for a
+	// request the earlier ones let through: a fault after one of rate 0.1
+	// sees 90% of the requests.
+	Rate float64 `json:"rate,omitempty"`
+	// Seed seeds the fault's draws; when a fault with a Rate has none, the
+	// simulator picks one and reports it here, so a run can be repeated.
+	Seed int64 `json:"seed,omitempty"`
+	// Seen is how many matching requests reached the fault so far, whether
+	// it applied or not (read-only).
+	Seen int `json:"seen"`
 	// Hits is how many requests the fault affected so far (read-only).
 	Hits int `json:"hits"`
 }
@@ -85,6 +104,9 @@ func (f Fault) Validate() error {
 	}
 	if f.Skip < 0 {
 		return fmt.Errorf("fault: skip %d is negative", f.Skip)
+	}
+	if math.IsNaN(f.Rate) || f.Rate < 0 || f.Rate > 1 {
+		return fmt.Errorf("fault: rate %v is not a probability between 0 and 1 (e.g. rate=0.1)", f.Rate)
 	}
 	if f.RetryAfter < 0 {
 		return fmt.Errorf("fault: retryAfter %s is negative", f.RetryAfter)
@@ -143,7 +165,10 @@ func (f Fault) normalized() Fault {
 	if f.Method == "*" {
 		f.Method = ""
 	}
-	f.Hits = 0
+	f.Hits, f.Seen = 0, 0
+	if f.Rate >= 1 {
+		f.Rate = 0 // every matching request, as without a rate
+	}
 	switch f.Action {
 	case FaultError:
 		if f.Status == 0 {
@@ -222,9 +247,11 @@ func matchSegments(pat, segs []string) bool {
 // e.g. "error:GET:/v1alpha5/projects/*/compute/vms/**:status=429,retry-after=2s,times=2"
 // or "fail-operation:POST:/v1alpha5/projects/*/networking/vpc-firewall-rules:code=INTERNAL,message=boom".
 // The method may be '*' or empty for any. Keys: status, code, message,
-// retry-after, delay, times, skip, cloud, item. Durations are Go durations or
-// seconds. A message may contain commas; it may not contain '='.
-// e.g. "fail-operation:PUT:/v1/instances/start:item=web-1*,code=12,times=1".
+// retry-after, delay, times, skip, rate, seed, cloud, item. Durations are Go
+// durations or seconds; a rate is a probability (0.1) or a percentage (10%).
+// A message may contain commas; it may not contain '='.
+// e.g. "fail-operation:PUT:/v1/instances/start:item=web-1*,code=12,times=1"
+// or "fail-operation:*:/v1alpha5/**:rate=0.1,seed=42" (one operation in ten fails).
 func ParseFault(s string) (Fault, error) {
 	var f Fault
 	fail := func(format string, a ...any) (Fault, error) {
@@ -330,11 +357,34 @@ func parseFaultOptions(f *Fault, opts string) error {
 			if err != nil {
 				return fmt.Errorf("bad skip %q: want a number", v)
 			}
+		case "rate":
+			if f.Rate, err = parseRate(v); err != nil {
+				return err
+			}
+		case "seed":
+			f.Seed, err = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return fmt.Errorf("bad seed %q: want a whole number", v)
+			}
 		default:
-			return fmt.Errorf("unknown option %q (want status, code, message, retry-after, delay, times, skip, cloud or item)", k)
+			return fmt.Errorf("unknown option %q (want status, code, message, retry-after, delay, times, skip, rate, seed, cloud or item)", k)
 		}
 	}
 	return nil
+}
+
+// parseRate reads a probability: "0.1" or "10%".
+func parseRate(v string) (float64, error) {
+	v = strings.TrimSpace(v)
+	num, pct := strings.CutSuffix(v, "%")
+	r, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil {
+		return 0, fmt.Errorf("bad rate %q: want a probability such as 0.1, or 10%%", v)
+	}
+	if pct {
+		r /= 100
+	}
+	return r, nil
 }
 
 // faultSet holds the active faults and their counters.
@@ -346,7 +396,7 @@ type faultSet struct {
 
 type faultEntry struct {
 	Fault
-	seen int // matching requests so far, for Skip
+	rng *rand.Rand // the draws of a fault with a Rate; guarded by faultSet.mu
 }
 
 func (s *faultSet) add(f Fault) Fault {
@@ -357,8 +407,21 @@ func (s *faultSet) add(f Fault) Fault {
 		s.nextID++
 		f.ID = "f" + strconv.Itoa(s.nextID)
 	}
-	s.faults = append(s.faults, &faultEntry{Fault: f})
-	return f
+	e := &faultEntry{Fault: f}
+	if f.Rate > 0 {
+		if e.Seed == 0 {
+			e.Seed = rand.Int64N(1_000_000_000) + 1 // short enough to type back in
+		}
+		e.rng = newFaultRand(e.Seed)
+	}
+	s.faults = append(s.faults, e)
+	return e.Fault
+}
+
+// newFaultRand is the generator of a fault's draws: the same seed gives the
+// same sequence on every platform and Go release (PCG is specified).
+func newFaultRand(seed int64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), 0x636c6f7564736d)) // "cloudsm"
 }
 
 func (s *faultSet) has(id string) bool {
@@ -410,8 +473,11 @@ func (s *faultSet) take(cloud string, r *http.Request) (Fault, bool) {
 		if e.Times > 0 && e.Hits >= e.Times {
 			continue
 		}
-		e.seen++
-		if e.seen <= e.Skip {
+		e.Seen++
+		if e.Seen <= e.Skip {
+			continue
+		}
+		if e.rng != nil && e.rng.Float64() >= e.Rate {
 			continue
 		}
 		e.Hits++

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -242,6 +245,10 @@ func TestParseFault(t *testing.T) {
 			Fault{Path: "/v1alpha5/**", Action: "delay", Delay: Duration(1500 * time.Millisecond), Skip: 3, Cloud: "crusoe"}},
 		{"error::/v1alpha5/**:status=503,message=down, try later,retry_after=10",
 			Fault{Path: "/v1alpha5/**", Action: "error", Status: 503, Message: "down, try later", RetryAfter: Duration(10 * time.Second)}},
+		{"fail-operation:*:/v1alpha5/**:rate=0.1,seed=42",
+			Fault{Path: "/v1alpha5/**", Action: "fail-operation", Rate: 0.1, Seed: 42}},
+		{"drop-response:POST:/v1alpha5/**:rate=2%", Fault{Method: "POST", Path: "/v1alpha5/**", Action: "drop-response", Rate: 0.02}},
+		{"error:/x:rate=1,times=3", Fault{Path: "/x", Action: "error", Rate: 1, Times: 3}},
 	}
 	for _, tc := range good {
 		got, err := ParseFault(tc.in)
@@ -269,6 +276,11 @@ func TestParseFault(t *testing.T) {
 		{"delay:GET:/x", "needs a delay"},
 		{"error:GET:/x/[:status=500", "bad segment"},
 		{"error:GET:/x:status", `"status" is not key=value`},
+		{"error:GET:/x:rate=often", `bad rate "often"`},
+		{"error:GET:/x:rate=1.5", "rate 1.5 is not a probability"},
+		{"error:GET:/x:rate=-10%", "rate -0.1 is not a probability"},
+		{"error:GET:/x:rate=NaN", "rate NaN is not a probability"},
+		{"error:GET:/x:seed=0x2a", `bad seed "0x2a"`},
 	}
 	for _, tc := range bad {
 		_, err := ParseFault(tc.in)
@@ -317,5 +329,240 @@ func TestUnknownPathIsJournaled(t *testing.T) {
 	reqs := s.run.Server.Requests()
 	if len(reqs) != 1 || reqs[0].Path != "/v9/nothing" || reqs[0].Cloud != "" || reqs[0].Status != 404 {
 		t.Errorf("journal = %+v", reqs)
+	}
+}
+
+// statusesUnder sends n GETs to a simulator with the one fault f installed
+// and returns the status each got.
+func statusesUnder(t *testing.T, f Fault, n int) (statuses []int, after Fault) {
+	t.Helper()
+	s := startSim(t, Options{})
+	s.run.Server.AddFault(f)
+	for range n {
+		status, _ := s.call("GET", projectPath("storage/disks"), nil)
+		statuses = append(statuses, status)
+	}
+	return statuses, s.run.Server.Faults()[0]
+}
+
+func TestFaultRateIsSeeded(t *testing.T) {
+	const n = 1000
+	f := Fault{Method: "GET", Path: "/v1alpha5/**", Action: FaultError, Status: 503, Rate: 0.3, Seed: 42}
+	first, got := statusesUnder(t, f, n)
+	hits := 0
+	for _, st := range first {
+		if st == http.StatusServiceUnavailable {
+			hits++
+		}
+	}
+	// Binomial(1000, 0.3): the mean is 300 and the standard deviation 14.5.
+	if hits < 230 || hits > 370 {
+		t.Errorf("rate 0.3 hit %d of %d requests, want about 300", hits, n)
+	}
+	if got.Hits != hits || got.Seen != n || got.Seed != 42 || got.Rate != 0.3 {
+		t.Errorf("fault after the run = %+v, want %d hits of %d seen, seed 42", got, hits, n)
+	}
+	// The same seed faults the same requests; another seed, others.
+	again, _ := statusesUnder(t, f, n)
+	if !slices.Equal(first, again) {
+		t.Error("the same seed faulted different requests")
+	}
+	f.Seed = 43
+	other, _ := statusesUnder(t, f, n)
+	if slices.Equal(first, other) {
+		t.Error("seeds 42 and 43 faulted the same requests")
+	}
+}
+
+func TestFaultRateWithSkipAndTimes(t *testing.T) {
+	statuses, got := statusesUnder(t, Fault{Path: "/v1alpha5/**", Action: FaultError, Rate: 0.5, Seed: 7, Skip: 10, Times: 5}, 100)
+	for i, st := range statuses[:10] {
+		if st != http.StatusOK {
+			t.Errorf("request %d, within skip=10, answered %d", i+1, st)
+		}
+	}
+	failed := 0
+	for _, st := range statuses {
+		if st == http.StatusInternalServerError {
+			failed++
+		}
+	}
+	if failed != 5 || got.Hits != 5 {
+		t.Errorf("%d requests failed (fault %+v), want times=5", failed, got)
+	}
+	// Once times is spent the fault no longer sees requests.
+	if got.Seen >= 100 || got.Seen < 15 {
+		t.Errorf("seen = %d", got.Seen)
+	}
+}
+
+func TestFaultWithoutRateAppliesToEveryRequest(t *testing.T) {
+	statuses, got := statusesUnder(t, Fault{Path: "/v1alpha5/**", Action: FaultError, Status: 502}, 20)
+	for i, st := range statuses {
+		if st != http.StatusBadGateway {
+			t.Fatalf("request %d answered %d, want 502", i+1, st)
+		}
+	}
+	if got.Seed != 0 || got.Hits != 20 || got.Seen != 20 {
+		t.Errorf("fault = %+v: no seed without a rate, 20 hits", got)
+	}
+}
+
+func TestFaultRateSeedIsPickedAndReported(t *testing.T) {
+	s := startSim(t, Options{})
+	f := s.run.Server.AddFault(Fault{Path: "/v1alpha5/**", Action: FaultError, Rate: 0.5})
+	if f.Seed == 0 {
+		t.Fatalf("AddFault = %+v: a fault with a rate and no seed gets one", f)
+	}
+	if listed := s.run.Server.Faults()[0]; listed.Seed != f.Seed {
+		t.Errorf("listed seed %d, added %d", listed.Seed, f.Seed)
+	}
+	// The admin API takes and reports rates and seeds, and refuses a rate
+	// that is no probability.
+	ctx := context.Background()
+	got, err := s.admin.AddFault(ctx, Fault{Path: "/x", Action: FaultDropResponse, Rate: 0.25, Seed: 9})
+	if err != nil || got.Rate != 0.25 || got.Seed != 9 {
+		t.Errorf("admin AddFault = %+v, %v", got, err)
+	}
+	if _, err := s.admin.AddFault(ctx, Fault{Path: "/x", Action: FaultError, Rate: 1.01}); err == nil || !strings.Contains(err.Error(), "rate 1.01") {
+		t.Errorf("admin AddFault with rate 1.01: %v", err)
+	}
+}
+
+// A fail-operation fault with a rate draws on every matching request, but
+// only requests that start an operation count, as without a rate.
+func TestFaultRateFailOperationCountsOperationsOnly(t *testing.T) {
+	s := startSim(t, Options{Crusoe: CrusoeOptions{OperationLatency: -1}})
+	s.run.Server.AddFault(Fault{Path: "/v1alpha5/**", Action: FaultFailOperation, Rate: 0.5, Seed: 3})
+	failed := 0
+	for i := range 40 {
+		s.must("GET", projectPath("storage/disks"), nil)
+		op := s.op("POST", projectPath("storage/disks"), obj{"name": fmt.Sprintf("d%d", i), "size": "10GiB", "location": "us-east1-a"})
+		done := s.must("GET", projectPath("storage/disks/operations/"+op.str("operation_id")), nil)
+		if done.str("state") == "FAILED" {
+			failed++
+		}
+	}
+	f := s.run.Server.Faults()[0]
+	if f.Hits != failed || failed < 8 || failed > 32 {
+		t.Errorf("%d of 40 creates failed; fault %+v (hits count failed operations only)", failed, f)
+	}
+	if f.Seen != 120 { // 40 lookups, 40 creates, 40 operation reads
+		t.Errorf("seen = %d, want 120", f.Seen)
+	}
+}
+
+// fail-operation fails deletes as it fails creates, in every cloud whose
+// delete is asynchronous; what the delete acted on stays.
+func TestFaultFailOperationOnDeletes(t *testing.T) {
+	t.Run("crusoe disk and firewall rule", func(t *testing.T) {
+		s := startSim(t, Options{Crusoe: CrusoeOptions{OperationLatency: -1}})
+		_, diskID := s.createDisk("d", "us-east1-a")
+		rule := s.op("POST", projectPath("networking/vpc-firewall-rules"), obj{
+			"name": "r", "vpc_network_id": DefaultCrusoeVPCNetworkID, "action": "allow", "direction": "ingress", "protocols": []string{"tcp"},
+			"sources": []obj{{"cidr": "0.0.0.0/0"}}, "destinations": []obj{{"cidr": "10.0.0.0/8"}},
+		})
+		ruleID := s.must("GET", projectPath("networking/vpc-firewall-rules/operations/"+rule.str("operation_id")), nil).obj("result").str("id")
+		s.run.Server.AddFault(Fault{Method: "DELETE", Path: "/v1alpha5/**", Action: FaultFailOperation, Times: 2})
+		for _, del := range []struct{ family, id string }{{"storage/disks", diskID}, {"networking/vpc-firewall-rules", ruleID}} {
+			op := s.op("DELETE", projectPath(del.family+"/"+del.id), nil)
+			done := s.must("GET", projectPath(del.family+"/operations/"+op.str("operation_id")), nil)
+			if done.str("state") != "FAILED" {
+				t.Errorf("delete of %s: operation %v, want FAILED", del.family, done)
+			}
+			s.must("GET", projectPath(del.family+"/"+del.id), nil)
+		}
+		if hits := s.run.Server.Faults()[0].Hits; hits != 2 {
+			t.Errorf("hits = %d, want 2", hits)
+		}
+	})
+	t.Run("cloudmc instance", func(t *testing.T) {
+		s := startSim(t, Options{})
+		m := s.cmc()
+		task, id := m.createInstance("web-1", nil)
+		s.clock.Advance(time.Minute)
+		if got := m.getTask(task).str("taskStatus"); got != "SUCCESS" {
+			t.Fatalf("create task %s", got)
+		}
+		s.run.Server.AddFault(Fault{Cloud: CloudCloudMC, Method: "DELETE", Path: "/api/v2/**", Action: FaultFailOperation, Times: 1})
+		del := m.task("DELETE", cmcEnvPath("instances/"+id), nil)
+		s.clock.Advance(time.Minute)
+		if got := m.getTask(del).str("taskStatus"); got != "FAILED" {
+			t.Errorf("delete task %s, want FAILED", got)
+		}
+		if got := m.state("instances", id); got != "Running" {
+			t.Errorf("after a failed delete the instance is %s, want Running", got)
+		}
+	})
+	t.Run("kraftcloud instance", func(t *testing.T) {
+		s := startSim(t, Options{})
+		k := s.kc()
+		k.createInstance(obj{"name": "keep"})
+		k.createInstance(obj{"name": "go"})
+		s.run.Server.AddFault(Fault{Method: "DELETE", Path: "/v1/instances", Action: FaultFailOperation, Item: "keep", Code: "12"})
+		_, out := k.call("DELETE", "/v1/instances", []obj{{"name": "keep"}, {"name": "go"}})
+		items := byName(out.obj("data").list("instances"))
+		if items["keep"].str("status") != "error" || int(num(items["keep"]["error"])) != 12 || items["go"].str("status") != "success" {
+			t.Errorf("delete answered %v", out)
+		}
+		if got := k.state("keep"); got == "" {
+			t.Error("the instance whose delete failed is gone")
+		}
+	})
+	t.Run("container delete is synchronous", func(t *testing.T) {
+		s := startSim(t, Options{})
+		o := s.ovz()
+		job := o.create("ct1", "template1")
+		s.clock.Advance(time.Minute)
+		id := o.job(job).str("entity_id")
+		s.run.Server.AddFault(Fault{Method: "DELETE", Path: "/v0.1/**", Action: FaultFailOperation})
+		o.must(http.StatusOK, "DELETE", "/containers/"+id, nil)
+		if f := s.run.Server.Faults()[0]; f.Hits != 0 {
+			t.Errorf("a delete that starts no job spent the fault: %+v", f)
+		}
+	})
+}
+
+// Every create the clouds accept is counted by name, whatever became of its
+// operation: a resource made twice under one name shows as 2, the
+// duplicate a retry after a dropped response must never make.
+func TestCreateCounters(t *testing.T) {
+	s := startSim(t, Options{Crusoe: CrusoeOptions{OperationLatency: -1}, KraftCloud: KraftCloudOptions{Latency: -1}})
+	_, diskID := s.createDisk("d", "us-east1-a")
+	s.createVM("vm", obj{"disks": []obj{{"disk_id": diskID}}})
+	s.op("POST", projectPath("networking/vpc-firewall-rules"), obj{
+		"name": "r", "vpc_network_id": DefaultCrusoeVPCNetworkID, "action": "allow", "direction": "ingress", "protocols": []string{"tcp"},
+		"sources": []obj{{"cidr": "0.0.0.0/0"}}, "destinations": []obj{{"cidr": "10.0.0.0/8"}},
+	})
+	// A refused create (the name is taken) is not counted...
+	s.wantError("POST", projectPath("storage/disks"), obj{"name": "d", "size": "10GiB", "location": "us-east1-a"}, http.StatusConflict, "already_exists", "")
+	// ...a create whose operation fails is, and so is the one made after it.
+	s.run.Server.AddFault(Fault{Method: "POST", Path: "/v1alpha5/**", Action: FaultFailOperation, Times: 1})
+	s.op("POST", projectPath("storage/disks"), obj{"name": "again", "size": "10GiB", "location": "us-east1-a"})
+	s.createDisk("again", "us-east1-a")
+	// A dropped response: the create was served, and counts.
+	s.run.Server.AddFault(Fault{Method: "POST", Path: "/v1alpha5/**", Action: FaultDropResponse, Times: 1})
+	if resp, err := s.hc.Do(s.request(context.Background(), "POST", projectPath("storage/disks"), obj{"name": "lost", "size": "10GiB", "location": "us-east1-a"})); err == nil {
+		resp.Body.Close()
+		t.Fatal("the dropped create answered")
+	}
+	k := s.kc()
+	k.createInstance(obj{"name": "app", "autostart": false})
+	k.one("DELETE", "/v1/instances/app", nil, "instances")
+	k.createInstance(obj{"name": "app", "autostart": false})
+
+	got := s.run.Server.Counters()
+	want := map[string]map[string]int{
+		"disk-creates":          {"d": 1, "again": 2, "lost": 1},
+		"vm-creates":            {"vm": 1},
+		"firewall-rule-creates": {"r": 1},
+	}
+	for kind, names := range want {
+		if !maps.Equal(got[CloudCrusoe][kind], names) {
+			t.Errorf("crusoe %s = %v, want %v", kind, got[CloudCrusoe][kind], names)
+		}
+	}
+	if c := got[CloudKraftCloud]["instance-creates"]; !maps.Equal(c, map[string]int{"app": 2}) {
+		t.Errorf("kraftcloud instance-creates = %v", c)
 	}
 }

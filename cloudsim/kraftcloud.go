@@ -45,6 +45,7 @@ const (
 	KraftCloudErrAlreadyExists   = 10 // the name (or domain) is taken
 	KraftCloudErrInvalidArgument = 11 // an argument that is well-formed but cannot apply, e.g. a mount point in use
 	KraftCloudErrUnavailable     = 12 // transient: try again
+	KraftCloudErrTimeout         = 13 // a wait ended before the instance reached the state asked for
 )
 
 // KraftCloudOptions configures the KraftCloud v1 simulator.
@@ -66,8 +67,9 @@ func (o KraftCloudOptions) withDefaults() KraftCloudOptions {
 
 // Kinds of the KraftCloud action counters, by instance name.
 const (
-	kcInstanceStarts = "instance-starts"
-	kcInstanceStops  = "instance-stops"
+	kcInstanceStarts  = "instance-starts"
+	kcInstanceStops   = "instance-stops"
+	kcInstanceCreates = "instance-creates"
 )
 
 // kraftCloud simulates KraftCloud v1 (one metro, one account).
@@ -81,12 +83,15 @@ const (
 // time, without holding the lock while it sleeps.
 //
 // Answers follow the reference envelope. Global scope (a JSON array of items)
-// always answers HTTP 200 with one item per input: top-level "success" when
-// every item succeeded, "partial_success" when some failed, and "error" when
-// every item failed (still 200, still carrying the items). Local scope (one
-// object named in the path) and creates answer one item; when it fails the
-// HTTP status follows its code (8 → 404, 9 and 10 → 409, 11 → 400, 12 → 503)
-// and the envelope is "error" with the item in data. A global-scope endpoint
+// answers one item per input: HTTP 200 with top-level "success" when every
+// item succeeded, or "partial_success" when some failed; when every item
+// failed the request failed, and the answer is top-level "error" with HTTP
+// 404 if no object was found, else 400, still carrying every item (the
+// reference: one result per item), so a client must read items whatever the
+// HTTP status. Local scope (one object named in the path) and creates answer
+// one item; when it fails the HTTP status follows its code (8 → 404, 9 and
+// 10 → 409, 11 → 400, 12 → 503, 13 → 408) and the envelope is "error" with
+// the item in data. A global-scope endpoint
 // given one JSON object instead of an array answers like local scope, and a
 // local-scope path takes a name where the UUID goes. Unknown (including
 // mis-cased), ill-typed or invalid parameters abort the whole request with 400
@@ -146,10 +151,10 @@ func (c *kraftCloud) setOperationLatency(d time.Duration) {
 	c.latency = max(d, 0)
 }
 
-// counters implements counter: starts (stopped → starting, including an
-// autostarting create) and stops applied, by instance name.
+// counters implements counter: creates, starts (stopped → starting,
+// including an autostarting create) and stops applied, by instance name.
 func (c *kraftCloud) counters() map[string]map[string]int {
-	return c.env.tally.snapshot(kcInstanceStarts, kcInstanceStops)
+	return c.env.tally.snapshot(kcInstanceCreates, kcInstanceStarts, kcInstanceStops)
 }
 
 func (c *kraftCloud) inventory() inventory {
@@ -405,11 +410,13 @@ type kcErrorEntry struct {
 	Message string `json:"message,omitempty"`
 }
 
-// kcItemErr is a failed item.
+// kcItemErr is a failed item. State is the state of an instance a wait gave
+// up on.
 type kcItemErr struct {
 	Status  string `json:"status"`
 	UUID    string `json:"uuid,omitempty"`
 	Name    string `json:"name,omitempty"`
+	State   string `json:"state,omitempty"`
 	Message string `json:"message"`
 	Error   int    `json:"error"`
 }
@@ -429,6 +436,8 @@ func kcHTTPStatus(code int) int {
 		return http.StatusBadRequest
 	case KraftCloudErrUnavailable:
 		return http.StatusServiceUnavailable
+	case KraftCloudErrTimeout:
+		return http.StatusRequestTimeout
 	}
 	return http.StatusInternalServerError
 }
@@ -440,18 +449,28 @@ type kcReply struct {
 
 const kcPartialMessage = "Failed to perform all operations"
 
-// kcBatchReply answers a global-scope request: always 200 (see kraftCloud).
+// kcBatchReply answers a global-scope request with every item: 200 unless
+// every item failed, then 404 when none was found, else 400 (see kraftCloud).
 func kcBatchReply(collection string, items []any) kcReply {
-	failed := 0
+	failed, missing := 0, 0
 	for _, it := range items {
-		if _, ok := it.(*kcItemErr); ok {
+		if e, ok := it.(*kcItemErr); ok {
 			failed++
+			if e.Error == KraftCloudErrNotFound {
+				missing++
+			}
 		}
 	}
 	env := kcEnvelope{Status: "success", Data: map[string][]any{collection: append([]any{}, items...)}}
 	switch {
 	case failed > 0 && failed == len(items):
+		status := http.StatusBadRequest
+		if missing == failed {
+			status = http.StatusNotFound
+		}
 		env.Status, env.Message = "error", kcPartialMessage
+		env.Errors = []kcErrorEntry{{Status: status, Message: kcPartialMessage}}
+		return kcReply{status, env}
 	case failed > 0:
 		env.Status, env.Message = "partial_success", kcPartialMessage
 	}

@@ -592,6 +592,7 @@ func (c *kraftCloud) createInstanceLocked(r *http.Request, q *kcCreateInstanceRe
 		deleteOnStop: slices.Contains(q.Features, "delete-on-stop"), rest: kcStopped,
 	}
 	c.st.instances.put(i)
+	c.env.tally.add(kcInstanceCreates, name)
 	if i.deleteOnStop {
 		c.st.deleteOnStop++
 	}
@@ -786,9 +787,9 @@ func (o kcWaitOptions) item(ref kcRef) kcWaitRequest { return kcWaitRequest{ref,
 
 // waitInstances holds the answer until each instance is in the state asked
 // for or its timeout passes (GET /v1/instances/wait,
-// GET /v1/instances/{uuid}/wait). An item that timed out still succeeds, with
-// the state the instance is in: the client compares it with the one it asked
-// for.
+// GET /v1/instances/{uuid}/wait). An item whose timeout passed first fails
+// with KraftCloudErrTimeout and the state the instance is in; when every item
+// of a batch timed out, the whole answer is an error (see kcBatchReply).
 func (c *kraftCloud) waitInstances(r *http.Request, reqs []kcWaitRequest) []any {
 	var active []*kcWait
 	out := kcEach(c, r, kcInstances, reqs, func(i *kcInstance, q kcWaitRequest, _ time.Time) any {
@@ -803,6 +804,11 @@ func (c *kraftCloud) waitInstances(r *http.Request, reqs []kcWaitRequest) []any 
 		case !ok:
 		case w.gone:
 			out[k] = kcNotFound("instance", reqs[k].kcRef)
+		case w.state != w.want:
+			e := kcFail(kcRef{UUID: w.uuid, Name: w.name}, KraftCloudErrTimeout,
+				"Timed out waiting for instance '%s' to be %s: it is %s", w.name, w.want, w.state)
+			e.State = w.state
+			out[k] = e
 		default:
 			out[k] = &kcStateView{Status: "success", UUID: w.uuid, Name: w.name, State: w.state}
 		}

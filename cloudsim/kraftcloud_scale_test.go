@@ -51,9 +51,10 @@ func TestKraftCloudTenThousandInstances(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for batch := range batches {
+				// The second pass fails every item: 400, with the items.
 				status, out := k.call("PUT", "/v1/instances/start", batch)
-				if status != http.StatusOK {
-					t.Errorf("start: %d %v", status, out)
+				if status != http.StatusOK && status != http.StatusBadRequest {
+					t.Errorf("start: %d %v", status, out.str("message"))
 					continue
 				}
 				for _, it := range out.obj("data").list("instances") {

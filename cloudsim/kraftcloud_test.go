@@ -321,11 +321,6 @@ func TestKraftCloudPartialSuccess(t *testing.T) {
 		t.Errorf("failed items do not name their objects: %v", items)
 	}
 
-	// Every item failing is "error", still 200 with the items.
-	status, out = k.call("PUT", "/v1/instances/stop", []obj{{"name": "nope"}, {"name": "also-nope"}})
-	if status != http.StatusOK || out.str("status") != "error" || len(out.obj("data").list("instances")) != 2 {
-		t.Errorf("all failed: %d %v", status, out)
-	}
 	// One object instead of an array answers like local scope.
 	k.wantError("PUT", "/v1/instances/start", obj{"name": "nope"}, http.StatusNotFound, KraftCloudErrNotFound, "nope")
 }
@@ -335,11 +330,18 @@ func TestKraftCloudWait(t *testing.T) {
 	k := s.kc()
 	k.createInstance(obj{"name": "w"})
 
-	// The fake clock does not move: the wait times out and reports where it stands.
-	items := k.must("GET", "/v1/instances/wait", []obj{{"name": "w", "timeout_ms": 30}, {"name": "w", "state": "starting", "timeout_ms": 0}}, "instances")
-	if items[0].str("state") != "starting" || items[0].str("status") != "success" || items[1].str("state") != "starting" {
-		t.Errorf("wait = %v", items)
+	// The fake clock does not move: the first wait times out, a failed
+	// item that says where the instance stands.
+	status, out := k.call("GET", "/v1/instances/wait", []obj{{"name": "w", "timeout_ms": 30}, {"name": "w", "state": "starting", "timeout_ms": 0}})
+	items := out.obj("data").list("instances")
+	if status != http.StatusOK || out.str("status") != "partial_success" || len(items) != 2 ||
+		items[0].str("status") != "error" || num(items[0]["error"]) != KraftCloudErrTimeout || items[0].str("state") != "starting" ||
+		items[0].str("message") != "Timed out waiting for instance 'w' to be running: it is starting" ||
+		items[1].str("status") != "success" || items[1].str("state") != "starting" {
+		t.Errorf("wait = %d %v", status, out)
 	}
+	// A local-scope wait that times out answers 408 with its item.
+	k.wantError("GET", "/v1/instances/w/wait", obj{"timeout_ms": 0}, http.StatusRequestTimeout, KraftCloudErrTimeout, "Timed out waiting for instance 'w'")
 
 	// Time passes while the server waits.
 	done := make(chan struct{})
@@ -358,10 +360,76 @@ func TestKraftCloudWait(t *testing.T) {
 		t.Errorf("local wait = %v", got)
 	}
 
-	status, out := k.call("GET", "/v1/instances/wait", []obj{{"name": "w", "state": "stopped", "timeout_ms": 0}, {"name": "ghost"}})
+	status, out = k.call("GET", "/v1/instances/wait", []obj{{"name": "w", "state": "running", "timeout_ms": 0}, {"name": "ghost"}})
 	items = out.obj("data").list("instances")
 	if status != 200 || out.str("status") != "partial_success" || items[0].str("state") != "running" || num(items[1]["error"]) != 8 {
 		t.Errorf("wait with a missing instance = %d %v", status, out)
+	}
+}
+
+// A batch in which every item failed is a failed request: 404 when none of
+// the objects exists, else 400, with every item and its own code in data.
+func TestKraftCloudAllFailedBatch(t *testing.T) {
+	s := startSim(t, Options{})
+	k := s.kc()
+	k.createInstance(obj{"name": "up"})
+	k.createInstance(obj{"name": "slow", "autostart": false})
+	s.clock.Advance(time.Second)
+	k.must("PUT", "/v1/instances/start", []obj{{"name": "slow"}}, "instances") // starting until the clock moves
+
+	type item struct {
+		name    string
+		code    int
+		message string
+		state   string
+	}
+	tests := []struct {
+		name, method, path string
+		body               []obj
+		status             int
+		collection         string
+		want               []item
+	}{
+		{"none found", "PUT", "/v1/instances/stop", []obj{{"name": "nope"}, {"name": "also-nope"}}, http.StatusNotFound, "instances", []item{
+			{"nope", KraftCloudErrNotFound, "No instance with name 'nope'", ""},
+			{"also-nope", KraftCloudErrNotFound, "No instance with name 'also-nope'", ""},
+		}},
+		{"each its own reason", "PUT", "/v1/instances/start", []obj{{"name": "web-ghost"}, {"name": "up"}}, http.StatusBadRequest, "instances", []item{
+			{"web-ghost", KraftCloudErrNotFound, "No instance with name 'web-ghost'", ""},
+			{"up", KraftCloudErrInvalidState, "Instance 'up' is already running", ""},
+		}},
+		{"every wait timed out", "GET", "/v1/instances/wait", []obj{{"name": "slow", "timeout_ms": 20}, {"name": "up", "state": "stopped", "timeout_ms": 0}}, http.StatusBadRequest, "instances", []item{
+			{"slow", KraftCloudErrTimeout, "Timed out waiting for instance 'slow' to be running: it is starting", "starting"},
+			{"up", KraftCloudErrTimeout, "Timed out waiting for instance 'up' to be stopped: it is running", "running"},
+		}},
+		{"volumes", "DELETE", "/v1/volumes", []obj{{"name": "gone"}}, http.StatusNotFound, "volumes", []item{
+			{"gone", KraftCloudErrNotFound, "No volume with name 'gone'", ""},
+		}},
+		{"service groups", "GET", "/v1/services", []obj{{"name": "gone"}}, http.StatusNotFound, "service_groups", []item{
+			{"gone", KraftCloudErrNotFound, "No service group with name 'gone'", ""},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, out := k.call(tt.method, tt.path, tt.body)
+			if status != tt.status || out.str("status") != "error" || out.str("message") != kcPartialMessage {
+				t.Errorf("answer %d %q %q, want %d error", status, out.str("status"), out.str("message"), tt.status)
+			}
+			if errs := out.list("errors"); len(errs) != 1 || int(num(errs[0]["status"])) != tt.status {
+				t.Errorf("errors = %v", out["errors"])
+			}
+			items := out.obj("data").list(tt.collection)
+			if len(items) != len(tt.want) {
+				t.Fatalf("%d items, want %d: %v", len(items), len(tt.want), items)
+			}
+			for n, w := range tt.want {
+				it := items[n]
+				if it.str("status") != "error" || it.str("name") != w.name || int(num(it["error"])) != w.code ||
+					it.str("message") != w.message || it.str("state") != w.state {
+					t.Errorf("item %d = %v, want %+v", n, it, w)
+				}
+			}
+		})
 	}
 }
 

@@ -299,9 +299,9 @@ func (s *Server) SetOperationLatency(cloudName string, d time.Duration) {
 	}
 }
 
-// SetOperationExpiry changes how long a cloud keeps a finished operation
-// readable before it answers as unknown: the CloudMC task TTL ("cloudmc";
-// 0 keeps tasks forever). It reports false for a cloud that has no such
+// SetOperationExpiry changes how long a cloud keeps an operation readable
+// before it answers as unknown: the CloudMC task TTL ("cloudmc", counted
+// from the task's start; 0 keeps tasks forever). It reports false for a cloud that has no such
 // setting or is unknown.
 func (s *Server) SetOperationExpiry(cloudName string, d time.Duration) bool {
 	e, ok := s.cloudNamed(cloudName).(expirer)
@@ -314,8 +314,13 @@ func (s *Server) SetOperationExpiry(cloudName string, d time.Duration) bool {
 // Counters returns the actions each cloud applied, by cloud, kind and
 // resource name: Counters()["kraftcloud"]["instance-starts"]["web-1"] is how
 // many times instance web-1 was started (stopped → starting). Crusoe counts
-// "vm-starts" and "vm-stops", KraftCloud "instance-starts" and
-// "instance-stops". Counts survive deletes and last until Reset.
+// "vm-creates", "disk-creates", "firewall-rule-creates" (creates accepted,
+// whether their operations succeeded or not), "vm-starts" and "vm-stops";
+// KraftCloud "instance-creates", "instance-starts" and "instance-stops";
+// CloudMC its instance creates, starts, stops, reboots and deletes; the
+// container API its creates and deletes. More than one
+// create for a name means a resource was made twice. Counts survive deletes
+// and last until Reset.
 func (s *Server) Counters() map[string]map[string]map[string]int {
 	out := map[string]map[string]map[string]int{}
 	for _, c := range s.clouds {
@@ -347,8 +352,11 @@ func (s *Server) validateFault(f Fault) error {
 
 // Running is a Server listening on a port.
 type Running struct {
-	// URL is the base URL, e.g. http://127.0.0.1:41234.
-	URL    string
+	// URL is the base URL, e.g. http://127.0.0.1:41234. Listening on every
+	// interface, it names 127.0.0.1, where this machine reaches it.
+	URL string
+	// Addr is the address it is bound to, e.g. [::]:8787 for every interface.
+	Addr   net.Addr
 	Server *Server
 	srv    *http.Server
 }
@@ -376,7 +384,7 @@ func Start(addr string, opts Options) (*Running, error) {
 			s.env.log.Error("cloudsim: serve", "error", err)
 		}
 	}()
-	return &Running{URL: "http://" + host, Server: s, srv: srv}, nil
+	return &Running{URL: "http://" + host, Addr: ln.Addr(), Server: s, srv: srv}, nil
 }
 
 // Close stops listening and closes every connection.

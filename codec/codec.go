@@ -1,6 +1,7 @@
 // Package codec encrypts workflow payloads, so that user data in inputs and
-// results (SSH keys, startup scripts) is unreadable in Temporal's history and
-// to anyone who can read the server's database.
+// results (SSH keys, startup scripts) and failures (the clouds' error text,
+// partial results) is unreadable in Temporal's history and to anyone who can
+// read the server's database.
 //
 // Credentials never travel in payloads at all (workers read them from their
 // environment); the codec is for the rest. It is off unless a key is set, and
@@ -17,7 +18,9 @@ import (
 	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -152,4 +155,32 @@ func (c *AESGCM) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, erro
 // DataConverter wraps the SDK's default converter with c.
 func DataConverter(c converter.PayloadCodec) converter.DataConverter {
 	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+}
+
+// FailureConverter is the SDK's failure converter over dc, with every
+// failure's message and stack trace moved into a payload of dc
+// (EncodeCommonAttributes). The SDK's default failure converter writes
+// failures with the plain default data converter: a failed run's message
+// (the cloud's error text) and its details (the partial result, with names
+// and IDs) would stay readable in history with the codec on.
+func FailureConverter(dc converter.DataConverter) converter.FailureConverter {
+	return temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+		DataConverter:          dc,
+		EncodeCommonAttributes: true,
+	})
+}
+
+// Apply turns c on in client options, for a client and the workers built on
+// it: payloads through DataConverter and failures through FailureConverter.
+// A converter the options already have is kept; a nil c changes nothing.
+func Apply(co *client.Options, c converter.PayloadCodec) {
+	if c == nil {
+		return
+	}
+	if co.DataConverter == nil {
+		co.DataConverter = DataConverter(c)
+	}
+	if co.FailureConverter == nil {
+		co.FailureConverter = FailureConverter(co.DataConverter)
+	}
 }

@@ -37,7 +37,7 @@ instance:
   computeOffering: ` + cloudsim.CloudMCComputeOfferingID + `
   network: ` + cloudsim.CloudMCNetworkID + `
   template: ` + cloudsim.CloudMCTemplateID + `
-volume: {name: data, size: 20GiB}
+volume: {name: data, diskOffering: ` + cloudsim.CloudMCCustomDiskOfferingName + `, size: 20GiB}
 ingressRules:
   - {protocol: tcp, ports: "22", cidr: 0.0.0.0/0}
   - {protocol: tcp, ports: "8000-8080", cidr: 10.0.0.0/8}
@@ -53,7 +53,7 @@ func cmcInput(name string) workflows.ProvisionInstanceInput {
 	return workflows.ProvisionInstanceInput{
 		Instance: workflows.CloudMCInstanceSpec{Name: name, ComputeOfferingID: cloudsim.CloudMCComputeOfferingID,
 			NetworkID: cloudsim.CloudMCNetworkID, TemplateID: cloudsim.CloudMCTemplateID},
-		Volume: &workflows.CloudMCVolumeSpec{Name: name + "-data", SizeGB: 20},
+		Volume: &workflows.CloudMCVolumeSpec{Name: name + "-data", DiskOffering: cloudsim.CloudMCCustomDiskOfferingName, SizeGB: 20},
 		IngressRules: []workflows.CloudMCIngressRuleSpec{
 			{Protocol: "tcp", StartPort: 22, CIDR: "0.0.0.0/0"},
 			{Protocol: "tcp", StartPort: 8000, EndPort: 8080, CIDR: "10.0.0.0/8"},
@@ -151,7 +151,7 @@ func TestCloudMCProvisionAndDeprovisionThroughTheCLI(t *testing.T) {
 	for _, st := range res.Steps {
 		require.Equal(t, workflows.StepDone, st.State, st.Name)
 	}
-	saveHistory(t, "cloudmc-instance-provision-cmc-happy", "cloudmc-instance-provision-cmc-happy")
+	saveHistory(t, "cloudmc-instance-provision-cmc-happy", "cloudmc-instance-provision-diskoffering")
 
 	out := run("provision", "-f", spec, "--wait")
 	require.Contains(t, out, "Instance cmc-happy is running")
@@ -205,7 +205,7 @@ func TestCloudMCFailureAtEachStepLeavesNothing(t *testing.T) {
 			require.Contains(t, out, "Nothing was left behind.")
 			requireCloudMCEmpty(t)
 			if tt.record != "" {
-				saveHistory(t, "cloudmc-instance-provision-cmc-fail", tt.record)
+				saveHistory(t, "cloudmc-instance-provision-cmc-fail", tt.record+"-diskoffering")
 			}
 		})
 	}
@@ -232,11 +232,88 @@ func TestCloudMCTaskExpiringMidWaitStillEndsCorrectly(t *testing.T) {
 		}
 	}
 	require.Positive(t, expired, "some task expired while it was waited on")
-	saveHistory(t, "cloudmc-instance-provision-cmc-expiry", "cloudmc-instance-provision-expired")
+	saveHistory(t, "cloudmc-instance-provision-cmc-expiry", "cloudmc-instance-provision-expired-diskoffering")
 
 	out, errOut, code = cli(t, "--address", temporal.Address(), "--task-queue", tq, "vm", "deprovision", "-f", spec, "--wait")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	requireCloudMCEmpty(t)
+}
+
+// The issue's case, end to end: a delete whose task the cloud forgets while
+// the instance still shows Running. The waiter watches the instance until
+// it is gone, and the run ends with it deleted (exit 0), not NOT_DELETED.
+func TestCloudMCDeleteWhoseTaskExpiresWhileTheInstanceShowsRunning(t *testing.T) {
+	tq := fresh(t)
+	startWorker(t, dial(t), tq)
+	ctx := context.Background()
+	require.NoError(t, admin.SetOperationLatency(ctx, "cloudmc", 100*time.Millisecond))
+	spec := filepath.Join(t.TempDir(), "alone.yaml")
+	require.NoError(t, os.WriteFile(spec, []byte(`provider: cloudmc
+instance:
+  name: cmc-gone
+  computeOffering: `+cloudsim.CloudMCComputeOfferingID+`
+  network: `+cloudsim.CloudMCNetworkID+`
+  template: `+cloudsim.CloudMCTemplateID+`
+timeouts: {operation: 1m, heartbeat: 3s}
+`), 0o600))
+	run := func(verb string) string {
+		t.Helper()
+		out, errOut, code := cli(t, "--address", temporal.Address(), "--task-queue", tq, "vm", verb, "-f", spec, "--wait", "--json")
+		require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+		return out
+	}
+	run("provision")
+	inst := cmcInv(t).Instances
+	require.Len(t, inst, 1)
+
+	// The delete runs 3s; its task is forgotten after 500ms, while the
+	// instance still shows Running.
+	require.NoError(t, admin.SetOperationLatency(ctx, "cloudmc", 3*time.Second))
+	require.NoError(t, admin.SetOperationExpiry(ctx, "cloudmc", 500*time.Millisecond))
+	var res workflows.DeprovisionInstanceResult
+	require.NoError(t, json.Unmarshal([]byte(run("deprovision")), &res))
+	require.Equal(t, []workflows.Resource{{Kind: workflows.KindInstance, Name: "cmc-gone", ID: inst[0].ID}}, res.Deleted)
+	requireCloudMCEmpty(t)
+
+	deletes := requests(t, "DELETE", "/instances/"+inst[0].ID)
+	require.Len(t, deletes, 1, "one delete")
+	task := deletes[0].OperationID
+	var expiredAt time.Time
+	for _, r := range requests(t, "GET", "/tasks/"+task) {
+		if r.Status == 404 && expiredAt.IsZero() {
+			expiredAt = r.Time
+		}
+	}
+	require.False(t, expiredAt.IsZero(), "the delete's task expired while it was waited on")
+	stillThere := 0
+	for _, r := range requests(t, "GET", "/instances/"+inst[0].ID) {
+		if r.Status == 200 && r.Time.After(expiredAt) {
+			stillThere++
+		}
+	}
+	require.Positive(t, stillThere, "the instance was read, still there (Running), after its task expired")
+	saveHistory(t, "cloudmc-instance-deprovision-cmc-gone", "cloudmc-instance-deprovision-expired")
+}
+
+// A disk offering that does not exist fails the run at its first step,
+// before anything is created: exit 1, the step named, nothing in the cloud.
+func TestCloudMCUnknownDiskOfferingFailsBeforeAnythingIsMade(t *testing.T) {
+	tq := fresh(t)
+	startWorker(t, dial(t), tq)
+	spec := writeCloudMCSpec(t, "cmc-nooffer")
+	data, err := os.ReadFile(spec)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(spec, []byte(strings.Replace(string(data), cloudsim.CloudMCCustomDiskOfferingName, "fast-ssd", 1)), 0o600))
+
+	out, errOut, code := cli(t, "--address", temporal.Address(), "--task-queue", tq, "vm", "provision", "-f", spec, "--wait")
+	require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Contains(t, out, "failed step: disk-offering/fast-ssd")
+	require.Contains(t, out+errOut, `diskOffering "fast-ssd" names no disk offering of the environment`)
+	require.Contains(t, out, "Nothing was left behind.")
+	requireCloudMCEmpty(t)
+	for _, m := range []string{"POST", "DELETE"} {
+		require.Empty(t, requests(t, m, ""), "no %s reached the cloud", m)
+	}
 }
 
 // A worker killed while it waits on the instance's task: a new worker picks

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,6 +80,68 @@ func requireStartedOnce(t *testing.T, names []string) {
 	}
 }
 
+// startKraftFleet gives the test a fresh simulator whose KraftCloud
+// instances take latency to start or stop, a worker in this process, and n
+// stopped instances prefix-1..n, and starts a fleet over them (in with its
+// provider and instances filled in).
+func startKraftFleet(t *testing.T, c client.Client, latency time.Duration, prefix string, n int, in workflows.FleetInput) ([]string, *starter.Starter, starter.Run) {
+	t.Helper()
+	tq := fresh(t)
+	if err := admin.SetOperationLatency(context.Background(), "kraftcloud", latency); err != nil {
+		t.Fatal(err)
+	}
+	startWorker(t, c, tq)
+	names := seedInstances(t, prefix, n)
+	s := starter.New(c, tq)
+	in.Provider, in.Instances = workflows.ProviderKraftCloud, names
+	run, err := s.StartInstances(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names, s, run
+}
+
+// cliFleet runs a fleet command with --json, which must exit with code, and
+// returns the FleetResult it printed.
+func cliFleet(t *testing.T, code int, args ...string) workflows.FleetResult {
+	t.Helper()
+	out, errOut, got := cli(t, args...)
+	if got != code {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", got, code, out, errOut)
+	}
+	var res workflows.FleetResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("decode result: %v\n%s", err, out)
+	}
+	return res
+}
+
+// fleetResult waits up to timeout for a fleet to end and returns its
+// result; a fleet that fails fails the test.
+func fleetResult(t testing.TB, s *starter.Starter, workflowID string, timeout time.Duration) workflows.FleetResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var res workflows.FleetResult
+	if err := s.Result(ctx, workflowID, "", &res); err != nil {
+		t.Fatalf("fleet: %v (failed: %+v)", err, res.Failed)
+	}
+	return res
+}
+
+// answered counts the simulator's answers with status to method and a path
+// suffix.
+func answered(t testing.TB, method, pathSuffix string, status int) int {
+	t.Helper()
+	n := 0
+	for _, r := range requests(t, method, pathSuffix) {
+		if r.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
 func writeLines(t testing.TB, lines []string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "fleet.txt")
@@ -122,15 +185,8 @@ func TestFleetStartsAThousandKraftCloudInstances(t *testing.T) {
 	names := seedInstances(t, "web", 1000)
 	file := writeLines(t, names)
 
-	out, errOut, code := cli(t, "instances", "start", "--provider", "kraftcloud", "--file", file,
+	res := cliFleet(t, 0, "instances", "start", "--provider", "kraftcloud", "--file", file,
 		"--chunk-size", "100", "--task-queue", tq, "--wait", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
-	}
-	var res workflows.FleetResult
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatalf("decode result: %v\n%s", err, out)
-	}
 	if len(res.Succeeded) != 1000 || len(res.Failed) != 0 || res.Total != 1000 {
 		t.Fatalf("want 1000 started, got %d started, %d failed of %d", len(res.Succeeded), len(res.Failed), res.Total)
 	}
@@ -231,12 +287,7 @@ func TestFleetSurvivesAKilledWorker(t *testing.T) {
 	before := len(requests(t, "PUT", "/v1/instances/start"))
 	startWorkerProcess(t, c, tq)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var res workflows.FleetResult
-	if err := s.Result(ctx, run.WorkflowID, "", &res); err != nil {
-		t.Fatalf("fleet: %v (%+v)", err, res.Failed)
-	}
+	res := fleetResult(t, s, run.WorkflowID, 3*time.Minute)
 	if len(res.Succeeded) != 600 {
 		t.Fatalf("%d started, want 600; failed: %+v", len(res.Succeeded), res.Failed)
 	}
@@ -250,26 +301,9 @@ func TestFleetSurvivesAKilledWorker(t *testing.T) {
 // Ten thousand instances: the fleet completes, in several runs
 // (continue-as-new), none with more than 10,000 history events.
 func TestFleetOfTenThousand(t *testing.T) {
-	tq := fresh(t)
 	c := dial(t)
-	if err := admin.SetOperationLatency(context.Background(), "kraftcloud", 20*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	startWorker(t, c, tq)
-	names := seedInstances(t, "n", 10000)
-	s := starter.New(c, tq)
-	run, err := s.StartInstances(context.Background(), workflows.FleetInput{
-		Provider: workflows.ProviderKraftCloud, Instances: names, ChunkSize: 250, Concurrency: 4,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	var res workflows.FleetResult
-	if err := s.Result(ctx, run.WorkflowID, "", &res); err != nil {
-		t.Fatalf("fleet: %v", err)
-	}
+	_, s, run := startKraftFleet(t, c, 20*time.Millisecond, "n", 10000, workflows.FleetInput{ChunkSize: 250, Concurrency: 4})
+	res := fleetResult(t, s, run.WorkflowID, 5*time.Minute)
 	if len(res.Succeeded) != 10000 || res.Runs < 2 {
 		t.Fatalf("%d started in %d runs; want 10000 in several runs", len(res.Succeeded), res.Runs)
 	}
@@ -286,4 +320,58 @@ func TestFleetOfTenThousand(t *testing.T) {
 	if starts := len(counters(t, "kraftcloud", "instance-starts")); starts != 10000 {
 		t.Errorf("%d distinct instances started, want 10000", starts)
 	}
+}
+
+// A batch in which every item fails is answered outside 2xx; each instance
+// is still reported with its own code and message, never the first item's.
+func TestFleetAllFailedBatchReportsEachItem(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	seedInstances(t, "web", 3)
+	kc := kraftClient(t)
+	if _, err := kc.Instances.Start(context.Background(), []kraftcloud.StartRequest{{Ref: kraftcloud.ByName("web-1")}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "web-1 to run", func() bool { return instanceStates(t)["web-1"] == kraftcloud.StateRunning })
+
+	// The first chunk, web-ghost and web-1, fails as a whole.
+	res := cliFleet(t, 1, "instances", "start", "--provider", "kraftcloud", "--names", "web-ghost,web-1,web-2,web-3",
+		"--chunk-size", "2", "--task-queue", tq, "--wait", "--json")
+	failed := map[string]workflows.FleetItem{}
+	for _, it := range res.Failed {
+		failed[it.Ref] = it
+	}
+	if it := failed["web-ghost"]; it.Code != "8" || it.Message != "No instance with name 'web-ghost'" {
+		t.Errorf("web-ghost reported as %+v", it)
+	}
+	if it := failed["web-1"]; it.Code != "9" || it.Message != "Instance 'web-1' is already running" {
+		t.Errorf("web-1 reported as %+v, want its own code 9, already running", it)
+	}
+	if len(res.Failed) != 2 || len(res.Succeeded) != 2 {
+		t.Errorf("want web-2 and web-3 started, 2 failed: %+v", res)
+	}
+	if allFailed := answered(t, "PUT", "/v1/instances/start", http.StatusBadRequest); allFailed != 1 {
+		t.Errorf("%d start calls answered 400, want 1 (the chunk in which every item failed)", allFailed)
+	}
+}
+
+// Instances slower than every server-side wait (the start call's and each
+// wait call's, which then time out for all of them at once): the fleet keeps
+// waiting within its wait timeout, and every instance ends started, once.
+func TestFleetWaitsOutSlowInstances(t *testing.T) {
+	c := dial(t)
+	// The start call waits up to 4 s, then the wait calls 1 s each (half
+	// the heartbeat), for up to 4 s more: no single wait sees them run.
+	names, s, run := startKraftFleet(t, c, 6*time.Second, "slow", 40, workflows.FleetInput{ChunkSize: 20, Concurrency: 2,
+		WaitTimeout: 4 * time.Second, Timeouts: workflows.Timeouts{Heartbeat: 2 * time.Second}})
+	res := fleetResult(t, s, run.WorkflowID, time.Minute)
+	if len(res.Succeeded) != len(names) {
+		t.Fatalf("%d started, want %d; failed: %+v", len(res.Succeeded), len(names), res.Failed)
+	}
+	requireStartedOnce(t, names)
+	if answered(t, "GET", "/v1/instances/wait", http.StatusBadRequest) == 0 {
+		t.Error("no wait call timed out for every instance: the test proves nothing")
+	}
+	saveHistory(t, run.WorkflowID, "kraftcloud-fleet-start-slow")
 }

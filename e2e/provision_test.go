@@ -49,6 +49,29 @@ func TestProvisionAndDeprovisionThroughTheCLI(t *testing.T) {
 	inv := inventory(t)
 	require.Equal(t, 2, inv.Count("crusoe", "disks"))
 	require.Equal(t, 1, inv.Count("crusoe", "firewall-rules"))
+	// The rule that names the VM carries the VM's private IPv4 as a /32,
+	// with its ID: every FirewallRuleObject carries a cidr.
+	type ruleObject struct {
+		CIDR       string `json:"cidr"`
+		ResourceID string `json:"resource_id"`
+	}
+	var rule struct {
+		Destinations []ruleObject `json:"destinations"`
+	}
+	require.NoError(t, json.Unmarshal(inv["crusoe"]["firewall-rules"][0], &rule))
+	var vm struct {
+		NetworkInterfaces []struct {
+			IPs []struct {
+				PrivateIPv4 struct {
+					Address string `json:"address"`
+				} `json:"private_ipv4"`
+			} `json:"ips"`
+		} `json:"network_interfaces"`
+	}
+	require.NoError(t, json.Unmarshal(inv["crusoe"]["vms"][0], &vm))
+	ip := vm.NetworkInterfaces[0].IPs[0].PrivateIPv4.Address
+	require.NotEmpty(t, ip)
+	require.Equal(t, []ruleObject{{CIDR: ip + "/32", ResourceID: res.VM.ID}}, rule.Destinations)
 
 	out, errOut, code = cli(t, "--address", temporal.Address(), "--task-queue", tq, "vm", "deprovision", "-f", specFile, "--wait")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
@@ -325,7 +348,10 @@ func TestPayloadCodecSealsUserData(t *testing.T) {
 }
 
 // `cloudflow runs cancel` mid-provision: the run ends cancelled and its saga
-// removes everything it had made.
+// removes everything it had made. The VM's create is still in progress when
+// the undo deletes it: the cloud refuses (409), so the undo finds that
+// operation, waits for it and deletes again. The run's history is recorded
+// for the replay tests (crusoe-vm-provision-undo-busy.json).
 func TestCancelFromTheCLIUndoesTheRun(t *testing.T) {
 	tq := fresh(t)
 	c := dial(t)
@@ -348,5 +374,18 @@ func TestCancelFromTheCLIUndoesTheRun(t *testing.T) {
 	require.Equal(t, "Canceled", re.Status)
 	require.Contains(t, res.Undone, "vm/cancelled")
 	require.Contains(t, res.Undone, "disk/cancelled-data")
+	require.Empty(t, res.NotUndone)
 	require.True(t, inventory(t).Empty(), "inventory after cancellation: %v", inventory(t))
+	deletes := vmDeletes(t)
+	require.GreaterOrEqual(t, len(deletes), 2, "%v", deletes)
+	require.Equal(t, 409, deletes[0], "the first delete met the create in progress")
+	require.Equal(t, 200, deletes[len(deletes)-1], "the last one went through")
+	busy := 0
+	for _, r := range requests(t, "GET", "/compute/vms/instances/operations") {
+		if strings.Contains(r.Query, "state=IN_PROGRESS") && strings.Contains(r.Query, "resource_id=") {
+			busy++
+		}
+	}
+	require.Positive(t, busy, "the operation in progress was looked up in the family's list")
+	saveHistory(t, run.WorkflowID, "crusoe-vm-provision-undo-busy")
 }

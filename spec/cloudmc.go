@@ -53,14 +53,22 @@ type CloudMCInstance struct {
 	Template        string `yaml:"template" json:"template"`
 }
 
-// CloudMCVolume is the volume section: its size as Size ("20GiB", "1TiB") or
-// SizeGB, one of them. Name is the short name; the volume made in the cloud
-// is called "<instance>-<name>".
+// CloudMCVolume is the volume section. CloudMC makes a volume from a disk
+// offering: DiskOffering names it, by ID or name, and a custom-size offering
+// also takes a size, as Size ("20GiB", "1TiB") or SizeGB, one of them (a
+// fixed-size offering takes none). Whether the offering exists and takes a
+// size is checked by the workflow's first step, before anything is made:
+// the spec alone cannot tell. Name is the short name; the volume made in the
+// cloud is called "<instance>-<name>".
 type CloudMCVolume struct {
-	Name   string `yaml:"name" json:"name"`
-	Size   string `yaml:"size,omitempty" json:"size,omitempty"`
-	SizeGB int    `yaml:"sizeGB,omitempty" json:"sizeGB,omitempty"`
+	Name         string `yaml:"name" json:"name"`
+	DiskOffering string `yaml:"diskOffering" json:"diskOffering"`
+	Size         string `yaml:"size,omitempty" json:"size,omitempty"`
+	SizeGB       int    `yaml:"sizeGB,omitempty" json:"sizeGB,omitempty"`
 }
+
+// maxDiskOfferingRef bounds a disk offering's ID or name.
+const maxDiskOfferingRef = 255
 
 // CloudMCIngressRule is one entry of ingressRules: a protocol (tcp, udp or
 // icmp), the ports ("22" or "8000-8080"; none for icmp) and a source CIDR.
@@ -118,8 +126,8 @@ func ProviderOf(data []byte) string {
 
 // ProvisionInput is the ProvisionInstance workflow input the spec
 // describes: the volume's cloud name derived ("<instance>-<volume>"), its
-// size in GB, the rules' ports split and CIDRs normalized, and the rules
-// opened on the instance's network.
+// disk offering and size in GB, the rules' ports split and CIDRs
+// normalized, and the rules opened on the instance's network.
 func (s *CloudMCSpec) ProvisionInput() workflows.ProvisionInstanceInput {
 	in := workflows.ProvisionInstanceInput{
 		Instance: workflows.CloudMCInstanceSpec{
@@ -130,7 +138,7 @@ func (s *CloudMCSpec) ProvisionInput() workflows.ProvisionInstanceInput {
 		Timeouts:     s.Timeouts.input(),
 	}
 	if v := s.Volume; v != nil {
-		in.Volume = &workflows.CloudMCVolumeSpec{Name: s.VolumeName(), SizeGB: v.sizeGB()}
+		in.Volume = &workflows.CloudMCVolumeSpec{Name: s.VolumeName(), DiskOffering: v.DiskOffering, SizeGB: v.sizeGB()}
 	}
 	return in
 }
@@ -222,6 +230,7 @@ func (d *decoder) decodeCloudMC(data []byte) *CloudMCSpec {
 			s.Volume = &CloudMCVolume{}
 			d.object(v, p, []field{
 				{"name", func(p string, n *yaml.Node) { d.str(p, n, &s.Volume.Name) }},
+				{"diskOffering", func(p string, n *yaml.Node) { d.str(p, n, &s.Volume.DiskOffering) }},
 				{"size", func(p string, n *yaml.Node) { d.str(p, n, &s.Volume.Size) }},
 				{"sizeGB", func(p string, n *yaml.Node) { d.integer(p, n, &s.Volume.SizeGB, "sizeGB: 20") }},
 			})
@@ -285,6 +294,16 @@ func (d *decoder) cmcVolume(instance string, instanceOK bool, v *CloudMCVolume) 
 				"shorten this name or the instance's", d.lineOf("volume.name"))
 		}
 	}
+	const offeringFix = "give the ID or the name of one of the environment's disk offerings, e.g. diskOffering: 50GB - 50 IOPS Min. (a custom-size one also takes a size)"
+	if d.required("volume.diskOffering", v.DiskOffering, offeringFix) && !d.bad["volume.diskOffering"] {
+		ref := v.DiskOffering
+		switch {
+		case strings.TrimSpace(ref) != ref:
+			d.add("volume.diskOffering", ref, "has spaces around it", "write the ID or name without them", d.lineOf("volume.diskOffering"))
+		case len(ref) > maxDiskOfferingRef || strings.ContainsFunc(ref, func(r rune) bool { return r < ' ' || r == 0x7f }):
+			d.add("volume.diskOffering", ref, "is not a disk offering ID or name", offeringFix, d.lineOf("volume.diskOffering"))
+		}
+	}
 	_, sizeSet := d.lines["volume.size"]
 	_, gbSet := d.lines["volume.sizeGB"]
 	switch {
@@ -298,8 +317,6 @@ func (d *decoder) cmcVolume(instance string, instanceOK bool, v *CloudMCVolume) 
 		if v.Size != "" && !d.bad["volume.size"] {
 			d.cmcSize("volume.size", v)
 		}
-	default:
-		d.add("volume.size", "", "is required", "give the size, e.g. size: 20GiB (or sizeGB: 20)", d.lineOf("volume"))
 	}
 }
 

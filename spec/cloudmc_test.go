@@ -31,7 +31,7 @@ func TestCloudMCExampleLoads(t *testing.T) {
 	timeouts := workflows.Timeouts{Operation: 10 * time.Minute}
 	assert.Equal(t, workflows.ProvisionInstanceInput{
 		Instance:     workflows.CloudMCInstanceSpec{Name: "demo-instance", ComputeOfferingID: cmcOffering, NetworkID: cmcNetwork, TemplateID: cmcTemplate},
-		Volume:       &workflows.CloudMCVolumeSpec{Name: "demo-instance-data", SizeGB: 20},
+		Volume:       &workflows.CloudMCVolumeSpec{Name: "demo-instance-data", DiskOffering: "Custom - 1 IOPS/GB", SizeGB: 20},
 		IngressRules: rules,
 		Timeouts:     timeouts,
 	}, s.ProvisionInput())
@@ -76,21 +76,22 @@ func TestCloudMCMinimalJSONAndSizes(t *testing.T) {
 
 	js := `{"provider": "cloudmc",
 	"instance": {"name": "api", "computeOffering": "` + cmcOffering + `", "network": "` + cmcNetwork + `", "template": "` + cmcTemplate + `"},
-	"volume": {"name": "logs", "sizeGB": 50},
+	"volume": {"name": "logs", "diskOffering": "21ba9c9b-a31e-496e-983f-e3041525bf95"},
 	"ingressRules": [{"protocol": "udp", "ports": 53, "cidr": "10.1.2.3"}, {"protocol": "icmp", "cidr": "10.0.0.9/8"}]}`
 	s, err = ParseCloudMC([]byte(js), "-")
 	require.NoError(t, err)
 	in = s.ProvisionInput()
-	assert.Equal(t, &workflows.CloudMCVolumeSpec{Name: "api-logs", SizeGB: 50}, in.Volume)
+	assert.Equal(t, &workflows.CloudMCVolumeSpec{Name: "api-logs", DiskOffering: "21ba9c9b-a31e-496e-983f-e3041525bf95"}, in.Volume,
+		"a fixed-size offering, by ID, with no size")
 	assert.Equal(t, []workflows.CloudMCIngressRuleSpec{
 		{Protocol: "udp", StartPort: 53, CIDR: "10.1.2.3/32"},
 		{Protocol: "icmp", CIDR: "10.0.0.0/8"},
 	}, in.IngressRules, "a bare address is a /32 and a CIDR is masked, as the cloud stores them")
 	assert.Equal(t, "cloudmc", ProviderOf([]byte(js)))
 
-	s, err = ParseCloudMC([]byte(cmcHead+"volume: {name: big, size: 2TiB}\n"), "vm.yaml")
+	s, err = ParseCloudMC([]byte(cmcHead+"volume: {name: big, diskOffering: Custom, size: 2TiB}\n"), "vm.yaml")
 	require.NoError(t, err)
-	assert.Equal(t, 2048, s.ProvisionInput().Volume.SizeGB)
+	assert.Equal(t, &workflows.CloudMCVolumeSpec{Name: "web-big", DiskOffering: "Custom", SizeGB: 2048}, s.ProvisionInput().Volume)
 }
 
 func TestCloudMCSpecProblems(t *testing.T) {
@@ -125,16 +126,24 @@ instance:
 			{"volumes", "did you mean volume?", 8},
 			{"ingressRule", "did you mean ingressRules?", 9},
 		}},
-		{"volume", cmcHead + "volume:\n  name: Data\n  size: 20GB\n", []want{
+		{"volume", cmcHead + "volume:\n  name: Data\n  diskOffering: Custom\n  size: 20GB\n", []want{
 			{"volume.name", `"Data" is not a valid volume name`, 8},
-			{"volume.size", `"20GB" is not a size; write it as 20GiB, or as sizeGB: 20`, 9},
+			{"volume.size", `"20GB" is not a size; write it as 20GiB, or as sizeGB: 20`, 10},
 		}},
-		{"volume sizes", cmcHead + "volume: {name: data, size: 20GiB, sizeGB: 20}\n", []want{
+		{"volume sizes", cmcHead + "volume: {name: data, diskOffering: Custom, size: 20GiB, sizeGB: 20}\n", []want{
 			{"volume.sizeGB", "is given with volume.size; give the size once", 7},
 		}},
-		{"volume without size", cmcHead + "volume: {name: data}\n", []want{{"volume.size", "is required", 7}}},
-		{"volume size zero", cmcHead + "volume: {name: data, sizeGB: 0}\n", []want{{"volume.sizeGB", `"0" is not a size a volume can have`, 7}}},
-		{"derived name too long", strings.Replace(cmcHead, "name: web", "name: "+strings.Repeat("a", 60), 1) + "volume: {name: data, size: 1GiB}\n", []want{
+		{"volume without a disk offering", cmcHead + "volume: {name: data, size: 20GiB}\n", []want{{"volume.diskOffering",
+			"is required; give the ID or the name of one of the environment's disk offerings, e.g. diskOffering: 50GB - 50 IOPS Min. (a custom-size one also takes a size)", 7}}},
+		{"disk offering with spaces around", cmcHead + "volume: {name: data, diskOffering: ' Custom '}\n", []want{
+			{"volume.diskOffering", `" Custom " has spaces around it; write the ID or name without them`, 7}}},
+		{"disk offering with a control character", cmcHead + "volume: {name: data, diskOffering: \"Cus\\ttom\"}\n", []want{
+			{"volume.diskOffering", "is not a disk offering ID or name", 7}}},
+		{"disk offering too long", cmcHead + "volume: {name: data, diskOffering: " + strings.Repeat("x", 256) + "}\n", []want{
+			{"volume.diskOffering", "is not a disk offering ID or name", 7}}},
+		{"disk offering not a string", cmcHead + "volume: {name: data, diskOffering: [a, b]}\n", []want{{"volume.diskOffering", "", 7}}},
+		{"volume size zero", cmcHead + "volume: {name: data, diskOffering: Custom, sizeGB: 0}\n", []want{{"volume.sizeGB", `"0" is not a size a volume can have`, 7}}},
+		{"derived name too long", strings.Replace(cmcHead, "name: web", "name: "+strings.Repeat("a", 60), 1) + "volume: {name: data, diskOffering: Custom, size: 1GiB}\n", []want{
 			{"volume.name", `makes the volume name "` + strings.Repeat("a", 60) + `-data" 65 characters long`, 7},
 		}},
 		{"rules", cmcHead + `ingressRules:

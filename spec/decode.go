@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cloudflow/cloudflow/internal/input"
 )
 
 // decoder walks the YAML node tree by hand rather than unmarshalling, so that
@@ -99,6 +101,10 @@ func (d *decoder) decode(data []byte) *VMSpec {
 // document parses data as one YAML (or JSON) document and returns its root
 // node, or nil when there is none, after saying why.
 func (d *decoder) document(data []byte, kind specKind) *yaml.Node {
+	if problem := input.NotText(data); problem != "" {
+		d.add("", "", problem, "save it as UTF-8 (iconv -t UTF-8 converts it)", 0)
+		return nil
+	}
 	if looksLikeJSON(data) {
 		// JSON allows tabs between tokens where YAML does not; inside JSON
 		// strings a tab must be escaped, so every raw tab is whitespace.
@@ -136,7 +142,34 @@ func (d *decoder) document(data []byte, kind specKind) *yaml.Node {
 		return nil
 	}
 	d.lines[""] = root.Line
+	d.tags(root, "")
 	return root
+}
+
+// tags reports every explicit YAML tag but !!str. The decoder takes values
+// as written, so a tag such as !!binary would be dropped without a word and
+// the raw text used instead ("type: !!binary aGVsbG8=" would ask for a VM of
+// type aGVsbG8=). Values under an alias are reported where the anchor is.
+func (d *decoder) tags(n *yaml.Node, path string) {
+	if n == nil || n.Kind == yaml.AliasNode {
+		return
+	}
+	if n.Style&yaml.TaggedStyle != 0 && n.Tag != "!!str" {
+		d.bad[path] = true
+		d.add(path, "", "has the YAML tag "+n.Tag+", which cloudflow does not apply", "remove the tag and write the value itself", n.Line)
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := join(path, deref(n.Content[i]).Value)
+			d.tags(n.Content[i], p)
+			d.tags(n.Content[i+1], p)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			d.tags(c, fmt.Sprintf("%s[%d]", path, i))
+		}
+	}
 }
 
 func (d *decoder) syntax(err error) {
@@ -205,6 +238,7 @@ func (d *decoder) timeouts(path string, n *yaml.Node, t *Timeouts) {
 	d.object(n, path, []field{
 		{"operation", func(p string, v *yaml.Node) { d.duration(p, v, &t.Operation) }},
 		{"heartbeat", func(p string, v *yaml.Node) { d.duration(p, v, &t.Heartbeat) }},
+		{"undo", func(p string, v *yaml.Node) { d.duration(p, v, &t.Undo) }},
 	})
 }
 

@@ -40,8 +40,13 @@ func (e *FieldError) Error() string {
 	if e.Line > 0 {
 		fmt.Fprintf(&b, " (line %d)", e.Line)
 	}
-	return b.String()
+	// Field paths hold the user's keys, and problems the user's paths:
+	// either may hold line breaks.
+	return lineBreaks.Replace(b.String())
 }
+
+// lineBreaks keeps every problem on one line of a message.
+var lineBreaks = strings.NewReplacer("\n", `\n`, "\r", `\r`)
 
 // Errors is every problem found in a spec.
 type Errors []*FieldError

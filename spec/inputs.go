@@ -79,7 +79,7 @@ func (s *VMSpec) RuleName(r FirewallRule) string { return s.VM.Name + "-" + r.Na
 
 // input is the workflows' form of the timeouts section.
 func (t Timeouts) input() workflows.Timeouts {
-	return workflows.Timeouts{Operation: t.Operation, Heartbeat: t.Heartbeat}
+	return workflows.Timeouts{Operation: t.Operation, Heartbeat: t.Heartbeat, Undo: t.Undo}
 }
 
 func orDefault(v, def string) string {

@@ -8,6 +8,9 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/cloudflow/cloudflow/clients/crusoe"
+	"github.com/cloudflow/cloudflow/internal/input"
 )
 
 // ProviderCrusoe names Crusoe in a spec's provider field: a VM spec, for
@@ -18,7 +21,9 @@ const ProviderCrusoe = "crusoe"
 const (
 	MaxDisks         = 8
 	MaxFirewallRules = 16
-	MaxNameLength    = 63
+	MaxNameLength    = crusoe.MaxNameLength
+	// MaxSpecSize bounds a spec file, whether read from a file or stdin.
+	MaxSpecSize = 1 << 20
 	// maxFileSize bounds the files a spec refers to: they travel in the
 	// workflow input, and Temporal rejects payloads of a few megabytes.
 	maxFileSize = 1 << 20
@@ -81,6 +86,8 @@ type FirewallRule struct {
 type Timeouts struct {
 	Operation time.Duration `yaml:"operation,omitempty" json:"operation,omitempty"`
 	Heartbeat time.Duration `yaml:"heartbeat,omitempty" json:"heartbeat,omitempty"`
+	// Undo bounds how long an undo or a deprovision retries a failed delete.
+	Undo time.Duration `yaml:"undo,omitempty" json:"undo,omitempty"`
 }
 
 // Load reads and parses the spec file at path; "-" reads standard input.
@@ -91,31 +98,39 @@ func Load(path string) (*VMSpec, error) {
 
 // load reads the spec file at path, "-" standard input, and parses it.
 func load[S any](path string, parse func(data []byte, source string) (*S, error)) (*S, error) {
-	data, err := readSpec(path)
+	data, err := ReadInput(path, os.Stdin)
 	if err != nil {
 		return nil, err
 	}
 	return parse(data, path)
 }
 
-// readSpec reads a spec file; "-" reads standard input.
-func readSpec(path string) ([]byte, error) {
-	var (
-		data []byte
-		err  error
-	)
-	if path == "-" {
-		data, err = io.ReadAll(io.LimitReader(os.Stdin, maxFileSize+1))
-	} else {
-		data, err = readLimited(path)
-	}
-	if err != nil {
+// ReadInput reads a spec file, or stdin when path is "-", stopping with an
+// *input.TooLargeError that names it past MaxSpecSize.
+func ReadInput(path string, stdin io.Reader) ([]byte, error) {
+	data, err := input.ReadFile(path, stdin, InputName(path), MaxSpecSize)
+	if err != nil && !input.IsTooLarge(err) {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("read spec %s: larger than %d bytes", path, maxFileSize)
+	return data, err
+}
+
+// readSpec reads a spec file; "-" reads standard input.
+func readSpec(path string) ([]byte, error) { return ReadInput(path, os.Stdin) }
+
+// InputName is how messages name the spec at path: "spec FILE", or "spec on
+// standard input" for "-".
+func InputName(path string) string {
+	if path == input.Stdin {
+		return "spec on standard input"
 	}
-	return data, nil
+	return "spec " + path
+}
+
+// readReferenced reads a file a spec refers to, at most limit bytes. Fuzz
+// tests replace it, so that a generated spec reads no real file.
+var readReferenced = func(path string, limit int64) ([]byte, error) {
+	return input.ReadFile(path, nil, path, limit)
 }
 
 // Parse parses a spec from data, YAML or JSON. source names the data in
@@ -139,13 +154,4 @@ func parse[S any](data []byte, source string, decode func(*decoder, []byte) *S, 
 		return nil, d.errs.sorted()
 	}
 	return s, nil
-}
-
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, maxFileSize+1))
 }

@@ -201,6 +201,7 @@ func TestParseRejects(t *testing.T) {
 		{"timeout without unit", head + "timeouts:\n  operation: 600\n", []want{{"timeouts.operation", `"600" is not a duration; use a Go duration with a unit, e.g. 10m`, 8}}},
 		{"timeout zero", head + "timeouts: {operation: 0s}\n", []want{{"timeouts.operation", "must be longer than zero", 7}}},
 		{"timeout negative", head + "timeouts: {heartbeat: -1m}\n", []want{{"timeouts.heartbeat", "must be longer than zero", 7}}},
+		{"undo timeout zero", head + "timeouts: {undo: 0s}\n", []want{{"timeouts.undo", "must be longer than zero", 7}}},
 
 		// Unknown and repeated keys.
 		{"unknown top-level key", head + "zone: us-east\n", []want{{"zone", "zone: is not a known field; known fields here: provider, project, vm, disks, firewallRules, timeouts (line 7)", 7}}},
@@ -209,7 +210,7 @@ func TestParseRejects(t *testing.T) {
 		{"snake case vm key", strings.Replace(head, "sshPublicKey:", "ssh_public_key:", 1), []want{{"vm.sshPublicKey", "is required", 2}, {"vm.ssh_public_key", "did you mean sshPublicKey? (keys are camelCase)", 6}}},
 		{"unknown disk key", head + disk("sizee: 2GiB"), []want{{"disks[0].sizee", "did you mean size?", 10}}},
 		{"unknown rule key", head + rule("port: 22"), []want{{"firewallRules[0].port", "is not a known field", 13}}},
-		{"unknown timeout key", head + "timeouts:\n  retries: 3\n", []want{{"timeouts.retries", "known fields here: operation, heartbeat", 8}}},
+		{"unknown timeout key", head + "timeouts:\n  retries: 3\n", []want{{"timeouts.retries", "known fields here: operation, heartbeat, undo", 8}}},
 		{"repeated key", head + "provider: crusoe\n", []want{{"provider", "is set twice (first on line 1)", 7}}},
 	}
 	for _, tt := range tests {
@@ -301,6 +302,7 @@ firewallRules:
 timeouts:
   operation: 10m
   heartbeat: 30s
+  undo: 15m
 `
 	s, err := Parse([]byte(src), "spec.yaml")
 	require.NoError(t, err)
@@ -339,7 +341,7 @@ timeouts:
 				Destinations: []string{"10.0.0.0/8"},
 			},
 		},
-		Timeouts: workflows.Timeouts{Operation: 10 * time.Minute, Heartbeat: 30 * time.Second},
+		Timeouts: workflows.Timeouts{Operation: 10 * time.Minute, Heartbeat: 30 * time.Second, Undo: 15 * time.Minute},
 	}, s.ProvisionInput())
 
 	assert.Equal(t, workflows.DeprovisionVMInput{
@@ -347,7 +349,7 @@ timeouts:
 		VMName:        "web-1",
 		DiskNames:     []string{"web-1-data", "web-1-shared"},
 		FirewallRules: []string{"web-1-ssh", "web-1-out", "web-1-lan"},
-		Timeouts:      workflows.Timeouts{Operation: 10 * time.Minute, Heartbeat: 30 * time.Second},
+		Timeouts:      workflows.Timeouts{Operation: 10 * time.Minute, Heartbeat: 30 * time.Second, Undo: 15 * time.Minute},
 	}, s.DeprovisionInput())
 }
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cloudflow/cloudflow/clients/crusoe"
+	"github.com/cloudflow/cloudflow/internal/input"
 	"github.com/cloudflow/cloudflow/workflows"
 )
 
@@ -218,7 +220,7 @@ func (d *decoder) name(field, value, what string) bool {
 	if problem == "" {
 		return true
 	}
-	fix := "use 1-63 lowercase letters, digits and '-', starting with a letter and not ending in '-'"
+	fix := crusoe.NameRule
 	if s := suggestName(value); s != "" {
 		fix += fmt.Sprintf(", e.g. %q", s)
 	}
@@ -238,30 +240,9 @@ func (d *decoder) derivedName(field, vmName, name, what string) {
 	}
 }
 
-func nameProblem(s string) string {
-	switch {
-	case s == "":
-		return "it is empty"
-	case len(s) > MaxNameLength:
-		return fmt.Sprintf("it is %d characters long, over the limit of %d", len(s), MaxNameLength)
-	}
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-':
-		case r >= 'A' && r <= 'Z':
-			return "it has uppercase letters"
-		default:
-			return fmt.Sprintf("it contains %q", r)
-		}
-	}
-	switch {
-	case s[0] < 'a' || s[0] > 'z':
-		return "it must start with a letter"
-	case strings.HasSuffix(s, "-"):
-		return "it must not end in '-'"
-	}
-	return ""
-}
+// nameProblem is the rule of every name in a spec: Crusoe's, which
+// CloudMC host names and the fleet commands share.
+func nameProblem(s string) string { return crusoe.NameProblem(s) }
 
 // suggestName turns a bad name into a valid one close to it, or "".
 func suggestName(s string) string {
@@ -374,10 +355,14 @@ func (d *decoder) resolve(path string) string {
 	return path
 }
 
-func (d *decoder) readFile(field, path string, limit int) (string, bool) {
+func (d *decoder) readFile(field, path string, limit int64) (string, bool) {
 	full := d.resolve(path)
-	data, err := readLimited(full)
-	if err != nil {
+	data, err := readReferenced(full, limit)
+	switch {
+	case input.IsTooLarge(err):
+		d.add(field, path, "is larger than "+input.Size(limit), "workflow inputs must stay small", d.lineOf(field))
+		return "", false
+	case err != nil:
 		msg := err.Error()
 		if pe, ok := err.(*os.PathError); ok {
 			msg = pe.Err.Error()
@@ -385,8 +370,8 @@ func (d *decoder) readFile(field, path string, limit int) (string, bool) {
 		d.add(field, path, fmt.Sprintf("could not be read from %s: %s", full, msg), "give a path relative to the spec file, an absolute path, or one starting with ~/", d.lineOf(field))
 		return "", false
 	}
-	if len(data) > limit {
-		d.add(field, path, fmt.Sprintf("is larger than %d bytes", limit), "workflow inputs must stay small", d.lineOf(field))
+	if problem := input.NotText(data); problem != "" {
+		d.add(field, path, fmt.Sprintf("(read from %s) %s", full, problem), "save it as UTF-8 text", d.lineOf(field))
 		return "", false
 	}
 	return string(data), true

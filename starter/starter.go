@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/cloudflow/cloudflow/codec"
+	"github.com/cloudflow/cloudflow/internal/input"
 	"github.com/cloudflow/cloudflow/workflows"
 )
 
@@ -47,24 +48,29 @@ type Starter struct {
 
 // ClientOptions resolves opts into Temporal client options using envconfig.
 func ClientOptions(opts Options) (client.Options, error) {
-	co, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{
+	req := envconfig.LoadClientOptionsRequest{
 		ConfigFileProfile: opts.Profile,
 		ConfigFilePath:    opts.ConfigFile,
-	})
+	}
+	if err := readConfigFile(&req); err != nil {
+		return client.Options{}, err
+	}
+	co, err := envconfig.LoadClientOptions(req)
 	if err != nil {
 		return client.Options{}, fmt.Errorf("temporal configuration: %w", err)
 	}
 	if opts.HostPort != "" {
 		co.HostPort = opts.HostPort
 	}
-	// The payload codec: on when CLOUDFLOW_PAYLOAD_KEY is set. The CLI and the
-	// worker both come through here, so they agree on it.
+	// The payload codec: on when CLOUDFLOW_PAYLOAD_KEY is set, for payloads
+	// and failures alike. The CLI, the worker and other services all come
+	// through here, so they agree on it.
 	pc, err := codec.FromEnv(os.Getenv)
 	if err != nil {
 		return client.Options{}, err
 	}
-	if pc != nil && co.DataConverter == nil {
-		co.DataConverter = codec.DataConverter(pc)
+	if pc != nil {
+		codec.Apply(&co, pc)
 	}
 	if opts.Logger != nil {
 		co.Logger = opts.Logger
@@ -77,6 +83,38 @@ func ClientOptions(opts Options) (client.Options, error) {
 		co.Namespace = opts.Namespace
 	}
 	return co, nil
+}
+
+// maxConfigFile bounds the Temporal configuration file: a few profiles of
+// TOML, never megabytes.
+const maxConfigFile = 1 << 20
+
+// readConfigFile reads the configuration file envconfig would read (the
+// path given, $TEMPORAL_CONFIG_FILE, or the standard location) with a cap,
+// and hands envconfig its bytes, so that a path to something endless (a
+// device, a pipe, a huge file) stops at the cap instead of filling memory.
+// A file that cannot be read is left for envconfig to report, or to skip
+// when it does not exist.
+func readConfigFile(req *envconfig.LoadClientOptionsRequest) error {
+	path := req.ConfigFilePath
+	if path == "" {
+		path = os.Getenv("TEMPORAL_CONFIG_FILE")
+	}
+	if path == "" {
+		path = envconfig.DefaultConfigFilePath()
+	}
+	if path == "" {
+		return nil
+	}
+	data, err := input.ReadFile(path, nil, "Temporal configuration file "+path, maxConfigFile)
+	switch {
+	case input.IsTooLarge(err):
+		return err
+	case err != nil || len(data) == 0:
+		return nil
+	}
+	req.ConfigFilePath, req.ConfigFileData = "", data
+	return nil
 }
 
 // Dial connects to Temporal.

@@ -106,4 +106,5 @@ func TestClientOptionsLayersFlagsOverTheEnvironment(t *testing.T) {
 	co, err = ClientOptions(Options{})
 	require.NoError(t, err)
 	require.NotNil(t, co.DataConverter, "the codec is on with a key")
+	require.NotNil(t, co.FailureConverter, "failures are encoded too")
 }

@@ -110,7 +110,10 @@ func BulkCreateVMs(ctx workflow.Context, in BulkCreateVMsInput) (BulkCreateVMsRe
 	}
 	windowed(dctx, len(doomed), 16, func(ctx workflow.Context, i int) {
 		vm := doomed[i]
-		if _, _, err := c.remove(ctx, undoSteps[i], KindVM, vm.Name, vm.ID); err != nil {
+		if _, err := retryUndo(ctx, in.Timeouts.undo(), func(ctx workflow.Context) (bool, error) {
+			_, gone, err := c.remove(ctx, undoSteps[i], KindVM, vm.Name, vm.ID)
+			return gone, err
+		}); err != nil {
 			t.update(undoSteps[i], func(s *Step) { s.State, s.Error = StepUndoFailed, errorMessage(err) })
 			res.NotUndone = append(res.NotUndone, UndoFailure{Step: undoSteps[i], Kind: KindVM, Name: vm.Name, ID: vm.ID, Error: errorMessage(err)})
 			return

@@ -9,12 +9,15 @@ import (
 	"github.com/cloudflow/cloudflow/activities"
 )
 
-// ProvisionInstance creates a CloudMC instance and its data volume in
-// parallel, then attaches the volume to the instance, then opens the ingress
-// rules in parallel; each step is a CloudMC task, waited out durably. If a
-// step fails, or the run is cancelled, the saga undoes what was made in
-// reverse (the rules, the attachment, the volume, the instance), keeps what
-// existed before the run, and the result names anything it could not undo.
+// ProvisionInstance looks up the disk offering of the data volume, then
+// creates a CloudMC instance and the volume in parallel, then attaches the
+// volume to the instance, then opens the ingress rules in parallel; each
+// step is a CloudMC task, waited out durably. A disk offering that does not
+// exist, or does not take the size given, fails the run before anything is
+// created. If a later step fails, or the run is cancelled, the saga undoes
+// what was made in reverse (the rules, the attachment, the volume, the
+// instance), keeps what existed before the run, and the result names
+// anything it could not undo.
 func ProvisionInstance(ctx workflow.Context, in ProvisionInstanceInput) (ProvisionInstanceResult, error) {
 	t, err := newTracker(ctx, ProvisionInstanceWorkflowName)
 	if err != nil {
@@ -23,11 +26,15 @@ func ProvisionInstance(ctx workflow.Context, in ProvisionInstanceInput) (Provisi
 	if err := in.Validate(); err != nil {
 		return ProvisionInstanceResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeProvisionInstanceFailed, nil)
 	}
-	p := &cmcProvision{sagaRun: newSagaRun(t), c: &cmcSteps{timeouts: in.Timeouts, t: t}, in: in}
+	p := &cmcProvision{sagaRun: newSagaRun(t, in.Timeouts), c: &cmcSteps{timeouts: in.Timeouts, t: t}, in: in}
 
 	// Declare every step first, so the progress query shows the whole plan,
 	// and register the undos in the order the resources depend on each
 	// other: undone in reverse, the rules go first and the instance last.
+	if v := in.Volume; v != nil && workflow.GetVersion(ctx, cmcDiskOfferingChange, workflow.DefaultVersion, 1) == 1 {
+		// A lookup makes nothing: the step has no undo.
+		p.offeringStep = t.add(KindDiskOffering, v.diskOfferingRef())
+	}
 	p.instStep = p.plan(KindInstance, in.Instance.Name, nil)
 	if v := in.Volume; v != nil {
 		p.volStep = p.plan(KindVolume, v.Name, nil)
@@ -40,7 +47,9 @@ func ProvisionInstance(ctx workflow.Context, in ProvisionInstanceInput) (Provisi
 
 	runCtx, cancelRun := workflow.WithCancel(ctx)
 	p.cancelRun = cancelRun
-	p.run(runCtx)
+	if p.resolveDiskOffering(runCtx) {
+		p.run(runCtx)
+	}
 
 	if p.failedStep == "" && ctx.Err() == nil {
 		t.phase(PhaseCompleted)
@@ -61,6 +70,30 @@ type cmcProvision struct {
 	in                            ProvisionInstanceInput
 	instStep, volStep, attachStep string
 	ruleSteps                     []string
+	// offeringStep looks up the volume's disk offering (runs from before
+	// cmcDiskOfferingChange have none), which gives offering.
+	offeringStep string
+	offering     activities.CloudMCDiskOffering
+}
+
+// resolveDiskOffering looks up the disk offering the volume is made from,
+// and checks the size against it, before anything is created. It reports
+// whether the run goes on.
+func (p *cmcProvision) resolveDiskOffering(ctx workflow.Context) bool {
+	if p.offeringStep == "" {
+		return true
+	}
+	v := p.in.Volume
+	p.t.set(p.offeringStep, StepRunning)
+	err := workflow.ExecuteActivity(callOptions(ctx, p.in.Timeouts), p.c.a.CloudMCResolveDiskOffering, activities.CloudMCResolveDiskOfferingInput{
+		DiskOffering: v.DiskOffering, SizeGB: v.SizeGB, VolumeName: v.Name,
+	}).Get(ctx, &p.offering)
+	if err != nil {
+		p.fail(ctx, p.offeringStep, err)
+		return false
+	}
+	p.t.update(p.offeringStep, func(s *Step) { s.ID, s.State = p.offering.ID, StepDone })
+	return true
 }
 
 // plan declares a step and registers its undo. The volume is not deleted
@@ -99,8 +132,9 @@ func (p *cmcProvision) run(ctx workflow.Context) {
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
-			p.create(ctx, p.volStep, p.c.a.CloudMCCreateVolume, activities.CloudMCCreateVolumeInput{Name: vol.Name, SizeGB: vol.SizeGB},
-				activities.CloudMCWaitInput{Kind: activities.KindCloudMCVolume, Name: vol.Name})
+			p.create(ctx, p.volStep, p.c.a.CloudMCCreateVolume, activities.CloudMCCreateVolumeInput{
+				Name: vol.Name, DiskOfferingID: p.offering.ID, SizeGB: vol.SizeGB,
+			}, activities.CloudMCWaitInput{Kind: activities.KindCloudMCVolume, Name: vol.Name})
 		})
 	}
 	wg.Wait(ctx)
@@ -201,7 +235,7 @@ func DeprovisionInstance(ctx workflow.Context, in DeprovisionInstanceInput) (Dep
 	}
 	c := &cmcSteps{timeouts: in.Timeouts, t: t}
 	rules := map[string]*activities.CloudMCRule{}
-	d := &deletions{t: t, remove: func(ctx workflow.Context, del deletion) (string, bool, error) {
+	d := &deletions{t: t, timeouts: in.Timeouts, remove: func(ctx workflow.Context, del deletion) (string, bool, error) {
 		rm := cmcRemoval{kind: del.kind, name: del.name, rule: rules[del.step]}
 		if del.kind == KindVolumeAttachment {
 			rm.instanceName = in.InstanceName

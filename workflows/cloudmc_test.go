@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -27,11 +28,37 @@ type cloudMCFake struct {
 	fakeStore
 	// waitDelay holds every create's wait back, until cancelled.
 	waitDelay time.Duration
-	// attach is the input the attach was called with.
+	// attach is the input the attach was called with, volume the volume create's.
 	attach activities.CloudMCAttachVolumeInput
+	volume activities.CloudMCCreateVolumeInput
+	// offerings are the disk offerings the environment has, by name.
+	offerings map[string]activities.CloudMCDiskOffering
 }
 
-func newCloudMCFake() *cloudMCFake { return &cloudMCFake{fakeStore: newFakeStore()} }
+func newCloudMCFake() *cloudMCFake {
+	return &cloudMCFake{fakeStore: newFakeStore(), offerings: map[string]activities.CloudMCDiskOffering{
+		"Custom": {ID: "do-custom", Name: "Custom", CustomSize: true},
+		"50GB":   {ID: "do-50", Name: "50GB", SizeGB: 50},
+	}}
+}
+
+// resolve finds a disk offering by name and checks the size, as the
+// activity does.
+func (f *cloudMCFake) resolve(in activities.CloudMCResolveDiskOfferingInput) (activities.CloudMCDiskOffering, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "resolve "+KindDiskOffering+"/"+in.DiskOffering)
+	o, ok := f.offerings[firstNonEmpty(in.DiskOffering, "Custom")]
+	switch {
+	case !ok:
+		return o, temporal.NewNonRetryableApplicationError(fmt.Sprintf("diskOffering %q names no disk offering", in.DiskOffering), activities.ErrTypeInvalidInput, nil)
+	case o.CustomSize != (in.SizeGB > 0):
+		return o, temporal.NewNonRetryableApplicationError("sizeInGb does not fit the offering", activities.ErrTypeInvalidInput, nil)
+	case o.CustomSize:
+		o.SizeGB = in.SizeGB
+	}
+	return o, nil
+}
 
 func ruleLabel(r activities.CloudMCRule) string {
 	return CloudMCIngressRuleSpec{Protocol: r.Protocol, StartPort: r.StartPort, EndPort: r.EndPort, CIDR: r.CIDR}.Label()
@@ -121,8 +148,15 @@ func (f *cloudMCFake) install(env *testsuite.TestWorkflowEnvironment) {
 		func(_ context.Context, in activities.CloudMCCreateInstanceInput) (activities.CloudMCCreateResult, error) {
 			return f.create(KindInstance, in.Name)
 		})
+	env.OnActivity(a.CloudMCResolveDiskOffering, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CloudMCResolveDiskOfferingInput) (activities.CloudMCDiskOffering, error) {
+			return f.resolve(in)
+		})
 	env.OnActivity(a.CloudMCCreateVolume, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CloudMCCreateVolumeInput) (activities.CloudMCCreateResult, error) {
+			f.mu.Lock()
+			f.volume = in
+			f.mu.Unlock()
 			return f.create(KindVolume, in.Name)
 		})
 	env.OnActivity(a.CloudMCAttachVolume, mock.Anything, mock.Anything).Return(
@@ -165,7 +199,7 @@ func (f *cloudMCFake) install(env *testsuite.TestWorkflowEnvironment) {
 func sampleCloudMC() ProvisionInstanceInput {
 	return ProvisionInstanceInput{
 		Instance: CloudMCInstanceSpec{Name: "web", ComputeOfferingID: "co-1", NetworkID: "net-1", TemplateID: "tpl-1"},
-		Volume:   &CloudMCVolumeSpec{Name: "web-data", SizeGB: 20},
+		Volume:   &CloudMCVolumeSpec{Name: "web-data", DiskOffering: "Custom", SizeGB: 20},
 		IngressRules: []CloudMCIngressRuleSpec{
 			{Protocol: "tcp", StartPort: 22, CIDR: "0.0.0.0/0"},
 			{Protocol: "tcp", StartPort: 8000, EndPort: 8080, CIDR: "10.0.0.0/8"},
@@ -175,6 +209,7 @@ func sampleCloudMC() ProvisionInstanceInput {
 }
 
 const (
+	cmcOffer  = "disk-offering/Custom"
 	cmcInst   = "instance/web"
 	cmcVol    = "volume/web-data"
 	cmcAttach = "volume-attachment/web-data"
@@ -228,7 +263,63 @@ func TestProvisionInstanceSuccess(t *testing.T) {
 	for _, s := range p.Steps {
 		names = append(names, s.Name)
 	}
-	require.Equal(t, []string{cmcInst, cmcVol, cmcAttach, cmcSSH, cmcWeb}, names, "the plan, in order")
+	require.Equal(t, []string{cmcOffer, cmcInst, cmcVol, cmcAttach, cmcSSH, cmcWeb}, names, "the plan, in order")
+	// The disk offering is looked up before anything is created, and the
+	// volume made from it.
+	require.Equal(t, "resolve "+cmcOffer, f.calls[0])
+	require.Equal(t, activities.CloudMCCreateVolumeInput{Name: "web-data", DiskOfferingID: "do-custom", SizeGB: 20}, f.volume)
+	require.Equal(t, "do-custom", stepID(res.Steps, cmcOffer))
+}
+
+// A disk offering that does not exist, or does not take the size given,
+// fails the run before anything is created: no create, nothing to undo.
+func TestProvisionInstanceBadDiskOfferingCreatesNothing(t *testing.T) {
+	for _, vol := range []CloudMCVolumeSpec{
+		{Name: "web-data", DiskOffering: "fast-ssd"},
+		{Name: "web-data", DiskOffering: "50GB", SizeGB: 20},
+	} {
+		t.Run(vol.DiskOffering, func(t *testing.T) {
+			f := newCloudMCFake()
+			in := sampleCloudMC()
+			in.Volume = &vol
+			_, res, err := runProvisionInstance(t, f, in, nil)
+			var app *temporal.ApplicationError
+			require.True(t, errors.As(err, &app), "%v", err)
+			require.Equal(t, ErrTypeProvisionInstanceFailed, app.Type())
+			step := KindDiskOffering + "/" + vol.DiskOffering
+			require.Contains(t, app.Error(), "step "+step+" failed")
+			require.Equal(t, step, res.FailedStep)
+			require.Equal(t, []string{"resolve " + step}, f.calls, "nothing was created, nothing undone")
+			require.Empty(t, res.Undone)
+			require.Empty(t, res.NotUndone)
+			for _, st := range res.Steps {
+				if st.Name != step {
+					require.Equal(t, StepPending, st.State, st.Name)
+				}
+			}
+		})
+	}
+}
+
+// A volume given by size only (the input before disk offerings) is made
+// from the custom-size offering; one from a fixed-size offering sends no
+// size.
+func TestProvisionInstanceVolumeFromEachKindOfOffering(t *testing.T) {
+	for _, tc := range []struct {
+		vol  CloudMCVolumeSpec
+		want activities.CloudMCCreateVolumeInput
+	}{
+		{CloudMCVolumeSpec{Name: "web-data", SizeGB: 20}, activities.CloudMCCreateVolumeInput{Name: "web-data", DiskOfferingID: "do-custom", SizeGB: 20}},
+		{CloudMCVolumeSpec{Name: "web-data", DiskOffering: "50GB"}, activities.CloudMCCreateVolumeInput{Name: "web-data", DiskOfferingID: "do-50"}},
+	} {
+		f := newCloudMCFake()
+		in := sampleCloudMC()
+		in.Volume = &tc.vol
+		_, res, err := runProvisionInstance(t, f, in, nil)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, f.volume)
+		require.Equal(t, StepDone, stepState(res.Steps, KindDiskOffering+"/"+tc.vol.diskOfferingRef()))
+	}
 }
 
 // An instance alone: no volume, no attachment, no rules, and the result
@@ -293,7 +384,11 @@ func TestProvisionInstanceCompensatesInReverseOrder(t *testing.T) {
 	require.Equal(t, []string{cmcWeb, cmcSSH, cmcAttach, cmcVol, cmcInst}, f.deletes())
 	require.ElementsMatch(t, []string{cmcWeb, cmcSSH, cmcAttach, cmcVol, cmcInst}, res.Undone)
 	for _, st := range res.Steps {
-		require.Equal(t, StepUndone, st.State, st.Name)
+		want := StepUndone
+		if st.Kind == KindDiskOffering {
+			want = StepDone // a lookup made nothing
+		}
+		require.Equal(t, want, st.State, st.Name)
 	}
 }
 
@@ -389,6 +484,13 @@ func TestProvisionInstanceRejectsBadInput(t *testing.T) {
 	require.Contains(t, err.Error(), "instance.templateId are required")
 	require.Contains(t, err.Error(), "ingressRules[2]: an icmp rule takes no ports")
 	require.Contains(t, err.Error(), "ingressRules[3] is the same rule as ingressRules[0]")
+
+	for _, vol := range []CloudMCVolumeSpec{{Name: "v"}, {Name: "v", DiskOffering: "Custom", SizeGB: -1}, {DiskOffering: "Custom", SizeGB: 2}} {
+		in := sampleCloudMC()
+		in.Volume = &vol
+		_, _, err := runProvisionInstance(t, newCloudMCFake(), in, nil)
+		require.ErrorContains(t, err, "volume needs a name and a diskOffering", "%+v", vol)
+	}
 }
 
 func runDeprovisionInstance(t *testing.T, f *cloudMCFake, in DeprovisionInstanceInput) (DeprovisionInstanceResult, error) {
@@ -437,8 +539,18 @@ func TestDeprovisionInstanceLeavesAVolumeItCouldNotDetach(t *testing.T) {
 	require.True(t, errors.As(err, &app))
 	require.Equal(t, ErrTypeDeprovisionInstanceFailed, app.Type())
 	require.Contains(t, err.Error(), fmt.Sprintf("could not delete %s, %s", cmcAttach, cmcVol))
-	require.Equal(t, []string{cmcAttach, cmcInst}, f.deletes())
+	// The refused detach was tried again (Timeouts.Undo), then given up.
+	require.Equal(t, []string{cmcAttach, cmcInst}, slices.Compact(f.deletes()))
 	require.Equal(t, []string{cmcAttach, cmcVol}, f.liveNames())
 	require.Contains(t, res.Steps[1].Error, "skipped: the volume is still attached")
 	require.Equal(t, StepDone, stepState(res.Steps, cmcInst))
+}
+
+func stepID(steps []Step, name string) string {
+	for _, st := range steps {
+		if st.Name == name {
+			return st.ID
+		}
+	}
+	return ""
 }

@@ -18,12 +18,18 @@ const (
 const ProviderCloudMC = "cloudmc"
 
 // CloudMC kinds used in steps and results, besides KindInstance and
-// KindVolume: a data volume's attachment to the instance, and an ingress
-// rule.
+// KindVolume: a data volume's attachment to the instance, an ingress rule,
+// and the lookup of the disk offering the volume is made from.
 const (
 	KindVolumeAttachment = "volume-attachment"
 	KindIngressRule      = "ingress-rule"
+	KindDiskOffering     = "disk-offering"
 )
+
+// cmcDiskOfferingChange is the workflow.GetVersion change ID of volumes
+// made from a disk offering: version 1 looks the offering up first, before
+// anything is created, and creates the volume from it.
+const cmcDiskOfferingChange = "cloudmc-disk-offering"
 
 // Error types of the CloudMC workflows; their details hold the
 // ProvisionInstanceResult or DeprovisionInstanceResult.
@@ -56,10 +62,20 @@ type CloudMCInstanceSpec struct {
 	TemplateID        string `json:"templateId"`
 }
 
-// CloudMCVolumeSpec is the data volume of ProvisionInstanceInput.
+// CloudMCVolumeSpec is the data volume of ProvisionInstanceInput. CloudMC
+// makes a volume from a disk offering: DiskOffering names it, by ID or name,
+// and SizeGB is the size for a custom-size offering (and only for one).
+// Without a DiskOffering, as inputs from before had it, the environment's
+// custom-size offering makes a volume of SizeGB.
 type CloudMCVolumeSpec struct {
-	Name   string `json:"name"`
-	SizeGB int    `json:"sizeGb"`
+	Name         string `json:"name"`
+	DiskOffering string `json:"diskOffering,omitempty"`
+	SizeGB       int    `json:"sizeGb,omitempty"`
+}
+
+// diskOfferingRef names the disk offering in the lookup step.
+func (v CloudMCVolumeSpec) diskOfferingRef() string {
+	return firstNonEmpty(v.DiskOffering, "custom-size")
 }
 
 // CloudMCIngressRuleSpec is one ingress rule: Protocol "tcp", "udp" or
@@ -140,8 +156,8 @@ func (in ProvisionInstanceInput) Validate() error {
 	if i.Name == "" || i.ComputeOfferingID == "" || i.NetworkID == "" || i.TemplateID == "" {
 		bad("instance.name, instance.computeOfferingId, instance.networkId and instance.templateId are required")
 	}
-	if v := in.Volume; v != nil && (v.Name == "" || v.SizeGB <= 0) {
-		bad("volume needs a name and a positive sizeGb")
+	if v := in.Volume; v != nil && (v.Name == "" || v.SizeGB < 0 || (v.DiskOffering == "" && v.SizeGB == 0)) {
+		bad("volume needs a name and a diskOffering (with a positive sizeGb when it is custom-size), or a positive sizeGb for the custom-size offering")
 	}
 	ruleProblems(in.IngressRules, bad)
 	if len(errs) > 0 {

@@ -22,7 +22,7 @@ func CreateContainer(ctx workflow.Context, in CreateContainerInput) (CreateConta
 	if err := in.Validate(); err != nil {
 		return CreateContainerResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeCreateContainerFailed, nil)
 	}
-	c := &containerCreate{sagaRun: newSagaRun(t), in: in}
+	c := &containerCreate{sagaRun: newSagaRun(t, in.Timeouts), in: in}
 	name := in.Container.Name
 
 	// Declare every step first, so the progress query shows the whole plan.
@@ -136,7 +136,7 @@ func DeleteContainer(ctx workflow.Context, in DeleteContainerInput) (DeleteConta
 		return DeleteContainerResult{}, temporal.NewNonRetryableApplicationError("name is required", ErrTypeDeleteContainerFailed, nil)
 	}
 	var a *activities.OpenVZActivities
-	d := &deletions{t: t, remove: func(ctx workflow.Context, del deletion) (string, bool, error) {
+	d := &deletions{t: t, timeouts: in.Timeouts, remove: func(ctx workflow.Context, del deletion) (string, bool, error) {
 		var dr activities.OpenVZDeleteContainerResult
 		err := workflow.ExecuteActivity(callOptions(ctx, in.Timeouts), a.OpenVZDeleteContainer,
 			activities.OpenVZDeleteContainerInput{Name: del.name}).Get(ctx, &dr)

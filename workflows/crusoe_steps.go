@@ -22,10 +22,17 @@ type crusoeSteps struct {
 
 // create runs a create activity and waits for its resource to be ready.
 func (c *crusoeSteps) create(ctx workflow.Context, step, kind, name string, activity any, input any) (Resource, error) {
+	r, _, err := c.createAndWait(ctx, step, kind, name, activity, input)
+	return r, err
+}
+
+// createAndWait is create, also returning what the wait learned of the
+// resource (a VM's private address).
+func (c *crusoeSteps) createAndWait(ctx workflow.Context, step, kind, name string, activity any, input any) (Resource, activities.WaitResult, error) {
 	c.t.set(step, StepRunning)
 	var cr activities.CreateResult
 	if err := workflow.ExecuteActivity(callOptions(ctx, c.timeouts), activity, input).Get(ctx, &cr); err != nil {
-		return Resource{}, c.failed(ctx, step, err)
+		return Resource{}, activities.WaitResult{}, c.failed(ctx, step, err)
 	}
 	c.t.update(step, func(s *Step) { s.ID, s.OperationID = cr.ResourceID, cr.OperationID })
 	var wr activities.WaitResult
@@ -34,11 +41,11 @@ func (c *crusoeSteps) create(ctx workflow.Context, step, kind, name string, acti
 		Name: name, Timeout: c.timeouts.operation(),
 	}).Get(ctx, &wr)
 	if err != nil {
-		return Resource{}, c.failed(ctx, step, err)
+		return Resource{}, activities.WaitResult{}, c.failed(ctx, step, err)
 	}
 	r := Resource{Kind: kind, Name: name, ID: wr.ResourceID, State: wr.State, Existed: cr.Existed}
 	c.t.update(step, func(s *Step) { s.ID, s.State, s.OperationID = r.ID, StepDone, "" })
-	return r, nil
+	return r, wr, nil
 }
 
 // remove deletes a resource (by ID when known, else by name) and waits until
@@ -49,12 +56,37 @@ func (c *crusoeSteps) remove(ctx workflow.Context, step, kind, name, id string) 
 	return c.removeWith(ctx, step, kind, name, "", c.deleteActivity(kind), activities.DeleteInput{ProjectID: c.projectID, ID: id, Name: name})
 }
 
+// maxBusyWaits is how many operations in progress on a resource one
+// removal waits out before it gives up (and the caller's retry takes over).
+const maxBusyWaits = 3
+
 // removeWith is remove with the delete activity and its input given; waitID
-// names the resource to wait on when the delete's answer does not.
+// names the resource to wait on when the delete's answer does not. A delete
+// the cloud refuses because an operation on the resource is still in
+// progress (a create the undo caught mid-way) waits for that operation to
+// end, whatever its outcome, and deletes again. The step keeps the
+// resource's ID as soon as the delete learns it, failed or not.
 func (c *crusoeSteps) removeWith(ctx workflow.Context, step, kind, name, waitID string, deleteActivity, in any) (string, bool, error) {
 	var dr activities.DeleteResult
-	if err := workflow.ExecuteActivity(callOptions(ctx, c.timeouts), deleteActivity, in).Get(ctx, &dr); err != nil {
-		return "", false, err
+	for busy := 0; ; busy++ {
+		err := workflow.ExecuteActivity(callOptions(ctx, c.timeouts), deleteActivity, in).Get(ctx, &dr)
+		if err == nil {
+			break
+		}
+		det := cloudDetails(err)
+		if det.ResourceID != "" {
+			c.t.update(step, func(s *Step) { s.ID = det.ResourceID })
+		}
+		if !isErrType(err, activities.ErrTypeResourceBusy) || det.OperationID == "" || busy == maxBusyWaits {
+			return det.ResourceID, false, err
+		}
+		c.t.update(step, func(s *Step) { s.OperationID = det.OperationID })
+		if err := workflow.ExecuteActivity(waitOptions(ctx, c.timeouts), c.a.CrusoeWait, activities.WaitInput{
+			ProjectID: c.projectID, Kind: kind, OperationID: det.OperationID, ResourceID: det.ResourceID,
+			Name: name, Settle: true, Timeout: c.timeouts.operation(),
+		}).Get(ctx, nil); err != nil {
+			return det.ResourceID, false, err
+		}
 	}
 	if dr.AlreadyGone {
 		return dr.ResourceID, true, nil
@@ -109,6 +141,16 @@ func errorMessage(err error) string {
 		return fmt.Sprintf("timed out (%s)", strings.ToLower(strings.TrimPrefix(to.TimeoutType().String(), "TIMEOUT_TYPE_")))
 	}
 	return err.Error()
+}
+
+// cloudDetails are the CloudErrorDetails an activity's failure carries, if any.
+func cloudDetails(err error) activities.CloudErrorDetails {
+	var det activities.CloudErrorDetails
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.HasDetails() {
+		_ = app.Details(&det)
+	}
+	return det
 }
 
 func firstNonEmpty(a, b string) string {

@@ -12,10 +12,12 @@ import (
 type deletion struct{ step, kind, name string }
 
 // deletions runs the deletes of a deprovision workflow (DeprovisionVM,
-// UndeployInstance) and collects what was deleted and what was already
-// gone, which counts as deleted.
+// UndeployInstance, DeprovisionInstance, DeleteContainer) and collects what
+// was deleted and what was already gone, which counts as deleted. A delete
+// that fails is tried again for timeouts.Undo, as an undo's is.
 type deletions struct {
-	t *tracker
+	t        *tracker
+	timeouts Timeouts
 	// remove deletes a resource by name and returns its ID, if it had one,
 	// and whether there was nothing to delete.
 	remove  func(ctx workflow.Context, del deletion) (id string, gone bool, err error)
@@ -31,7 +33,13 @@ func (d *deletions) plan(kind, name string) deletion {
 // run deletes one resource and says whether it is gone.
 func (d *deletions) run(ctx workflow.Context, del deletion) bool {
 	d.t.set(del.step, StepRunning)
-	id, gone, err := d.remove(ctx, del)
+	var id string
+	gone, err := retryUndo(ctx, d.timeouts.undo(), func(ctx workflow.Context) (bool, error) {
+		var gone bool
+		var err error
+		id, gone, err = d.remove(ctx, del)
+		return gone, err
+	})
 	if err != nil {
 		d.t.fail(ctx, del.step, err)
 		return false

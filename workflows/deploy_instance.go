@@ -31,7 +31,7 @@ func DeployInstance(ctx workflow.Context, in DeployInstanceInput) (DeployInstanc
 	if err := in.Validate(); err != nil {
 		return DeployInstanceResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeDeployFailed, nil)
 	}
-	d := &deploy{sagaRun: newSagaRun(t), in: in}
+	d := &deploy{sagaRun: newSagaRun(t, in.Timeouts), in: in}
 
 	// Declare every step first, so the progress query shows the whole plan,
 	// and register the undos in the order the resources depend on each other.
@@ -254,7 +254,7 @@ func UndeployInstance(ctx workflow.Context, in UndeployInstanceInput) (UndeployI
 	if in.InstanceName == "" {
 		return UndeployInstanceResult{}, temporal.NewNonRetryableApplicationError("instanceName is required", ErrTypeUndeployInstanceFailed, nil)
 	}
-	d := &deletions{t: t, remove: func(ctx workflow.Context, del deletion) (string, bool, error) {
+	d := &deletions{t: t, timeouts: in.Timeouts, remove: func(ctx workflow.Context, del deletion) (string, bool, error) {
 		dr, err := kraftRemove(ctx, nil, in.Timeouts, del.kind, del.name, "")
 		return dr.UUID, dr.AlreadyGone, err
 	}}

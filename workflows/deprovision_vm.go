@@ -22,7 +22,7 @@ func DeprovisionVM(ctx workflow.Context, in DeprovisionVMInput) (DeprovisionVMRe
 		return DeprovisionVMResult{}, temporal.NewNonRetryableApplicationError("vmName is required", ErrTypeDeprovisionFailed, nil)
 	}
 	c := &crusoeSteps{projectID: in.ProjectID, timeouts: in.Timeouts, t: t}
-	d := &deletions{t: t, remove: func(ctx workflow.Context, del deletion) (string, bool, error) {
+	d := &deletions{t: t, timeouts: in.Timeouts, remove: func(ctx workflow.Context, del deletion) (string, bool, error) {
 		return c.remove(ctx, del.step, del.kind, del.name, "")
 	}}
 

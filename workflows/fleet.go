@@ -149,7 +149,26 @@ type fleet struct {
 	kc       *activities.KraftCloudActivities // nil: names activities
 	cr       *activities.CrusoeActivities     // nil: names activities
 	cm       *activities.CloudMCActivities    // nil: names activities
+	// waitOut: a wait that ends before the wait timeout is spent waits
+	// again (changeFleetWaitOut); runs recorded before it report at once.
+	waitOut bool
 }
+
+// changeFleetWaitOut is the workflow.GetVersion change under which a fleet
+// keeps waiting for its instances until WaitTimeout is spent: a wait activity
+// that gave up sooner (the server's own wait ended, an item failed for a
+// reason worth retrying, the waiter's deadline came early) is followed by
+// another for the instances still on their way, instead of reporting them
+// failed at once.
+const changeFleetWaitOut = "fleet-wait-out-wait-timeout"
+
+// minWait is the shortest timeout a wait activity is given: the last wait
+// before the deadline may overrun it by that much.
+const minWait = time.Second
+
+// maxWaits bounds the waits for one Crusoe or CloudMC instance: each gives up
+// at most one poll interval early, so a few cover the whole wait timeout.
+const maxWaits = 10
 
 func runFleet(ctx workflow.Context, name, action string, in FleetInput) (FleetResult, error) {
 	in = in.WithDefaults()
@@ -169,6 +188,7 @@ func runFleet(ctx workflow.Context, name, action string, in FleetInput) (FleetRe
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (FleetProgress, error) { return f.snapshot(), nil }); err != nil {
 		return FleetResult{}, err
 	}
+	f.waitOut = workflow.GetVersion(ctx, changeFleetWaitOut, workflow.DefaultVersion, 1) >= 1
 
 	n := min(len(todo), in.ItemsPerRun)
 	f.settle(ctx, todo[:n])
@@ -291,27 +311,90 @@ func (f *fleet) kraftBatch(ctx workflow.Context, refs []string, outcome func(act
 		}
 		return
 	}
-	var waiting []string
+	var waiting []activities.ItemResult
 	for _, it := range br.Items {
 		if it.Outcome == activities.OutcomeWait {
-			waiting = append(waiting, it.Ref)
+			waiting = append(waiting, it)
 		} else {
 			outcome(it)
 		}
 	}
-	if len(waiting) == 0 {
-		return
+	f.kraftWait(ctx, waiting, target, outcome)
+}
+
+// kraftWait waits, with the wait activity, for the instances on their way
+// until each is in target, or until the wait timeout is spent. A wait that
+// ends before that, for instances it gave up on (WaitTimeout) or that failed
+// for a reason worth retrying, is followed by another for them; only once the
+// wait timeout is spent are they reported, with what was last known. Runs
+// from before changeFleetWaitOut report after the first wait.
+func (f *fleet) kraftWait(ctx workflow.Context, waiting []activities.ItemResult, target string, outcome func(activities.ItemResult)) {
+	deadline := workflow.Now(ctx).Add(f.in.WaitTimeout)
+	pause := time.Duration(0)
+	for first := true; len(waiting) > 0; first = false {
+		left := deadline.Sub(workflow.Now(ctx))
+		if !first && left <= 0 {
+			for _, it := range waiting {
+				outcome(f.waitSpent(it, target))
+			}
+			return
+		}
+		refs := make([]string, len(waiting))
+		for i, it := range waiting {
+			refs[i] = it.Ref
+		}
+		if !first {
+			left = max(left, minWait)
+		}
+		var wr activities.BatchResult
+		err := workflow.ExecuteActivity(waitOptions(ctx, Timeouts{Operation: left, Heartbeat: f.in.Timeouts.Heartbeat}),
+			f.kc.KraftCloudWaitInstances, activities.KraftCloudWaitInput{Refs: refs, State: target, Timeout: left}).Get(ctx, &wr)
+		f.carry.Calls += wr.Calls
+		if err != nil {
+			wr.Items = failAll(refs, err)
+		}
+		waiting = waiting[:0]
+		retry := false
+		for _, it := range wr.Items {
+			switch {
+			case err == nil && f.waitOut && it.Outcome == activities.OutcomeFailed && it.Code == activities.ErrTypeWaitTimeout:
+				waiting = append(waiting, it)
+			case err == nil && f.waitOut && it.Outcome == activities.OutcomeFailed && it.Retryable:
+				// The instance was started: another start would be
+				// refused, another wait may see it there.
+				waiting, retry = append(waiting, it), true
+			default:
+				outcome(it)
+			}
+		}
+		if !retry {
+			continue
+		}
+		// Give whatever failed them a moment: 1 s, 2 s, 4 s... up to 30 s.
+		pause = min(max(2*pause, time.Second), 30*time.Second)
+		if err := workflow.Sleep(ctx, min(pause, max(deadline.Sub(workflow.Now(ctx)), 0))); err != nil {
+			for _, it := range waiting {
+				outcome(failAll([]string{it.Ref}, err)[0])
+			}
+			return
+		}
 	}
-	var wr activities.BatchResult
-	err = workflow.ExecuteActivity(waitOptions(ctx, Timeouts{Operation: f.in.WaitTimeout, Heartbeat: f.in.Timeouts.Heartbeat}),
-		f.kc.KraftCloudWaitInstances, activities.KraftCloudWaitInput{Refs: waiting, State: target, Timeout: f.in.WaitTimeout}).Get(ctx, &wr)
-	f.carry.Calls += wr.Calls
-	if err != nil {
-		wr.Items = failAll(waiting, err)
+}
+
+// waitSpent reports an instance that did not reach target within the wait
+// timeout. A failure the cloud reported is kept as it was; a wait that timed
+// out says so, with the state the instance was last seen in.
+func (f *fleet) waitSpent(it activities.ItemResult, target string) activities.ItemResult {
+	it.Outcome, it.Retryable = activities.OutcomeFailed, false
+	if it.Code != activities.ErrTypeWaitTimeout && it.Code != "" {
+		return it
 	}
-	for _, it := range wr.Items {
-		outcome(it)
+	it.Code = activities.ErrTypeWaitTimeout
+	it.Message = fmt.Sprintf("not %s after %s, the wait timeout", target, f.in.WaitTimeout)
+	if it.State != "" && it.State != target {
+		it.Message = fmt.Sprintf("still %s, not %s, after %s (the wait timeout)", it.State, target, f.in.WaitTimeout)
 	}
+	return it
 }
 
 // oneByOne is a cloud with no batch call (Crusoe, CloudMC): its instances
@@ -324,9 +407,9 @@ type oneByOne struct {
 	// act sends the action and returns what to wait on (an operation or a
 	// task), empty when there is nothing but the instance to read.
 	act func(ctx workflow.Context, it activities.FoundVM) (string, error)
-	// wait waits for the instance to reach target and returns the state it
-	// settled in and the polls it took.
-	wait   func(ctx workflow.Context, it activities.FoundVM, handle, target string) (string, int, error)
+	// wait waits, up to timeout, for the instance to reach target and
+	// returns the state it settled in and the polls it took.
+	wait   func(ctx workflow.Context, it activities.FoundVM, handle, target string, timeout time.Duration) (string, int, error)
 	states instanceStates
 }
 
@@ -371,11 +454,11 @@ func (f *fleet) crusoeRound(ctx workflow.Context, names []string, outcome func(a
 			}).Get(ctx, &ar)
 			return ar.OperationID, err
 		},
-		wait: func(ctx workflow.Context, vm activities.FoundVM, op, target string) (string, int, error) {
+		wait: func(ctx workflow.Context, vm activities.FoundVM, op, target string, timeout time.Duration) (string, int, error) {
 			var wr activities.WaitResult
-			err := workflow.ExecuteActivity(f.waitOptions(ctx), f.cr.CrusoeWait, activities.WaitInput{
+			err := workflow.ExecuteActivity(f.waitOptions(ctx, timeout), f.cr.CrusoeWait, activities.WaitInput{
 				ProjectID: f.in.ProjectID, Kind: activities.KindVM, OperationID: op, ResourceID: vm.ID,
-				Name: vm.Name, TargetState: target, Timeout: f.in.WaitTimeout,
+				Name: vm.Name, TargetState: target, Timeout: timeout,
 			}).Get(ctx, &wr)
 			return wr.State, wr.Polls, err
 		},
@@ -405,11 +488,11 @@ func (f *fleet) cloudmcRound(ctx workflow.Context, names []string, outcome func(
 			}).Get(ctx, &ar)
 			return ar.TaskID, err
 		},
-		wait: func(ctx workflow.Context, inst activities.FoundVM, task, target string) (string, int, error) {
+		wait: func(ctx workflow.Context, inst activities.FoundVM, task, target string, timeout time.Duration) (string, int, error) {
 			var wr activities.CloudMCWaitResult
-			err := workflow.ExecuteActivity(f.waitOptions(ctx), f.cm.CloudMCWaitTask, activities.CloudMCWaitInput{
+			err := workflow.ExecuteActivity(f.waitOptions(ctx, timeout), f.cm.CloudMCWaitTask, activities.CloudMCWaitInput{
 				Kind: activities.KindCloudMCInstance, TaskID: task, ResourceID: inst.ID, Name: inst.Name,
-				State: target, Timeout: f.in.WaitTimeout,
+				State: target, Timeout: timeout,
 			}).Get(ctx, &wr)
 			return wr.State, wr.Polls, err
 		},
@@ -421,8 +504,8 @@ func (f *fleet) cloudmcRound(ctx workflow.Context, names []string, outcome func(
 	}, outcome)
 }
 
-func (f *fleet) waitOptions(ctx workflow.Context) workflow.Context {
-	return waitOptions(ctx, Timeouts{Operation: f.in.WaitTimeout, Heartbeat: f.in.Timeouts.Heartbeat})
+func (f *fleet) waitOptions(ctx workflow.Context, timeout time.Duration) workflow.Context {
+	return waitOptions(ctx, Timeouts{Operation: timeout, Heartbeat: f.in.Timeouts.Heartbeat})
 }
 
 // oneByOneRound looks the instances up, reports those it cannot act on, and
@@ -469,18 +552,45 @@ func (f *fleet) oneByOneRound(ctx workflow.Context, names []string, c oneByOne, 
 			}
 			handle = h
 		}
-		state, polls, err := c.wait(ctx, it, handle, target)
+		state, polls, spent, err := f.waitOne(ctx, c, it, handle, target)
 		f.carry.Calls += polls
 		if err != nil {
 			res := failAll([]string{it.Name}, err)[0]
 			// A failed operation may pass on another round; a refusal will not.
 			res.Retryable = isErrType(err, activities.ErrTypeOperationFailed)
 			res.ID = it.ID
+			if spent {
+				res = f.waitSpent(activities.ItemResult{Ref: it.Name, ID: it.ID}, target)
+			}
 			outcome(res)
 			return
 		}
 		outcome(activities.ItemResult{Ref: it.Name, ID: it.ID, State: state, Outcome: activities.OutcomeDone})
 	})
+}
+
+// waitOne waits for one instance until it reaches target or the wait
+// timeout is spent: a wait that gives up sooner (WaitTimeout before the
+// deadline: a poll pushed past it, a long Retry-After) is followed by another
+// for what is left, up to maxWaits in all. spent reports a wait that timed
+// out with the wait timeout spent. Runs from before changeFleetWaitOut wait
+// once.
+func (f *fleet) waitOne(ctx workflow.Context, c oneByOne, it activities.FoundVM, handle, target string) (state string, calls int, spent bool, err error) {
+	deadline := workflow.Now(ctx).Add(f.in.WaitTimeout)
+	timeout := f.in.WaitTimeout
+	for n := 1; ; n++ {
+		var polls int
+		state, polls, err = c.wait(ctx, it, handle, target, timeout)
+		calls += polls
+		if !f.waitOut || !isErrType(err, activities.ErrTypeWaitTimeout) {
+			return state, calls, false, err
+		}
+		left := deadline.Sub(workflow.Now(ctx))
+		if left <= 0 || n >= maxWaits {
+			return state, calls, left <= 0, err
+		}
+		timeout = max(left, minWait)
+	}
 }
 
 // precheck decides from an instance's state whether to act on it: an

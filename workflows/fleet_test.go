@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
@@ -33,10 +34,17 @@ type fakeKraft struct {
 	transient map[string]int
 	// slow instances answer "starting" and need the wait activity.
 	slow map[string]bool
+	// waitTimeouts makes that many wait calls give up on an instance
+	// (WaitTimeout), waitFails that many fail it with code 12; each wait
+	// call takes waitTook on the workflow's clock.
+	waitTimeouts, waitFails map[string]int
+	waitTook                time.Duration
+	waitIns                 []activities.KraftCloudWaitInput
 }
 
 func newFakeKraft(n int, state string) *fakeKraft {
-	f := &fakeKraft{state: map[string]string{}, starts: map[string]int{}, transient: map[string]int{}, slow: map[string]bool{}}
+	f := &fakeKraft{state: map[string]string{}, starts: map[string]int{}, transient: map[string]int{}, slow: map[string]bool{},
+		waitTimeouts: map[string]int{}, waitFails: map[string]int{}}
 	for i := 1; i <= n; i++ {
 		f.state[fmt.Sprintf("web-%d", i)] = state
 	}
@@ -75,10 +83,21 @@ func (f *fakeKraft) wait(_ context.Context, in activities.KraftCloudWaitInput) (
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.waits = append(f.waits, in.Refs)
+	f.waitIns = append(f.waitIns, in)
 	res := activities.BatchResult{Calls: 1}
 	for _, r := range in.Refs {
-		f.state[r] = in.State
-		res.Items = append(res.Items, activities.ItemResult{Ref: r, State: in.State, Outcome: activities.OutcomeDone})
+		switch {
+		case f.waitTimeouts[r] > 0:
+			f.waitTimeouts[r]--
+			res.Items = append(res.Items, activities.ItemResult{Ref: r, State: f.state[r], Outcome: activities.OutcomeFailed,
+				Code: activities.ErrTypeWaitTimeout, Message: fmt.Sprintf("still %s after %s", f.state[r], in.Timeout)})
+		case f.waitFails[r] > 0:
+			f.waitFails[r]--
+			res.Items = append(res.Items, activities.ItemResult{Ref: r, Outcome: activities.OutcomeFailed, Code: "12", Message: "unavailable", Retryable: true})
+		default:
+			f.state[r] = in.State
+			res.Items = append(res.Items, activities.ItemResult{Ref: r, State: in.State, Outcome: activities.OutcomeDone})
+		}
 	}
 	return res, nil
 }
@@ -87,7 +106,7 @@ func (f *fakeKraft) register(env *testsuite.TestWorkflowEnvironment) {
 	var kc *activities.KraftCloudActivities
 	env.RegisterActivity(kc)
 	env.OnActivity(kc.KraftCloudStartInstances, mockAny, mockAny).Return(f.start)
-	env.OnActivity(kc.KraftCloudWaitInstances, mockAny, mockAny).Return(f.wait)
+	env.OnActivity(kc.KraftCloudWaitInstances, mockAny, mockAny).Return(f.wait).After(f.waitTook)
 }
 
 func names(from, to int) []string {
@@ -192,6 +211,68 @@ func TestStartInstancesWaitsForSlowInstances(t *testing.T) {
 	require.Equal(t, [][]string{{"web-2", "web-4"}}, f.waits, "only instances still starting are waited for")
 }
 
+// A wait that gives up on instances before the wait timeout is spent is
+// followed by another, with what is left of it; each instance is started
+// once and none is reported failed while it may still arrive.
+func TestStartInstancesWaitsOutTheWaitTimeout(t *testing.T) {
+	f := newFakeKraft(3, kraftcloud.StateStopped)
+	f.slow["web-2"], f.slow["web-3"] = true, true
+	f.waitTook = 2 * time.Minute
+	f.waitTimeouts["web-2"] = 2 // arrives on the third wait
+	f.waitFails["web-3"] = 1    // a failure worth retrying, then arrives
+	res, err, _ := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 3)}, f.register)
+	require.NoError(t, err, "%+v", res.Failed)
+	require.ElementsMatch(t, names(1, 3), res.Succeeded)
+	require.Len(t, f.calls, 1, "one start call, no retry round")
+	for n, c := range f.starts {
+		require.Equal(t, 1, c, "%s started once", n)
+	}
+	require.Equal(t, [][]string{{"web-2", "web-3"}, {"web-2", "web-3"}, {"web-2"}}, f.waits)
+	var timeouts []time.Duration
+	for _, in := range f.waitIns {
+		timeouts = append(timeouts, in.Timeout)
+	}
+	// 2 min per wait, and a pause of 1 s after web-3's failure.
+	require.Equal(t, []time.Duration{5 * time.Minute, 3*time.Minute - time.Second, time.Minute - time.Second}, timeouts,
+		"each wait gets what is left of the wait timeout")
+}
+
+// Instances that never arrive are reported once the wait timeout is spent,
+// with a clear code and message, and are not started again.
+func TestStartInstancesReportsWaitTimeoutOnceSpent(t *testing.T) {
+	f := newFakeKraft(2, kraftcloud.StateStopped)
+	f.slow["web-1"], f.slow["web-2"] = true, true
+	f.waitTook = 2 * time.Minute
+	f.waitTimeouts["web-1"] = 100
+	f.waitTimeouts["web-2"] = 1
+	res, err, _ := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 2)}, f.register)
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, err, &app)
+	require.Equal(t, ErrTypeFleetIncomplete, app.Type())
+	require.Equal(t, []string{"web-2"}, res.Succeeded)
+	require.Len(t, res.Failed, 1)
+	require.Equal(t, FleetItem{Ref: "web-1", State: kraftcloud.StateStarting, Code: activities.ErrTypeWaitTimeout,
+		Message: "still starting, not running, after 5m0s (the wait timeout)", Attempts: 1}, res.Failed[0])
+	require.Len(t, f.waits, 3, "waits at 0, 2 and 4 minutes; at 6 the wait timeout is spent")
+	require.Len(t, f.calls, 1, "never started again")
+	require.Equal(t, 1, f.starts["web-1"])
+}
+
+// A wait item the cloud failed for a reason worth retrying keeps its own
+// code and message when the wait timeout runs out.
+func TestStartInstancesKeepsTheCloudsCodeWhenTheWaitRunsOut(t *testing.T) {
+	f := newFakeKraft(1, kraftcloud.StateStopped)
+	f.slow["web-1"] = true
+	f.waitTook = time.Minute
+	f.waitFails["web-1"] = 100
+	res, err, _ := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 1), WaitTimeout: 3 * time.Minute}, f.register)
+	require.Error(t, err)
+	require.Len(t, res.Failed, 1)
+	require.Equal(t, "12", res.Failed[0].Code)
+	require.Equal(t, "unavailable", res.Failed[0].Message)
+	require.Len(t, f.calls, 1, "never started again")
+}
+
 func TestStartInstancesContinuesAsNew(t *testing.T) {
 	f := newFakeKraft(1000, kraftcloud.StateStopped)
 	refs := append(names(1, 1000), "web-1") // a duplicate across run boundaries
@@ -262,6 +343,11 @@ type fakeCrusoeFleet struct {
 	actions []string
 	failOp  map[string]int
 	lookups int
+	// waitTimeouts makes that many waits for a VM give up (WaitTimeout),
+	// each after waitTook on the workflow's clock.
+	waitTimeouts map[string]int
+	waitTook     time.Duration
+	waitIns      []activities.WaitInput
 }
 
 func (f *fakeCrusoeFleet) register(env *testsuite.TestWorkflowEnvironment) {
@@ -287,6 +373,12 @@ func (f *fakeCrusoeFleet) register(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(cr.CrusoeWait, mockAny, mockAny).Return(func(_ context.Context, in activities.WaitInput) (activities.WaitResult, error) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		f.waitIns = append(f.waitIns, in)
+		if f.waitTimeouts[in.Name] > 0 {
+			f.waitTimeouts[in.Name]--
+			return activities.WaitResult{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("vm %s (operation %s) still IN_PROGRESS after %s", in.Name, in.OperationID, in.Timeout), activities.ErrTypeWaitTimeout, nil)
+		}
 		if f.failOp[in.Name] > 0 {
 			f.failOp[in.Name]--
 			return activities.WaitResult{}, temporal.NewNonRetryableApplicationError("vm "+in.Name+" failed", activities.ErrTypeOperationFailed, nil,
@@ -294,7 +386,7 @@ func (f *fakeCrusoeFleet) register(env *testsuite.TestWorkflowEnvironment) {
 		}
 		f.state[in.Name] = in.TargetState
 		return activities.WaitResult{ResourceID: in.ResourceID, State: in.TargetState}, nil
-	})
+	}).After(f.waitTook)
 }
 
 func TestStartInstancesOnCrusoe(t *testing.T) {
@@ -342,6 +434,10 @@ type fakeCloudMCFleet struct {
 	failTask map[string]int
 	// refuse makes the action on an instance fail with this error.
 	refuse map[string]error
+	// waitTimeouts makes that many waits for an instance give up
+	// (WaitTimeout), each after waitTook on the workflow's clock.
+	waitTimeouts map[string]int
+	waitTook     time.Duration
 }
 
 func (f *fakeCloudMCFleet) register(env *testsuite.TestWorkflowEnvironment) {
@@ -371,6 +467,11 @@ func (f *fakeCloudMCFleet) register(env *testsuite.TestWorkflowEnvironment) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.waits = append(f.waits, in)
+		if f.waitTimeouts[in.Name] > 0 {
+			f.waitTimeouts[in.Name]--
+			return activities.CloudMCWaitResult{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("instance %s (task %s) still PENDING after %s", in.Name, in.TaskID, in.Timeout), activities.ErrTypeWaitTimeout, nil)
+		}
 		if f.failTask[in.Name] > 0 {
 			f.failTask[in.Name]--
 			return activities.CloudMCWaitResult{}, temporal.NewNonRetryableApplicationError("instance "+in.Name+" (task "+in.TaskID+") failed", activities.ErrTypeOperationFailed, nil,
@@ -378,7 +479,7 @@ func (f *fakeCloudMCFleet) register(env *testsuite.TestWorkflowEnvironment) {
 		}
 		f.state[strings.ToLower(in.Name)] = in.State
 		return activities.CloudMCWaitResult{ResourceID: in.ResourceID, State: in.State, Resolution: "task", Polls: 2}, nil
-	})
+	}).After(f.waitTook)
 }
 
 func cmcNames(from, to int) []string {
@@ -487,4 +588,66 @@ func TestValidRefCloudMC(t *testing.T) {
 		require.Error(t, ValidRef(ProviderCloudMC, bad), bad)
 	}
 	require.NoError(t, FleetInput{Provider: ProviderCloudMC, Instances: []string{"a"}}.Validate())
+}
+
+// A Crusoe wait that gives up before the wait timeout is spent (a poll that
+// would have crossed it, a long Retry-After) waits again with what is left,
+// a second at least; a VM that never gets there is reported once it is
+// spent, started once.
+func TestCrusoeFleetWaitsOutTheWaitTimeout(t *testing.T) {
+	f := &fakeCrusoeFleet{state: map[string]string{"vm-1": crusoe.VMStateStopped, "vm-2": crusoe.VMStateStopped},
+		waitTimeouts: map[string]int{"vm-1": 1, "vm-2": 100}, waitTook: 2 * time.Minute}
+	in := FleetInput{Provider: ProviderCrusoe, Instances: []string{"vm-1", "vm-2"}, WaitTimeout: 4*time.Minute + 500*time.Millisecond}
+	res, err, _ := runFleetChain(t, StartInstances, in, f.register)
+	require.Error(t, err)
+	require.Equal(t, []string{"vm-1"}, res.Succeeded)
+	require.Equal(t, []FleetItem{{Ref: "vm-2", ID: "id-vm-2", Code: activities.ErrTypeWaitTimeout,
+		Message: "not STATE_RUNNING after 4m0.5s, the wait timeout", Attempts: 1}}, res.Failed)
+	require.ElementsMatch(t, []string{"START vm-1", "START vm-2"}, f.actions, "each VM started once, no retry round")
+	var vm1, vm2 []time.Duration
+	for _, in := range f.waitIns {
+		require.Equal(t, "op-"+in.Name, in.OperationID, "every wait follows the same operation")
+		if in.Name == "vm-1" {
+			vm1 = append(vm1, in.Timeout)
+		} else {
+			vm2 = append(vm2, in.Timeout)
+		}
+	}
+	require.Equal(t, []time.Duration{4*time.Minute + 500*time.Millisecond, 2*time.Minute + 500*time.Millisecond}, vm1)
+	require.Equal(t, []time.Duration{4*time.Minute + 500*time.Millisecond, 2*time.Minute + 500*time.Millisecond, time.Second}, vm2,
+		"the last wait gets a second, not the half second left")
+}
+
+// A waiter that keeps giving up at once is waited on maxWaits times, then
+// reported with its own message.
+func TestCrusoeFleetBoundsTheWaits(t *testing.T) {
+	f := &fakeCrusoeFleet{state: map[string]string{"vm-1": crusoe.VMStateStopped},
+		waitTimeouts: map[string]int{"vm-1": 100}, waitTook: time.Second}
+	res, err, _ := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderCrusoe, Instances: []string{"vm-1"}}, f.register)
+	require.Error(t, err)
+	require.Len(t, f.waitIns, maxWaits)
+	require.Len(t, res.Failed, 1)
+	require.Equal(t, activities.ErrTypeWaitTimeout, res.Failed[0].Code)
+	require.Contains(t, res.Failed[0].Message, "vm vm-1 (operation op-vm-1) still IN_PROGRESS", "the wait timeout is not spent: the waiter's own words")
+}
+
+// The same for CloudMC instances.
+func TestCloudMCFleetWaitsOutTheWaitTimeout(t *testing.T) {
+	f := &fakeCloudMCFleet{state: map[string]string{"cmc-1": cloudmc.InstanceStateRunning, "cmc-2": cloudmc.InstanceStateRunning},
+		waitTimeouts: map[string]int{"cmc-1": 2, "cmc-2": 100}, waitTook: 50 * time.Second}
+	res, err, _ := runFleetChain(t, StopInstances, FleetInput{Provider: ProviderCloudMC, Instances: cmcNames(1, 2), WaitTimeout: 2 * time.Minute}, f.register)
+	require.Error(t, err)
+	require.Equal(t, []string{"cmc-1"}, res.Succeeded)
+	require.Len(t, res.Failed, 1)
+	require.Equal(t, activities.ErrTypeWaitTimeout, res.Failed[0].Code)
+	require.Equal(t, "not Stopped after 2m0s, the wait timeout", res.Failed[0].Message)
+	require.ElementsMatch(t, []string{"stop cmc-1", "stop cmc-2"}, f.actions)
+	timeouts := map[string][]time.Duration{}
+	for _, w := range f.waits {
+		timeouts[w.Name] = append(timeouts[w.Name], w.Timeout)
+	}
+	require.Equal(t, map[string][]time.Duration{
+		"cmc-1": {2 * time.Minute, 70 * time.Second, 20 * time.Second},
+		"cmc-2": {2 * time.Minute, 70 * time.Second, 20 * time.Second},
+	}, timeouts)
 }

@@ -58,7 +58,10 @@ type FleetInput struct {
 	// for good (unknown, already in that state) are not retried.
 	MaxAttempts int `json:"maxAttempts,omitempty"`
 	// WaitTimeout bounds the wait for each instance to reach the state
-	// (default 5m).
+	// (default 5m), counted from when the wait begins. Until it is spent an
+	// instance on its way is waited for again (a server-side wait that ended,
+	// a failure worth retrying), never started again; then it is reported
+	// with code WaitTimeout, or the cloud's last code for it.
 	WaitTimeout time.Duration `json:"waitTimeout,omitempty"`
 	// Force and DrainTimeout apply to KraftCloud stops.
 	Force        bool          `json:"force,omitempty"`

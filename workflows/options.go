@@ -13,7 +13,16 @@ import (
 const (
 	DefaultOperationTimeout = 30 * time.Minute
 	DefaultHeartbeatTimeout = 20 * time.Second
+	DefaultUndoTimeout      = 10 * time.Minute
 )
+
+// CallAttemptTimeout bounds one attempt of an activity that makes one API
+// call (or a lookup and a call). It matches the clients' request timeout
+// (10 s, crusoe.RequestTimeout) with room for the lookup: such an activity
+// does not heartbeat, so this is how soon Temporal notices a worker that
+// died mid-call and retries the call on another one (after the policy's
+// first 1 s backoff: well within 15 s).
+const CallAttemptTimeout = 12 * time.Second
 
 func (t Timeouts) operation() time.Duration {
 	if t.Operation > 0 {
@@ -27,6 +36,13 @@ func (t Timeouts) heartbeat() time.Duration {
 		return t.Heartbeat
 	}
 	return DefaultHeartbeatTimeout
+}
+
+func (t Timeouts) undo() time.Duration {
+	if t.Undo > 0 {
+		return t.Undo
+	}
+	return DefaultUndoTimeout
 }
 
 // nonRetryable lists the activity error types no retry can fix. Activities
@@ -49,11 +65,12 @@ func retryPolicy() *temporal.RetryPolicy {
 }
 
 // callOptions are for activities that make one API call (or a lookup and a
-// call). Retries follow the server's Retry-After when it gives one
-// (NextRetryDelay), else back off to 30 s, for up to 10 minutes.
+// call), each attempt bounded by CallAttemptTimeout. Retries follow the
+// server's Retry-After when it gives one (NextRetryDelay), else back off to
+// 30 s, for up to 10 minutes.
 func callOptions(ctx workflow.Context, t Timeouts) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    time.Minute,
+		StartToCloseTimeout:    CallAttemptTimeout,
 		ScheduleToCloseTimeout: 10 * time.Minute,
 		// Wait for a cancelled create to settle, so that compensation, which
 		// runs next, sees whatever it made.

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"slices"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -14,9 +16,10 @@ const ErrTypeProvisionFailed = "ProvisionVMFailed"
 
 // ProvisionVM creates the disks (in parallel), then the VM with the disks
 // attached, and the firewall rules: those that do not name the VM in parallel
-// with all that, those that do once the VM exists. If any step fails, or the
-// run is cancelled, the saga removes what was made, newest first, and the
-// result names anything it could not remove.
+// with all that, those that do once the VM exists, with its address. If any
+// step fails (once the steps in flight have finished), or the run is
+// cancelled, the saga removes what was made, newest first, and the result
+// names anything it could not remove, with its ID.
 func ProvisionVM(ctx workflow.Context, in ProvisionVMInput) (ProvisionVMResult, error) {
 	t, err := newTracker(ctx, ProvisionVMWorkflowName)
 	if err != nil {
@@ -26,7 +29,7 @@ func ProvisionVM(ctx workflow.Context, in ProvisionVMInput) (ProvisionVMResult, 
 		return ProvisionVMResult{}, temporal.NewNonRetryableApplicationError("vm.name is required", ErrTypeProvisionFailed, nil)
 	}
 	c := &crusoeSteps{projectID: in.ProjectID, timeouts: in.Timeouts, t: t}
-	p := &provision{sagaRun: newSagaRun(t), c: c, in: in}
+	p := &provision{sagaRun: newSagaRun(t, in.Timeouts), c: c, in: in}
 
 	// Declare every step first, so the progress query shows the whole plan.
 	diskSteps := make([]string, len(in.Disks))
@@ -49,7 +52,7 @@ func ProvisionVM(ctx workflow.Context, in ProvisionVMInput) (ProvisionVMResult, 
 		wg.Add(1)
 		workflow.Go(runCtx, func(ctx workflow.Context) {
 			defer wg.Done()
-			p.createRule(ctx, ruleSteps[i], r, "")
+			p.createRule(ctx, ruleSteps[i], r, "", "")
 		})
 	}
 	wg.Add(1)
@@ -73,11 +76,17 @@ func ProvisionVM(ctx workflow.Context, in ProvisionVMInput) (ProvisionVMResult, 
 	return res, p.runError(ctx, comp, ErrTypeProvisionFailed, res)
 }
 
+// changeRuleVMCIDR: a rule that names the VM gets the VM's private IPv4
+// from the VM's wait, to send as its CIDR.
+const changeRuleVMCIDR = "crusoe-rule-vm-cidr"
+
 // provision is one ProvisionVM run's state, shared by its coroutines.
 type provision struct {
 	sagaRun
 	c  *crusoeSteps
 	in ProvisionVMInput
+	// vmIPv4 is the VM's private address, as its wait reported it.
+	vmIPv4 string
 }
 
 func (p *provision) createDisksVMAndItsRules(ctx workflow.Context, diskSteps []string, vmStep string, ruleSteps []string) {
@@ -104,8 +113,13 @@ func (p *provision) createDisksVMAndItsRules(ctx workflow.Context, diskSteps []s
 		ProjectID: p.in.ProjectID, Name: vm.Name, Type: vm.Type, Location: vm.Location, Image: vm.Image,
 		SSHPublicKey: vm.SSHPublicKey, StartupScript: vm.StartupScript, ShutdownScript: vm.ShutdownScript,
 		Disks: attach,
-	}) {
+	}) || p.failedStep != "" || ctx.Err() != nil {
 		return
+	}
+	vmIPv4 := ""
+	if slices.ContainsFunc(p.in.FirewallRules, FirewallRuleSpec.TargetsVM) &&
+		workflow.GetVersion(ctx, changeRuleVMCIDR, workflow.DefaultVersion, 1) >= 1 {
+		vmIPv4 = p.vmIPv4
 	}
 	wg = workflow.NewWaitGroup(ctx)
 	for i, r := range p.in.FirewallRules {
@@ -115,18 +129,20 @@ func (p *provision) createDisksVMAndItsRules(ctx workflow.Context, diskSteps []s
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
-			p.createRule(ctx, ruleSteps[i], r, p.made[vmStep].ID)
+			p.createRule(ctx, ruleSteps[i], r, p.made[vmStep].ID, vmIPv4)
 		})
 	}
 	wg.Wait(ctx)
 }
 
-func (p *provision) createRule(ctx workflow.Context, step string, r FirewallRuleSpec, vmID string) {
+// createRule creates a firewall rule; one that names the VM gets its ID and
+// its private IPv4 (without it, the activity reads the VM for it).
+func (p *provision) createRule(ctx workflow.Context, step string, r FirewallRuleSpec, vmID, vmIPv4 string) {
 	p.step(ctx, step, KindFirewallRule, r.Name, p.c.a.CrusoeCreateFirewallRule, activities.CreateFirewallRuleInput{
 		ProjectID: p.in.ProjectID, Name: r.Name, VPCNetworkID: r.VPCNetworkID, VPCNetwork: r.VPCNetwork,
 		Direction: r.Direction, Action: r.Action, Protocols: r.Protocols,
 		Sources: r.Sources, Destinations: r.Destinations,
-		SourcePorts: r.SourcePorts, DestinationPorts: r.DestinationPorts, VMID: vmID,
+		SourcePorts: r.SourcePorts, DestinationPorts: r.DestinationPorts, VMID: vmID, VMPrivateIPv4: vmIPv4,
 	})
 }
 
@@ -139,7 +155,7 @@ func (p *provision) step(ctx workflow.Context, step, kind, name string, activity
 			return gone, err
 		})
 	})
-	r, err := p.c.create(ctx, step, kind, name, activity, input)
+	r, wr, err := p.c.createAndWait(ctx, step, kind, name, activity, input)
 	if err != nil {
 		if !temporal.IsCanceledError(err) {
 			p.recordFailure(step, err)
@@ -147,6 +163,9 @@ func (p *provision) step(ctx workflow.Context, step, kind, name string, activity
 		return false
 	}
 	p.made[step] = r
+	if kind == KindVM {
+		p.vmIPv4 = wr.PrivateIPv4
+	}
 	return true
 }
 

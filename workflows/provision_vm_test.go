@@ -19,18 +19,32 @@ import (
 
 // fakeCloud stands in for the Crusoe activities: it keeps what exists, so a
 // test can assert what is left after compensation, and fails the step it is
-// told to.
+// told to. Like the real API it answers a create with an operation only (the
+// wait learns the ID), and refuses to delete a resource whose create is
+// still in progress (ResourceBusy, naming the operation).
 type fakeCloud struct {
 	fakeStore
 	// waitDelay delays the wait of that step.
 	waitDelay map[string]time.Duration
 	vmDisks   []string
 	ruleVMIDs map[string]string
+	// ruleVMAddrs are the VM addresses the rule creates were given.
+	ruleVMAddrs map[string]string
+	// creating holds what was created and whose create operation has not
+	// ended (no wait saw it through).
+	creating map[string]bool
+	// refuseDelete and failDeleteOp make that many deletes of a step
+	// refused, or their operations FAILED.
+	refuseDelete, failDeleteOp map[string]int
 }
 
 func newFakeCloud() *fakeCloud {
-	return &fakeCloud{fakeStore: newFakeStore(), waitDelay: map[string]time.Duration{}, ruleVMIDs: map[string]string{}}
+	return &fakeCloud{fakeStore: newFakeStore(), waitDelay: map[string]time.Duration{}, ruleVMIDs: map[string]string{},
+		ruleVMAddrs: map[string]string{}, creating: map[string]bool{}, refuseDelete: map[string]int{}, failDeleteOp: map[string]int{}}
 }
+
+// vmAddress is the private IPv4 the fake gives a VM.
+const vmAddress = "172.27.0.7"
 
 func (f *fakeCloud) create(kind, name string) (activities.CreateResult, error) {
 	id, found, preexisting, err := f.fakeStore.create(kind, name)
@@ -40,17 +54,28 @@ func (f *fakeCloud) create(kind, name string) (activities.CreateResult, error) {
 	case found:
 		return activities.CreateResult{ResourceID: id, Existed: preexisting}, nil
 	}
+	f.mu.Lock()
+	f.creating[kind+"/"+name] = true
+	f.mu.Unlock()
 	return activities.CreateResult{OperationID: "op-" + kind + "/" + name}, nil
 }
 
 func (f *fakeCloud) wait(ctx context.Context, in activities.WaitInput) (activities.WaitResult, error) {
 	key := in.Kind + "/" + in.Name
+	if in.Settle {
+		// The undo waits out the create it interrupted: it ends now.
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.calls = append(f.calls, "settle "+in.OperationID)
+		delete(f.creating, key)
+		return activities.WaitResult{Resolution: "operation"}, nil
+	}
 	var d time.Duration // a wait for a delete is never held back
 	f.mu.Lock()
 	if !in.Gone {
 		d = f.waitDelay[key]
 		if f.failWait == key {
-			d = failureLag
+			d = max(d, failureLag)
 		}
 	}
 	f.mu.Unlock()
@@ -61,13 +86,23 @@ func (f *fakeCloud) wait(ctx context.Context, in activities.WaitInput) (activiti
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, fmt.Sprintf("wait %s gone=%v", key, in.Gone))
 	if in.Gone {
+		if f.failDeleteOp[key] > 0 {
+			f.failDeleteOp[key]--
+			return activities.WaitResult{}, temporal.NewNonRetryableApplicationError(
+				"delete operation failed", activities.ErrTypeOperationFailed, nil)
+		}
 		delete(f.live, key)
 		return activities.WaitResult{Resolution: "operation"}, nil
 	}
+	delete(f.creating, key)
 	if f.failWait == key {
 		return activities.WaitResult{}, errBoom
 	}
-	return activities.WaitResult{ResourceID: f.live[key], State: "ready", Resolution: "operation"}, nil
+	wr := activities.WaitResult{ResourceID: f.live[key], State: "ready", Resolution: "operation"}
+	if in.Kind == KindVM {
+		wr.PrivateIPv4 = vmAddress
+	}
+	return wr, nil
 }
 
 func (f *fakeCloud) delete(kind string) func(context.Context, activities.DeleteInput) (activities.DeleteResult, error) {
@@ -76,12 +111,20 @@ func (f *fakeCloud) delete(kind string) func(context.Context, activities.DeleteI
 		defer f.mu.Unlock()
 		key := kind + "/" + in.Name
 		f.calls = append(f.calls, "delete "+key)
-		if f.failDelete == key {
-			return activities.DeleteResult{}, temporal.NewNonRetryableApplicationError("delete refused", activities.ErrTypeAPI, nil)
-		}
 		id, ok := f.live[key]
+		// As the real activity does, a failure names the resource it found.
+		details := activities.CloudErrorDetails{Cloud: activities.CloudCrusoe, ResourceID: id}
+		if f.failDelete == key || f.refuseDelete[key] > 0 {
+			f.refuseDelete[key]--
+			return activities.DeleteResult{}, temporal.NewNonRetryableApplicationError("delete refused", activities.ErrTypeAPI, nil, details)
+		}
 		if !ok {
 			return activities.DeleteResult{AlreadyGone: true}, nil
+		}
+		if f.creating[key] {
+			details.StatusCode, details.OperationID = 409, "op-"+key
+			return activities.DeleteResult{}, temporal.NewNonRetryableApplicationError(
+				"delete "+key+": operation in progress", activities.ErrTypeResourceBusy, nil, details)
 		}
 		return activities.DeleteResult{ResourceID: id, OperationID: "del-" + key}, nil
 	}
@@ -108,6 +151,7 @@ func (f *fakeCloud) install(env *testsuite.TestWorkflowEnvironment) {
 		func(_ context.Context, in activities.CreateFirewallRuleInput) (activities.CreateResult, error) {
 			f.mu.Lock()
 			f.ruleVMIDs[in.Name] = in.VMID
+			f.ruleVMAddrs[in.Name] = in.VMPrivateIPv4
 			f.mu.Unlock()
 			return f.create(KindFirewallRule, in.Name)
 		})

@@ -1,12 +1,33 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/cloudflow/cloudflow/activities"
+)
+
+// Change IDs (workflow.GetVersion) of the saga's behaviour.
+const (
+	// changeSettleBeforeUndo: a failed step no longer cancels its siblings
+	// still in flight; they run to their end (their cloud operations
+	// settled), and the undo starts once every step has.
+	changeSettleBeforeUndo = "saga-settle-before-undo"
+	// changeUndoRetry: a delete that fails during an undo or a deprovision
+	// is tried again, backing off, for Timeouts.Undo.
+	changeUndoRetry = "undo-retry"
+)
+
+// Backoff between the tries of a failed delete (retryUndo).
+const (
+	undoRetryFirst = time.Second
+	undoRetryMax   = time.Minute
 )
 
 // saga records, for each step, how to undo it. Steps register their undo
@@ -41,11 +62,12 @@ func (s *saga) compensate(ctx workflow.Context) map[string]error {
 }
 
 // sagaRun is the state a run of a saga workflow (ProvisionVM,
-// DeployInstance) shares among its coroutines, which never run at the same
-// time, so no locking is needed.
+// DeployInstance, ProvisionInstance, CreateContainer) shares among its
+// coroutines, which never run at the same time, so no locking is needed.
 type sagaRun struct {
-	t    *tracker
-	saga saga
+	t        *tracker
+	timeouts Timeouts
+	saga     saga
 	// made holds what each create reported, so that undo knows what existed
 	// before the run.
 	made       map[string]Resource
@@ -54,24 +76,30 @@ type sagaRun struct {
 	firstErr   error
 }
 
-func newSagaRun(t *tracker) sagaRun {
-	return sagaRun{t: t, made: map[string]Resource{}}
+func newSagaRun(t *tracker, timeouts Timeouts) sagaRun {
+	return sagaRun{t: t, timeouts: timeouts, made: map[string]Resource{}}
 }
 
-// recordFailure records the run's first failure and stops the steps still
-// running.
+// recordFailure records the run's first failure. No new step starts after
+// it; the steps still in flight run to their end, so that the undo finds
+// their resources settled, with their IDs, rather than racing operations
+// still in progress on them (which a cloud may refuse with 409). Runs
+// started before this behaviour cancel them, as they did.
 func (r *sagaRun) recordFailure(step string, err error) {
 	if r.failedStep != "" {
 		return
 	}
 	r.failedStep, r.firstErr = step, err
-	r.cancelRun()
+	if workflow.GetVersion(r.t.ctx, changeSettleBeforeUndo, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		r.cancelRun()
+	}
 }
 
 // undo removes what a step made. A resource that existed before the run is
 // kept; one whose create never started has nothing to remove. remove deletes
 // the resource, by the step's ID when it has one, and says whether there was
-// nothing to delete.
+// nothing to delete; a removal that fails is tried again for Timeouts.Undo
+// (retryUndo).
 func (r *sagaRun) undo(ctx workflow.Context, step string, remove func(ctx workflow.Context, id string) (gone bool, err error)) error {
 	st := r.t.step(step)
 	if m, ok := r.made[step]; ok && m.Existed {
@@ -83,7 +111,10 @@ func (r *sagaRun) undo(ctx workflow.Context, step string, remove func(ctx workfl
 	}
 	before := st.State
 	r.t.set(step, StepUndoing)
-	gone, err := remove(ctx, st.ID)
+	gone, err := retryUndo(ctx, r.timeouts.undo(), func(ctx workflow.Context) (bool, error) {
+		// The ID as of this try: an earlier one may have learned it.
+		return remove(ctx, r.t.step(step).ID)
+	})
 	if err != nil {
 		r.t.update(step, func(s *Step) { s.State, s.Error = StepUndoFailed, errorMessage(err) })
 		return err
@@ -160,4 +191,39 @@ func compensationMessage(failedStep string, firstErr error, undone []string, not
 		msg += "; NOT undone (still exist): " + strings.Join(names, ", ")
 	}
 	return msg
+}
+
+// retryUndo calls remove until it succeeds, fails for a reason no retry can
+// fix, or budget runs out, backing off from 1 s to a minute between tries.
+// What is tried again is the failure of an activity: a delete refused, a
+// delete operation that FAILED, retries or time exhausted. Not an input the
+// activity cannot act on, not a cancellation (a deprovision cancelled stops
+// trying), and not a skip the caller decided on (a volume kept because its
+// instance is still there).
+func retryUndo[T any](ctx workflow.Context, budget time.Duration, remove func(ctx workflow.Context) (T, error)) (T, error) {
+	deadline := workflow.Now(ctx).Add(budget)
+	delay := undoRetryFirst
+	for {
+		v, err := remove(ctx)
+		if err == nil || !worthUndoRetry(ctx, err) {
+			return v, err
+		}
+		if workflow.GetVersion(ctx, changeUndoRetry, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			return v, err
+		}
+		left := deadline.Sub(workflow.Now(ctx))
+		if left <= 0 {
+			return v, err
+		}
+		if workflow.Sleep(ctx, min(delay, left)) != nil {
+			return v, err
+		}
+		delay = min(2*delay, undoRetryMax)
+	}
+}
+
+func worthUndoRetry(ctx workflow.Context, err error) bool {
+	var act *temporal.ActivityError
+	return ctx.Err() == nil && errors.As(err, &act) && !temporal.IsCanceledError(err) &&
+		!isErrType(err, activities.ErrTypeInvalidInput)
 }

@@ -164,7 +164,7 @@ func SnapshotDisks(ctx workflow.Context, in SnapshotDisksInput) (SnapshotDisksRe
 		ledger = last.Ledger
 	}
 	c := &crusoeSteps{projectID: in.ProjectID, timeouts: in.Timeouts, t: t}
-	s := &snapshotRun{sagaRun: newSagaRun(t), c: c, in: in, ledger: dedupeLedger(ledger),
+	s := &snapshotRun{sagaRun: newSagaRun(t, in.Timeouts), c: c, in: in, ledger: dedupeLedger(ledger),
 		taken: map[string]SnapshotRecord{}, opFailed: map[string]bool{}}
 
 	// Declare the plan: the lookup, then what expires (snapshot steps follow

@@ -98,6 +98,10 @@ type Timeouts struct {
 	// Heartbeat is how long a waiting activity may go silent before Temporal
 	// retries it on another worker.
 	Heartbeat time.Duration `json:"heartbeat,omitempty"`
+	// Undo is how long an undo, or a deprovision, goes on retrying a delete
+	// that failed (a failed delete operation included), backing off, before
+	// it reports the resource as left behind.
+	Undo time.Duration `json:"undo,omitempty"`
 }
 
 // ProvisionVMResult is what ProvisionVM made. On failure it is attached to the

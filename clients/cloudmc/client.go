@@ -1,6 +1,7 @@
 // Package cloudmc is a typed client for the CloudMC v2 REST API: the compute
-// resources (instances, volumes, ingress rules) of one environment, and the
-// tasks its asynchronous operations run as.
+// resources (instances, volumes and the disk offerings they are made from,
+// ingress rules) of one environment, and the tasks its asynchronous
+// operations run as.
 package cloudmc
 
 import (
@@ -33,10 +34,11 @@ var ErrInvalidArgument = errors.New("invalid argument")
 // is safe for concurrent use. The client never retries: retries belong to the
 // caller (Temporal), because the API has no idempotency key.
 type Client struct {
-	Instances    *InstancesService
-	Volumes      *VolumesService
-	IngressRules *IngressRulesService
-	Tasks        *TasksService
+	Instances     *InstancesService
+	Volumes       *VolumesService
+	DiskOfferings *DiskOfferingsService
+	IngressRules  *IngressRulesService
+	Tasks         *TasksService
 
 	rawBaseURL  string
 	api         apihttp.Client
@@ -116,6 +118,7 @@ func New(opts ...Option) (*Client, error) {
 	s := service{client: c}
 	c.Instances = (*InstancesService)(&s)
 	c.Volumes = (*VolumesService)(&s)
+	c.DiskOfferings = (*DiskOfferingsService)(&s)
 	c.IngressRules = (*IngressRulesService)(&s)
 	c.Tasks = (*TasksService)(&s)
 	return c, nil

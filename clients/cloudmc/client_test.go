@@ -92,7 +92,7 @@ func TestNewBaseURLAndDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.api.UserAgent != "cloudflow" || c.api.HTTPClient == nil || c.api.HTTPClient.Timeout != 60*time.Second || c.api.Now == nil {
+	if c.api.UserAgent != "cloudflow" || c.api.HTTPClient == nil || c.api.HTTPClient.Timeout != 10*time.Second || c.api.Now == nil {
 		t.Errorf("defaults: ua %q client %+v", c.api.UserAgent, c.api.HTTPClient)
 	}
 	if c.ServiceCode() != testService || c.Environment() != testEnv || c.OrgID() != "" {
@@ -216,12 +216,21 @@ func TestArgumentsCheckedBeforeAnyRequest(t *testing.T) {
 		{Name: "Instances.Reboot", Call: func() error { _, err := c.Instances.Reboot(ctx, ""); return err }},
 		{Name: "Volumes.Get", Call: func() error { _, err := c.Volumes.Get(ctx, ""); return err }},
 		{Name: "Volumes.Create nil", Call: func() error { _, err := c.Volumes.Create(ctx, nil); return err }},
-		{Name: "Volumes.Create no name", Call: func() error { _, err := c.Volumes.Create(ctx, &VolumeCreateRequest{SizeInGB: 10}); return err }},
-		{Name: "Volumes.Create no size", Call: func() error { _, err := c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "d"}); return err }},
-		{Name: "Volumes.Create neg. size", Call: func() error {
-			_, err := c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "d", SizeInGB: -5})
+		{Name: "Volumes.Create no name", Call: func() error {
+			_, err := c.Volumes.Create(ctx, &VolumeCreateRequest{DiskOfferingID: "do-1", SizeInGB: 10})
 			return err
 		}},
+		{Name: "Volumes.Create no disk offering", Call: func() error { _, err := c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "d"}); return err }},
+		{Name: "Volumes.Create size, no disk offering", Call: func() error {
+			_, err := c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "d", SizeInGB: 20})
+			return err
+		}},
+		{Name: "Volumes.Create neg. size", Call: func() error {
+			_, err := c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "d", DiskOfferingID: "do-1", SizeInGB: -5})
+			return err
+		}},
+		{Name: "DiskOfferings.Get", Call: func() error { _, err := c.DiskOfferings.Get(ctx, "a/b"); return err }},
+		{Name: "DiskOfferings.Find", Call: func() error { _, err := c.DiskOfferings.Find(ctx, " "); return err }},
 		{Name: "Volumes.Delete", Call: func() error { _, err := c.Volumes.Delete(ctx, ""); return err }},
 		{Name: "Volumes.Attach no volume", Call: func() error { _, err := c.Volumes.Attach(ctx, "", testID); return err }},
 		{Name: "Volumes.Attach no inst.", Call: func() error { _, err := c.Volumes.Attach(ctx, testID, ""); return err }},
@@ -376,6 +385,10 @@ func TestErrorHelpersWrapped(t *testing.T) {
 	}
 	if !second.HasCode(1001) || second.HasCode(1004) {
 		t.Error("HasCode is wrong")
+	}
+	busy := &APIError{StatusCode: 400, Code: 2014, Errors: []ErrorDetail{{Code: 2014, Context: map[string]any{"taskId": "t-1"}}}}
+	if !IsTaskInProgress(wrap(busy)) || IsTaskInProgress(wrap(second)) || IsInvalidState(wrap(busy)) || IsTaskInProgress(nil) {
+		t.Error("IsTaskInProgress is wrong")
 	}
 }
 

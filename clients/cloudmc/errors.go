@@ -27,6 +27,7 @@ const (
 	ErrCodeNameInUse        = 2011 // 400: another resource has the name, or a rule overlaps
 	ErrCodeInvalidState     = 2012 // 400: the reference's code
 	ErrCodeInUse            = 2013 // 400: e.g. deleting or attaching a volume that is attached
+	ErrCodeTaskInProgress   = 2014 // 400: another task is still working on the resource
 )
 
 // ErrorDetail is one entry of an error answer's errors array.
@@ -106,6 +107,15 @@ func IsNotFound(err error) bool {
 func IsInvalidState(err error) bool {
 	var e *APIError
 	return errors.As(err, &e) && e.HasCode(ErrCodeInvalidState)
+}
+
+// IsTaskInProgress reports whether err is an *APIError with code
+// ErrCodeTaskInProgress: a task is still working on the resource (a strict
+// CloudMC shows the resource in its old state meanwhile). The change may
+// succeed once that task ends; the error's context names the taskId.
+func IsTaskInProgress(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.HasCode(ErrCodeTaskInProgress)
 }
 
 // newAPIError reads a non-2xx answer, at most apihttp.MaxErrorBody of it.

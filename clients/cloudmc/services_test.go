@@ -3,8 +3,10 @@ package cloudmc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/cloudflow/cloudflow/clients/internal/apitest"
@@ -19,6 +21,8 @@ const (
 	volumeJSON = `{"id":"vol-1","name":"data","type":"data","creationDate":"2016-10-19T14:25:41-0400","instanceId":"` + testID + `",
 		"instanceName":"backup-test","instanceState":"Running","zoneId":"z-1","zoneName":"QC-1","diskOfferingId":"do-1",
 		"diskOfferingName":"50GB","state":"Ready","sizeInGb":40}`
+	offeringsJSON = `[{"id":"do-20","name":"20GB - 20 IOPS Min.","gbSize":20,"customSize":false,"customIops":false,"storageTier":"performance"},
+		{"id":"do-custom","name":"Custom","gbSize":0,"customSize":true}]`
 	ruleJSON = `{"id":"r-1","networkId":"n-1","networkName":"Web","protocol":"TCP","startPort":22,"endPort":22,"cidr":"203.0.113.0/24","state":"Active"}`
 	icmpJSON = `{"id":"r-2","networkId":"n-1","protocol":"ICMP","cidr":"0.0.0.0/0","icmpType":0,"icmpCode":-1,"state":"Active"}`
 )
@@ -33,6 +37,8 @@ var (
 	wantVolume = Volume{ID: "vol-1", Name: "data", Type: VolumeTypeData, State: VolumeStateReady, SizeInGB: 40,
 		CreationDate: "2016-10-19T14:25:41-0400", InstanceID: testID, InstanceName: "backup-test", InstanceState: "Running",
 		ZoneID: "z-1", ZoneName: "QC-1", DiskOfferingID: "do-1", DiskOfferingName: "50GB"}
+	wantOfferings = []DiskOffering{{ID: "do-20", Name: "20GB - 20 IOPS Min.", GBSize: 20, StorageTier: "performance"},
+		{ID: "do-custom", Name: "Custom", CustomSize: true}}
 	zero, minusOne = 0, -1
 	wantRule       = IngressRule{ID: "r-1", NetworkID: "n-1", NetworkName: "Web", Protocol: ProtocolTCP, StartPort: 22, EndPort: 22,
 		CIDR: "203.0.113.0/24", State: "Active"}
@@ -131,7 +137,7 @@ func TestServiceRequests(t *testing.T) {
 			Respond: taskResponse, Want: wantTask,
 		},
 		{
-			Name: "Volumes.Create with a disk offering only",
+			Name: "Volumes.Create from a fixed-size disk offering sends no size",
 			Call: func(ctx context.Context, c *Client) (any, error) {
 				return c.Volumes.Create(ctx, &VolumeCreateRequest{Name: "v", DiskOfferingID: "do-1"})
 			},
@@ -155,6 +161,26 @@ func TestServiceRequests(t *testing.T) {
 			Call:   func(ctx context.Context, c *Client) (any, error) { return c.Volumes.Detach(ctx, "vol-1") },
 			Method: "POST", Path: env("volumes/vol-1"), Query: url.Values{"operation": {"detachFromInstance"}},
 			Respond: taskResponse, Want: wantTask,
+		},
+
+		// Disk offerings
+		{
+			Name:   "DiskOfferings.List",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.DiskOfferings.List(ctx) },
+			Method: "GET", Path: env("diskofferings"),
+			Respond: `{"data":` + offeringsJSON + `}`, Want: wantOfferings,
+		},
+		{
+			Name:   "DiskOfferings.Get",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.DiskOfferings.Get(ctx, "do-custom") },
+			Method: "GET", Path: env("diskofferings/do-custom"),
+			Respond: `{"data":{"id":"do-custom","name":"Custom","customSize":true}}`, Want: &wantOfferings[1],
+		},
+		{
+			Name:   "DiskOfferings.Find by name lists them",
+			Call:   func(ctx context.Context, c *Client) (any, error) { return c.DiskOfferings.Find(ctx, "custom") },
+			Method: "GET", Path: env("diskofferings"),
+			Respond: `{"data":` + offeringsJSON + `}`, Want: &wantOfferings[1],
 		},
 
 		// Ingress rules
@@ -255,5 +281,61 @@ func TestSynchronousAnswersGiveDoneTasks(t *testing.T) {
 	task, err = c.Instances.Reboot(ctx, testID)
 	if err != nil || task.ID != "t-9" || task.Status != TaskPending || task.Done() {
 		t.Errorf("task without a status: %+v, %v; want PENDING", task, err)
+	}
+}
+
+// Find takes an ID first, then the exact name, then the name in any case;
+// a name several offerings share is an error naming their IDs, and no
+// match is nil without an error.
+func TestDiskOfferingsFind(t *testing.T) {
+	ctx := context.Background()
+	c := newTestClient(t, apitest.Respond(http.StatusOK, `{"data":[
+		{"id":"a","name":"Fast","gbSize":20},{"id":"b","name":"fast","gbSize":50},{"id":"c","name":"Custom","customSize":true},
+		{"id":"d","name":"Twin"},{"id":"e","name":"twin"},{"id":"f","name":"a"}]}`))
+	for _, tc := range []struct{ ref, id, err string }{
+		{"a", "a", ""}, // the ID wins over offering f, named "a"
+		{"Fast", "a", ""},
+		{"fast", "b", ""},
+		{"CUSTOM", "c", ""},
+		{"TWIN", "", `disk offering name "TWIN" is ambiguous: 2 offerings have it (d, e); give the ID`},
+		{"none", "", ""},
+	} {
+		o, err := c.DiskOfferings.Find(ctx, tc.ref)
+		switch {
+		case tc.err != "":
+			if err == nil || !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("Find(%q) = %+v, %v; want %q", tc.ref, o, err, tc.err)
+			}
+		case tc.id == "":
+			if o != nil || err != nil {
+				t.Errorf("Find(%q) = %+v, %v; want nil, nil", tc.ref, o, err)
+			}
+		case err != nil || o == nil || o.ID != tc.id:
+			t.Errorf("Find(%q) = %+v, %v; want %s", tc.ref, o, err, tc.id)
+		}
+	}
+}
+
+// A size goes with a custom-size offering and never with a fixed-size one;
+// the error names the field.
+func TestDiskOfferingCheckSize(t *testing.T) {
+	fixed := &DiskOffering{ID: "do-50", Name: "50GB", GBSize: 50}
+	custom := &DiskOffering{ID: "do-c", Name: "Custom", CustomSize: true}
+	for _, tc := range []struct {
+		o    *DiskOffering
+		size int
+		err  string
+	}{
+		{fixed, 0, ""},
+		{fixed, 50, `sizeInGb 50 is given, but disk offering "50GB" (do-50) has a fixed size of 50 GB`},
+		{custom, 20, ""},
+		{custom, 0, `sizeInGb is required with the custom-size disk offering "Custom" (do-c)`},
+		{custom, -1, "sizeInGb is required"},
+		{nil, 0, "disk offering is nil"},
+	} {
+		err := tc.o.CheckSize(tc.size)
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%+v.CheckSize(%d) = %v, want %q", tc.o, tc.size, err, tc.err)
+		}
 	}
 }

@@ -52,12 +52,14 @@ type Volume struct {
 // Attached reports whether the volume is attached to an instance.
 func (v *Volume) Attached() bool { return v != nil && v.InstanceID != "" }
 
-// VolumeCreateRequest is the body of VolumesService.Create. Name is
-// required, and a size, a disk offering or both.
+// VolumeCreateRequest is the body of VolumesService.Create. Name and
+// DiskOfferingID are required: CloudMC on CloudStack makes a volume from a
+// disk offering. SizeInGB is sent for a custom-size offering only (see
+// DiskOffering.CheckSize); a fixed-size one gives its own size.
 type VolumeCreateRequest struct {
 	Name           string `json:"name"`
+	DiskOfferingID string `json:"diskOfferingId"`
 	SizeInGB       int    `json:"sizeInGb,omitempty"`
-	DiskOfferingID string `json:"diskOfferingId,omitempty"`
 	ZoneID         string `json:"zoneId,omitempty"`
 	// InstanceID, when set, attaches the new volume to that instance.
 	InstanceID string `json:"instanceId,omitempty"`
@@ -89,11 +91,11 @@ func (s *VolumesService) Create(ctx context.Context, req *VolumeCreateRequest) (
 	if err := required("volume name", req.Name); err != nil {
 		return nil, err
 	}
+	if err := required("volume diskOfferingId", req.DiskOfferingID); err != nil {
+		return nil, err
+	}
 	if req.SizeInGB < 0 {
 		return nil, invalid("volume sizeInGb %d is negative", req.SizeInGB)
-	}
-	if req.SizeInGB == 0 && req.DiskOfferingID == "" {
-		return nil, invalid("volume needs sizeInGb or diskOfferingId")
 	}
 	return startTask(ctx, s.client, http.MethodPost, s.client.envPath("volumes", ""), nil, req)
 }

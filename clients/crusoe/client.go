@@ -16,6 +16,10 @@ import (
 // DefaultBaseURL is the public Crusoe Cloud API endpoint.
 const DefaultBaseURL = "https://api.crusoecloud.com/v1alpha5"
 
+// RequestTimeout bounds each request the client sends (its HTTP client's
+// Timeout, unless WithHTTPClient gives another).
+const RequestTimeout = apihttp.DefaultTimeout
+
 // ErrInvalidArgument is wrapped by every error the client returns for an
 // argument it rejects before making a request. Such errors are never worth
 // retrying: match them with errors.Is.
@@ -77,7 +81,7 @@ func New(opts ...Option) (*Client, error) {
 	c := &Client{
 		rawBaseURL: DefaultBaseURL,
 		// The HTTP client's own timeout bounds every request, whatever its context.
-		api: apihttp.NewClient("crusoe", apihttp.DefaultTimeout),
+		api: apihttp.NewClient("crusoe", RequestTimeout),
 	}
 	apihttp.Apply(c, opts)
 	if err := c.api.SetBaseURL(c.rawBaseURL, DefaultBaseURL); err != nil {

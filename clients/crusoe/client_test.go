@@ -92,8 +92,8 @@ func TestNewDefaults(t *testing.T) {
 	if c.BaseURL() != DefaultBaseURL || c.api.UserAgent != "cloudflow" || c.api.HTTPClient == nil || c.api.Now == nil || c.ProjectID() != "" {
 		t.Errorf("defaults: base %q ua %q project %q", c.BaseURL(), c.api.UserAgent, c.ProjectID())
 	}
-	if c.api.HTTPClient.Timeout != 60*time.Second {
-		t.Errorf("default HTTP client timeout %v, want 60s", c.api.HTTPClient.Timeout)
+	if c.api.HTTPClient.Timeout != 10*time.Second || RequestTimeout != 10*time.Second {
+		t.Errorf("default HTTP client timeout %v (RequestTimeout %v), want 10s", c.api.HTTPClient.Timeout, RequestTimeout)
 	}
 	for name, svc := range map[string]any{
 		"VMs": c.VMs, "Disks": c.Disks, "Snapshots": c.Snapshots, "FirewallRules": c.FirewallRules,
@@ -349,7 +349,7 @@ func TestArgumentsValidatedBeforeAnyRequest(t *testing.T) {
 	rule := func(mod func(*FirewallRuleCreateRequest)) *FirewallRuleCreateRequest {
 		r := &FirewallRuleCreateRequest{Name: "r", VPCNetworkID: "net", Action: "allow", Direction: "ingress",
 			Protocols: []string{"tcp"}, Sources: []FirewallRuleObject{{CIDR: "0.0.0.0/0"}},
-			Destinations: []FirewallRuleObject{{ResourceID: "vm-1"}}}
+			Destinations: []FirewallRuleObject{{CIDR: "172.27.0.2/32", ResourceID: "vm-1"}}}
 		mod(r)
 		return r
 	}
@@ -451,6 +451,14 @@ func TestArgumentsValidatedBeforeAnyRequest(t *testing.T) {
 			_, err := c.FirewallRules.Create(ctx, "", rule(func(r *FirewallRuleCreateRequest) { r.Destinations = []FirewallRuleObject{{}} }))
 			return err
 		}, Want: "destination 0"},
+		{Name: "rule naming a resource without its CIDR", Call: func() error {
+			_, err := c.FirewallRules.Create(ctx, "", rule(func(r *FirewallRuleCreateRequest) { r.Destinations = []FirewallRuleObject{{ResourceID: "vm-1"}} }))
+			return err
+		}, Want: "destination 0 has no CIDR"},
+		{Name: "rule patch naming a resource without its CIDR", Call: func() error {
+			_, err := c.FirewallRules.Update(ctx, "", "fw-1", &FirewallRulePatchRequest{Sources: []FirewallRuleObject{{ResourceID: "vm-1"}}})
+			return err
+		}, Want: "source 0 has no CIDR"},
 		{Name: "rule patch nil", Call: func() error { _, err := c.FirewallRules.Update(ctx, "", "fw-1", nil); return err }, Want: "nil"},
 		{Name: "rule patch empty", Call: func() error {
 			_, err := c.FirewallRules.Update(ctx, "", "fw-1", &FirewallRulePatchRequest{})

@@ -10,6 +10,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/cloudflow/cloudflow/clients/internal/apihttp"
+	"github.com/cloudflow/cloudflow/internal/input"
 )
 
 // Environment variables read by LoadConfig; each overrides the config file.
@@ -108,11 +109,14 @@ func LoadConfigFrom(path string, getenv func(string) string) (Config, error) {
 	return cfg, nil
 }
 
+// maxConfigFile bounds the config file: a few profiles of TOML.
+const maxConfigFile = 1 << 20
+
 // readProfile decodes the chosen profile of the file at path. It fills in
 // *profile from the file's top-level "profile" key when it is empty.
 func readProfile(path string, profile *string, explicit bool) (fileProfile, bool, error) {
 	var p fileProfile
-	data, err := os.ReadFile(path)
+	data, err := input.ReadFile(path, nil, "config file "+path, maxConfigFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return p, false, nil
 	}

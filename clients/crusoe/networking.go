@@ -24,9 +24,11 @@ type FirewallRule struct {
 	State            string               `json:"state,omitempty"`
 }
 
-// FirewallRuleObject is a source or destination of a rule: a CIDR or a resource.
+// FirewallRuleObject is a source or destination of a rule. Every one in the
+// reference carries a CIDR, so the client requires it; ResourceID may name
+// the resource the CIDR belongs to (a VM: its private IPv4 as /32).
 type FirewallRuleObject struct {
-	CIDR       string `json:"cidr,omitempty"`
+	CIDR       string `json:"cidr"`
 	ResourceID string `json:"resource_id,omitempty"`
 }
 
@@ -107,8 +109,8 @@ func checkRuleObjects(what string, objs []FirewallRuleObject) error {
 		return invalid("firewall rule needs at least one %s", what)
 	}
 	for i, o := range objs {
-		if o.CIDR == "" && o.ResourceID == "" {
-			return invalid("firewall rule %s %d has neither a CIDR nor a resource ID", what, i)
+		if o.CIDR == "" {
+			return invalid("firewall rule %s %d has no CIDR (a resource ID alone is not enough: give its address too, a VM's private IPv4 as /32)", what, i)
 		}
 	}
 	return nil
@@ -122,6 +124,16 @@ func (s *FirewallRulesService) Update(ctx context.Context, projectID, ruleID str
 	if req.Name == "" && req.Protocols == nil && req.Sources == nil && req.Destinations == nil &&
 		req.SourcePorts == nil && req.DestinationPorts == nil {
 		return nil, invalid("firewall rule patch request changes nothing")
+	}
+	if req.Sources != nil {
+		if err := checkRuleObjects("source", req.Sources); err != nil {
+			return nil, err
+		}
+	}
+	if req.Destinations != nil {
+		if err := checkRuleObjects("destination", req.Destinations); err != nil {
+			return nil, err
+		}
 	}
 	return s.r().itemOperation(ctx, http.MethodPatch, projectID, ruleID, req)
 }

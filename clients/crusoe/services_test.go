@@ -20,7 +20,7 @@ const (
 	vmJSON        = `{"id":"vm-1","name":"my-vm","project_id":"` + testProject + `","type":"a100.2x","location":"us-east1-a","state":"STATE_RUNNING","ssh_destination":"1.2.3.4:22","created_at":"c","updated_at":"u","commitment_end":"e","commitment_period":3,"disks":[{"id":"d-1","name":"os","size":"10GiB","type":"persistent-ssd","location":"us-east1-a","mode":"read-write","attachment_type":"os","block_size":4096,"serial_number":"SN","created_at":"c","updated_at":"u"}],"network_interfaces":[{"id":"ni-1","name":"nic","interface_type":"ethernet","mac_address":"00:00","network":"net-1","subnet":"sub-1","ips":[{"private_ipv4":{"address":"10.1.2.3"},"public_ipv4":{"address":"121.0.0.1","id":"ip-1","type":"dynamic"}}]}],"host_channel_adapters":[{"guid":"g","ib_network_id":"ibn","ib_partition_id":"ibp","type":"infiniband"}],"instance_group_id":"ig-1","instance_template_id":"it-1","reservation_id":"res-1","virtualization_features":{"nested_virtualization":true}}`
 	diskJSON      = `{"id":"d-1","name":"data","size":"10GiB","type":"persistent-ssd","location":"us-east1-a","serial_number":"SN","block_size":4096,"created_at":"c","updated_at":"u","attached_to":[{"vm_id":"vm-1","mode":"read-write","attachment_type":"data"}]}`
 	snapshotJSON  = `{"id":"s-1","created_from":"d-1","size":"10457 bytes","block_size":4096,"created_at":"c","updated_at":"u"}`
-	ruleJSON      = `{"id":"fw-1","name":"ssh","vpc_network_id":"net-1","action":"allow","direction":"ingress","protocols":["tcp"],"sources":[{"cidr":"0.0.0.0/0"}],"destinations":[{"resource_id":"vm-1"}],"source_ports":["1-65535"],"destination_ports":["22"],"state":"active"}`
+	ruleJSON      = `{"id":"fw-1","name":"ssh","vpc_network_id":"net-1","action":"allow","direction":"ingress","protocols":["tcp"],"sources":[{"cidr":"0.0.0.0/0"}],"destinations":[{"cidr":"172.27.0.2/32","resource_id":"vm-1"}],"source_ports":["1-65535"],"destination_ports":["22"],"state":"active"}`
 	networkJSON   = `{"id":"net-1","name":"default","cidr":"172.27.0.0/16","gateway":"gw","subnets":["sub-1"]}`
 	subnetJSON    = `{"id":"sub-1","name":"default-a","cidr":"172.27.0.0/24","location":"us-east1-a","vpc_network_id":"net-1"}`
 	lbJSON        = `{"id":"lb-1","name":"web","algorithm":"random","type":"internal_ipv4","location":"us-east1-a","protocols":["tcp"],"destinations":[{"cidr":"10.1.2.3/24","resource_id":"vm-1"}],"health_check":{"failure_count":"3","interval":"60","port":"8080","success_count":"2","timeout":"20"},"ips":[{"private_ipv4":{"address":"10.1.2.3"}}],"network_interfaces":[{"network":"net-1","subnet":"sub-1"}]}`
@@ -50,7 +50,7 @@ var (
 		BlockSize: 4096, CreatedAt: "c", UpdatedAt: "u", AttachedTo: []DiskAttachedTo{{VMID: "vm-1", Mode: "read-write", AttachmentType: "data"}}}
 	wantSnapshot = Snapshot{ID: "s-1", CreatedFrom: "d-1", Size: "10457 bytes", BlockSize: 4096, CreatedAt: "c", UpdatedAt: "u"}
 	wantRule     = FirewallRule{ID: "fw-1", Name: "ssh", VPCNetworkID: "net-1", Action: "allow", Direction: "ingress",
-		Protocols: []string{"tcp"}, Sources: []FirewallRuleObject{{CIDR: "0.0.0.0/0"}}, Destinations: []FirewallRuleObject{{ResourceID: "vm-1"}},
+		Protocols: []string{"tcp"}, Sources: []FirewallRuleObject{{CIDR: "0.0.0.0/0"}}, Destinations: []FirewallRuleObject{{CIDR: "172.27.0.2/32", ResourceID: "vm-1"}},
 		SourcePorts: []string{"1-65535"}, DestinationPorts: []string{"22"}, State: "active"}
 	wantNetwork = VPCNetwork{ID: "net-1", Name: "default", CIDR: "172.27.0.0/16", Gateway: "gw", Subnets: []string{"sub-1"}}
 	wantSubnet  = VPCSubnet{ID: "sub-1", Name: "default-a", CIDR: "172.27.0.0/24", Location: "us-east1-a", VPCNetworkID: "net-1"}
@@ -296,12 +296,12 @@ func TestServiceRequests(t *testing.T) {
 				return c.FirewallRules.Create(ctx, "", &FirewallRuleCreateRequest{
 					Name: "ssh", VPCNetworkID: "net-1", Action: FirewallActionAllow, Direction: FirewallDirectionIngress,
 					Protocols: []string{"tcp"}, Sources: []FirewallRuleObject{{CIDR: "0.0.0.0/0"}},
-					Destinations: []FirewallRuleObject{{ResourceID: "vm-1"}}, DestinationPorts: []string{"22"},
+					Destinations: []FirewallRuleObject{{CIDR: "172.27.0.2/32", ResourceID: "vm-1"}}, DestinationPorts: []string{"22"},
 				})
 			},
 			Method: "POST", Path: "networking/vpc-firewall-rules",
 			Body: `{"name":"ssh","vpc_network_id":"net-1","action":"allow","direction":"ingress","protocols":["tcp"],
-				"sources":[{"cidr":"0.0.0.0/0"}],"destinations":[{"resource_id":"vm-1"}],"destination_ports":["22"]}`,
+				"sources":[{"cidr":"0.0.0.0/0"}],"destinations":[{"cidr":"172.27.0.2/32","resource_id":"vm-1"}],"destination_ports":["22"]}`,
 			Respond: opResponse, Want: wantOp,
 		},
 		{

@@ -108,9 +108,14 @@ type request struct {
 	// wait is how long the request asks the server to wait before answering;
 	// it extends the implicit deadline of a context that has none.
 	wait time.Duration
+	// perItem marks a global-scope (batch) call: each item of its answer
+	// carries its own outcome, so an answer outside 2xx that holds items is
+	// data as well, never one error standing for every item.
+	perItem bool
 }
 
-// reply is a decoded 2xx answer.
+// reply is a decoded answer: a 2xx one, or a batch call's answer outside 2xx
+// that carries per-item results.
 type reply struct {
 	statusCode int
 	header     http.Header
@@ -119,8 +124,14 @@ type reply struct {
 	env        envelope
 }
 
-// do sends one request and decodes the envelope of a 2xx answer. A non-2xx
-// answer becomes an *APIError.
+// errItemsAnswer is how do's error reader hands back an answer outside 2xx
+// that is data after all (the items of a batch call); it never leaves do.
+var errItemsAnswer = errors.New("kraftcloud: per-item answer")
+
+// do sends one request and decodes the envelope of a 2xx answer. An answer
+// outside 2xx becomes an *APIError, unless the request is a batch call and
+// the answer carries its items: the reference gives one result per item, and
+// a batch in which every item failed still says, item by item, why.
 func (c *Client) do(ctx context.Context, r request) (*reply, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		// A request that asks the server to wait gets that long on top.
@@ -136,8 +147,16 @@ func (c *Client) do(ctx context.Context, r request) (*reply, error) {
 	path := req.URL.EscapedPath()
 	rep := &reply{method: r.method, path: path}
 	resp, err := c.api.Do(req, &rep.env, func(resp *http.Response) error {
-		return newAPIError(resp, r.method, path, r.collection, c.api.Now())
+		e, env := newAPIError(resp, r, path, c.api.Now())
+		if r.perItem && env != nil && hasItems(env, r.collection) {
+			rep.statusCode, rep.header, rep.env = resp.StatusCode, resp.Header, *env
+			return errItemsAnswer
+		}
+		return e
 	})
+	if errors.Is(err, errItemsAnswer) {
+		return rep, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +177,7 @@ func decodeItems[T any](rep *reply, collection string) ([]T, error) {
 	return out, nil
 }
 
-// call makes the request and returns the reply with its items. A 2xx answer
+// call makes the request and returns the reply with its items. An answer
 // whose envelope says "error" and that carries no item to explain it becomes
 // an *APIError, since there is no per-item result to hand back.
 func call[T any](ctx context.Context, c *Client, r request) (*reply, []T, error) {
@@ -189,8 +208,9 @@ func list[T any](ctx context.Context, c *Client, r request) ([]T, error) {
 }
 
 // batch makes a global-scope request: every item's outcome is data, whatever
-// the envelope's status.
+// the envelope's status and the HTTP status.
 func batch[T any](ctx context.Context, c *Client, r request) (status, message string, out []T, err error) {
+	r.perItem = true
 	rep, out, err := call[T](ctx, c, r)
 	if err != nil {
 		return "", "", nil, err
@@ -202,7 +222,7 @@ func batch[T any](ctx context.Context, c *Client, r request) (status, message st
 type statusItem interface{ itemStatus() ItemStatus }
 
 // one makes a local-scope or create request and returns its single item. An
-// item whose status is "error" becomes an *APIError even under HTTP 200.
+// item whose status is "error" becomes an *APIError, under HTTP 200 too.
 func one[T statusItem](ctx context.Context, c *Client, r request) (*T, error) {
 	rep, out, err := call[T](ctx, c, r)
 	if err != nil {

@@ -19,6 +19,10 @@ const (
 	ErrCodeAlreadyExists   = 10
 	ErrCodeInvalidArgument = 11
 	ErrCodeUnavailable     = 12
+	// ErrCodeTimeout: a wait (the wait call, or a start's wait_timeout_ms)
+	// ended before the instance reached the state asked for. The instance is
+	// still on its way: waiting longer may see it there.
+	ErrCodeTimeout = 13
 )
 
 // ItemStatus is the per-item outcome every item of a response carries.

@@ -3,6 +3,7 @@ package kraftcloud
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -10,13 +11,16 @@ import (
 	"github.com/cloudflow/cloudflow/clients/internal/apihttp"
 )
 
-// APIError is an answer outside 2xx, a 2xx answer whose envelope says "error"
+// APIError is an answer outside 2xx, an answer whose envelope says "error"
 // with no item to explain it, or the single item of a local-scope or create
-// call whose status is "error" (then StatusCode is the 2xx status the answer
-// came with). Match it with errors.As, or use IsNotFound and IsAlreadyExists.
+// call whose status is "error" (then StatusCode is the status the answer came
+// with, 2xx or not). Match it with errors.As, or use IsNotFound and
+// IsAlreadyExists.
 //
-// Batch calls never return an APIError for items that failed: those are data
-// (see InstancesResult).
+// Batch calls never return an APIError for items that failed, whatever the
+// HTTP status: those are data (see InstancesResult). A batch call returns one
+// only for an answer that carries no items (a bad parameter, a bad token, an
+// overloaded metro).
 type APIError struct {
 	// StatusCode is the HTTP status.
 	StatusCode int
@@ -56,28 +60,48 @@ func IsAlreadyExists(err error) bool {
 	return errors.As(err, &e) && (e.StatusCode == http.StatusConflict || e.Code == ErrCodeAlreadyExists)
 }
 
-// newAPIError reads a non-2xx answer, at most apihttp.MaxErrorBody of it.
-func newAPIError(resp *http.Response, method, path, collection string, now time.Time) *APIError {
+// maxItemsBody bounds the answer outside 2xx of a batch call, which may
+// carry a result for each of up to a thousand items; any other error answer
+// is read up to apihttp.MaxErrorBody.
+const maxItemsBody = 16 << 20
+
+// newAPIError reads an answer outside 2xx into an *APIError, and returns its
+// envelope too when the body is one (nil otherwise), so that a batch call
+// can take the items it carries as data. A message is at most
+// apihttp.MaxErrorBody long.
+func newAPIError(resp *http.Response, r request, path string, now time.Time) (*APIError, *envelope) {
 	e := &APIError{
 		StatusCode: resp.StatusCode,
-		Method:     method,
+		Method:     r.method,
 		Path:       path,
 		RetryAfter: apihttp.ParseRetryAfter(resp.Header, now),
 		RequestID:  apihttp.RequestID(resp.Header),
 	}
-	raw := apihttp.ReadErrorBody(resp.Body)
+	var raw []byte
+	if r.perItem {
+		raw, _ = io.ReadAll(io.LimitReader(resp.Body, maxItemsBody))
+	} else {
+		raw = apihttp.ReadErrorBody(resp.Body)
+	}
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil || !isEnvelope(&env) {
 		// Not JSON, or JSON of another shape: the text is the best message there is.
-		e.Message = strings.TrimSpace(string(raw))
-		return e
+		e.Message = strings.TrimSpace(string(raw[:min(len(raw), apihttp.MaxErrorBody)]))
+		return e, nil
 	}
-	fillFromEnvelope(e, &env, collection, nil)
-	return e
+	fillFromEnvelope(e, &env, r.collection, nil)
+	return e, &env
 }
 
-// envelopeError is the error of a 2xx answer: the envelope said "error"
-// (item is nil), or the single item of the call failed.
+// hasItems reports whether the envelope carries at least one item of the
+// collection: per-item results to hand back instead of an error.
+func hasItems(env *envelope, collection string) bool {
+	var items []json.RawMessage
+	return json.Unmarshal(env.Data[collection], &items) == nil && len(items) > 0
+}
+
+// envelopeError is the error of an answer taken as data: the envelope said
+// "error" (item is nil), or the single item of the call failed.
 func envelopeError(rep *reply, item *ItemStatus, now time.Time) *APIError {
 	e := &APIError{
 		StatusCode: rep.statusCode,

@@ -40,7 +40,7 @@ func TestNewDefaults(t *testing.T) {
 	if c.BaseURL() != DefaultBaseURL || DefaultBaseURL != "http://localhost:5000/v0.1" {
 		t.Errorf("default base URL = %q", c.BaseURL())
 	}
-	if c.api.UserAgent != "cloudflow" || c.api.HTTPClient == nil || c.api.HTTPClient.Timeout != 60*time.Second || c.api.Now == nil {
+	if c.api.UserAgent != "cloudflow" || c.api.HTTPClient == nil || c.api.HTTPClient.Timeout != 10*time.Second || c.api.Now == nil {
 		t.Errorf("defaults: ua %q, http client %+v", c.api.UserAgent, c.api.HTTPClient)
 	}
 	if c.Containers == nil || c.Jobs == nil {

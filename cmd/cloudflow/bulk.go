@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cloudflow/cloudflow/activities"
+	"github.com/cloudflow/cloudflow/clients/crusoe"
+	"github.com/cloudflow/cloudflow/internal/input"
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/workflows"
 )
@@ -71,7 +71,9 @@ func newVMBulkCreateCmd(f *factory, root *rootOptions) *cobra.Command {
 	return cmd
 }
 
-var bulkPrefixPattern = regexp.MustCompile(`^[a-z]([a-z0-9-]*[a-z0-9])?$`)
+// maxSSHKeyFile bounds --ssh-public-key-file: one public key is a line of
+// at most a few kilobytes.
+const maxSSHKeyFile = 16 << 10
 
 // input checks every flag and reports every problem at once: bad usage
 // starts nothing.
@@ -81,8 +83,11 @@ func (o *bulkOptions) input(cmd *cobra.Command) (workflows.BulkCreateVMsInput, e
 	switch {
 	case o.NamePrefix == "":
 		bad("--name-prefix is required, e.g. --name-prefix batch")
-	case len(o.NamePrefix) > 55 || !bulkPrefixPattern.MatchString(o.NamePrefix):
-		bad("--name-prefix %q: use up to 55 lowercase letters, digits and '-', starting with a letter", o.NamePrefix)
+	case crusoe.NameProblem(o.NamePrefix) != "":
+		bad("--name-prefix %q: %s; %s", o.NamePrefix, crusoe.NameProblem(o.NamePrefix), crusoe.NameRule)
+	case crusoe.NameProblem(fmt.Sprintf("%s-%d", o.NamePrefix, max(o.Count, 1))) != "":
+		last := fmt.Sprintf("%s-%d", o.NamePrefix, max(o.Count, 1))
+		bad("--name-prefix %q makes the VM name %q: %s", o.NamePrefix, last, crusoe.NameProblem(last))
 	}
 	if o.Count < 1 || o.Count > workflows.MaxBulkVMs {
 		bad("--count must be from 1 to %d", workflows.MaxBulkVMs)
@@ -92,8 +97,11 @@ func (o *bulkOptions) input(cmd *cobra.Command) (workflows.BulkCreateVMsInput, e
 		if key != "" {
 			bad("give --ssh-public-key or --ssh-public-key-file, not both")
 		}
-		b, err := os.ReadFile(o.SSHPublicKeyFile)
-		if err != nil {
+		b, err := input.ReadFile(o.SSHPublicKeyFile, nil, "--ssh-public-key-file "+o.SSHPublicKeyFile, maxSSHKeyFile)
+		switch {
+		case input.IsTooLarge(err):
+			bad("%v: give the public key, the .pub file", err)
+		case err != nil:
 			bad("--ssh-public-key-file: %v", err)
 		}
 		key = strings.TrimSpace(string(b))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -16,18 +15,12 @@ import (
 )
 
 // readSpecData reads a spec file, or standard input for "-", so that its
-// provider can pick the parser; a problem reading it is bad usage.
+// provider can pick the parser. It reads at most spec.MaxSpecSize; a problem
+// reading it is bad usage.
 func readSpecData(stdin io.Reader, path string) ([]byte, error) {
-	if path == "-" {
-		data, err := io.ReadAll(stdin)
-		if err != nil {
-			return nil, usageErrorf("read spec from standard input: %v", err)
-		}
-		return data, nil
-	}
-	data, err := spec.Read(path)
+	data, err := spec.ReadInput(path, stdin)
 	if err != nil {
-		return nil, withCode(exitUsage, err)
+		return nil, withCode(exitUsage, fmt.Errorf("%w; nothing was started", err))
 	}
 	return data, nil
 }
@@ -35,8 +28,7 @@ func readSpecData(stdin io.Reader, path string) ([]byte, error) {
 // runCloudMC is `vm provision` and `vm deprovision` for a CloudMC spec:
 // ProvisionInstance and DeprovisionInstance.
 func (o *vmOptions) runCloudMC(cmd *cobra.Command, data []byte, provision bool) error {
-	s, err := loadSpec(bytes.NewReader(data), o.File,
-		func(path string) (*spec.CloudMCSpec, error) { return spec.ParseCloudMC(data, path) }, spec.ParseCloudMC)
+	s, err := checkSpec(data, o.File, spec.ParseCloudMC)
 	if err != nil {
 		return err
 	}

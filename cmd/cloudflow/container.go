@@ -105,7 +105,7 @@ func runContainer(cmd *cobra.Command, o *vmOptions, create bool) error {
 // loadContainerSpec reads and checks a container spec as loadSpec does a
 // VM spec's.
 func loadContainerSpec(stdin io.Reader, path string) (*spec.ContainerSpec, error) {
-	return loadSpec(stdin, path, spec.LoadContainer, spec.ParseContainer)
+	return loadSpec(stdin, path, spec.ParseContainer)
 }
 
 // printContainerSummary says what a CreateContainer run made or, when it

@@ -94,5 +94,5 @@ func runDeploy(cmd *cobra.Command, o *vmOptions, deploy bool) error {
 // loadKraftCloudSpec reads and checks a KraftCloud spec as loadSpec does a
 // VM spec's.
 func loadKraftCloudSpec(stdin io.Reader, path string) (*spec.KraftCloudSpec, error) {
-	return loadSpec(stdin, path, spec.LoadKraftCloud, spec.ParseKraftCloud)
+	return loadSpec(stdin, path, spec.ParseKraftCloud)
 }

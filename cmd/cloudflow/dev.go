@@ -27,6 +27,7 @@ type devOptions struct {
 	TemporalPort     int
 	UIPort           int
 	SimListen        string
+	AllowRemote      bool
 	OperationLatency time.Duration
 	Faults           []string
 	DBFile           string
@@ -59,7 +60,8 @@ func newDevCmd(f *factory, root *rootOptions) *cobra.Command {
 	fl := cmd.Flags()
 	fl.IntVar(&opts.TemporalPort, "temporal-port", 7233, "Temporal frontend `port` (0 picks a free one)")
 	fl.IntVar(&opts.UIPort, "ui-port", 8233, "Temporal Web UI `port` (0 turns the UI off, -1 picks a free one)")
-	fl.StringVar(&opts.SimListen, "sim-listen", defaultSimListen, "`address` the cloud simulator listens on (port 0 picks a free one)")
+	fl.StringVar(&opts.SimListen, "sim-listen", defaultSimListen, "`address` the cloud simulator listens on, on this machine (port 0 picks a free one)")
+	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "let --sim-listen be an address other machines reach (the simulator's admin endpoints take no credentials)")
 	fl.DurationVar(&opts.OperationLatency, "operation-latency", 2*time.Second, "how long each simulated cloud operation takes (0: at once)")
 	fl.StringArrayVar(&opts.Faults, "fault", nil, "inject a failure into the simulator; `spec` as for cloudflow sim --fault (repeatable)")
 	fl.StringVar(&opts.DBFile, "db-file", "", "SQLite `file` that keeps Temporal's state across restarts (default: in memory)")
@@ -85,7 +87,7 @@ func (o *devOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) (err
 	if err := o.validate(); err != nil {
 		return err
 	}
-	simFlags := &simOptions{Listen: o.SimListen, OperationLatency: o.OperationLatency, Faults: o.Faults}
+	simFlags := &simOptions{Listen: o.SimListen, AllowRemote: o.AllowRemote, OperationLatency: o.OperationLatency, Faults: o.Faults}
 	simOpts, err := simFlags.options()
 	if err != nil {
 		var ee *exitError
@@ -133,6 +135,7 @@ func (o *devOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) (err
 		fmt.Fprintln(errOut, "Stopping the cloud simulator...")
 		_ = sim.Close()
 	})
+	warnIfRemote(errOut, sim)
 
 	cc, err := crusoe.NewFromConfig(crusoe.Config{
 		Endpoint:    sim.URL + crusoeAPIPath,
@@ -175,7 +178,7 @@ func (o *devOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) (err
 	})
 
 	env := devEnv(dev, sim.URL, simOpts.Crusoe)
-	o.printReady(f.IO.Out, dev, sim.URL, env, root.TaskQueue)
+	o.printReady(f.IO.Out, dev, sim, env, root.TaskQueue)
 	if o.ReadyFile != "" {
 		if err := writeReadyFile(o.ReadyFile, env); err != nil {
 			return withCode(exitOther, err)
@@ -221,14 +224,15 @@ func devEnv(dev *devserver.Server, simURL string, c cloudsim.CrusoeOptions) [][2
 	)
 }
 
-func (o *devOptions) printReady(w io.Writer, dev *devserver.Server, simURL string, env [][2]string, taskQueue string) {
+func (o *devOptions) printReady(w io.Writer, dev *devserver.Server, sim *cloudsim.Running, env [][2]string, taskQueue string) {
+	simURL := sim.URL
 	fmt.Fprintln(w, "cloudflow dev is up.")
 	tw := newTable(w)
 	fmt.Fprintf(tw, "  Temporal:\t%s (namespace %s)\n", dev.Address(), dev.Namespace())
 	if dev.UIAddress() != "" {
 		fmt.Fprintf(tw, "  Web UI:\thttp://%s\n", dev.UIAddress())
 	}
-	fmt.Fprintf(tw, "  Simulator:\t%s (Crusoe Cloud %s, %s; KraftCloud %s; container API %s; CloudMC %s)\n", simURL, crusoeAPIPath, latencyText(o.OperationLatency), kraftCloudAPIPath, openVZAPIPath, cloudMCAPIPath)
+	fmt.Fprintf(tw, "  Simulator:\t%s (Crusoe Cloud %s, %s; KraftCloud %s; container API %s; CloudMC %s)\n", boundText(sim), crusoeAPIPath, latencyText(o.OperationLatency), kraftCloudAPIPath, openVZAPIPath, cloudMCAPIPath)
 	fmt.Fprintf(tw, "  Worker:\tpolling task queue %q\n", taskQueue)
 	_ = tw.Flush()
 	if o.ReadyFile != "" {

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudflow/cloudflow/internal/input"
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/workflows"
 )
@@ -181,22 +180,29 @@ func (o *disksSnapshotOptions) input(cmd *cobra.Command) (workflows.SnapshotDisk
 
 func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }
 
+// maxLedgerSize bounds --ledger: the --json output of a run, whose ledger
+// goes into the workflow input, which must stay well under Temporal's
+// payload limit of a few megabytes.
+const maxLedgerSize = 4 << 20
+
 // readLedger reads --ledger: a SnapshotDisksResult (an earlier run's --json
 // output) or a JSON array of its ledger entries.
 func (o *disksSnapshotOptions) readLedger() ([]workflows.SnapshotRecord, error) {
 	name := o.Ledger
-	var data []byte
-	var err error
-	if name == "-" {
+	if name == input.Stdin {
 		name = "standard input"
-		data, err = io.ReadAll(o.f.IO.In)
-	} else {
-		data, err = os.ReadFile(name)
 	}
-	if err != nil {
+	data, err := input.ReadFile(o.Ledger, o.f.IO.In, "--ledger "+name, maxLedgerSize)
+	switch {
+	case input.IsTooLarge(err):
+		return nil, err
+	case err != nil:
 		return nil, fmt.Errorf("--ledger: %v", err)
 	}
-	data = bytes.TrimSpace(data)
+	if problem := input.NotText(data); problem != "" {
+		return nil, fmt.Errorf("--ledger %s %s; save it as UTF-8", name, problem)
+	}
+	data = bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\ufeff")))
 	var ledger []workflows.SnapshotRecord
 	if bytes.HasPrefix(data, []byte("[")) {
 		err = json.Unmarshal(data, &ledger)

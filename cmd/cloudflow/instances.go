@@ -2,17 +2,20 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudflow/cloudflow/clients/crusoe"
+	"github.com/cloudflow/cloudflow/internal/input"
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/workflows"
 )
@@ -115,11 +118,8 @@ func (o *fleetOptions) input(cmd *cobra.Command, args []string) (workflows.Fleet
 	if err := o.validateWait(cmd); err != nil {
 		return workflows.FleetInput{}, err
 	}
-	if o.MaxAttempts < 1 || o.ChunkSize < 1 {
-		return workflows.FleetInput{}, usageErrorf("--max-attempts %d and --chunk-size %d must be at least 1", o.MaxAttempts, o.ChunkSize)
-	}
-	if o.WaitTimeout <= 0 {
-		return workflows.FleetInput{}, usageErrorf("--wait-timeout must be longer than zero, e.g. 5m")
+	if err := o.validateNumbers(cmd); err != nil {
+		return workflows.FleetInput{}, err
 	}
 	switch o.Provider {
 	case workflows.ProviderKraftCloud, workflows.ProviderCrusoe, workflows.ProviderCloudMC:
@@ -134,27 +134,9 @@ func (o *fleetOptions) input(cmd *cobra.Command, args []string) (workflows.Fleet
 	if (o.Force || o.DrainTimeout != 0) && o.Provider != workflows.ProviderKraftCloud {
 		return workflows.FleetInput{}, usageErrorf("--force and --drain-timeout apply to --provider kraftcloud only")
 	}
-	type named struct {
-		ref, where string
-	}
-	var refs []named
-	for _, a := range args {
-		refs = append(refs, named{a, "argument"})
-	}
-	for _, n := range o.Names {
-		refs = append(refs, named{strings.TrimSpace(n), "--names"})
-	}
-	if o.File != "" {
-		lines, err := o.readFile()
-		if err != nil {
-			return workflows.FleetInput{}, err
-		}
-		for _, l := range lines {
-			refs = append(refs, named{l.text, fmt.Sprintf("%s line %d", o.fileName(), l.line)})
-		}
-	}
-	if len(refs) == 0 {
-		return workflows.FleetInput{}, usageErrorf("no instances: name them as arguments, with --names, or in --file")
+	refs, err := o.refs(args)
+	if err != nil {
+		return workflows.FleetInput{}, err
 	}
 	var bad []string
 	in := workflows.FleetInput{
@@ -162,11 +144,11 @@ func (o *fleetOptions) input(cmd *cobra.Command, args []string) (workflows.Fleet
 		MaxAttempts: o.MaxAttempts, WaitTimeout: o.WaitTimeout, Force: o.Force, DrainTimeout: o.DrainTimeout,
 	}
 	for _, r := range refs {
-		if err := workflows.ValidRef(o.Provider, r.ref); err != nil {
+		if err := checkRef(o.Provider, r.text); err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", r.where, err))
 			continue
 		}
-		in.Instances = append(in.Instances, r.ref)
+		in.Instances = append(in.Instances, r.text)
 	}
 	if len(bad) > 0 {
 		const show = 20
@@ -186,45 +168,195 @@ func (o *fleetOptions) input(cmd *cobra.Command, args []string) (workflows.Fleet
 	return in, nil
 }
 
+// validateNumbers checks the numeric flags against the ranges the workflow
+// takes. --concurrency left out means the provider's default; given, it
+// must be in range like the others (0 is not "the default").
+func (o *fleetOptions) validateNumbers(cmd *cobra.Command) error {
+	var problems []string
+	inRange := func(flag string, v, lo, hi int) {
+		if v < lo || v > hi {
+			problems = append(problems, fmt.Sprintf("--%s must be from %d to %d, not %d", flag, lo, hi, v))
+		}
+	}
+	inRange("chunk-size", o.ChunkSize, 1, workflows.MaxKraftCloudChunkSize)
+	if cmd.Flags().Changed("concurrency") {
+		inRange("concurrency", o.Concurrency, 1, maxFleetConcurrency)
+	}
+	inRange("max-attempts", o.MaxAttempts, 1, maxFleetAttempts)
+	if o.WaitTimeout <= 0 {
+		problems = append(problems, "--wait-timeout must be longer than zero, e.g. 5m")
+	}
+	if o.DrainTimeout < 0 {
+		problems = append(problems, "--drain-timeout must not be negative (0 stops without draining)")
+	}
+	if len(problems) > 0 {
+		return withCode(exitUsage, errors.New(strings.Join(problems, "\n")+"\nnothing was started"))
+	}
+	return nil
+}
+
+// The ranges workflows.FleetInput.Validate takes, checked here first so that
+// the messages name the flags.
+const (
+	maxFleetConcurrency = 64
+	maxFleetAttempts    = 10
+)
+
+// checkRef checks one instance reference before anything starts. A Crusoe
+// VM name is held to the rule every Crusoe name in cloudflow follows
+// (crusoe.ValidateName, which spec files use too); the workflow's own screen
+// (workflows.ValidRef) stays as lenient as the runs it already made.
+func checkRef(provider, ref string) error {
+	if provider == workflows.ProviderCrusoe {
+		return crusoe.ValidateName(ref)
+	}
+	return workflows.ValidRef(provider, ref)
+}
+
 // flagNames rewrites the input's field names as the flags that set them.
 func flagNames(msg string) string {
 	return strings.NewReplacer("chunkSize", "--chunk-size", "concurrency", "--concurrency", "maxAttempts", "--max-attempts",
 		"waitTimeout", "--wait-timeout", "drainTimeout", "--drain-timeout").Replace(msg)
 }
 
+// fleetRef is one instance reference and where it was given: "argument",
+// "--names", or "<file> line <n>".
+type fleetRef struct {
+	text, where string
+}
+
+// refs gathers the instance references from the one place they were given:
+// the arguments, --names or --file. Two places at once are refused, naming
+// both, rather than merged.
+func (o *fleetOptions) refs(args []string) ([]fleetRef, error) {
+	var sources []string
+	if len(args) > 0 {
+		sources = append(sources, "arguments ("+strings.Join(firstFew(args), " ")+")")
+	}
+	if len(o.Names) > 0 {
+		sources = append(sources, "--names")
+	}
+	if o.File != "" {
+		sources = append(sources, "--file "+o.File)
+	}
+	switch len(sources) {
+	case 0:
+		return nil, usageErrorf("no instances: name them as arguments, with --names, or in --file")
+	case 1:
+	default:
+		return nil, usageErrorf("instances are named by %s: name them one way only, as arguments, with --names or in --file; nothing was started", strings.Join(sources, " and by "))
+	}
+	var refs []fleetRef
+	for _, a := range args {
+		refs = append(refs, fleetRef{a, "argument"})
+	}
+	for _, n := range o.Names {
+		refs = append(refs, fleetRef{strings.TrimSpace(n), "--names"})
+	}
+	if o.File != "" {
+		rc, err := input.Open(o.File, o.f.IO.In, o.fileFlag(), maxFleetFile)
+		if err != nil {
+			return nil, usageErrorf("--file: %v", err)
+		}
+		defer rc.Close()
+		lines, err := readFleet(rc, o.fileFlag(), workflows.MaxFleetSize)
+		if err != nil {
+			return nil, withCode(exitUsage, fmt.Errorf("%w; nothing was started", err))
+		}
+		for _, l := range lines {
+			refs = append(refs, fleetRef{l.text, fmt.Sprintf("%s line %d", o.fileName(), l.line)})
+		}
+	}
+	return refs, nil
+}
+
+func firstFew(args []string) []string {
+	if len(args) > 3 {
+		return append(args[:3:3], "...")
+	}
+	return args
+}
+
 func (o *fleetOptions) fileName() string {
-	if o.File == "-" {
+	if o.File == input.Stdin {
 		return "standard input"
 	}
 	return o.File
 }
+
+// fileFlag names --file in messages: "--file fleet.txt", "--file - (standard input)".
+func (o *fleetOptions) fileFlag() string {
+	if o.File == input.Stdin {
+		return "--file - (standard input)"
+	}
+	return "--file " + o.File
+}
+
+// Limits of a fleet file. The file holds at most MaxFleetSize references,
+// each at most a KraftCloud name (121 characters): 4 MiB leaves room for
+// comments, and no line of names needs 4 KiB.
+const (
+	maxFleetFile = 4 << 20
+	maxFleetLine = 4 << 10
+)
 
 type fileLine struct {
 	text string
 	line int
 }
 
-func (o *fleetOptions) readFile() ([]fileLine, error) {
-	var r io.Reader = o.f.IO.In
-	if o.File != "-" {
-		fh, err := os.Open(o.File)
-		if err != nil {
-			return nil, usageErrorf("--file: %v", err)
+// readFleet reads instance references from a fleet file, one per line,
+// skipping blank lines and lines starting with #; name is how messages call
+// the file. It stops with an error at the first line that is too long or
+// not UTF-8, at more than max references, or when r fails (input.Limit
+// fails past its cap), so that no input makes it hold more than max names.
+func readFleet(r io.Reader, name string, max int) ([]fileLine, error) {
+	br := bufio.NewReaderSize(r, maxFleetLine)
+	// A file in UTF-16 would otherwise be reported as every name invalid.
+	if head, err := br.Peek(maxFleetLine); len(head) > 0 {
+		// Bytes that are not UTF-8 are reported by line below: the peek may
+		// end inside a character.
+		if problem := input.NotText(head); problem != "" && !strings.HasPrefix(problem, "is not UTF-8") {
+			return nil, fmt.Errorf("%s %s; a fleet file is UTF-8 text, one instance name per line", name, problem)
 		}
-		defer fh.Close()
-		r = fh
+	} else if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	var out []fileLine
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		t := strings.TrimSpace(sc.Text())
+	sc := bufio.NewScanner(br)
+	sc.Buffer(make([]byte, 0, 4096), maxFleetLine)
+	n := 0
+	for sc.Scan() {
+		n++
+		raw := sc.Bytes()
+		if n == 1 {
+			raw = bytes.TrimPrefix(raw, []byte("\ufeff"))
+		}
+		if !utf8.Valid(raw) {
+			return nil, fmt.Errorf("%s line %d is not UTF-8 text; save the file as UTF-8", name, n)
+		}
+		t := strings.TrimSpace(string(raw))
 		if t == "" || strings.HasPrefix(t, "#") {
 			continue
 		}
+		if len(out) == max {
+			return nil, fmt.Errorf("%s lists more than %d instances, the most one workflow takes; split it into several files", name, max)
+		}
 		out = append(out, fileLine{t, n})
 	}
-	if err := sc.Err(); err != nil {
-		return nil, usageErrorf("--file %s: %v", o.fileName(), err)
+	switch err := sc.Err(); {
+	case errors.Is(err, bufio.ErrTooLong):
+		return nil, fmt.Errorf("%s line %d is longer than %s; put one instance name on each line", name, n+1, input.Size(maxFleetLine))
+	case input.IsTooLarge(err):
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(out) == 0 {
+		if n == 0 {
+			return nil, fmt.Errorf("%s is empty: list one instance name per line", name)
+		}
+		return nil, fmt.Errorf("%s names no instances, only blank lines and comments: list one instance name per line", name)
 	}
 	return out, nil
 }

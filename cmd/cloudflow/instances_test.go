@@ -25,8 +25,8 @@ func TestInstancesBadInputStartsNothing(t *testing.T) {
 		{[]string{"instances", "start", "--provider", "kraftcloud"}, []string{"no instances"}},
 		{[]string{"instances", "start", "--provider", "kraftcloud", "--file", fleet}, []string{"2 instance names are invalid", "line 4", "web_2", "line 6"}},
 		{[]string{"instances", "start", "--provider", "kraftcloud", "--file", filepath.Join(dir, "nope.txt")}, []string{"--file", "no such file"}},
-		{[]string{"instances", "start", "--provider", "kraftcloud", "web-1", "--chunk-size", "5000"}, []string{"--chunk-size 5000 is out of range"}},
-		{[]string{"instances", "start", "--provider", "kraftcloud", "web-1", "--max-attempts", "0"}, []string{"--max-attempts 0 and --chunk-size 100 must be at least 1"}},
+		{[]string{"instances", "start", "--provider", "kraftcloud", "web-1", "--chunk-size", "5000"}, []string{"--chunk-size must be from 1 to 1000, not 5000"}},
+		{[]string{"instances", "start", "--provider", "kraftcloud", "web-1", "--max-attempts", "0"}, []string{"--max-attempts must be from 1 to 10, not 0"}},
 		{[]string{"instances", "start", "--provider", "crusoe", "vm-1", "--project", "p", "--timeout", "1m"}, []string{"--timeout only applies with --wait"}},
 		{[]string{"instances", "stop", "--provider", "crusoe", "vm-1", "--force"}, []string{"--force and --drain-timeout apply to --provider kraftcloud only"}},
 		{[]string{"instances", "start", "--provider", "kraftcloud", "web-1", "--project", "p"}, []string{"--project applies to --provider crusoe only"}},
@@ -49,22 +49,41 @@ func TestInstancesBadInputStartsNothing(t *testing.T) {
 	}
 }
 
-func TestInstancesStartGathersNamesFromEverySource(t *testing.T) {
-	c := newCLI(t)
-	c.f.IO.In = strings.NewReader("web-3\n# comment\nweb-4\n")
-	c.fake.run = starter.Run{WorkflowID: "kraftcloud-fleet-x", RunID: "r1", Workflow: workflows.StartInstancesWorkflowName}
-	if code := c.run("instances", "start", "--provider", "kraftcloud", "web-1", "--names", "web-2, web-1", "--file", "-", "--chunk-size", "50"); code != 0 {
-		t.Fatalf("exit %d: %s", code, c.errOut.String())
+func TestInstancesStartTakesNamesFromEachSource(t *testing.T) {
+	fleet := filepath.Join(t.TempDir(), "fleet.txt")
+	if err := os.WriteFile(fleet, []byte("web-1\n# comment\n\nweb-2\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	in := c.fake.fleets[0]
-	if got := strings.Join(in.Instances, ","); got != "web-1,web-2,web-1,web-3,web-4" {
-		t.Errorf("instances %s: want every name in order, duplicates left for the workflow to report", got)
-	}
-	if in.Provider != workflows.ProviderKraftCloud || in.ChunkSize != 50 {
-		t.Errorf("input %+v", in)
-	}
-	if !strings.Contains(c.out.String(), "cloudflow runs watch kraftcloud-fleet-x") {
-		t.Errorf("output:\n%s", c.out.String())
+	for _, tc := range []struct {
+		args  []string
+		stdin string
+	}{
+		{args: []string{"web-1", "web-2", "web-1"}},
+		{args: []string{"--names", "web-1, web-2,web-1"}},
+		{args: []string{"--file", "-"}, stdin: "web-1\n# comment\nweb-2\nweb-1\n"},
+		{args: []string{"--file", fleet, "--names", ""}},
+	} {
+		c := newCLI(t)
+		c.f.IO.In = strings.NewReader(tc.stdin)
+		c.fake.run = starter.Run{WorkflowID: "kraftcloud-fleet-x", RunID: "r1", Workflow: workflows.StartInstancesWorkflowName}
+		args := append([]string{"instances", "start", "--provider", "kraftcloud", "--chunk-size", "50"}, tc.args...)
+		if code := c.run(args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, c.errOut.String())
+		}
+		in := c.fake.fleets[0]
+		want := "web-1,web-2,web-1"
+		if tc.args[0] == "--file" && tc.stdin == "" {
+			want = "web-1,web-2"
+		}
+		if got := strings.Join(in.Instances, ","); got != want {
+			t.Errorf("%v: instances %s: want %s, in order, duplicates left for the workflow to report", tc.args, got, want)
+		}
+		if in.Provider != workflows.ProviderKraftCloud || in.ChunkSize != 50 {
+			t.Errorf("input %+v", in)
+		}
+		if !strings.Contains(c.out.String(), "cloudflow runs watch kraftcloud-fleet-x") {
+			t.Errorf("output:\n%s", c.out.String())
+		}
 	}
 }
 

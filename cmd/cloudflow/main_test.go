@@ -337,7 +337,7 @@ func TestSpecFromStdin(t *testing.T) {
 	c := newCLI(t)
 	c.f.IO.In = strings.NewReader(strings.Replace(badSpec, "10GB", "10GiB", 1))
 	assert.Equal(t, exitUsage, c.run("vm", "provision", "-f", "-"))
-	assert.Contains(t, c.errOut.String(), "spec standard input has 1 problem")
+	assert.Contains(t, c.errOut.String(), "spec on standard input has 1 problem")
 
 	c = newCLI(t)
 	data, err := os.ReadFile(exampleSpec)

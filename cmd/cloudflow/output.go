@@ -337,12 +337,27 @@ func printFailureReport(w io.Writer, run starter.Run, runErr *starter.RunError, 
 		tw := newTable(w)
 		fmt.Fprintln(tw, "  KIND\tNAME\tID\tERROR")
 		for _, u := range notUndone {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", u.Kind, u.Name, dash(u.ID), oneLine(u.Error))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", u.Kind, u.Name, leftoverID(u, steps), oneLine(u.Error))
 		}
 		_ = tw.Flush()
 	} else if len(undone) > 0 || failed != "" {
 		fmt.Fprintln(w, "  Nothing was left behind.")
 	}
+}
+
+// leftoverID is the ID to remove a leftover by: its own, or its step's when
+// an older worker left it out of the failure. A leftover whose ID no call
+// ever learned says so, rather than show a blank.
+func leftoverID(u workflows.UndoFailure, steps []workflows.Step) string {
+	if u.ID != "" {
+		return u.ID
+	}
+	for _, st := range steps {
+		if st.Name == u.Step && st.ID != "" {
+			return st.ID
+		}
+	}
+	return "unknown: find it by name"
 }
 
 // printDeploySummary says what a DeployInstance run made or, when it failed,

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/cloudflow/cloudflow/internal/input"
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/workflows"
 )
@@ -122,6 +123,10 @@ func (o *rootOptions) starterOptions() starter.Options {
 // dial connects to Temporal; failing to is exitOther, with a hint.
 func (o *rootOptions) dial(f *factory) (runner, error) {
 	r, err := f.Dial(o.starterOptions())
+	if input.IsTooLarge(err) {
+		// --config-file (or $TEMPORAL_CONFIG_FILE) names something too large.
+		return nil, withCode(exitUsage, err)
+	}
 	if err != nil {
 		return nil, withCode(exitOther, fmt.Errorf("%w\nIs Temporal running? Start a local one with `cloudflow dev`, or point at yours with --address, --profile or TEMPORAL_ADDRESS", err))
 	}

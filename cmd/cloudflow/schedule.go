@@ -76,6 +76,9 @@ func newScheduleCreateCmd(f *factory, root *rootOptions) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
+			if err := validateScheduleNumbers(cmd, &opts.ScheduleOptions); err != nil {
+				return err
+			}
 			if err := opts.Validate(); err != nil {
 				return withCode(exitUsage, fmt.Errorf("%v; nothing was created", err))
 			}
@@ -113,6 +116,23 @@ func newScheduleCreateCmd(f *factory, root *rootOptions) *cobra.Command {
 	fl.BoolVar(&opts.Paused, "paused", false, "create it paused")
 	fl.BoolVar(&opts.JSON, "json", false, "print the created schedule as JSON")
 	return cmd
+}
+
+// validateScheduleNumbers refuses durations given as zero or less: the
+// options read zero as "not given" (--every) or as the default
+// (--catchup-window), which a flag set to 0 must not silently become.
+func validateScheduleNumbers(cmd *cobra.Command, o *starter.ScheduleOptions) error {
+	var problems []string
+	if cmd.Flags().Changed("every") && o.Every <= 0 {
+		problems = append(problems, fmt.Sprintf("--every must be longer than zero, e.g. 1h (at least %s)", starter.MinInterval))
+	}
+	if o.CatchupWindow <= 0 {
+		problems = append(problems, fmt.Sprintf("--catchup-window must be longer than zero (default %s)", starter.DefaultCatchupWindow))
+	}
+	if len(problems) > 0 {
+		return withCode(exitUsage, errors.New(strings.Join(problems, "; ")+"; nothing was created"))
+	}
+	return nil
 }
 
 // planOf builds what the cloudflow command in args would start, without

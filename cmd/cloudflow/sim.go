@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -31,6 +32,7 @@ const (
 
 type simOptions struct {
 	Listen           string
+	AllowRemote      bool
 	OperationLatency time.Duration
 	Faults           []string
 	AccessKeyID      string
@@ -51,15 +53,23 @@ func newSimCmd(f *factory) *cobra.Command {
 			per-item results, instance states, server-side waits, bearer tokens)
 			under /v1. Point a worker at it with the environment it prints.
 
+			It listens on loopback only: its admin endpoints (/_sim/: reset, faults,
+			inventory) take no credentials. --allow-remote lets --listen name an
+			address other machines reach; it then prints that address and warns.
+
 			--fault injects failures, in the form action:METHOD:path[:key=value,...]
 			where action is error, fail-operation, drop-response or delay; path may
 			use * for one segment and ** for any number; keys are status, code,
-			message, retry-after, delay, times, skip and cloud.`),
+			message, retry-after, delay, times, skip, rate, seed, cloud and item.
+			rate=0.1 (or 10%) applies the fault to one matching request in ten,
+			drawn from a generator seeded with seed (picked and printed when not
+			given), so a run can be repeated.`),
 		Example: examples(`
 			$ cloudflow sim
 			$ cloudflow sim --operation-latency 5s \
 			    --fault 'fail-operation:POST:/v1alpha5/projects/*/compute/vms/instances:code=INTERNAL,message=no capacity'
-			$ cloudflow sim --fault 'error:GET:/v1alpha5/**:status=503,retry-after=2s,times=3'`),
+			$ cloudflow sim --fault 'error:GET:/v1alpha5/**:status=503,retry-after=2s,times=3'
+			$ cloudflow sim --fault 'fail-operation:*:/v1alpha5/**:rate=0.1,seed=42'`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			simOpts, err := opts.options()
@@ -75,13 +85,14 @@ func newSimCmd(f *factory) *cobra.Command {
 			defer running.Close()
 
 			out := f.IO.Out
-			fmt.Fprintf(out, "Cloud simulator listening on %s\n", running.URL)
+			fmt.Fprintf(out, "Cloud simulator listening on %s\n", boundText(running))
+			warnIfRemote(f.IO.ErrOut, running)
 			fmt.Fprintf(out, "  Crusoe Cloud API: %s%s (%s)\n", running.URL, crusoeAPIPath, latencyText(opts.OperationLatency))
 			fmt.Fprintf(out, "  KraftCloud API:   %s%s\n", running.URL, kraftCloudAPIPath)
 			fmt.Fprintf(out, "  Container API: %s%s (%s)\n", running.URL, openVZAPIPath, strings.Replace(latencyText(opts.OperationLatency), "operations", "jobs", 1))
 			fmt.Fprintf(out, "  CloudMC API: %s%s (%s)\n", running.URL, cloudMCAPIPath, strings.Replace(latencyText(opts.OperationLatency), "operations", "tasks", 1))
-			for _, fl := range simOpts.Faults {
-				fmt.Fprintf(out, "  fault: %s %s %s\n", fl.Action, orAny(fl.Method), fl.Path)
+			for _, fl := range running.Server.Faults() {
+				fmt.Fprintf(out, "  fault: %s %s %s%s\n", fl.Action, orAny(fl.Method), fl.Path, faultRateText(fl))
 			}
 			fmt.Fprintln(out, "\nA worker reaches it with:")
 			writeCrusoeEnv(out, running.URL, simOpts.Crusoe, opts.SecretKey != "")
@@ -95,7 +106,8 @@ func newSimCmd(f *factory) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Listen, "listen", defaultSimListen, "`address` to listen on (port 0 picks a free one)")
+	fl.StringVar(&opts.Listen, "listen", defaultSimListen, "`address` to listen on, on this machine (port 0 picks a free one)")
+	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "let --listen be an address other machines reach (the admin endpoints take no credentials)")
 	fl.DurationVar(&opts.OperationLatency, "operation-latency", 2*time.Second, "how long each asynchronous cloud operation takes (0: at once)")
 	fl.StringArrayVar(&opts.Faults, "fault", nil, "inject a failure described by `spec`, action:METHOD:path[:options] (repeatable)")
 	fl.StringVar(&opts.AccessKeyID, "access-key-id", "", "Crusoe access key `ID` the simulator accepts (default: its public dev key)")
@@ -110,8 +122,8 @@ func (o *simOptions) options() (cloudsim.Options, error) {
 	if o.OperationLatency < 0 {
 		return cloudsim.Options{}, usageErrorf("--operation-latency must not be negative")
 	}
-	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
-		return cloudsim.Options{}, usageErrorf("--listen %q: want host:port, e.g. %s", o.Listen, defaultSimListen)
+	if err := checkListen(o.Listen, o.AllowRemote); err != nil {
+		return cloudsim.Options{}, err
 	}
 	latency := o.OperationLatency
 	if latency == 0 {
@@ -136,6 +148,70 @@ func (o *simOptions) options() (cloudsim.Options, error) {
 		so.Faults = append(so.Faults, fault)
 	}
 	return so, nil
+}
+
+// checkListen refuses an address beyond loopback unless allowRemote: the
+// simulator's admin endpoints (/_sim/: reset, faults, inventory) take no
+// credentials, so anyone who reaches the port can drive it. An empty host
+// (":8787") is every interface; a host name counts as loopback only when
+// every address it resolves to is.
+func checkListen(addr string, allowRemote bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usageErrorf("--listen %q: want host:port, e.g. %s", addr, defaultSimListen)
+	}
+	if allowRemote {
+		return nil
+	}
+	loopback, err := isLoopback(host)
+	if err != nil {
+		return usageErrorf("--listen %q: %v", addr, err)
+	}
+	if !loopback {
+		return usageErrorf("--listen %s would let other machines reach the simulator, whose admin endpoints take no credentials; listen on loopback (e.g. %s), or add --allow-remote if that is what you want", addr, defaultSimListen)
+	}
+	return nil
+}
+
+func isLoopback(host string) (bool, error) {
+	if host == "" {
+		return false, nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.IsLoopback(), nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return false, fmt.Errorf("cannot resolve %q: %w", host, err)
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			return false, nil
+		}
+	}
+	return len(ips) > 0, nil
+}
+
+// boundText is where a running simulator listens: its URL on loopback, else
+// the address it is bound to and the URL this machine reaches it at.
+func boundText(r *cloudsim.Running) string {
+	tcp, ok := r.Addr.(*net.TCPAddr)
+	switch {
+	case !ok || tcp.IP.IsLoopback():
+		return r.URL
+	case tcp.IP.IsUnspecified():
+		return fmt.Sprintf("%s, every interface (from this machine: %s)", r.Addr, r.URL)
+	}
+	return fmt.Sprintf("%s (bound to %s)", r.URL, r.Addr)
+}
+
+// warnIfRemote warns, on w, that other machines can reach the simulator.
+func warnIfRemote(w io.Writer, r *cloudsim.Running) {
+	if tcp, ok := r.Addr.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		fmt.Fprintf(w, "warning: the simulator listens on %s, beyond this machine: anyone who reaches it can reset it, inject faults and read its inventory (/_sim/ takes no credentials)\n", r.Addr)
+	}
 }
 
 // writeCrusoeEnv prints the environment a worker needs to use the simulator.
@@ -176,6 +252,15 @@ func writeCloudMCEnv(w io.Writer, url string, c cloudsim.CloudMCOptions) {
 	fmt.Fprintf(w, "  export %s=%s   # the simulator's public default, not a real secret\n", cloudmc.EnvAPIKey, orDefault(c.APIKey, cloudsim.DefaultCloudMCAPIKey))
 	fmt.Fprintf(w, "  export %s=%s\n", cloudmc.EnvServiceCode, orDefault(c.ServiceCode, cloudsim.DefaultCloudMCServiceCode))
 	fmt.Fprintf(w, "  export %s=%s\n", cloudmc.EnvEnvironment, orDefault(c.Environment, cloudsim.DefaultCloudMCEnvironment))
+}
+
+// faultRateText tells how often a fault applies, with the seed that repeats
+// its draws.
+func faultRateText(fl cloudsim.Fault) string {
+	if fl.Rate == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (rate %g, seed %d)", fl.Rate, fl.Seed)
 }
 
 func latencyText(d time.Duration) string {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -116,8 +115,7 @@ func (o *vmOptions) run(cmd *cobra.Command, provision bool) error {
 	if spec.ProviderOf(data) == spec.ProviderCloudMC {
 		return o.runCloudMC(cmd, data, provision)
 	}
-	s, err := loadSpec(bytes.NewReader(data), o.File,
-		func(path string) (*spec.VMSpec, error) { return spec.Parse(data, path) }, spec.Parse)
+	s, err := checkSpec(data, o.File, spec.Parse)
 	if err != nil {
 		return err
 	}
@@ -129,24 +127,19 @@ func (o *vmOptions) run(cmd *cobra.Command, provision bool) error {
 	})
 }
 
-// loadSpec reads a spec of either kind with load, or from stdin with parse
-// when path is "-", and checks it; any problem is bad usage (exit 2).
-func loadSpec[S any](stdin io.Reader, path string, load func(path string) (*S, error), parse func(data []byte, source string) (*S, error)) (*S, error) {
-	var (
-		s   *S
-		err error
-	)
-	name := path
-	if path == "-" {
-		name = "standard input"
-		data, rerr := io.ReadAll(stdin)
-		if rerr != nil {
-			return nil, usageErrorf("read spec from standard input: %v", rerr)
-		}
-		s, err = parse(data, "-")
-	} else {
-		s, err = load(path)
+// loadSpec reads a spec (readSpecData) and checks it (checkSpec).
+func loadSpec[S any](stdin io.Reader, path string, parse func(data []byte, source string) (*S, error)) (*S, error) {
+	data, err := readSpecData(stdin, path)
+	if err != nil {
+		return nil, err
 	}
+	return checkSpec(data, path, parse)
+}
+
+// checkSpec parses the spec read from path with parse; any problem is bad
+// usage (exit 2), every one listed.
+func checkSpec[S any](data []byte, path string, parse func(data []byte, source string) (*S, error)) (*S, error) {
+	s, err := parse(data, path)
 	if err == nil {
 		return s, nil
 	}
@@ -158,7 +151,7 @@ func loadSpec[S any](stdin io.Reader, path string, load func(path string) (*S, e
 	if len(errs) != 1 {
 		problems = fmt.Sprintf("%d problems", len(errs))
 	}
-	msg := fmt.Sprintf("spec %s has %s; nothing was started:", name, problems)
+	msg := fmt.Sprintf("%s has %s; nothing was started:", spec.InputName(path), problems)
 	for _, e := range errs {
 		msg += "\n  " + e.Error()
 	}

@@ -17,10 +17,13 @@ import (
 const (
 	// DefaultUserAgent is the User-Agent of a client given none.
 	DefaultUserAgent = "cloudflow"
-	// DefaultTimeout bounds a request whose context has no deadline, so a
-	// stalled connection cannot hang a caller forever. Each cloud's client
-	// decides how it applies it.
-	DefaultTimeout = 60 * time.Second
+	// DefaultTimeout bounds one request, so a stalled connection cannot hang
+	// a caller: ample for one API call, which answers in well under a
+	// second, and short enough that the activities' attempt timeout can
+	// match it (workflows/options.go), so that a call lost with its worker
+	// is retried elsewhere within seconds. Each cloud's client decides how
+	// it applies it (KraftCloud adds the server-side wait a request asks for).
+	DefaultTimeout = 10 * time.Second
 
 	mediaTypeJSON = "application/json"
 )
