@@ -60,7 +60,8 @@ func CloudMCRuleFromAttrs(attrs map[string]string) CloudMCRule {
 }
 
 // CloudMCObserve reads a stack's CloudMC resources: the instance and the
-// volume by ID, else by name; the volume's attachment (found when the
+// volume by ID, else by name (ref.Match["diskOffering"], an ID or a name,
+// is answered as given when it is the volume's offering); the volume's attachment (found when the
 // volume is attached to an instance: ref.Match["instance"] names it); an
 // ingress rule by ID, else by its fields (ref.Match, CloudMCRuleAttrs).
 func (a *CloudMCActivities) CloudMCObserve(ctx context.Context, in ObserveInput) (ObserveResult, error) {
@@ -93,7 +94,14 @@ func (a *CloudMCActivities) CloudMCObserve(ctx context.Context, in ObserveInput)
 				}
 				return Observed{Found: true, ID: v.ID, State: v.State, Attrs: map[string]string{"instance": v.InstanceName}}, nil
 			}
-			obs = Observed{Found: true, ID: v.ID, State: v.State, Attrs: map[string]string{"sizeGb": strconv.Itoa(v.SizeInGB)}}
+			obs = Observed{Found: true, ID: v.ID, State: v.State, Attrs: map[string]string{
+				"sizeGb": strconv.Itoa(v.SizeInGB), "diskOffering": v.DiskOfferingID,
+			}}
+			// The spec may name the offering by ID or by name: answer it as
+			// the spec has it when it is this volume's.
+			if want := ref.Match["diskOffering"]; want != "" && (want == v.DiskOfferingID || strings.EqualFold(want, v.DiskOfferingName)) {
+				obs.Attrs["diskOffering"] = want
+			}
 		case KindCloudMCIngressRule:
 			r, err := a.findRule(ctx, ref.ID, CloudMCRuleFromAttrs(ref.Match))
 			if err == nil && r == nil && ref.ID != "" {

@@ -514,7 +514,7 @@ func (s *stack) refs(spec StackSpec) []activities.ObserveRef {
 	var refs []activities.ObserveRef
 	seen := map[string]bool{}
 	for _, d := range s.provider.desired(spec, nil) {
-		ref := activities.ObserveRef{Key: d.Key, Kind: d.Kind, Name: d.Name}
+		ref := activities.ObserveRef{Key: d.Key, Kind: d.Kind, Name: d.Name, Match: d.Attrs}
 		if r, ok := s.state.Resource(d.Key); ok {
 			ref.ID = r.ID
 		}
@@ -523,7 +523,7 @@ func (s *stack) refs(spec StackSpec) []activities.ObserveRef {
 	}
 	for _, r := range s.state.Resources {
 		if !seen[r.Key] {
-			refs = append(refs, activities.ObserveRef{Key: r.Key, Kind: r.Kind, Name: r.Name, ID: r.ID})
+			refs = append(refs, activities.ObserveRef{Key: r.Key, Kind: r.Kind, Name: r.Name, ID: r.ID, Match: r.Attrs})
 		}
 	}
 	return refs

@@ -287,10 +287,10 @@ func orDash(s string) string {
 func (a *applyRun) settle(ctx workflow.Context) {
 	var refs []activities.ObserveRef
 	seen := map[string]bool{}
-	add := func(key, kind, name, id string) {
+	add := func(key, kind, name, id string, match map[string]string) {
 		if !seen[key] {
 			seen[key] = true
-			refs = append(refs, activities.ObserveRef{Key: key, Kind: kind, Name: name, ID: id})
+			refs = append(refs, activities.ObserveRef{Key: key, Kind: kind, Name: name, ID: id, Match: match})
 		}
 	}
 	for _, d := range a.desired {
@@ -300,11 +300,11 @@ func (a *applyRun) settle(ctx workflow.Context) {
 		} else if r, ok := a.current[d.Key]; ok && !a.removed[d.Key] {
 			id = r.ID
 		}
-		add(d.Key, d.Kind, d.Name, id)
+		add(d.Key, d.Kind, d.Name, id, d.Attrs)
 	}
 	for _, r := range a.in.Resources {
 		if !a.removed[r.Key] {
-			add(r.Key, r.Kind, r.Name, r.ID)
+			add(r.Key, r.Kind, r.Name, r.ID, r.Attrs)
 		}
 	}
 	if len(refs) == 0 {

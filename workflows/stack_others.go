@@ -30,8 +30,16 @@ func (cloudMCStack) desired(spec StackSpec, _ map[string]activities.Observed) []
 	}}}
 	if v := in.Volume; v != nil {
 		volKey := resourceKey(KindVolume, v.Name)
-		out = append(out,
-			desiredResource{Key: volKey, Kind: KindVolume, Name: v.Name, Attrs: map[string]string{"sizeGb": strconv.Itoa(v.SizeGB)}},
+		vol := desiredResource{Key: volKey, Kind: KindVolume, Name: v.Name, Attrs: map[string]string{}}
+		if v.DiskOffering != "" {
+			// An ID or a name: the observation answers it as given when the
+			// volume's offering is that one (see CloudMCObserve).
+			vol.Attrs["diskOffering"] = v.DiskOffering
+		}
+		if v.SizeGB > 0 {
+			vol.Attrs["sizeGb"] = strconv.Itoa(v.SizeGB)
+		}
+		out = append(out, vol,
 			desiredResource{Key: resourceKey(KindVolumeAttachment, v.Name), Kind: KindVolumeAttachment, Name: v.Name,
 				Attrs: map[string]string{"instance": inst.Name}, Deps: []string{instKey, volKey}})
 	}
@@ -43,6 +51,8 @@ func (cloudMCStack) desired(spec StackSpec, _ map[string]activities.Observed) []
 }
 
 var cloudMCRules = map[string]kindRules{
+	// A volume's size and offering change only by a replace; a smaller
+	// size loses data.
 	KindVolume: {"sizeGb": {Destructive: func(old, new string) bool { return atoi(new) < atoi(old) }}},
 }
 
