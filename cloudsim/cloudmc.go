@@ -31,14 +31,17 @@ const (
 	DefaultCloudMCTaskTTL     = 30 * time.Minute
 )
 
-// Fixtures of the CloudMC simulator: the one compute offering, network,
-// template and zone of its environment, and its disk offerings (three of a
-// fixed size and one custom-size). They exist from the start, survive Reset
+// Fixtures of the CloudMC simulator: the network, template and zone of its
+// environment, its two compute offerings (an instance is made with either,
+// and a stopped one changes from one to the other), and its disk offerings
+// (three of a fixed size and one custom-size). They exist from the start, survive Reset
 // and are not part of the Inventory; specs name them by these IDs (a disk
 // offering by its name too).
 const (
 	CloudMCComputeOfferingID      = "3caab5ed-b5a2-4d8a-82e4-51c46168ee6c"
 	CloudMCComputeOfferingName    = "1vCPU.1GB"
+	CloudMCComputeOffering2ID     = "984246d3-12fc-4a0e-929c-efc778077285"
+	CloudMCComputeOffering2Name   = "2vCPU.4GB"
 	CloudMCNetworkID              = "d5a68379-a9ee-404f-9492-a1964b374d6f"
 	CloudMCNetworkName            = "sim-network"
 	CloudMCNetworkCIDR            = "10.42.0.0/24"
@@ -58,8 +61,6 @@ const (
 
 // Sizes of the fixtures.
 const (
-	cmcCPUCount         = 1
-	cmcMemoryInMB       = 1024
 	cmcTemplateRootGB   = 10 // the template's OS volume
 	cmcMaxVolumeGB      = 1024
 	cmcMaxUserDataBytes = 32 << 10
@@ -456,13 +457,58 @@ func (c *cloudMC) register(mux *http.ServeMux) {
 
 // cmcFixtures are the read-only entities of the environment, by kind.
 var cmcFixtures = map[string][]map[string]any{
-	"computeofferings": {{"id": CloudMCComputeOfferingID, "name": CloudMCComputeOfferingName, "cpuCount": cmcCPUCount, "memoryInMB": cmcMemoryInMB, "custom": false}},
+	"computeofferings": cmcComputeOfferingFixtures(),
 	"templates": {{"id": CloudMCTemplateID, "name": CloudMCTemplateName, "size": cmcTemplateRootGB << 30, "isPublic": true,
 		"osType": "Ubuntu 22.04 LTS (64-bit)", "zoneId": CloudMCZoneID, "zoneName": CloudMCZoneName}},
 	"networks": {{"id": CloudMCNetworkID, "name": CloudMCNetworkName, "cidr": CloudMCNetworkCIDR, "zoneId": CloudMCZoneID,
 		"zoneName": CloudMCZoneName, "state": "Implemented"}},
 	"diskofferings": cmcDiskOfferingFixtures(),
 	"zones":         {{"id": CloudMCZoneID, "name": CloudMCZoneName}},
+}
+
+// cmcComputeOffering is a compute offering: what an instance runs with.
+type cmcComputeOffering struct {
+	id, name    string
+	cpus, memMB int
+}
+
+var cmcComputeOfferings = []cmcComputeOffering{
+	{CloudMCComputeOfferingID, CloudMCComputeOfferingName, 1, 1024},
+	{CloudMCComputeOffering2ID, CloudMCComputeOffering2Name, 2, 4096},
+}
+
+func cmcComputeOfferingFixtures() []map[string]any {
+	var out []map[string]any
+	for _, o := range cmcComputeOfferings {
+		out = append(out, map[string]any{"id": o.id, "name": o.name, "cpuCount": o.cpus, "memoryInMB": o.memMB, "custom": false})
+	}
+	return out
+}
+
+func cmcComputeOfferingByID(id string) *cmcComputeOffering {
+	for i := range cmcComputeOfferings {
+		if cmcComputeOfferings[i].id == id {
+			return &cmcComputeOfferings[i]
+		}
+	}
+	return nil
+}
+
+// checkComputeOffering requires the field to name a compute offering of the
+// environment.
+func checkComputeOffering(field, id string) (*cmcComputeOffering, error) {
+	if id == "" {
+		return nil, cmcInvalid(field, "%s is required", field)
+	}
+	o := cmcComputeOfferingByID(id)
+	if o == nil {
+		ids := make([]string, len(cmcComputeOfferings))
+		for i, x := range cmcComputeOfferings {
+			ids[i] = x.id
+		}
+		return nil, cmcInvalid(field, "%s %s names no compute offering of this environment (it has %s)", field, id, strings.Join(ids, ", "))
+	}
+	return o, nil
 }
 
 // cmcDiskOffering is a disk offering: a volume is made from one, of its

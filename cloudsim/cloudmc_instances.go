@@ -9,9 +9,9 @@ import (
 )
 
 // Instance states. Running, Stopped and Error are the ones the reference
-// names; an instance being created is Starting. A start, stop, reboot or
-// delete leaves the state as it was until its task completes, as strictly as
-// a real CloudMC may show it.
+// names; an instance being created is Starting. A start, stop, reboot,
+// compute offering change or delete leaves the instance as it was until its
+// task completes, as strictly as a real CloudMC may show it.
 const (
 	cmcRunning   = "Running"
 	cmcStopped   = "Stopped"
@@ -28,6 +28,7 @@ type cmcInstance struct {
 	sshKeyName      string
 	userData        string
 	osVolumeID      string
+	offering        *cmcComputeOffering
 	hold            cmcHold
 }
 
@@ -60,8 +61,8 @@ func (c *cloudMC) renderInstance(i *cmcInstance) cmcInstanceView {
 	return cmcInstanceView{
 		ID: i.id, Name: i.name, State: i.state, Hostname: strings.ToLower(i.name),
 		TemplateID: CloudMCTemplateID, TemplateName: CloudMCTemplateName,
-		ComputeOfferingID: CloudMCComputeOfferingID, ComputeOfferingName: CloudMCComputeOfferingName,
-		CPUCount: cmcCPUCount, MemoryInMB: cmcMemoryInMB,
+		ComputeOfferingID: i.offering.id, ComputeOfferingName: i.offering.name,
+		CPUCount: i.offering.cpus, MemoryInMB: i.offering.memMB,
 		NetworkID: CloudMCNetworkID, NetworkName: CloudMCNetworkName, ZoneID: CloudMCZoneID, ZoneName: CloudMCZoneName,
 		IPAddress: i.ipAddress, MACAddress: i.macAddress, Username: "cloudsim",
 		IsPasswordEnabled: true, IsSSHKeyEnabled: i.sshKeyName != "", SSHKeyName: i.sshKeyName,
@@ -144,8 +145,11 @@ func (c *cloudMC) createInstance(r *http.Request) (any, error) {
 	if err := checkHostname(req.Name); err != nil {
 		return nil, err
 	}
+	offering, err := checkComputeOffering("computeOfferingId", req.ComputeOfferingID)
+	if err != nil {
+		return nil, err
+	}
 	for _, f := range []struct{ field, got, want, kind string }{
-		{"computeOfferingId", req.ComputeOfferingID, CloudMCComputeOfferingID, "computeofferings"},
 		{"networkId", req.NetworkID, CloudMCNetworkID, "networks"},
 		{"templateId", req.TemplateID, CloudMCTemplateID, "templates"},
 	} {
@@ -174,6 +178,7 @@ func (c *cloudMC) createInstance(r *http.Request) (any, error) {
 	now := c.env.now()
 	i := &cmcInstance{
 		id: newID(), name: req.Name, state: cmcStarting, sshKeyName: req.SSHKeyName, userData: req.UserData,
+		offering: offering,
 	}
 	i.ipAddress, i.macAddress = c.nextAddress()
 	root := &cmcVolume{id: newID(), name: "ROOT-" + req.Name, typ: cmcVolumeOS, state: cmcVolumeCreating,
@@ -248,20 +253,23 @@ func (c *cloudMC) deleteInstance(r *http.Request) (any, error) {
 }
 
 // cmcInstanceOperations are the operations POST .../instances/{id} takes.
-var cmcInstanceOperations = []string{"start", "stop", "reboot"}
+var cmcInstanceOperations = []string{"start", "stop", "reboot", "changeComputeOffering"}
 
-// operateInstance serves POST .../instances/{id}?operation=start|stop|reboot.
+// operateInstance serves POST .../instances/{id}?operation=start|stop|reboot,
+// and changeComputeOffering.
 func (c *cloudMC) operateInstance(r *http.Request) (any, error) {
 	op := r.URL.Query().Get("operation")
 	switch op {
 	case "start", "stop", "reboot":
+	case "changeComputeOffering":
+		return c.changeComputeOffering(r)
 	case "":
 		return nil, &cmcError{http.StatusBadRequest, CloudMCErrInvalidRequest,
-			"The operation query parameter is required: start, stop or reboot",
+			"The operation query parameter is required: start, stop, reboot or changeComputeOffering",
 			map[string]any{"field": "operation", "supportedOperations": cmcInstanceOperations}}
 	default:
 		return nil, &cmcError{http.StatusBadRequest, CloudMCErrInvalidRequest,
-			fmt.Sprintf("Unsupported operation %q on instances: use start, stop or reboot", op),
+			fmt.Sprintf("Unsupported operation %q on instances: use start, stop, reboot or changeComputeOffering", op),
 			map[string]any{"field": "operation", "operation": op, "supportedOperations": cmcInstanceOperations}}
 	}
 	i, err := c.instance(r.PathValue("id"))
@@ -291,6 +299,47 @@ func (c *cloudMC) operateInstance(r *http.Request) (any, error) {
 			return nil, cmcFail(CloudMCErrNotFound, "Instance %s was destroyed before it could %s", i.id, op)
 		}
 		i.state = to
+		return c.renderInstance(i), nil
+	}, nil), nil
+}
+
+type cmcChangeComputeOfferingRequest struct {
+	ComputeOfferingID string `json:"computeOfferingId"`
+}
+
+// changeComputeOffering serves POST
+// .../instances/{id}?operation=changeComputeOffering {"computeOfferingId"}.
+// As CloudStack's changeServiceForVirtualMachine, it takes a stopped
+// instance and another offering than its own; the instance keeps its old
+// offering until the task completes.
+func (c *cloudMC) changeComputeOffering(r *http.Request) (any, error) {
+	i, err := c.instance(r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	var req cmcChangeComputeOfferingRequest
+	if err := cmcDecode(r, &req); err != nil {
+		return nil, err
+	}
+	to, err := checkComputeOffering("computeOfferingId", req.ComputeOfferingID)
+	if err != nil {
+		return nil, err
+	}
+	const verb = "change the compute offering of"
+	if i.state != cmcStopped {
+		return nil, cmcWrongState("instances", i.id, verb, i.state, cmcStopped)
+	}
+	if err := i.hold.refuse("instances", i.id, verb, i.state); err != nil {
+		return nil, err
+	}
+	if to == i.offering {
+		return nil, cmcInvalid("computeOfferingId", "Instance %s already has compute offering %s (%s)", i.id, to.name, to.id)
+	}
+	return c.startTask(r, i.id, &i.hold, "changeComputeOffering", func() (any, *opFailure) {
+		if c.st.instances.get(i.id) == nil {
+			return nil, cmcFail(CloudMCErrNotFound, "Instance %s was destroyed before its compute offering could change", i.id)
+		}
+		i.offering = to
 		return c.renderInstance(i), nil
 	}, nil), nil
 }

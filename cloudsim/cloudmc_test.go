@@ -209,6 +209,90 @@ func TestCloudMCInstanceLifecycle(t *testing.T) {
 	}
 }
 
+// A stopped instance changes its compute offering in place, through a task
+// that holds the instance and shows the old offering until it completes; a
+// running instance, an unknown offering and the offering it has are each
+// refused, and a failed task leaves the old offering.
+func TestCloudMCChangeComputeOffering(t *testing.T) {
+	s := startSim(t, Options{})
+	m := s.cmc()
+	offerings := m.list(cmcEnvPath("computeofferings"))
+	if len(offerings) != 2 || offerings[1].str("id") != CloudMCComputeOffering2ID || offerings[1].str("name") != CloudMCComputeOffering2Name ||
+		num(offerings[1]["cpuCount"]) != 2 || num(offerings[1]["memoryInMB"]) != 4096 {
+		t.Fatalf("compute offerings = %v", offerings)
+	}
+	// Either offering makes an instance; another is refused.
+	tid, _ := m.createInstance("big-1", obj{"computeOfferingId": CloudMCComputeOffering2ID})
+	s.clock.Advance(time.Second)
+	if got := m.getTask(tid).obj("result"); got.str("computeOfferingId") != CloudMCComputeOffering2ID || num(got["cpuCount"]) != 2 {
+		t.Errorf("instance made with the second offering = %v", got)
+	}
+	m.wantError("POST", cmcEnvPath("instances"), obj{"name": "x", "computeOfferingId": "nope", "networkId": CloudMCNetworkID,
+		"templateId": CloudMCTemplateID}, http.StatusBadRequest, CloudMCErrInvalidRequest, "computeOfferingId nope names no compute offering")
+
+	taskID, id := m.createInstance("web-1", nil)
+	s.clock.Advance(time.Second)
+	m.getTask(taskID)
+	change := cmcEnvPath("instances/" + id + "?operation=changeComputeOffering")
+	body := obj{"computeOfferingId": CloudMCComputeOffering2ID}
+
+	// Running: the reference's 2012, naming the state it needs.
+	e := m.wantError("POST", change, body, http.StatusBadRequest, CloudMCErrInvalidState,
+		"Cannot change the compute offering of an instance that isn't in the stopped state")
+	if want := (obj{"id": id, "currentState": "Running", "expectedStates": []any{"Stopped"}, "type": "instances"}); !reflect.DeepEqual(e.obj("context"), want) {
+		t.Errorf("context = %v, want %v", e.obj("context"), want)
+	}
+	stop := m.task("POST", cmcEnvPath("instances/"+id+"?operation=stop"), nil)
+	s.clock.Advance(time.Second)
+	m.getTask(stop)
+
+	// Bad requests name the field.
+	for _, tc := range []struct {
+		body any
+		msg  string
+	}{
+		{nil, "request body is required"},
+		{obj{}, "computeOfferingId is required"},
+		{obj{"computeOfferingId": 7}, "computeOfferingId"},
+		{obj{"computeOfferingId": "nope"}, "computeOfferingId nope names no compute offering of this environment"},
+		{obj{"computeOfferingId": CloudMCComputeOfferingID}, "already has compute offering " + CloudMCComputeOfferingName},
+	} {
+		m.wantError("POST", change, tc.body, http.StatusBadRequest, CloudMCErrInvalidRequest, tc.msg)
+	}
+	m.wantError("POST", cmcEnvPath("instances/no-such?operation=changeComputeOffering"), body, http.StatusNotFound, CloudMCErrNotFound, "No instance with id no-such")
+
+	// The change: a task holding the instance, which shows its old
+	// offering, Stopped, until the task completes.
+	task := m.task("POST", change, body)
+	inst := m.data("GET", cmcEnvPath("instances/"+id), nil)
+	if inst.str("computeOfferingId") != CloudMCComputeOfferingID || inst.str("state") != "Stopped" {
+		t.Errorf("while the change runs: %v", inst)
+	}
+	m.wantError("POST", change, body, http.StatusBadRequest, CloudMCErrTaskInProgress,
+		"task "+task+" (changeComputeOffering) is still in progress")
+	m.wantError("POST", cmcEnvPath("instances/"+id+"?operation=start"), nil, http.StatusBadRequest, CloudMCErrTaskInProgress, "(changeComputeOffering)")
+	s.clock.Advance(time.Second)
+	done := m.getTask(task)
+	if res := done.obj("result"); done.str("taskStatus") != "SUCCESS" || res.str("id") != id || res.str("computeOfferingId") != CloudMCComputeOffering2ID ||
+		res.str("computeOfferingName") != CloudMCComputeOffering2Name || num(res["cpuCount"]) != 2 || num(res["memoryInMB"]) != 4096 || res.str("state") != "Stopped" {
+		t.Errorf("change task = %v", done)
+	}
+	if got := m.data("GET", cmcEnvPath("instances/"+id), nil); got.str("computeOfferingId") != CloudMCComputeOffering2ID {
+		t.Errorf("after the change: %v", got)
+	}
+
+	// A failed change (an injected fault) keeps the offering it had.
+	s.run.Server.AddFault(Fault{Cloud: CloudCloudMC, Method: "POST", Path: "/api/v2/services/*/*/instances/*", Action: FaultFailOperation, Times: 1})
+	back := m.task("POST", change, obj{"computeOfferingId": CloudMCComputeOfferingID})
+	s.clock.Advance(time.Second)
+	if got := m.getTask(back).str("taskStatus"); got != "FAILED" {
+		t.Errorf("faulted change = %s", got)
+	}
+	if got := m.data("GET", cmcEnvPath("instances/"+id), nil).str("computeOfferingId"); got != CloudMCComputeOffering2ID {
+		t.Errorf("after a failed change the offering is %s", got)
+	}
+}
+
 func TestCloudMCTaskExpiry(t *testing.T) {
 	s := startSim(t, Options{})
 	m := s.cmc()
@@ -477,7 +561,7 @@ func TestCloudMCErrors(t *testing.T) {
 	// Operations.
 	m.wantError("POST", cmcEnvPath("instances/"+id), nil, http.StatusBadRequest, CloudMCErrInvalidRequest, "operation query parameter is required")
 	e = m.wantError("POST", cmcEnvPath("instances/"+id+"?operation=explode"), nil, http.StatusBadRequest, CloudMCErrInvalidRequest, `Unsupported operation "explode"`)
-	if !reflect.DeepEqual(e.obj("context")["supportedOperations"], []any{"start", "stop", "reboot"}) {
+	if !reflect.DeepEqual(e.obj("context")["supportedOperations"], []any{"start", "stop", "reboot", "changeComputeOffering"}) {
 		t.Errorf("context = %v", e.obj("context"))
 	}
 	m.wantError("POST", cmcEnvPath("instances/nope?operation=start"), nil, http.StatusNotFound, CloudMCErrNotFound, "No instance with id nope")
@@ -747,7 +831,7 @@ func TestCloudMCInventoryFixturesAndReset(t *testing.T) {
 		"computeofferings": CloudMCComputeOfferingID, "templates": CloudMCTemplateID, "networks": CloudMCNetworkID,
 		"diskofferings": CloudMCDiskOfferingID, "zones": CloudMCZoneID,
 	} {
-		if items := m.list(cmcEnvPath(kind)); kind != "diskofferings" && (len(items) != 1 || items[0].str("id") != id) {
+		if items := m.list(cmcEnvPath(kind)); kind != "diskofferings" && kind != "computeofferings" && (len(items) != 1 || items[0].str("id") != id) {
 			t.Errorf("%s = %v", kind, items)
 		}
 		if got := m.data("GET", cmcEnvPath(kind+"/"+id), nil); got.str("id") != id || got.str("name") == "" {

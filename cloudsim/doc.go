@@ -78,15 +78,20 @@
 // /api/v2/services/compute-sim/dev/ (CloudMCOptions.ServiceCode and
 // Environment; another answers 404), with instances, volumes and
 // ingressrules, and read-only fixtures that survive Reset and stay out of the
-// Inventory: computeofferings, templates, networks and zones, one each
-// (CloudMCComputeOfferingID, CloudMCTemplateID, CloudMCNetworkID,
-// CloudMCZoneID), and diskofferings: 20, 50 and 100 GB of a fixed size
+// Inventory: templates, networks and zones, one each (CloudMCTemplateID,
+// CloudMCNetworkID, CloudMCZoneID), computeofferings, two
+// (CloudMCComputeOfferingID, 1 vCPU and 1 GB, and CloudMCComputeOffering2ID,
+// 2 vCPUs and 4 GB), and diskofferings: 20, 50 and 100 GB of a fixed size
 // (CloudMCDiskOffering20ID, CloudMCDiskOfferingID, CloudMCDiskOffering100ID)
 // and one custom-size (CloudMCCustomDiskOfferingID). A volume create needs a
 // diskOfferingId, and a sizeInGb when, and only when, the offering is
 // custom-size. org_id is accepted whatever it says. Reads answer {"data":
 // ...}. Every change answers {"taskId", "taskStatus": "PENDING"} and runs as
-// a task for CloudMCOptions.Latency (default 1s). As strictly as a real
+// a task for CloudMCOptions.Latency (default 1s). POST
+// .../instances/{id}?operation=start|stop|reboot acts on an instance;
+// operation=changeComputeOffering with {"computeOfferingId"} changes a
+// Stopped instance's offering to the other one (2012 when it is not
+// Stopped, 400 for an unknown offering or the one it has). As strictly as a real
 // CloudMC may, the resource keeps the state it had until the task completes
 // (an instance being stopped or deleted shows Running throughout); only a
 // resource being created shows, Starting (an instance), Creating (a volume)

@@ -214,6 +214,14 @@ func TestArgumentsCheckedBeforeAnyRequest(t *testing.T) {
 		{Name: "Instances.Start", Call: func() error { _, err := c.Instances.Start(ctx, ""); return err }},
 		{Name: "Instances.Stop", Call: func() error { _, err := c.Instances.Stop(ctx, "a?b"); return err }},
 		{Name: "Instances.Reboot", Call: func() error { _, err := c.Instances.Reboot(ctx, ""); return err }},
+		{Name: "Instances.ChangeComputeOffering no instance", Call: func() error {
+			_, err := c.Instances.ChangeComputeOffering(ctx, "", "co-2")
+			return err
+		}},
+		{Name: "Instances.ChangeComputeOffering no offering", Call: func() error {
+			_, err := c.Instances.ChangeComputeOffering(ctx, testID, " ")
+			return err
+		}},
 		{Name: "Volumes.Get", Call: func() error { _, err := c.Volumes.Get(ctx, ""); return err }},
 		{Name: "Volumes.Create nil", Call: func() error { _, err := c.Volumes.Create(ctx, nil); return err }},
 		{Name: "Volumes.Create no name", Call: func() error {

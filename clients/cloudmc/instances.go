@@ -29,6 +29,9 @@ const (
 	InstanceOperationStart  = "start"
 	InstanceOperationStop   = "stop"
 	InstanceOperationReboot = "reboot"
+	// InstanceOperationChangeComputeOffering changes the compute offering
+	// of a stopped instance (CloudStack's changeServiceForVirtualMachine).
+	InstanceOperationChangeComputeOffering = "changeComputeOffering"
 )
 
 // Instance is an instance as the API reports it.
@@ -72,6 +75,12 @@ type InstanceCreateRequest struct {
 	UserData string `json:"userData,omitempty"`
 	// RootVolumeSizeInGB resizes the OS volume the template gives; zero keeps it.
 	RootVolumeSizeInGB int `json:"rootVolumeSizeInGb,omitempty"`
+}
+
+// instanceChangeComputeOfferingRequest is the body of
+// InstancesService.ChangeComputeOffering.
+type instanceChangeComputeOfferingRequest struct {
+	ComputeOfferingID string `json:"computeOfferingId"`
 }
 
 // List fetches every instance of the environment.
@@ -136,4 +145,20 @@ func (s *InstancesService) operate(ctx context.Context, id, op string) (*Task, e
 		return nil, err
 	}
 	return startTask(ctx, s.client, http.MethodPost, s.client.envPath("instances", id), operationQuery(op), nil)
+}
+
+// ChangeComputeOffering starts changing the compute offering of a stopped
+// instance (POST .../instances/{id}?operation=changeComputeOffering with
+// {"computeOfferingId"}); the task's result is the instance. An instance
+// that is not Stopped is refused with ErrCodeInvalidState (IsInvalidState):
+// stop it first, and start it again once the task succeeds.
+func (s *InstancesService) ChangeComputeOffering(ctx context.Context, id, computeOfferingID string) (*Task, error) {
+	if err := checkID("instance ID", id); err != nil {
+		return nil, err
+	}
+	if err := required("instance computeOfferingId", computeOfferingID); err != nil {
+		return nil, err
+	}
+	return startTask(ctx, s.client, http.MethodPost, s.client.envPath("instances", id),
+		operationQuery(InstanceOperationChangeComputeOffering), &instanceChangeComputeOfferingRequest{ComputeOfferingID: computeOfferingID})
 }

@@ -113,6 +113,14 @@ func TestServiceRequests(t *testing.T) {
 			Method: "POST", Path: env("instances/" + testID), Query: url.Values{"operation": {"reboot"}},
 			Respond: taskResponse, Want: wantTask,
 		},
+		{
+			Name: "Instances.ChangeComputeOffering",
+			Call: func(ctx context.Context, c *Client) (any, error) {
+				return c.Instances.ChangeComputeOffering(ctx, testID, "co-2")
+			},
+			Method: "POST", Path: env("instances/" + testID), Query: url.Values{"operation": {"changeComputeOffering"}},
+			Body: `{"computeOfferingId":"co-2"}`, Respond: taskResponse, Want: wantTask,
+		},
 
 		// Volumes
 		{
