@@ -685,8 +685,12 @@ type CloudMCWaitInput struct {
 	// State is the state an instance is waited into: Running (the default)
 	// or Stopped. Given, an instance found back in the state it left (the
 	// task failed and was forgotten) fails the wait as the task would have.
-	State   string        `json:"state,omitempty"`
-	Timeout time.Duration `json:"timeout,omitempty"`
+	State string `json:"state,omitempty"`
+	// ComputeOfferingID, for the change of an instance's compute offering,
+	// is the offering the instance must also have: a strict CloudMC shows
+	// the old one until the task completes.
+	ComputeOfferingID string        `json:"computeOfferingId,omitempty"`
+	Timeout           time.Duration `json:"timeout,omitempty"`
 }
 
 // CloudMCWaitResult is the settled resource.
@@ -736,6 +740,9 @@ func (a *CloudMCActivities) CloudMCWaitTask(ctx context.Context, in CloudMCWaitI
 	case in.State != cloudmc.InstanceStateRunning && in.State != cloudmc.InstanceStateStopped:
 		return CloudMCWaitResult{}, invalidInput("an instance can be waited for until %s or %s, not %q",
 			cloudmc.InstanceStateRunning, cloudmc.InstanceStateStopped, in.State)
+	}
+	if in.ComputeOfferingID != "" && (in.Kind != KindCloudMCInstance || in.Gone) {
+		return CloudMCWaitResult{}, invalidInput("a compute offering to wait for applies to an instance that stays, not to a %s", in.Kind)
 	}
 	if in.Kind == KindCloudMCIngressRule && in.ResourceID == "" && in.Rule == nil {
 		return CloudMCWaitResult{}, invalidInput("waiting for an ingress rule needs its id or its fields")
@@ -827,6 +834,8 @@ func (in CloudMCWaitInput) verb() string {
 		return "attach"
 	case in.Gone:
 		return "delete"
+	case in.ComputeOfferingID != "":
+		return "offering change"
 	case in.State == cloudmc.InstanceStateRunning:
 		return "start"
 	case in.State == cloudmc.InstanceStateStopped:
@@ -839,7 +848,7 @@ func (in CloudMCWaitInput) verb() string {
 func (in CloudMCWaitInput) notDone() string {
 	return map[string]string{
 		"create": "NOT_CREATED", "delete": "NOT_DELETED", "start": "NOT_STARTED", "stop": "NOT_STOPPED",
-		"attach": "NOT_ATTACHED", "detach": "STILL_ATTACHED",
+		"attach": "NOT_ATTACHED", "detach": "STILL_ATTACHED", "offering change": "NOT_CHANGED",
 	}[in.verb()]
 }
 
@@ -909,6 +918,13 @@ func (a *CloudMCActivities) settleResource(ctx context.Context, in CloudMCWaitIn
 		}
 		want := firstNonEmpty(in.State, cloudmc.InstanceStateRunning)
 		switch {
+		case i.State == want && in.ComputeOfferingID != "" && i.ComputeOfferingID != in.ComputeOfferingID:
+			seen := fmt.Sprintf("the instance has compute offering %s, not %s", orUnknown(i.ComputeOfferingID), in.ComputeOfferingID)
+			if in.TaskID == "" {
+				// No task changes it: the offering it has is the outcome.
+				return true, nil, temporal.NewNonRetryableApplicationError(seen, ErrTypeUnexpectedState, nil)
+			}
+			return false, &cmcUnclear{in.notDone(), seen}, nil
 		case i.State == want:
 			return true, nil, nil
 		case i.State == cloudmc.InstanceStateError:
