@@ -42,7 +42,7 @@ func Stack(ctx workflow.Context, in StackInput) error {
 			}
 			continue
 		}
-		if !s.state.Settings.RefreshOff && s.state.Spec != nil {
+		if s.refreshing() {
 			woke, err := workflow.AwaitWithTimeout(ctx, s.untilRefresh(ctx), s.wake)
 			if err != nil {
 				return err
@@ -50,7 +50,9 @@ func Stack(ctx workflow.Context, in StackInput) error {
 			if !woke && !s.ended {
 				s.refreshNow(ctx)
 			}
-		} else if err := workflow.Await(ctx, s.wake); err != nil {
+		} else if err := workflow.Await(ctx, func() bool {
+			return s.wake() || s.refreshing() // the first apply starts the refresh timer
+		}); err != nil {
 			return err
 		}
 		s.settingsChanged = false
@@ -110,6 +112,9 @@ func newStack(ctx workflow.Context, in StackInput) (*stack, error) {
 // wake is the main loop's condition: something other than the refresh timer
 // needs it.
 func (s *stack) wake() bool { return s.ended || s.settingsChanged }
+
+// refreshing: the stack has a spec to refresh, and its refresh is on.
+func (s *stack) refreshing() bool { return !s.state.Settings.RefreshOff && s.state.Spec != nil }
 
 func (s *stack) untilRefresh(ctx workflow.Context) time.Duration {
 	next := s.state.LastRefresh.Add(s.state.Settings.interval())

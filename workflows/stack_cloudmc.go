@@ -1,16 +1,21 @@
 package workflows
 
 import (
+	"fmt"
 	"strconv"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/cloudflow/cloudflow/activities"
+	"github.com/cloudflow/cloudflow/clients/cloudmc"
 )
 
 // cloudMCStack is a stack of a CloudMC instance spec: the instance, a data
 // volume and its attachment, and ingress rules (which have no names: their
-// fields are their identity, so a changed rule is another rule).
+// fields are their identity, so a changed rule is another rule). The cloud
+// changes in place an instance's compute offering (stopped); anything else
+// is replaced.
 type cloudMCStack struct {
 	a *activities.CloudMCActivities // nil: used only to name activities
 }
@@ -48,8 +53,13 @@ func (cloudMCStack) desired(spec StackSpec, _ map[string]activities.Observed) []
 }
 
 var cloudMCRules = map[string]kindRules{
-	// A volume's size and offering change only by a replace; a smaller
-	// size loses data.
+	// A stopped instance changes its compute offering (CloudStack's
+	// changeServiceForVirtualMachine).
+	KindInstance: {"computeOffering": {InPlace: true, Note: "the instance stops for the change, then starts again"}},
+	// A volume's size and offering change only by a replace: the CloudMC
+	// references (apis/cloudmc-v2-getting-started.txt and NOTES.md) name no
+	// volume resize, only create, delete, attach and detach. A smaller size
+	// loses data.
 	KindVolume: {"sizeGb": {Destructive: func(old, new string) bool { return atoi(new) < atoi(old) }}},
 }
 
@@ -123,6 +133,62 @@ func (c cloudMCStack) provision(ctx workflow.Context, a *applyRun) (map[string]R
 	return a.provisionResult(all, res.Undone, res.NotUndone), err
 }
 
-func (cloudMCStack) update(ctx workflow.Context, a *applyRun, c PlanChange) error {
-	return errSkipped("CloudMC changes this field only by a replace")
+// update changes an instance's compute offering in place, the only field
+// CloudMC changes so.
+func (c cloudMCStack) update(ctx workflow.Context, a *applyRun, ch PlanChange) error {
+	inst := a.in.Spec.CloudMC.Instance
+	if ch.Kind != KindInstance || ch.Name != inst.Name {
+		return errSkipped("CloudMC changes this field only by a replace")
+	}
+	for _, f := range ch.Fields {
+		if f.Field != "computeOffering" {
+			return errSkipped("CloudMC changes " + f.Field + " only by a replace")
+		}
+	}
+	return c.changeOffering(ctx, cloudMCTimeouts(a.in.Spec), a.idOf(ch), inst.Name, inst.ComputeOfferingID)
+}
+
+// changeOffering stops the instance, changes its compute offering and
+// starts it again. When the change fails, the instance is started again
+// with the offering it had, rather than left stopped.
+func (c cloudMCStack) changeOffering(ctx workflow.Context, t Timeouts, id, name, offering string) error {
+	if err := c.action(ctx, t, id, name, activities.ActionStop); err != nil {
+		return err
+	}
+	err := c.call(ctx, t, c.a.CloudMCChangeComputeOffering, activities.CloudMCChangeComputeOfferingInput{
+		InstanceID: id, Name: name, ComputeOfferingID: offering,
+	}, activities.CloudMCWaitInput{
+		Kind: activities.KindCloudMCInstance, ResourceID: id, Name: name, State: cloudmc.InstanceStateStopped, ComputeOfferingID: offering,
+	})
+	if err != nil {
+		// Disconnected: a cancelled apply does not leave the instance down either.
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		if serr := c.action(dctx, t, id, name, activities.ActionStart); serr != nil {
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s; starting instance %s again with its old offering failed too: %s",
+				errorMessage(err), name, errorMessage(serr)), ErrTypeStackApplyFailed, err)
+		}
+		return err
+	}
+	return c.action(ctx, t, id, name, activities.ActionStart)
+}
+
+// action starts or stops the instance and waits until it is there.
+func (c cloudMCStack) action(ctx workflow.Context, t Timeouts, id, name, action string) error {
+	state := cloudmc.InstanceStateRunning
+	if action == activities.ActionStop {
+		state = cloudmc.InstanceStateStopped
+	}
+	return c.call(ctx, t, c.a.CloudMCInstanceAction, activities.CloudMCInstanceActionInput{InstanceID: id, Name: name, Action: action},
+		activities.CloudMCWaitInput{Kind: activities.KindCloudMCInstance, ResourceID: id, Name: name, State: state})
+}
+
+// call runs an activity that answers the task it started, if any, and
+// waits it out (with no task, the waiter reads the instance).
+func (c cloudMCStack) call(ctx workflow.Context, t Timeouts, activity, input any, wait activities.CloudMCWaitInput) error {
+	var ar activities.CloudMCInstanceActionResult
+	if err := workflow.ExecuteActivity(callOptions(ctx, t), activity, input).Get(ctx, &ar); err != nil {
+		return err
+	}
+	wait.TaskID, wait.Timeout = ar.TaskID, t.operation()
+	return workflow.ExecuteActivity(waitOptions(ctx, t), c.a.CloudMCWaitTask, wait).Get(ctx, nil)
 }
