@@ -1,10 +1,13 @@
 package workflows_test
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	cfworker "github.com/cloudflow/cloudflow/worker"
 )
@@ -25,9 +28,32 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			// The worker's own registration: the names in the histories are the contract.
 			cfworker.RegisterWorkflows(r)
-			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+			if err := replayFile(r, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}
 		})
 	}
+}
+
+// replayFile replays a history under the workflow ID it ran with (the
+// started event names it): a workflow that derives its children's IDs from
+// its own, as a Stack does, replays only under its own.
+func replayFile(r worker.WorkflowReplayer, file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	hist, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		return err
+	}
+	var exec workflow.Execution
+	if evs := hist.GetEvents(); len(evs) > 0 {
+		exec.ID = evs[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowId()
+	}
+	if exec.ID == "" {
+		return r.ReplayWorkflowHistory(nil, hist)
+	}
+	return r.ReplayWorkflowHistoryWithOptions(nil, hist, worker.ReplayWorkflowHistoryOptions{OriginalExecution: exec})
 }
