@@ -76,6 +76,7 @@ func Stack(ctx workflow.Context, in StackInput) error {
 // stack is one Stack run's state, shared by its update handlers, which the
 // SDK runs as coroutines, one at a time.
 type stack struct {
+	ctx             workflow.Context
 	state           StackState
 	provider        stackProvider
 	indexed         bool
@@ -93,7 +94,7 @@ func newStack(ctx workflow.Context, in StackInput) (*stack, error) {
 	if in.Name == "" {
 		return nil, temporal.NewNonRetryableApplicationError("a stack needs a name", ErrTypeStackInvalid, nil)
 	}
-	s := &stack{provider: prov, indexed: in.Indexed}
+	s := &stack{ctx: ctx, provider: prov, indexed: in.Indexed}
 	if in.State != nil {
 		s.state = *in.State
 		s.lastStatus = s.state.Status
@@ -111,7 +112,9 @@ func newStack(ctx workflow.Context, in StackInput) (*stack, error) {
 
 // wake is the main loop's condition: something other than the refresh timer
 // needs it.
-func (s *stack) wake() bool { return s.ended || s.settingsChanged }
+func (s *stack) wake() bool {
+	return s.ended || s.settingsChanged || (s.state.Operation == nil && s.longHistory(s.ctx))
+}
 
 // refreshing: the stack has a spec to refresh, and its refresh is on.
 func (s *stack) refreshing() bool { return !s.state.Settings.RefreshOff && s.state.Spec != nil }
@@ -198,9 +201,13 @@ func (s *stack) validateOp(ifBusy string) error {
 	case "", IfBusyWait:
 	case IfBusyFail:
 		if op := s.state.Operation; op != nil {
+			by := "the drift refresh timer"
+			if op.UpdateID != "" {
+				by = "update " + op.UpdateID
+			}
 			return temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("stack %s/%s is busy: operation %s (%s, update %s) holds it since %s",
-					s.state.Provider, s.state.Name, op.ID, op.Kind, op.UpdateID, op.Started.UTC().Format(time.RFC3339)),
+				fmt.Sprintf("stack %s/%s is busy: operation %s (%s, by %s) holds it since %s",
+					s.state.Provider, s.state.Name, op.ID, op.Kind, by, op.Started.UTC().Format(time.RFC3339)),
 				ErrTypeStackBusy, nil, *op)
 		}
 	default:
