@@ -65,6 +65,8 @@ func TestStackCloudMCComputeOfferingChangesInPlace(t *testing.T) {
 	startWorker(t, c, tq)
 	s := newStarter(t, c, tq)
 	ref := starter.StackRef{Provider: workflows.ProviderCloudMC, Name: "rescale"}
+	// Quick tasks keep the dozen of them short (fresh resets the latency).
+	require.NoError(t, admin.SetOperationLatency(context.Background(), cloudsim.CloudCloudMC, 200*time.Millisecond))
 
 	in := cmcInput("rescale")
 	spec := workflows.StackSpec{Provider: workflows.ProviderCloudMC, CloudMC: &in}
