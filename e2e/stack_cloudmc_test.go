@@ -126,7 +126,7 @@ func TestStackCloudMCComputeOfferingChangesInPlace(t *testing.T) {
 // A container's parameters change in place: the plan updates cpus and
 // memory, the apply is one PATCH (no delete, no create), and the simulator
 // holds the new values. A change made behind the stack's back is then
-// recorded as drift by a refresh.
+// recorded as drift, by the refresh timer and by a refresh asked for.
 func TestStackContainerParametersChangeInPlace(t *testing.T) {
 	tq := fresh(t)
 	c := dial(t)
@@ -140,6 +140,7 @@ func TestStackContainerParametersChangeInPlace(t *testing.T) {
 	require.NoError(t, err)
 	ct, ok := res.State.Resource("container/tuned")
 	require.True(t, ok)
+	saveHistory(t, res.Operation.Run, "openvz-stack-apply-create")
 
 	more := containerInput("tuned")
 	more.Container.CPUs, more.Container.Memory = 4, "2G"
@@ -165,11 +166,17 @@ func TestStackContainerParametersChangeInPlace(t *testing.T) {
 	require.Equal(t, "10.0.0.5", got.Parameters.IPAdd, "the other parameters stay")
 	saveHistory(t, res.Operation.Run, "openvz-stack-apply-parameters")
 
-	// Behind the stack's back: four CPUs become eight. A refresh records it.
+	// Behind the stack's back: four CPUs become eight. The refresh timer
+	// records it, and so does a refresh asked for.
 	p := *got.Parameters
 	p.SetCPUs(8)
-	err = ovzClient(t).Containers.Update(ctx, ct.ID, &p)
+	require.NoError(t, ovzClient(t).Containers.Update(ctx, ct.ID, &p))
+	_, err = s.SetStackSettings(ctx, ref, workflows.StackSettings{RefreshInterval: time.Second})
 	require.NoError(t, err)
+	waitFor(t, 30*time.Second, "the refresh timer to record the drift", func() bool {
+		st, err := s.StackState(ctx, ref)
+		return err == nil && st.Status == workflows.StackDrifted
+	})
 	refreshed := runStackUpdate(t, func(ctx context.Context) (*starter.StackUpdate, error) {
 		return s.RefreshStack(ctx, ref, workflows.StackRefreshRequest{})
 	})
@@ -177,9 +184,10 @@ func TestStackContainerParametersChangeInPlace(t *testing.T) {
 	require.Len(t, refreshed.State.Drift, 1)
 	require.Equal(t, []workflows.FieldChange{{Field: "cpus", Old: "8", New: "4"}}, refreshed.State.Drift[0].Fields)
 
-	runStackUpdate(t, func(ctx context.Context) (*starter.StackUpdate, error) {
+	destroyed := runStackUpdate(t, func(ctx context.Context) (*starter.StackUpdate, error) {
 		return s.DestroyStack(ctx, ref, workflows.StackDestroyRequest{})
 	})
 	require.True(t, inventory(t).Empty(), "inventory after destroy: %v", inventory(t))
+	saveHistory(t, destroyed.Operation.Run, "openvz-stack-destroy")
 	saveHistory(t, workflows.StackID(ref.Provider, ref.Name), "openvz-stack-update-drift-destroy")
 }
