@@ -374,6 +374,10 @@ func (s *stack) apply(ctx workflow.Context, r StackApplyRequest) (StackOperation
 	if err == nil {
 		res, err = s.run(ctx, op, p, false)
 	}
+	if err == nil && s.state.PendingPlan != nil {
+		// The saved plan was made against a cloud this apply has changed.
+		s.state.PendingPlan = nil
+	}
 	s.end(ctx, op, err)
 	return s.result(op, &p, res), err
 }
@@ -564,6 +568,13 @@ func (s *stack) destroyPlan(ctx workflow.Context, includeAdopted bool) StackPlan
 // run carries a plan out in an ApplyStack child and records its outcome:
 // the resources after it, and the spec when it succeeded.
 func (s *stack) run(ctx workflow.Context, op *StackOperation, p StackPlan, destroy bool) (*ApplyStackResult, error) {
+	if !destroy && !p.Pending() {
+		// In sync: nothing to run, only the spec and what was read to record.
+		spec := p.Spec
+		s.state.Spec, s.state.Drift, s.state.LastRefresh = &spec, nil, workflow.Now(ctx)
+		s.absorb(p.Against)
+		return &ApplyStackResult{Resources: s.state.Resources}, nil
+	}
 	if !destroy {
 		s.setStatus(ctx, StackApplying)
 	}
