@@ -621,3 +621,60 @@ func TestStackListOfAHundred(t *testing.T) {
 	}
 	require.True(t, inventory(t).Empty())
 }
+
+// A VM's type changes in place (stopped, changed, started), a disk added to
+// the spec is made and attached to the running VM, and a disk dropped from
+// it is detached and deleted: the VM itself is never replaced.
+func TestStackChangesTheVMInPlace(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	s := newStarter(t, c, tq)
+
+	spec := crusoeStackSpec("reshape")
+	res, err := applyStack(t, s, workflows.StackApplyRequest{Spec: spec})
+	require.NoError(t, err)
+	vmID := ""
+	for _, r := range res.State.Resources {
+		if r.Kind == workflows.KindVM {
+			vmID = r.ID
+		}
+	}
+
+	changed := crusoeStackSpec("reshape")
+	changed.Crusoe.VM.Type = "a100.8x"
+	changed.Crusoe.Disks = append(changed.Crusoe.Disks[:1], workflows.DiskSpec{Name: "reshape-logs", Size: "5GiB", Type: "persistent-ssd", Mode: "read-write"})
+	p := planStack(t, s, changed)
+	byKey := changesByKey(p)
+	vm := byKey["vm/reshape"]
+	require.Equal(t, workflows.ActionUpdate, vm.Action, "%+v", vm)
+	require.Equal(t, []workflows.FieldChange{
+		{Field: "disks", Old: "reshape-data:read-write,reshape-scratch:read-write", New: "reshape-data:read-write,reshape-logs:read-write"},
+		{Field: "type", Old: "c1a.2x", New: "a100.8x"},
+	}, vm.Fields)
+	require.Contains(t, vm.Note, "stops")
+	require.Equal(t, workflows.ActionCreate, byKey["disk/reshape-logs"].Action)
+	require.Equal(t, workflows.ActionDelete, byKey["disk/reshape-scratch"].Action)
+
+	res, err = applyStack(t, s, workflows.StackApplyRequest{Spec: changed, AllowDestroy: true})
+	require.NoError(t, err)
+	require.Equal(t, workflows.StackInSync, res.State.Status)
+	vms := inventoryVMs(t)
+	require.Len(t, vms, 1)
+	require.Equal(t, vmID, vms[0].ID, "the VM was changed, not replaced")
+	require.Equal(t, "STATE_RUNNING", vms[0].State)
+	var attached []string
+	for _, d := range vms[0].Disks {
+		attached = append(attached, d.Name)
+	}
+	require.ElementsMatch(t, []string{"reshape-data", "reshape-logs"}, attached)
+	require.Equal(t, 2, inventory(t).Count("crusoe", "disks"), "the dropped disk is gone")
+	var typ struct{ Type string }
+	require.NoError(t, json.Unmarshal(inventory(t)["crusoe"]["vms"][0], &typ))
+	require.Equal(t, "a100.8x", typ.Type)
+	require.False(t, planStack(t, s, changed).Pending())
+
+	_, err = destroyStack(t, s, "reshape", workflows.StackDestroyRequest{})
+	require.NoError(t, err)
+	require.True(t, inventory(t).Empty(), "inventory: %v", inventory(t))
+}
