@@ -1,9 +1,11 @@
 package workflows_test
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	cfworker "github.com/cloudflow/cloudflow/worker"
@@ -25,7 +27,23 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			// The worker's own registration: the names in the histories are the contract.
 			cfworker.RegisterWorkflows(r)
-			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+			file, err := os.Open(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer file.Close()
+			hist, err := client.HistoryFromJSON(file, client.HistoryJSONOptions{})
+			if err != nil {
+				t.Fatalf("read %s: %v", f, err)
+			}
+			// Replay under the recorded workflow ID: a stack names its
+			// children after its own ID, and the replayer's default ID
+			// would name them otherwise.
+			var opts worker.ReplayWorkflowHistoryOptions
+			if events := hist.GetEvents(); len(events) > 0 {
+				opts.OriginalExecution.ID = events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowId()
+			}
+			if err := r.ReplayWorkflowHistoryWithOptions(nil, hist, opts); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}
 		})
