@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	cfworker "github.com/cloudflow/cloudflow/worker"
 )
@@ -27,25 +28,32 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			// The worker's own registration: the names in the histories are the contract.
 			cfworker.RegisterWorkflows(r)
-			file, err := os.Open(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer file.Close()
-			hist, err := client.HistoryFromJSON(file, client.HistoryJSONOptions{})
-			if err != nil {
-				t.Fatalf("read %s: %v", f, err)
-			}
-			// Replay under the recorded workflow ID: a stack names its
-			// children after its own ID, and the replayer's default ID
-			// would name them otherwise.
-			var opts worker.ReplayWorkflowHistoryOptions
-			if events := hist.GetEvents(); len(events) > 0 {
-				opts.OriginalExecution.ID = events[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowId()
-			}
-			if err := r.ReplayWorkflowHistoryWithOptions(nil, hist, opts); err != nil {
+			if err := replayFile(r, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}
 		})
 	}
+}
+
+// replayFile replays a history under the workflow ID it ran with (the
+// started event names it): a workflow that derives its children's IDs from
+// its own, as a Stack does, replays only under its own.
+func replayFile(r worker.WorkflowReplayer, file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	hist, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		return err
+	}
+	var exec workflow.Execution
+	if evs := hist.GetEvents(); len(evs) > 0 {
+		exec.ID = evs[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowId()
+	}
+	if exec.ID == "" {
+		return r.ReplayWorkflowHistory(nil, hist)
+	}
+	return r.ReplayWorkflowHistoryWithOptions(nil, hist, worker.ReplayWorkflowHistoryOptions{OriginalExecution: exec})
 }
