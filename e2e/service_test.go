@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -39,23 +40,16 @@ func serviceEnv() []string {
 	return env
 }
 
-// The example Go service (examples/service), built and run as its README
-// says, against the dev server and the simulator: it deploys an instance and
-// prints its progress and result, creates and deletes a stop schedule,
-// reports a failed run with what was undone, and refuses to start a second
-// deploy of an instance while one runs.
-func TestServiceExample(t *testing.T) {
-	tq := fresh(t)
-	c := dial(t)
-	startWorker(t, c, tq)
-	ctx := context.Background()
-
-	bin := filepath.Join(t.TempDir(), "service")
-	build, err := exec.Command("go", "build", "-o", bin, "../examples/service").CombinedOutput()
+// buildExample builds the example program in examples/<dir>, and returns a
+// function that runs it, as a service runs, on task queue tq.
+func buildExample(t *testing.T, dir, tq string) func(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), dir)
+	build, err := exec.Command("go", "build", "-o", bin, "../examples/"+dir).CombinedOutput()
 	require.NoError(t, err, string(build))
-	service := func(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	return func(t *testing.T, args ...string) (stdout, stderr string, code int) {
 		t.Helper()
-		cctx, cancel := context.WithTimeout(ctx, time.Minute)
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(cctx, bin, append([]string{"--task-queue", tq, "--timeout", "50s"}, args...)...)
 		cmd.Env = serviceEnv()
@@ -67,10 +61,24 @@ func TestServiceExample(t *testing.T) {
 		case errors.As(err, &ee):
 			code = ee.ExitCode()
 		case err != nil:
-			t.Fatalf("run the service: %v", err)
+			t.Fatalf("run examples/%s: %v", dir, err)
 		}
 		return o.String(), e.String(), code
 	}
+}
+
+// The example Go service (examples/service), built and run as its README
+// says, against the dev server and the simulator: it deploys an instance and
+// prints its progress and result, creates and deletes a stop schedule,
+// reports a failed run with what was undone, and refuses to start a second
+// deploy of an instance while one runs.
+func TestServiceExample(t *testing.T) {
+	tq := fresh(t)
+	c := dial(t)
+	startWorker(t, c, tq)
+	ctx := context.Background()
+
+	service := buildExample(t, "service", tq)
 
 	t.Run("deploys, and schedules a stop", func(t *testing.T) {
 		out, errOut, code := service(t, "--instance", "svc-app", "--stop-cron", "0 22 * * *")
@@ -135,4 +143,56 @@ func TestServiceExample(t *testing.T) {
 		require.Contains(t, errOut, "a deploy of svc-busy is already running (workflow kraftcloud-instance-deploy-svc-busy)")
 		require.NotContains(t, out, "started")
 	})
+}
+
+// The example stack service (examples/stack-service), built and run as its
+// README says: it plans and applies a KraftCloud app's stack and prints the
+// app's addresses from the stack's state; a changed memory size is a
+// replace, which it refuses without --allow-destroy, changing nothing; run
+// again, it finds the stack in sync and destroys it, leaving nothing.
+func TestStackServiceExample(t *testing.T) {
+	tq := fresh(t)
+	startWorker(t, dial(t), tq)
+	service := buildExample(t, "stack-service", tq)
+
+	out, errOut, code := service(t, "--name", "svc-stack", "--keep")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Contains(t, out, "plan plan-1:\n  create service-group/svc-stack-web\n  create instance/svc-stack\n")
+	require.Contains(t, out, "applied apply-2: 2 change(s) in stack-kraftcloud-svc-stack-apply-2, stack in-sync\n")
+	var inst struct {
+		UUID      string `json:"uuid"`
+		Name      string `json:"name"`
+		FQDN      string `json:"fqdn"`
+		PrivateIP string `json:"private_ip"`
+	}
+	instances := inventory(t)["kraftcloud"]["instances"]
+	require.Len(t, instances, 1)
+	require.NoError(t, json.Unmarshal(instances[0], &inst))
+	require.Equal(t, "svc-stack", inst.Name)
+	require.NotEmpty(t, inst.FQDN)
+	require.NotEmpty(t, inst.PrivateIP)
+	require.Contains(t, out, "output instance/svc-stack fqdn="+inst.FQDN+"\n", "the outputs are the cloud's")
+	require.Contains(t, out, "output instance/svc-stack privateIPv4="+inst.PrivateIP+"\n")
+	require.Contains(t, out, "kept stack kraftcloud/svc-stack (workflow stack-kraftcloud-svc-stack)\n")
+
+	out, errOut, code = service(t, "--name", "svc-stack", "--memory-mb", "512", "--keep")
+	require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Contains(t, out, "  replace instance/svc-stack (destructive)\n    memoryMb: 256 -> 512\n")
+	require.Contains(t, out, "refused: ")
+	require.NotContains(t, out, "applied")
+	instances = inventory(t)["kraftcloud"]["instances"]
+	require.Len(t, instances, 1)
+	var still struct {
+		UUID string `json:"uuid"`
+	}
+	require.NoError(t, json.Unmarshal(instances[0], &still))
+	require.Equal(t, inst.UUID, still.UUID, "a refused apply changes nothing")
+
+	out, errOut, code = service(t, "--name", "svc-stack")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Contains(t, out, "stack kraftcloud/svc-stack is in sync\n")
+	require.NotContains(t, out, "applied")
+	require.Contains(t, out, "output instance/svc-stack fqdn="+inst.FQDN+"\n")
+	require.Contains(t, out, "destroyed stack kraftcloud/svc-stack: deleted instance/svc-stack, service-group/svc-stack-web\n")
+	requireKraftEmpty(t)
 }

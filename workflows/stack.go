@@ -379,7 +379,7 @@ func (s *stack) apply(ctx workflow.Context, r StackApplyRequest) (StackOperation
 		s.state.PendingPlan = nil
 	}
 	s.end(ctx, op, err)
-	return s.result(op, &p, res), err
+	return s.failedWith(s.result(op, &p, res), err)
 }
 
 func (s *stack) approve(ctx workflow.Context, r StackApproveRequest) (StackOperationResult, error) {
@@ -407,7 +407,7 @@ func (s *stack) approve(ctx workflow.Context, r StackApproveRequest) (StackOpera
 		res, err = s.run(ctx, op, saved, false)
 	}
 	s.end(ctx, op, err)
-	return s.result(op, &saved, res), err
+	return s.failedWith(s.result(op, &saved, res), err)
 }
 
 func (s *stack) discard(ctx workflow.Context, r StackApproveRequest) (StackOperationResult, error) {
@@ -441,7 +441,7 @@ func (s *stack) destroy(ctx workflow.Context, r StackDestroyRequest) (StackOpera
 		s.ended = true
 	}
 	s.end(ctx, op, err)
-	return s.result(op, &p, res), err
+	return s.failedWith(s.result(op, &p, res), err)
 }
 
 func (s *stack) refresh(ctx workflow.Context, r StackRefreshRequest) (StackOperationResult, error) {
@@ -633,6 +633,17 @@ func (s *stack) recordResources(ctx workflow.Context) {
 		SearchAttrResources.ValueSet(names)); err != nil {
 		workflow.GetLogger(ctx).Warn("could not record the stack's resources as a search attribute", "error", err)
 	}
+}
+
+// failedWith gives a failed apply, approval or destroy the operation's
+// result as details, as the contract says: the same StackOperationResult a
+// success answers (the plan, what the ApplyStack child did, the state after).
+func (s *stack) failedWith(res StackOperationResult, err error) (StackOperationResult, error) {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app == err && app.Type() == ErrTypeStackApplyFailed {
+		err = temporal.NewNonRetryableApplicationError(app.Message(), ErrTypeStackApplyFailed, errors.Unwrap(app), res)
+	}
+	return res, err
 }
 
 // refused is the error of an operation that would have made a change it was
