@@ -368,7 +368,7 @@ func (s *stack) apply(ctx workflow.Context, r StackApplyRequest) (StackOperation
 		err = refused(p, "the cloud changed since the plan was shown: plan again")
 	case !r.AllowDestroy && len(p.Destructive()) > 0:
 		err = refused(p, "the plan replaces, deletes or shrinks "+keys(p.Destructive())+
-			": apply it with --allow-destroy, or save it for approval (cloudflow plan --save)")
+			": apply it with allowDestroy (cloudflow apply --allow-destroy), or save it for approval (cloudflow plan --save)")
 	}
 	var res *ApplyStackResult
 	if err == nil {
@@ -612,9 +612,11 @@ func (s *stack) run(ctx workflow.Context, op *StackOperation, p StackPlan, destr
 		return &res, nil
 	}
 	s.recordResources(ctx)
+	// The message carries the child's; the child is no cause of its own, so
+	// that the text is not said twice.
 	return &res, temporal.NewNonRetryableApplicationError(
 		fmt.Sprintf("%s of stack %s/%s failed: %s", op.Kind, s.state.Provider, s.state.Name, errorMessage(err)),
-		ErrTypeStackApplyFailed, err, res)
+		ErrTypeStackApplyFailed, nil, res)
 }
 
 // recordResources keeps the CloudflowResources search attribute naming the
