@@ -90,24 +90,29 @@ func TestCodecServerReadsSealedRunsForTokenHolders(t *testing.T) {
 	})
 
 	t.Run("through the Temporal CLI", func(t *testing.T) {
-		show := func(extra ...string) (string, error) {
-			args := append([]string{"workflow", "show", "--address", temporal.Address(), "-w", run.WorkflowID, "--output", "json",
-				"--codec-endpoint", endpoint}, extra...)
+		show := func(env []string, extra ...string) (string, error) {
+			args := append([]string{"workflow", "show", "--address", temporal.Address(), "-w", run.WorkflowID, "--output", "json"}, extra...)
 			cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			out, err := exec.CommandContext(cctx, temporalCL, args...).CombinedOutput()
+			cmd := exec.CommandContext(cctx, temporalCL, args...)
+			cmd.Env = append(os.Environ(), env...)
+			out, err := cmd.CombinedOutput()
 			return string(out), err
 		}
-		out, err := show("--codec-auth", "Bearer "+token)
-		require.NoError(t, err, out)
-		text := historyText(t, []byte(out))
-		require.Contains(t, text, secret, "the history reads in clear through the codec server")
-		require.NotContains(t, out, base64.StdEncoding.EncodeToString([]byte(codec.MetadataEncoding)), "no payload is left sealed")
+		for name, how := range map[string]struct{ env, args []string }{
+			"flags":       {args: []string{"--codec-endpoint", endpoint, "--codec-auth", "Bearer " + token}},
+			"environment": {env: []string{"TEMPORAL_CODEC_ENDPOINT=" + endpoint, "TEMPORAL_CODEC_AUTH=Bearer " + token}},
+		} {
+			out, err := show(how.env, how.args...)
+			require.NoError(t, err, "%s: %s", name, out)
+			require.Contains(t, historyText(t, []byte(out)), secret, "%s: the history reads in clear through the codec server", name)
+			require.NotContains(t, out, base64.StdEncoding.EncodeToString([]byte(codec.MetadataEncoding)), "%s: no payload is left sealed", name)
+		}
 
 		// Without the token, the CLI retries its refused decodes until its
 		// command times out.
 		refused := strings.Count(serverLog.String(), "status=401")
-		out, err = show("--command-timeout", "3s")
+		out, err := show(nil, "--codec-endpoint", endpoint, "--command-timeout", "3s")
 		require.Error(t, err, "without the token the CLI cannot decode: %s", out)
 		require.NotContains(t, out, secret)
 		require.Greater(t, strings.Count(serverLog.String(), "status=401"), refused, "the codec server refused the CLI")
