@@ -104,6 +104,18 @@ func TestServerDecodesAndEncodesWithTheWorkersCodec(t *testing.T) {
 	assert.Equal(t, secretInput, back)
 }
 
+// A payload sealed under another key ID (before a rotation) is not opened:
+// the answer says which key it needs.
+func TestServerNamesTheKeyAPayloadNeeds(t *testing.T) {
+	h, _ := newTestServer(t, ServerOptions{})
+	older, err := New("k0", testKey)
+	require.NoError(t, err)
+	w := post(h, "/decode", payloadsJSON(t, sealed(t, older)), "Authorization", "Bearer "+serverToken)
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Contains(t, w.Body.String(), `payload sealed with key "k0", but this process has key "k1"`)
+	assert.NotContains(t, w.Body.String(), "hunter2")
+}
+
 func TestServerRefusesWithoutTheToken(t *testing.T) {
 	h, c := newTestServer(t, ServerOptions{})
 	body := payloadsJSON(t, sealed(t, c))
