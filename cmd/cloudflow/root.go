@@ -172,6 +172,7 @@ func newRootCmd(f *factory) *cobra.Command {
 		newWorkerCmd(f, opts),
 		newSimCmd(f),
 		newDevCmd(f, opts),
+		newCodecServerCmd(f),
 	)
 	wrapRunE(cmd)
 	return cmd
