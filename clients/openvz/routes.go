@@ -10,5 +10,5 @@ var routes = apihttp.NewRoutes(
 	"GET /containers/{id}",
 	"PATCH /containers/{id}",
 	"DELETE /containers/{id}",
-	
+	"GET /jobs/{id}",
 )
