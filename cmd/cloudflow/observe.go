@@ -181,3 +181,52 @@ func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
+
+// dialCLI connects the CLI to Temporal: dialStarter, with the client's
+// spans exported as service cloudflow-cli when the OTEL_* variables ask for
+// it (flushed by Close).
+func dialCLI(o starter.Options, logOut io.Writer) (runner, error) {
+	if !telemetry.TracingConfigured(os.Getenv) {
+		s, err := dialStarter(o, logOut, slog.LevelWarn)
+		if err != nil {
+			return nil, err // not a runner holding a nil *Starter
+		}
+		return s, nil
+	}
+	ctx := context.Background()
+	res, err := telemetry.Resource(ctx, telemetry.ServiceCLI)
+	if err != nil {
+		return nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	tracing, err := telemetry.StartTracing(ctx, res, logger)
+	if err != nil {
+		return nil, err
+	}
+	ics, err := tracing.Interceptors()
+	if err == nil {
+		o.Interceptors = append(o.Interceptors, ics...)
+		var s *starter.Starter
+		if s, err = dialStarter(o, logOut, slog.LevelWarn); err == nil {
+			return &tracedRunner{Starter: s, tracing: tracing, log: logger}, nil
+		}
+	}
+	_ = tracing.Shutdown(ctx)
+	return nil, err
+}
+
+// tracedRunner flushes the CLI's spans when it is closed.
+type tracedRunner struct {
+	*starter.Starter
+	tracing *telemetry.Tracing
+	log     *slog.Logger
+}
+
+func (r *tracedRunner) Close() {
+	r.Starter.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.tracing.Shutdown(ctx); err != nil {
+		r.log.Warn(err.Error())
+	}
+}

@@ -80,13 +80,7 @@ func newFactory(io *iostreams) *factory {
 	}
 	return &factory{
 		IO: io,
-		Dial: func(o starter.Options) (runner, error) {
-			s, err := dialStarter(o, io.ErrOut, slog.LevelWarn)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		},
+		Dial: func(o starter.Options) (runner, error) { return dialCLI(o, io.ErrOut) },
 		NotifyContext: func(ctx context.Context) (context.Context, context.CancelFunc) {
 			return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		},
