@@ -79,7 +79,7 @@ func newFactory(io *iostreams) *factory {
 		io.Width = func() int { return 0 }
 	}
 	return &factory{
-		IO: io,
+		IO:   io,
 		Dial: func(o starter.Options) (runner, error) { return dialCLI(o, io.ErrOut) },
 		NotifyContext: func(ctx context.Context) (context.Context, context.CancelFunc) {
 			return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
