@@ -246,6 +246,16 @@ func TestObservableWorker(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("provision: %v\n%s", err, out)
 	}
+	// And one whose firewall rule fails: the saga undoes the rest.
+	if _, err := admin.AddFault(ctx, cloudsim.Fault{Cloud: "crusoe", Method: "POST", Path: "/v1alpha5/projects/*/networking/vpc-firewall-rules",
+		Action: "fail-operation", Code: "QUOTA_EXCEEDED", Message: "no more rules"}); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.CommandContext(ctx, cliBinary, "vm", "provision", "-f", writeSpec(t, name+"-2"), "--wait", "--task-queue", tq)
+	cmd.Env = append(os.Environ(), crusoeEnv()...)
+	if out, err := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 1 {
+		t.Fatalf("a provision whose rule fails: %v\n%s", err, out)
+	}
 
 	// The SDK's metrics, through its OpenTelemetry handler.
 	fams := w.metrics(t)
@@ -266,15 +276,29 @@ func TestObservableWorker(t *testing.T) {
 		{"cloudflow_operation_polls", map[string]string{"cloud": "crusoe", "kind": "disk"}},
 		{"cloudflow_operation_duration_seconds", map[string]string{"cloud": "crusoe", "kind": "vm", "verb": "create", "outcome": "succeeded"}},
 		{"cloudflow_operation_duration_seconds", map[string]string{"cloud": "crusoe", "kind": "firewall-rule", "verb": "create", "outcome": "succeeded"}},
+		{"cloudflow_operation_duration_seconds", map[string]string{"cloud": "crusoe", "kind": "firewall-rule", "verb": "create", "outcome": "failed"}},
+		{"cloudflow_operation_duration_seconds", map[string]string{"cloud": "crusoe", "kind": "vm", "verb": "delete", "outcome": "succeeded"}},
+		// The saga's counter, through the SDK's workflow metrics handler.
+		{"cloudflow_compensations_total", map[string]string{"workflow_type": "ProvisionVM", "task_queue": tq}},
 	} {
 		if v, ok := series(fams, s.name, s.labels); !ok || v < 1 {
 			t.Errorf("no %s%v (found %v, %v)", s.name, s.labels, v, ok)
 		}
 	}
-	if v, _ := series(fams, "cloudflow_operation_polls", map[string]string{"cloud": "crusoe", "kind": "disk"}); v != 2 {
-		t.Errorf("polls recorded for %v disk operations, want 2", v)
+	// Each wait is recorded once: two runs created two disks each, and the
+	// second deleted its two again.
+	for verb, want := range map[string]float64{"create": 4, "delete": 2} {
+		if v, _ := series(fams, "cloudflow_operation_duration_seconds", map[string]string{"kind": "disk", "verb": verb}); v != want {
+			t.Errorf("%v disk %s operations recorded, want %v", v, verb, want)
+		}
+	}
+	if v, _ := series(fams, "cloudflow_operation_polls", map[string]string{"cloud": "crusoe", "kind": "disk"}); v != 6 {
+		t.Errorf("polls recorded for %v disk operations, want 6", v)
 	}
 	_, body := w.get(t, "/metrics")
+	if v, _ := series(fams, "cloudflow_compensations_total", map[string]string{"workflow_type": "ProvisionVM"}); v != 1 {
+		t.Errorf("%v compensations counted, want 1", v)
+	}
 	for _, id := range []string{cloudsim.DefaultCrusoeProjectID, name} {
 		if strings.Contains(body, id) {
 			t.Errorf("a metric label holds %q: IDs and names make a series per resource", id)
