@@ -110,6 +110,7 @@ func (obs *observer) start(ctx context.Context, w io.Writer, secrets []string) e
 		return nil
 	}
 	if obs.server, err = telemetry.Listen(obs.flags.MetricsListen, obs.metrics.Handler()); err != nil {
+		obs.close()
 		return usageErrorf("--metrics-listen %s: %v", obs.flags.MetricsListen, err)
 	}
 	// Logged once bound, so that port 0 can be found.

@@ -141,7 +141,6 @@ func (o *workerOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) e
 		return err
 	}
 	if err := obs.start(ctx, f.IO.ErrOut, o.secrets); err != nil {
-		obs.close()
 		return err
 	}
 	defer obs.close()
