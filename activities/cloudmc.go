@@ -32,6 +32,8 @@ type CloudMCActivities struct {
 	Client *cloudmc.Client
 	// Poll paces the waiter; zero means DefaultPollPolicy.
 	Poll PollPolicy
+	// Metrics, when set, is told how each wait ended.
+	Metrics Metrics
 }
 
 func (a *CloudMCActivities) ready() error {
@@ -812,6 +814,7 @@ func (a *CloudMCActivities) CloudMCWaitTask(ctx context.Context, in CloudMCWaitI
 		unclear = u
 		return done, err
 	})
+	recordWait(a.Metrics, CloudCloudMC, in.Kind, in.verb(), wp, err)
 	res.Polls = wp.Polls
 	if err != nil && unclear != nil && isWaitTimeout(err) {
 		// The resource never showed the outcome: the task did not complete

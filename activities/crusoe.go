@@ -29,6 +29,8 @@ type CrusoeActivities struct {
 	Client *crusoe.Client
 	// Poll paces the waiter; zero means DefaultPollPolicy.
 	Poll PollPolicy
+	// Metrics, when set, is told how each wait ended.
+	Metrics Metrics
 }
 
 func (a *CrusoeActivities) poll() PollPolicy {
@@ -576,6 +578,7 @@ func (a *CrusoeActivities) CrusoeWait(ctx context.Context, in WaitInput) (WaitRe
 		res.Resolution = "resource"
 		return a.settleResource(ctx, in, wp, &res)
 	})
+	recordWait(a.Metrics, CloudCrusoe, in.Kind, in.verb(), wp, err)
 	res.Polls = wp.Polls
 	if err != nil {
 		return res, err

@@ -95,7 +95,7 @@ func (a *CrusoeActivities) CrusoeWaitBulkVMs(ctx context.Context, in WaitBulkInp
 	}
 	what := fmt.Sprintf("bulk create of %d VMs", len(in.Names))
 	var res FindVMsResult
-	_, err := waitFor(ctx, a.poll(), in.Timeout, what, func(ctx context.Context, wp *WaitProgress) (bool, error) {
+	wp, err := waitFor(ctx, a.poll(), in.Timeout, what, func(ctx context.Context, wp *WaitProgress) (bool, error) {
 		if in.OperationID != "" && !wp.ResolveFromResource {
 			op, err := a.Client.Operations.Get(ctx, in.ProjectID, crusoe.FamilyVMs, in.OperationID)
 			switch {
@@ -137,5 +137,6 @@ func (a *CrusoeActivities) CrusoeWaitBulkVMs(ctx context.Context, in WaitBulkInp
 		}
 		return missing == 0 && creating == 0, nil
 	})
+	recordWait(a.Metrics, CloudCrusoe, KindVM, "bulk-create", wp, err)
 	return res, err
 }

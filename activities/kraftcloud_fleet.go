@@ -26,6 +26,8 @@ type KraftCloudActivities struct {
 	// ServerWait bounds how long one wait call asks the server to wait;
 	// zero means 10 s (and never more than half the heartbeat timeout).
 	ServerWait time.Duration
+	// Metrics, when set, is told how each wait ended.
+	Metrics Metrics
 }
 
 // Fleet actions.
@@ -209,7 +211,7 @@ func (a *KraftCloudActivities) KraftCloudWaitInstances(ctx context.Context, in K
 		chunk = hb / 2
 	}
 	target := fmt.Sprintf("%d instances %s", len(in.Refs), in.State)
-	_, err := waitFor(ctx, serverSideWait, in.Timeout, target, func(ctx context.Context, wp *WaitProgress) (bool, error) {
+	wp, err := waitFor(ctx, serverSideWait, in.Timeout, target, func(ctx context.Context, wp *WaitProgress) (bool, error) {
 		var pending []int
 		for i, it := range res.Items {
 			if it.Outcome == OutcomeWait {
@@ -254,6 +256,7 @@ func (a *KraftCloudActivities) KraftCloudWaitInstances(ctx context.Context, in K
 		wp.State = fmt.Sprintf("%d of %d left", left, len(in.Refs))
 		return left == 0, nil
 	})
+	recordWait(a.Metrics, CloudKraftCloud, KindKraftCloudInstance, kraftCloudWaitVerb(in.State), wp, err)
 	if err != nil && isWaitTimeout(err) {
 		// The deadline is per item: those not there yet fail, the rest stand.
 		for i, it := range res.Items {

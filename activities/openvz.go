@@ -24,6 +24,8 @@ type OpenVZActivities struct {
 	Client *openvz.Client
 	// Poll paces the waiter; zero means DefaultPollPolicy.
 	Poll PollPolicy
+	// Metrics, when set, is told how each wait ended.
+	Metrics Metrics
 }
 
 func (a *OpenVZActivities) ready() error {
@@ -210,6 +212,7 @@ func (a *OpenVZActivities) OpenVZWaitJob(ctx context.Context, in OpenVZWaitJobIn
 		wp.State = "not listed yet"
 		return false, nil
 	})
+	recordWait(a.Metrics, CloudOpenVZ, "container", "create", wp, err)
 	res.Polls = wp.Polls
 	if err != nil {
 		return res, activityError(CloudOpenVZ, "wait for "+target, err)

@@ -283,6 +283,7 @@ func (c *crusoeCloud) createRule(r *http.Request) (any, error) {
 			return nil, &opFailure{Code: "not_found", Message: "vpc firewall rule " + rule.ID + " was deleted while it was being created"}
 		}
 		rule.pending--
+		c.env.tally.add(crusoeRulesMade, rule.Name)
 		return rule.render(), nil
 	}, func() { c.st.rules.del(rule.ID) }), nil
 }
@@ -371,6 +372,7 @@ func (c *crusoeCloud) updateRule(r *http.Request) (any, error) {
 			apply()
 		}
 		rule.pending--
+		c.env.tally.add(crusoeRulesMade, rule.Name)
 		return rule.render(), nil
 	}, func() { rule.pending-- }), nil
 }

@@ -208,6 +208,7 @@ func (c *crusoeCloud) createDisk(r *http.Request) (any, error) {
 		if c.st.disks.get(d.ID) == nil {
 			return nil, &opFailure{Code: "not_found", Message: "disk " + d.ID + " was deleted while it was being created"}
 		}
+		c.env.tally.add(crusoeDisksMade, d.Name)
 		return d.render(), nil
 	}, func() { c.removeDisk(d) }), nil
 }

@@ -611,6 +611,7 @@ func (c *crusoeCloud) createVM(r *http.Request) (any, error) {
 			return nil, &opFailure{Code: "not_found", Message: "vm " + v.ID + " was deleted while it was being created"}
 		}
 		c.settleVM(v, vmCreating, vmRunning)
+		c.env.tally.add(crusoeVMsMade, v.Name)
 		return c.renderVM(v), nil
 	}, func() {
 		if c.st.vms.get(v.ID) != nil {
@@ -636,6 +637,7 @@ func (c *crusoeCloud) bulkVMsSucceed(vms []*crusoeVM) func() (any, *opFailure) {
 				continue
 			}
 			c.settleVM(v, vmCreating, vmRunning)
+			c.env.tally.add(crusoeVMsMade, v.Name)
 			items = append(items, c.renderVM(v))
 		}
 		return listOf(items), nil
@@ -771,12 +773,20 @@ const (
 	crusoeVMCreates       = "vm-creates"
 	crusoeDiskCreates     = "disk-creates"
 	crusoeFirewallCreates = "firewall-rule-creates"
+	// The creates whose operation succeeded: the resources actually made. A
+	// create whose operation failed made nothing, and its retry is no
+	// duplicate.
+	crusoeVMsMade   = "vm-made"
+	crusoeDisksMade = "disk-made"
+	crusoeRulesMade = "firewall-rule-made"
 )
 
 // counters implements counter: the creates accepted (whatever became of
-// their operations) and the VM START and STOP actions updateVM accepted.
+// their operations), the resources made (creates whose operation
+// succeeded), and the VM START and STOP actions updateVM accepted.
 func (c *crusoeCloud) counters() map[string]map[string]int {
-	return c.env.tally.snapshot(crusoeVMCreates, crusoeDiskCreates, crusoeFirewallCreates, crusoeVMStarts, crusoeVMStops)
+	return c.env.tally.snapshot(crusoeVMCreates, crusoeDiskCreates, crusoeFirewallCreates,
+		crusoeVMsMade, crusoeDisksMade, crusoeRulesMade, crusoeVMStarts, crusoeVMStops)
 }
 
 // resting is the state v's current transition leads to.

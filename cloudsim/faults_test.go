@@ -524,7 +524,8 @@ func TestFaultFailOperationOnDeletes(t *testing.T) {
 }
 
 // Every create the clouds accept is counted by name, whatever became of its
-// operation: a resource made twice under one name shows as 2, the
+// operation, and so is every resource made (a create whose operation
+// succeeded): a resource made twice under one name shows as 2, the
 // duplicate a retry after a dropped response must never make.
 func TestCreateCounters(t *testing.T) {
 	s := startSim(t, Options{Crusoe: CrusoeOptions{OperationLatency: -1}, KraftCloud: KraftCloudOptions{Latency: -1}})
@@ -556,6 +557,11 @@ func TestCreateCounters(t *testing.T) {
 		"disk-creates":          {"d": 1, "again": 2, "lost": 1},
 		"vm-creates":            {"vm": 1},
 		"firewall-rule-creates": {"r": 1},
+		// The resources made: the create whose operation failed made none;
+		// the lost create's operation, never looked at, has not settled.
+		"disk-made":          {"d": 1, "again": 1},
+		"vm-made":            {"vm": 1},
+		"firewall-rule-made": {"r": 1},
 	}
 	for kind, names := range want {
 		if !maps.Equal(got[CloudCrusoe][kind], names) {

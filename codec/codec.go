@@ -69,6 +69,9 @@ func New(keyID string, key []byte) (*AESGCM, error) {
 	return &AESGCM{keyID: keyID, aead: aead}, nil
 }
 
+// KeyID names the key c seals with; it is stored with every payload.
+func (c *AESGCM) KeyID() string { return c.keyID }
+
 // FromEnv returns the codec the environment configures, or nil when
 // CLOUDFLOW_PAYLOAD_KEY is unset. getenv is os.Getenv outside tests.
 func FromEnv(getenv func(string) string) (*AESGCM, error) {

@@ -381,13 +381,19 @@ func missingOf(r *chaosRun) []string {
 	return missing
 }
 
-// duplicates lists the names of the suite's runs that the cloud accepted a
-// create for more than once.
+// duplicates lists the names of the suite's runs that the cloud made more
+// than once: for Crusoe, creates whose operation succeeded ("-made"; a create
+// whose operation failed made nothing, and its retry is no duplicate); for a
+// cloud whose creates are synchronous, the creates it accepted ("-creates").
 func duplicates(counts map[string]map[string]int, owner map[string]*chaosRun) []string {
 	var out []string
 	for kind, names := range counts {
-		if !strings.HasSuffix(kind, "-creates") {
-			continue
+		what, made := strings.CutSuffix(kind, "-made")
+		if !made {
+			var created bool
+			if what, created = strings.CutSuffix(kind, "-creates"); !created || counts[what+"-made"] != nil {
+				continue
+			}
 		}
 		for name, n := range names {
 			if n > 1 {
@@ -395,7 +401,7 @@ func duplicates(counts map[string]map[string]int, owner map[string]*chaosRun) []
 				if r := owner[name]; r != nil {
 					run = r.id() + ", " + r.outcome
 				}
-				out = append(out, fmt.Sprintf("%s %s created %d times (%s)", strings.TrimSuffix(kind, "-creates"), name, n, run))
+				out = append(out, fmt.Sprintf("%s %s made %d times (%s)", what, name, n, run))
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -81,9 +82,11 @@ func runFed(t *testing.T, stdinPattern string, args ...string) (code int, stderr
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cliBinary, args...)
+	rssFile := filepath.Join(t.TempDir(), "peakrss")
+	cmd := exec.CommandContext(ctx, peakRSSBinary(t), append([]string{cliBinary}, args...)...)
 	cmd.Env = append(os.Environ(), crusoeEnv()...)
-	cmd.Env = append(cmd.Env, "GOMEMLIMIT=64MiB")
+	cmd.Env = append(cmd.Env, "GOMEMLIMIT=64MiB", "PEAKRSS_OUT="+rssFile)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &errOut
 	var stdin io.WriteCloser
@@ -114,9 +117,9 @@ func runFed(t *testing.T, stdinPattern string, args ...string) (code int, stderr
 				return
 			case <-time.After(20 * time.Millisecond):
 			}
-			if rss := currentRSS(cmd.Process.Pid); rss > killRSS {
+			if rss := treeRSS(cmd.Process.Pid); rss > killRSS {
 				killed.Store(true)
-				_ = cmd.Process.Kill()
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // peakrss and the CLI
 				return
 			}
 		}
@@ -134,10 +137,49 @@ func runFed(t *testing.T, stdinPattern string, args ...string) (code int, stderr
 	case err != nil:
 		t.Fatalf("%v: %v", args, err)
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		peakRSS = ru.Maxrss << 10 // KiB on Linux
+	if b, err := os.ReadFile(rssFile); err == nil {
+		peakRSS, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 	}
 	return code, errOut.String(), took, peakRSS
+}
+
+var (
+	peakRSSOnce sync.Once
+	peakRSSPath string
+	peakRSSErr  error
+)
+
+// peakRSSBinary builds e2e/internal/peakrss once: the CLI runs under it, so
+// that the peak memory read back is the CLI's own and not the test
+// binary's, which Linux would carry into a child started from it.
+func peakRSSBinary(t *testing.T) string {
+	t.Helper()
+	peakRSSOnce.Do(func() {
+		peakRSSPath = filepath.Join(filepath.Dir(cliBinary), "peakrss")
+		out, err := exec.Command("go", "build", "-o", peakRSSPath, "./internal/peakrss").CombinedOutput()
+		if err != nil {
+			peakRSSErr = fmt.Errorf("build peakrss: %v\n%s", err, out)
+		}
+	})
+	if peakRSSErr != nil {
+		t.Fatal(peakRSSErr)
+	}
+	return peakRSSPath
+}
+
+// treeRSS is the resident memory of process pid and its descendants.
+func treeRSS(pid int) int64 {
+	total := currentRSS(pid)
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return total
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if child, err := strconv.Atoi(f); err == nil {
+			total += treeRSS(child)
+		}
+	}
+	return total
 }
 
 // currentRSS is the resident memory of process pid, 0 when it is gone.

@@ -13,6 +13,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
@@ -34,6 +35,12 @@ type Options struct {
 	// Logger receives the SDK's log records; nil means warnings and errors on
 	// stderr (never stdout, which may carry --json output).
 	Logger log.Logger
+	// MetricsHandler receives the SDK's metrics (a worker's, for /metrics);
+	// nil means none.
+	MetricsHandler client.MetricsHandler
+	// Interceptors are added to the client's, and so to the workers built
+	// on it: the OpenTelemetry tracing interceptor when traces are exported.
+	Interceptors []interceptor.ClientInterceptor
 }
 
 // Starter starts and observes cloudflow workflows.
@@ -82,6 +89,10 @@ func ClientOptions(opts Options) (client.Options, error) {
 	if opts.Namespace != "" {
 		co.Namespace = opts.Namespace
 	}
+	if opts.MetricsHandler != nil {
+		co.MetricsHandler = opts.MetricsHandler
+	}
+	co.Interceptors = append(co.Interceptors, opts.Interceptors...)
 	return co, nil
 }
 

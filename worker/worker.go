@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -35,9 +36,25 @@ type Options struct {
 	CloudMC *cloudmc.Client
 	// Poll paces the durable waiter; zero means activities.DefaultPollPolicy.
 	Poll activities.PollPolicy
-	// Worker passes SDK worker options through (concurrency, identity...).
+	// Metrics, when set, is told how each wait for a cloud operation ended.
+	// (The SDK's metrics go through the client's MetricsHandler, the API
+	// calls through each cloud client's observer.)
+	Metrics activities.Metrics
+	// OnReady, when set, is called with true once the worker polls its task
+	// queue, and with false as soon as Run begins to stop it: a readiness
+	// endpoint follows it.
+	OnReady func(ready bool)
+	// Worker passes SDK worker options through (concurrency, identity, the
+	// stop timeout...).
 	Worker sdkworker.Options
 }
+
+// DefaultStopTimeout is how long a stopping worker lets the activities in
+// flight run to their end by default (sdkworker.Options.WorkerStopTimeout):
+// a deployment's grace period before it kills the process (compose's
+// stop_grace_period, Kubernetes' terminationGracePeriodSeconds) should be
+// a little longer.
+const DefaultStopTimeout = 30 * time.Second
 
 // New returns a worker, not yet started, with everything registered.
 func New(c client.Client, opts Options) (sdkworker.Worker, error) {
@@ -57,10 +74,10 @@ func New(c client.Client, opts Options) (sdkworker.Worker, error) {
 // replayer for workflows).
 func Register(r sdkworker.Registry, opts Options) {
 	RegisterWorkflows(r)
-	r.RegisterActivity(&activities.CrusoeActivities{Client: opts.Crusoe, Poll: opts.Poll})
-	r.RegisterActivity(&activities.KraftCloudActivities{Client: opts.KraftCloud, Poll: opts.Poll})
-	r.RegisterActivity(&activities.OpenVZActivities{Client: opts.OpenVZ, Poll: opts.Poll})
-	r.RegisterActivity(&activities.CloudMCActivities{Client: opts.CloudMC, Poll: opts.Poll})
+	r.RegisterActivity(&activities.CrusoeActivities{Client: opts.Crusoe, Poll: opts.Poll, Metrics: opts.Metrics})
+	r.RegisterActivity(&activities.KraftCloudActivities{Client: opts.KraftCloud, Poll: opts.Poll, Metrics: opts.Metrics})
+	r.RegisterActivity(&activities.OpenVZActivities{Client: opts.OpenVZ, Poll: opts.Poll, Metrics: opts.Metrics})
+	r.RegisterActivity(&activities.CloudMCActivities{Client: opts.CloudMC, Poll: opts.Poll, Metrics: opts.Metrics})
 }
 
 // RegisterWorkflows registers the workflows under their contract names.
@@ -81,9 +98,10 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.ApplyStack, workflow.RegisterOptions{Name: workflows.ApplyStackWorkflowName})
 }
 
-// Run runs a worker until ctx ends, then stops it gracefully: activities in
-// flight get the SDK's stop timeout to finish, and anything left is retried
-// by Temporal on another worker.
+// Run runs a worker until ctx ends, then stops it gracefully: it polls for
+// no new task, the activities in flight get opts.Worker.WorkerStopTimeout to
+// finish (their contexts are cancelled after it, and Temporal retries them on
+// another worker), and Run returns once they have.
 func Run(ctx context.Context, c client.Client, opts Options) error {
 	w, err := New(c, opts)
 	if err != nil {
@@ -92,7 +110,13 @@ func Run(ctx context.Context, c client.Client, opts Options) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	ready := opts.OnReady
+	if ready == nil {
+		ready = func(bool) {}
+	}
+	ready(true)
 	<-ctx.Done()
+	ready(false)
 	w.Stop()
 	return nil
 }

@@ -24,6 +24,15 @@ const (
 	changeUndoRetry = "undo-retry"
 )
 
+// The counters a compensation adds to, through the SDK's workflow metrics
+// handler (which counts nothing while replaying): the worker exports them
+// as cloudflow_compensations_total (by workflow_type) and
+// cloudflow_resources_left_total (by kind), as internal/telemetry names them.
+const (
+	metricCompensations = "cloudflow_compensations"
+	metricResourcesLeft = "cloudflow_resources_left"
+)
+
 // Backoff between the tries of a failed delete (retryUndo).
 const (
 	undoRetryFirst = time.Second
@@ -142,7 +151,18 @@ func (r *sagaRun) compensate(ctx workflow.Context) compensation {
 	r.t.phase(PhaseFailed)
 	c := compensation{failedStep: r.failedStep}
 	c.undone, c.notUndone = compensationReport(r.t, notUndone)
+	countCompensation(ctx, c.notUndone)
 	return c
+}
+
+// countCompensation counts a compensation and what it left behind. Metrics
+// emit no command, so this needs no workflow.GetVersion.
+func countCompensation(ctx workflow.Context, left []UndoFailure) {
+	h := workflow.GetMetricsHandler(ctx)
+	h.Counter(metricCompensations).Inc(1)
+	for _, u := range left {
+		h.WithTags(map[string]string{"kind": u.Kind}).Counter(metricResourcesLeft).Inc(1)
+	}
 }
 
 // runError is the error a compensated run ends with, carrying its result as

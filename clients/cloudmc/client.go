@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudflow/cloudflow/clients/apicall"
 	"github.com/cloudflow/cloudflow/clients/internal/apihttp"
 )
 
@@ -83,6 +84,11 @@ func WithUserAgent(ua string) Option { return func(c *Client) { c.api.SetUserAge
 // WithClock sets the clock that resolves Retry-After dates. A nil clock is ignored.
 func WithClock(now func() time.Time) Option { return func(c *Client) { c.api.SetClock(now) } }
 
+// WithObserver sets a function told of every request the client sends: its
+// route (never the IDs in its path), status and duration, for metrics. It is
+// called on the caller's goroutine once the answer is read.
+func WithObserver(o apicall.Observer) Option { return func(c *Client) { c.api.Observer = o } }
+
 // New builds a client. It fails when the base URL, the API key, the service
 // code or the environment name is missing or malformed.
 func New(opts ...Option) (*Client, error) {
@@ -90,6 +96,7 @@ func New(opts ...Option) (*Client, error) {
 		// The HTTP client's own timeout bounds every request, whatever its context.
 		api: apihttp.NewClient("cloudmc", apihttp.DefaultTimeout),
 	}
+	c.api.Routes = routes
 	apihttp.Apply(c, opts)
 	if strings.TrimSpace(c.rawBaseURL) == "" {
 		return nil, fmt.Errorf("cloudmc: a base URL is required: every deployment has its own (WithBaseURL or %s, e.g. https://cloudmc.example.com/api/v2)", EnvAPIEndpoint)

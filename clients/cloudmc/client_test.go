@@ -31,7 +31,7 @@ func newTestClient(t *testing.T, handler http.HandlerFunc, opts ...Option) *Clie
 	t.Helper()
 	srv := apitest.Serve(t, APIPath, handler, apitest.Header(HeaderAPIKey, testKey), apitest.Header("Authorization", ""))
 	base := []Option{WithBaseURL(srv), WithAPIKey(testKey), WithEnvironment(testService, testEnv),
-		WithOrgID(testOrg), WithClock(apitest.Clock)}
+		WithOrgID(testOrg), WithClock(apitest.Clock), WithObserver(apitest.ListedRoutes(t))}
 	c, err := New(append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/cloudflow/cloudflow/clients/apicall"
 	"github.com/cloudflow/cloudflow/clients/internal/apihttp"
 )
 
@@ -75,6 +76,11 @@ func WithUserAgent(ua string) Option { return func(c *Client) { c.api.SetUserAge
 // Retry-After dates. A nil clock is ignored.
 func WithClock(now func() time.Time) Option { return func(c *Client) { c.api.SetClock(now) } }
 
+// WithObserver sets a function told of every request the client sends: its
+// route (never the IDs in its path), status and duration, for metrics. It is
+// called on the caller's goroutine once the answer is read.
+func WithObserver(o apicall.Observer) Option { return func(c *Client) { c.api.Observer = o } }
+
 // New builds a client. It fails when the credentials are missing or the secret
 // key is not base64url, or when the base URL is not an absolute http(s) URL.
 func New(opts ...Option) (*Client, error) {
@@ -83,6 +89,7 @@ func New(opts ...Option) (*Client, error) {
 		// The HTTP client's own timeout bounds every request, whatever its context.
 		api: apihttp.NewClient("crusoe", RequestTimeout),
 	}
+	c.api.Routes = routes
 	apihttp.Apply(c, opts)
 	if err := c.api.SetBaseURL(c.rawBaseURL, DefaultBaseURL); err != nil {
 		return nil, err

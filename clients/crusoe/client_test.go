@@ -30,6 +30,7 @@ func newTestClient(t *testing.T, handler http.HandlerFunc, opts ...Option) *Clie
 		WithCredentials(testAccessKeyID, testSecret),
 		WithProjectID(testProject),
 		WithClock(apitest.Clock),
+		WithObserver(apitest.ListedRoutes(t)),
 	}
 	c, err := New(append(base, opts...)...)
 	if err != nil {

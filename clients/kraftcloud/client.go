@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cloudflow/cloudflow/clients/apicall"
 	"github.com/cloudflow/cloudflow/clients/internal/apihttp"
 )
 
@@ -53,6 +54,11 @@ func WithUserAgent(ua string) Option { return func(c *Client) { c.api.SetUserAge
 // WithClock sets the clock that resolves Retry-After dates. A nil clock is ignored.
 func WithClock(now func() time.Time) Option { return func(c *Client) { c.api.SetClock(now) } }
 
+// WithObserver sets a function told of every request the client sends: its
+// route (never the IDs in its path), status and duration, for metrics. It is
+// called on the caller's goroutine once the answer is read.
+func WithObserver(o apicall.Observer) Option { return func(c *Client) { c.api.Observer = o } }
+
 // New builds a client. It fails when the token is missing or malformed, or
 // when the base URL is not an absolute http(s) URL. The default base URL is
 // the DefaultMetro's.
@@ -63,6 +69,7 @@ func New(opts ...Option) (*Client, error) {
 		// a server-side wait longer than apihttp.DefaultTimeout is not cut short.
 		api: apihttp.NewClient("kraftcloud", 0),
 	}
+	c.api.Routes = routes
 	apihttp.Apply(c, opts)
 	if err := c.api.SetBaseURL(c.rawBaseURL, MetroURL(DefaultMetro)); err != nil {
 		return nil, err

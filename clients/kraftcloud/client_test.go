@@ -27,7 +27,7 @@ const (
 func newTestClient(t *testing.T, handler http.HandlerFunc, opts ...Option) *Client {
 	t.Helper()
 	srv := apitest.Serve(t, apiPrefix, handler, apitest.Header("Authorization", "Bearer "+testToken))
-	base := []Option{WithBaseURL(srv), WithToken(testToken), WithClock(apitest.Clock)}
+	base := []Option{WithBaseURL(srv), WithToken(testToken), WithClock(apitest.Clock), WithObserver(apitest.ListedRoutes(t))}
 	c, err := New(append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)

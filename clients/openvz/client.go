@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudflow/cloudflow/clients/apicall"
 	"github.com/cloudflow/cloudflow/clients/internal/apihttp"
 )
 
@@ -53,6 +54,11 @@ func WithUserAgent(ua string) Option { return func(c *Client) { c.api.SetUserAge
 // WithClock sets the clock that resolves Retry-After dates. A nil clock is ignored.
 func WithClock(now func() time.Time) Option { return func(c *Client) { c.api.SetClock(now) } }
 
+// WithObserver sets a function told of every request the client sends: its
+// route (never the IDs in its path), status and duration, for metrics. It is
+// called on the caller's goroutine once the answer is read.
+func WithObserver(o apicall.Observer) Option { return func(c *Client) { c.api.Observer = o } }
+
 // New builds a client. It fails when the base URL is not an absolute http(s)
 // URL; an empty one means DefaultBaseURL.
 func New(opts ...Option) (*Client, error) {
@@ -62,6 +68,7 @@ func New(opts ...Option) (*Client, error) {
 		// client's own timeout can bound every request.
 		api: apihttp.NewClient("openvz", apihttp.DefaultTimeout),
 	}
+	c.api.Routes = routes
 	apihttp.Apply(c, opts)
 	if err := c.api.SetBaseURL(c.rawBaseURL, DefaultBaseURL); err != nil {
 		return nil, err

@@ -25,7 +25,7 @@ const (
 func newTestClient(t *testing.T, handler http.HandlerFunc, opts ...Option) *Client {
 	t.Helper()
 	srv := apitest.Serve(t, apiPrefix, handler, apitest.Header("Authorization", ""))
-	c, err := New(append([]Option{WithBaseURL(srv), WithClock(apitest.Clock)}, opts...)...)
+	c, err := New(append([]Option{WithBaseURL(srv), WithClock(apitest.Clock), WithObserver(apitest.ListedRoutes(t))}, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -42,7 +42,7 @@ func (o *vmOptions) runCloudMC(cmd *cobra.Command, data []byte, provision bool) 
 
 // cloudMCClient builds the CloudMC client from CLOUDMC_*, or returns nil
 // when none of the variables is set; set partly, it is bad usage.
-func cloudMCClient() (*cloudmc.Client, error) {
+func cloudMCClient(opts ...cloudmc.Option) (*cloudmc.Client, error) {
 	set := false
 	for _, name := range []string{cloudmc.EnvAPIEndpoint, cloudmc.EnvAPIKey, cloudmc.EnvServiceCode, cloudmc.EnvEnvironment} {
 		if os.Getenv(name) != "" {
@@ -56,7 +56,7 @@ func cloudMCClient() (*cloudmc.Client, error) {
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
-	c, err := cloudmc.NewFromConfig(cfg)
+	c, err := cloudmc.NewFromConfig(cfg, opts...)
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}

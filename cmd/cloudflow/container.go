@@ -131,7 +131,7 @@ func printContainerSummary(w io.Writer, run starter.Run, res *workflows.CreateCo
 
 // openVZClient builds the container API's client when OPENVZ_API_ENDPOINT is
 // set; nil when it is not.
-func openVZClient() (*openvz.Client, error) {
+func openVZClient(opts ...openvz.Option) (*openvz.Client, error) {
 	if os.Getenv(openvz.EnvAPIEndpoint) == "" {
 		return nil, nil
 	}
@@ -139,7 +139,7 @@ func openVZClient() (*openvz.Client, error) {
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
-	c, err := openvz.NewFromConfig(cfg)
+	c, err := openvz.NewFromConfig(cfg, opts...)
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}

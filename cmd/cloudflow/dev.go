@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/cloudflow/cloudflow/clients/openvz"
 	"github.com/cloudflow/cloudflow/cloudsim"
 	"github.com/cloudflow/cloudflow/internal/devserver"
+	"github.com/cloudflow/cloudflow/internal/telemetry"
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/worker"
 )
@@ -33,6 +33,9 @@ type devOptions struct {
 	DBFile           string
 	ReadyFile        string
 	Verbose          bool
+	observe          observeFlags
+
+	metricsAddr string // where /metrics is served, once it is
 }
 
 func newDevCmd(f *factory, root *rootOptions) *cobra.Command {
@@ -67,6 +70,7 @@ func newDevCmd(f *factory, root *rootOptions) *cobra.Command {
 	fl.StringVar(&opts.DBFile, "db-file", "", "SQLite `file` that keeps Temporal's state across restarts (default: in memory)")
 	fl.StringVar(&opts.ReadyFile, "ready-file", "", "write the environment to this `file` once everything is up")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "show the Temporal dev server's own output")
+	opts.observe.add(fl, "warn")
 	return cmd
 }
 
@@ -99,6 +103,10 @@ func (o *devOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) (err
 	ctx, stop := f.NotifyContext(cmd.Context())
 	defer stop()
 	errOut := f.IO.ErrOut
+	obs, err := newObserver(ctx, &o.observe, telemetry.ServiceWorker)
+	if err != nil {
+		return err
+	}
 
 	// Everything started is stopped in reverse order, however we leave.
 	var cleanups []func()
@@ -137,30 +145,43 @@ func (o *devOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) (err
 	})
 	warnIfRemote(errOut, sim)
 
+	apiObserver := obs.apiObserver()
 	cc, err := crusoe.NewFromConfig(crusoe.Config{
 		Endpoint:    sim.URL + crusoeAPIPath,
 		AccessKeyID: simOpts.Crusoe.AccessKeyID,
 		SecretKey:   simOpts.Crusoe.SecretKey,
 		ProjectID:   simOpts.Crusoe.ProjectID,
-	})
+	}, crusoe.WithObserver(apiObserver))
 	if err != nil {
 		return withCode(exitOther, err)
 	}
-	kc, err := kraftcloud.New(kraftcloud.WithBaseURL(sim.URL+kraftCloudAPIPath), kraftcloud.WithToken(simOpts.KraftCloud.Token))
+	kc, err := kraftcloud.New(kraftcloud.WithBaseURL(sim.URL+kraftCloudAPIPath), kraftcloud.WithToken(simOpts.KraftCloud.Token), kraftcloud.WithObserver(apiObserver))
 	if err != nil {
 		return withCode(exitOther, err)
 	}
-	ovz, err := openvz.New(openvz.WithBaseURL(sim.URL + openVZAPIPath))
+	ovz, err := openvz.New(openvz.WithBaseURL(sim.URL+openVZAPIPath), openvz.WithObserver(apiObserver))
 	if err != nil {
 		return withCode(exitOther, err)
 	}
 	cmc, err := cloudmc.New(cloudmc.WithBaseURL(sim.URL+cloudMCAPIPath), cloudmc.WithAPIKey(cloudsim.DefaultCloudMCAPIKey),
-		cloudmc.WithEnvironment(cloudsim.DefaultCloudMCServiceCode, cloudsim.DefaultCloudMCEnvironment))
+		cloudmc.WithEnvironment(cloudsim.DefaultCloudMCServiceCode, cloudsim.DefaultCloudMCEnvironment), cloudmc.WithObserver(apiObserver))
 	if err != nil {
 		return withCode(exitOther, err)
 	}
+	// The simulator's credentials are public defaults: nothing to redact.
+	if err := obs.start(ctx, errOut, nil); err != nil {
+		return err
+	}
+	cleanups = append(cleanups, obs.close)
+	if obs.server != nil {
+		o.metricsAddr = obs.server.Addr()
+	}
 	// The worker talks to this dev server only, whatever profile the flags name.
-	s, err := dialStarter(starter.Options{HostPort: dev.Address(), Namespace: dev.Namespace(), TaskQueue: root.TaskQueue}, errOut, slog.LevelWarn)
+	so, err := obs.starterOptions(starter.Options{HostPort: dev.Address(), Namespace: dev.Namespace(), TaskQueue: root.TaskQueue})
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	s, err := starter.Dial(so)
 	if err != nil {
 		return withCode(exitOther, err)
 	}
@@ -168,8 +189,9 @@ func (o *devOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) (err
 
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan error, 1)
+	wo := obs.workerOptions(s.Client(), worker.Options{TaskQueue: root.TaskQueue, Crusoe: cc, KraftCloud: kc, OpenVZ: ovz, CloudMC: cmc})
 	go func() {
-		workerDone <- worker.Run(workerCtx, s.Client(), worker.Options{TaskQueue: root.TaskQueue, Crusoe: cc, KraftCloud: kc, OpenVZ: ovz, CloudMC: cmc})
+		workerDone <- worker.Run(workerCtx, s.Client(), wo)
 	}()
 	cleanups = append(cleanups, func() {
 		fmt.Fprintln(errOut, "Stopping the worker...")
@@ -234,6 +256,9 @@ func (o *devOptions) printReady(w io.Writer, dev *devserver.Server, sim *cloudsi
 	}
 	fmt.Fprintf(tw, "  Simulator:\t%s (Crusoe Cloud %s, %s; KraftCloud %s; container API %s; CloudMC %s)\n", boundText(sim), crusoeAPIPath, latencyText(o.OperationLatency), kraftCloudAPIPath, openVZAPIPath, cloudMCAPIPath)
 	fmt.Fprintf(tw, "  Worker:\tpolling task queue %q\n", taskQueue)
+	if o.metricsAddr != "" {
+		fmt.Fprintf(tw, "  Metrics:\thttp://%s/metrics (and /healthz, /readyz)\n", o.metricsAddr)
+	}
 	_ = tw.Flush()
 	if o.ReadyFile != "" {
 		fmt.Fprintf(w, "  Ready file: %s\n", o.ReadyFile)

@@ -79,14 +79,8 @@ func newFactory(io *iostreams) *factory {
 		io.Width = func() int { return 0 }
 	}
 	return &factory{
-		IO: io,
-		Dial: func(o starter.Options) (runner, error) {
-			s, err := dialStarter(o, io.ErrOut, slog.LevelWarn)
-			if err != nil {
-				return nil, err
-			}
-			return s, nil
-		},
+		IO:   io,
+		Dial: func(o starter.Options) (runner, error) { return dialCLI(o, io.ErrOut) },
 		NotifyContext: func(ctx context.Context) (context.Context, context.CancelFunc) {
 			return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		},
@@ -172,6 +166,7 @@ func newRootCmd(f *factory) *cobra.Command {
 		newWorkerCmd(f, opts),
 		newSimCmd(f),
 		newDevCmd(f, opts),
+		newCodecServerCmd(f),
 	)
 	wrapRunE(cmd)
 	return cmd

@@ -2,15 +2,18 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudflow/cloudflow/clients/apicall"
 	"github.com/cloudflow/cloudflow/clients/cloudmc"
 	"github.com/cloudflow/cloudflow/clients/crusoe"
 	"github.com/cloudflow/cloudflow/clients/kraftcloud"
 	"github.com/cloudflow/cloudflow/clients/openvz"
+	"github.com/cloudflow/cloudflow/internal/telemetry"
+	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/worker"
 )
 
@@ -18,6 +21,13 @@ type workerOptions struct {
 	CrusoeEndpoint     string
 	CrusoeProjectID    string
 	KraftCloudEndpoint string
+	ShutdownTimeout    time.Duration
+	observe            observeFlags
+
+	// observer, when set, is told of every cloud API call (the metrics).
+	observer apicall.Observer
+	// secrets are the credentials clients loaded, which logs never show.
+	secrets []string
 
 	openVZ *openvz.Client // the container API's, set by clients when configured
 
@@ -40,7 +50,8 @@ func (o *workerOptions) clients() (*crusoe.Client, *kraftcloud.Client, error) {
 		if o.CrusoeProjectID != "" {
 			cfg.ProjectID = o.CrusoeProjectID
 		}
-		if cc, cerr = crusoe.NewFromConfig(cfg); cerr != nil {
+		o.secrets = append(o.secrets, cfg.SecretKey)
+		if cc, cerr = crusoe.NewFromConfig(cfg, crusoe.WithObserver(o.observer)); cerr != nil {
 			return nil, nil, withCode(exitUsage, cerr)
 		}
 	} else {
@@ -52,16 +63,17 @@ func (o *workerOptions) clients() (*crusoe.Client, *kraftcloud.Client, error) {
 		if o.KraftCloudEndpoint != "" {
 			kcfg.Endpoint = o.KraftCloudEndpoint
 		}
-		kc, kerr = kraftcloud.NewFromConfig(kcfg)
+		o.secrets = append(o.secrets, kcfg.Token)
+		kc, kerr = kraftcloud.NewFromConfig(kcfg, kraftcloud.WithObserver(o.observer))
 		if kerr != nil {
 			return nil, nil, withCode(exitUsage, kerr)
 		}
 	}
 	var oerr error
-	if o.openVZ, oerr = openVZClient(); oerr != nil {
+	if o.openVZ, oerr = openVZClient(openvz.WithObserver(o.observer)); oerr != nil {
 		return nil, nil, oerr
 	}
-	if o.cloudMC, oerr = cloudMCClient(); oerr != nil {
+	if o.cloudMC, oerr = cloudMCClient(cloudmc.WithObserver(o.observer)); oerr != nil {
 		return nil, nil, oerr
 	}
 	if cc == nil && kc == nil && o.openVZ == nil && o.cloudMC == nil {
@@ -73,60 +85,109 @@ func (o *workerOptions) clients() (*crusoe.Client, *kraftcloud.Client, error) {
 func newWorkerCmd(f *factory, root *rootOptions) *cobra.Command {
 	opts := &workerOptions{}
 	cmd := &cobra.Command{
-		Use:   "worker [--crusoe-endpoint URL]",
+		Use:   "worker [--metrics-listen ADDR] [--log-format json|text] [--log-level LEVEL] [--shutdown-timeout D]",
 		Short: "Run a worker that executes cloudflow workflows until Ctrl-C",
 		Long: heredoc(`
 			Run a Temporal worker with every cloudflow workflow and activity, polling
-			the task queue until Ctrl-C or SIGTERM, then stopping gracefully.
+			the task queue until Ctrl-C or SIGTERM. Then it polls for no new work,
+			lets the activities in flight finish for up to --shutdown-timeout, and
+			exits; what did not finish is retried by Temporal on another worker.
 
 			Crusoe credentials come from ~/.crusoe/config (profile $CRUSOE_PROFILE)
 			and the environment: CRUSOE_API_ENDPOINT, CRUSOE_ACCESS_KEY_ID,
 			CRUSOE_SECRET_KEY, CRUSOE_PROJECT_ID. The flags override the endpoint
 			and project; secrets are never taken on the command line, where other
-			users could see them.`),
+			users could see them.
+
+			--metrics-listen serves Prometheus metrics on /metrics (the Temporal
+			SDK's and cloudflow's own), /healthz (the process is alive) and /readyz
+			(the worker polls and reaches Temporal; not while it starts or stops).
+			Traces are exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT (or
+			OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, as service cloudflow-worker
+			unless OTEL_SERVICE_NAME says otherwise.`),
 		Example: examples(`
 			$ cloudflow worker
-			$ cloudflow worker --crusoe-endpoint http://127.0.0.1:8787/v1alpha5`),
+			$ cloudflow worker --crusoe-endpoint http://127.0.0.1:8787/v1alpha5
+			$ cloudflow worker --metrics-listen :9090 --log-format json --shutdown-timeout 60s`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cc, kc, err := opts.clients()
-			if err != nil {
-				return err
-			}
-			s, err := dialStarter(root.starterOptions(), f.IO.ErrOut, slog.LevelInfo)
-			if err != nil {
-				return withCode(exitOther, err)
-			}
-			defer s.Close()
-
-			ctx, stop := f.NotifyContext(cmd.Context())
-			defer stop()
-			fmt.Fprintf(f.IO.ErrOut, "Worker polling task queue %q. Ctrl-C stops it.\n", root.TaskQueue)
-			if cc != nil {
-				fmt.Fprintf(f.IO.ErrOut, "  Crusoe API %s, project %s\n", cc.BaseURL(), orDefault(cc.ProjectID(), "(none: specs must name one)"))
-			} else {
-				fmt.Fprintln(f.IO.ErrOut, "  Crusoe: not configured; its workflows fail until CRUSOE_* is set")
-			}
-			if kc != nil {
-				fmt.Fprintf(f.IO.ErrOut, "  KraftCloud API %s\n", kc.BaseURL())
-			} else {
-				fmt.Fprintf(f.IO.ErrOut, "  KraftCloud: not configured; its workflows fail until %s is set\n", kraftcloud.EnvToken)
-			}
-			if opts.openVZ != nil {
-				fmt.Fprintf(f.IO.ErrOut, "  Container API %s\n", opts.openVZ.BaseURL())
-			}
-			if opts.cloudMC != nil {
-				fmt.Fprintf(f.IO.ErrOut, "  CloudMC API %s, environment %s/%s\n", opts.cloudMC.BaseURL(), opts.cloudMC.ServiceCode(), opts.cloudMC.Environment())
-			}
-			if err := worker.Run(ctx, s.Client(), worker.Options{TaskQueue: root.TaskQueue, Crusoe: cc, KraftCloud: kc, OpenVZ: opts.openVZ, CloudMC: opts.cloudMC}); err != nil {
-				return withCode(exitOther, err)
-			}
-			fmt.Fprintln(f.IO.ErrOut, "Worker stopped.")
-			return nil
+			return opts.run(cmd, f, root)
 		},
 	}
-	cmd.Flags().StringVar(&opts.CrusoeEndpoint, "crusoe-endpoint", "", "Crusoe API base `URL` (default: $CRUSOE_API_ENDPOINT, the config file's, or the public API)")
-	cmd.Flags().StringVar(&opts.KraftCloudEndpoint, "kraftcloud-endpoint", "", "KraftCloud API base `URL` (default: $KRAFTCLOUD_API_ENDPOINT, or the metro's)")
-	cmd.Flags().StringVar(&opts.CrusoeProjectID, "crusoe-project-id", "", "default Crusoe project `ID` (default: $CRUSOE_PROJECT_ID or the config file's)")
+	fl := cmd.Flags()
+	fl.StringVar(&opts.CrusoeEndpoint, "crusoe-endpoint", "", "Crusoe API base `URL` (default: $CRUSOE_API_ENDPOINT, the config file's, or the public API)")
+	fl.StringVar(&opts.KraftCloudEndpoint, "kraftcloud-endpoint", "", "KraftCloud API base `URL` (default: $KRAFTCLOUD_API_ENDPOINT, or the metro's)")
+	fl.StringVar(&opts.CrusoeProjectID, "crusoe-project-id", "", "default Crusoe project `ID` (default: $CRUSOE_PROJECT_ID or the config file's)")
+	fl.DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", worker.DefaultStopTimeout, "on SIGTERM or Ctrl-C, how long running activities get to finish before they are cancelled (and retried elsewhere)")
+	opts.observe.add(fl, "info")
 	return cmd
+}
+
+func (o *workerOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) error {
+	if o.ShutdownTimeout < 0 {
+		return usageErrorf("--shutdown-timeout must not be negative, not %s", o.ShutdownTimeout)
+	}
+	ctx, stop := f.NotifyContext(cmd.Context())
+	defer stop()
+	// The metrics come first, for the clients to report to; the logger once
+	// the clients have loaded the credentials it must never show.
+	obs, err := newObserver(ctx, &o.observe, telemetry.ServiceWorker)
+	if err != nil {
+		return err
+	}
+	o.observer = obs.apiObserver()
+	cc, kc, err := o.clients()
+	if err != nil {
+		return err
+	}
+	if err := obs.start(ctx, f.IO.ErrOut, o.secrets); err != nil {
+		return err
+	}
+	defer obs.close()
+	so, err := obs.starterOptions(root.starterOptions())
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	s, err := starter.Dial(so)
+	if err != nil {
+		return withCode(exitOther, err)
+	}
+	defer s.Close()
+
+	log := obs.log
+	log.Info("worker starting", "task_queue", root.TaskQueue, "shutdown_timeout", o.ShutdownTimeout.String())
+	if cc != nil {
+		log.Info("cloud configured", "cloud", "crusoe", "endpoint", cc.BaseURL(), "project", orDefault(cc.ProjectID(), "(none: specs must name one)"))
+	} else {
+		log.Warn("cloud not configured: its workflows fail until CRUSOE_* is set", "cloud", "crusoe")
+	}
+	if kc != nil {
+		log.Info("cloud configured", "cloud", "kraftcloud", "endpoint", kc.BaseURL())
+	} else {
+		log.Warn("cloud not configured: its workflows fail until "+kraftcloud.EnvToken+" is set", "cloud", "kraftcloud")
+	}
+	if o.openVZ != nil {
+		log.Info("cloud configured", "cloud", "openvz", "endpoint", o.openVZ.BaseURL())
+	}
+	if o.cloudMC != nil {
+		log.Info("cloud configured", "cloud", "cloudmc", "endpoint", o.cloudMC.BaseURL(), "environment", o.cloudMC.ServiceCode()+"/"+o.cloudMC.Environment())
+	}
+	wo := obs.workerOptions(s.Client(), worker.Options{TaskQueue: root.TaskQueue, Crusoe: cc, KraftCloud: kc, OpenVZ: o.openVZ, CloudMC: o.cloudMC})
+	wo.Worker.WorkerStopTimeout = o.ShutdownTimeout
+	onReady := wo.OnReady
+	wo.OnReady = func(ready bool) {
+		if ready {
+			log.Info("worker polling: SIGTERM or Ctrl-C stops it", "task_queue", root.TaskQueue)
+		} else {
+			log.Info("worker stopping: no new work; running activities get the shutdown timeout to finish", "shutdown_timeout", o.ShutdownTimeout.String())
+		}
+		if onReady != nil {
+			onReady(ready)
+		}
+	}
+	if err := worker.Run(ctx, s.Client(), wo); err != nil {
+		return withCode(exitOther, err)
+	}
+	log.Info("worker stopped")
+	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/cloudflow/cloudflow/clients/apicall"
 )
 
 const (
@@ -40,6 +42,10 @@ type Client struct {
 	UserAgent  string
 	// Now is the clock of request signatures and Retry-After dates.
 	Now func() time.Time
+	// Routes names the API's calls for Observer; nil names each "<METHOD> other".
+	Routes *Routes
+	// Observer, when set, is told of every request Do sends.
+	Observer apicall.Observer
 }
 
 // NewClient is a Client named name with the defaults: its own HTTP client,
@@ -160,9 +166,12 @@ func (c *Client) NewRequest(ctx context.Context, method, relPath string, query u
 // returned, its body closed, for its status and headers. Any other answer
 // is handed to apiError, which reads it into the client's own error type,
 // and Do returns that error. A transport error names the method and path
-// but not the whole URL.
+// but not the whole URL. The Observer, if any, hears of the call once its
+// answer has been read.
 func (c *Client) Do(req *http.Request, out any, apiError func(*http.Response) error) (*http.Response, error) {
 	path := req.URL.EscapedPath()
+	start, status := time.Now(), 0
+	defer func() { c.observe(req, status, start) }()
 	resp, err := c.HTTPClient.Do(req)
 	if err != nil {
 		// url.Error repeats the method and full URL; keep only the cause.
@@ -173,6 +182,7 @@ func (c *Client) Do(req *http.Request, out any, apiError func(*http.Response) er
 		return nil, fmt.Errorf("%s: %s %s: %w", c.Name, req.Method, path, err)
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, apiError(resp)
