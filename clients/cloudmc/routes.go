@@ -22,7 +22,7 @@ func cloudMCRoutes() []string {
 			http.MethodDelete+" "+env+entity+"/{id}",
 		)
 	}
-	for _, op := range []string{InstanceOperationStart, InstanceOperationStop, InstanceOperationReboot} {
+	for _, op := range []string{InstanceOperationStart, InstanceOperationStop, InstanceOperationReboot, InstanceOperationChangeComputeOffering} {
 		t = append(t, http.MethodPost+" "+env+"instances/{id}?operation="+op)
 	}
 	for _, op := range []string{VolumeOperationAttach, VolumeOperationDetach} {
