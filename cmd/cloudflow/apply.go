@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -67,7 +66,7 @@ func newApplyCmd(f *factory, root *rootOptions) *cobra.Command {
 	fl.BoolVar(&opts.AutoApprove, "auto-approve", false, "apply without asking (destructive changes need --allow-destroy too)")
 	fl.BoolVar(&opts.AllowDestroy, "allow-destroy", false, "with --auto-approve, let the apply replace, delete or shrink")
 	opts.addIfBusy(fl)
-	opts.addWaitFlags(fl, 30*time.Minute)
+	opts.addStackWaitFlags(fl)
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }
@@ -290,7 +289,7 @@ func newDestroyCmd(f *factory, root *rootOptions) *cobra.Command {
 	fl.BoolVar(&opts.IncludeAdopted, "include-adopted", false, "delete what the stack adopted too (it existed before cloudflow took it over)")
 	opts.addProvider(fl)
 	opts.addIfBusy(fl)
-	opts.addWaitFlags(fl, 30*time.Minute)
+	opts.addStackWaitFlags(fl)
 	return cmd
 }
 

@@ -98,7 +98,8 @@ type fakeRunner struct {
 
 	progress []workflows.Progress // Watch reports these in turn
 	// progressOf answers Progress for one workflow ID (else: progress).
-	progressOf map[string]workflows.Progress
+	progressOf    map[string]workflows.Progress
+	progressCalls map[string]int
 	// stacks fakes the stack operations (stacks_test.go).
 	stacks   fakeStacks
 	block    bool // Watch waits for ctx to end
@@ -148,6 +149,12 @@ func (r *fakeRunner) WatchFleet(ctx context.Context, _, _ string, _ time.Duratio
 }
 
 func (r *fakeRunner) Progress(_ context.Context, id, _ string) (workflows.Progress, error) {
+	r.mu.Lock()
+	if r.progressCalls == nil {
+		r.progressCalls = map[string]int{}
+	}
+	r.progressCalls[id]++
+	r.mu.Unlock()
 	if p, ok := r.progressOf[id]; ok {
 		return p, nil
 	}

@@ -150,12 +150,19 @@ func newRootCmd(f *factory) *cobra.Command {
 			cloud API call is one activity, asynchronous operations are waited out
 			durably, and what a failed run made is undone.
 
+			A spec becomes a stack that cloudflow owns: 'plan' shows what an apply
+			would change, 'apply' makes it so (asking first), 'destroy' deletes
+			only what the stack created, 'stacks' lists and shows them with their
+			drift and outputs.
+
 			Start everything locally with 'cloudflow dev', then in another shell:
 			  cloudflow vm provision -f examples/crusoe-vm.yaml --wait`),
 		Example: examples(`
 			$ cloudflow dev
 			$ cloudflow vm provision -f examples/crusoe-vm.yaml --wait
-			$ cloudflow runs list
+			$ cloudflow plan -f examples/crusoe-vm.yaml
+			$ cloudflow stacks list
+			$ cloudflow output demo-vm sshDestination
 			$ cloudflow vm deprovision -f examples/crusoe-vm.yaml --wait`),
 		SilenceUsage:  true,
 		SilenceErrors: true,

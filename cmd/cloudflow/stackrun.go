@@ -89,6 +89,15 @@ func (b *ifBusyFlag) validateIfBusy() error {
 	return usageErrorf("--if-busy %q: want wait (wait for the operation holding the stack) or fail (exit 5 at once)", b.IfBusy)
 }
 
+// addStackWaitFlags adds the wait flags (see addWaitFlags) in the words of
+// a stack operation.
+func (w *waitFlags) addStackWaitFlags(fl *pflag.FlagSet) {
+	w.addWaitFlags(fl, 30*time.Minute)
+	fl.Lookup("wait").Usage = "wait for the operation to finish, showing progress"
+	fl.Lookup("json").Usage = "print the StackOperationResult as JSON (with --wait: at the end)"
+	fl.Lookup("timeout").Usage = "with --wait, how long to wait before giving up (the operation goes on)"
+}
+
 // stackName is a command's NAME argument with --provider: which stack.
 type stackName struct {
 	Provider string

@@ -252,7 +252,7 @@ func newStacksApproveCmd(f *factory, root *rootOptions) *cobra.Command {
 	opts.addProvider(fl)
 	fl.StringVar(&opts.PlanID, "plan", "", "the saved plan's `ID` (e.g. plan-4): refuse if another is saved")
 	opts.addIfBusy(fl)
-	opts.addWaitFlags(fl, 30*time.Minute)
+	opts.addStackWaitFlags(fl)
 	return cmd
 }
 

@@ -44,16 +44,29 @@ type fakeOp struct {
 	err     error
 	sendErr error
 	block   bool
+	// until, when set, holds Get back until it holds (as a run that
+	// ends only after the CLI has seen its progress).
+	until func() bool
 }
 
 func (o *fakeOp) ID() string { return o.id }
 
 func (o *fakeOp) Get(ctx context.Context) (workflows.StackOperationResult, error) {
-	if o.block {
-		<-ctx.Done()
-		return workflows.StackOperationResult{}, ctx.Err()
+	for o.block || (o.until != nil && !o.until()) {
+		select {
+		case <-ctx.Done():
+			return workflows.StackOperationResult{}, ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
 	}
 	return o.res, o.err
+}
+
+// queried counts the progress queries of a workflow ID.
+func (r *fakeRunner) queried(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.progressCalls[id]
 }
 
 func (r *fakeRunner) op(kind string, res workflows.StackOperationResult, err error) *fakeOp {

@@ -120,7 +120,7 @@ func (o *vmOptions) addFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVarP(&o.File, "file", "f", "", "the `spec` file, YAML or JSON (- reads standard input)")
 	o.addIfBusy(fl)
-	o.addWaitFlags(fl, 30*time.Minute)
+	o.addStackWaitFlags(fl)
 	_ = cmd.MarkFlagRequired("file")
 }
 
