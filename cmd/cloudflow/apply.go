@@ -96,7 +96,7 @@ func (o *applyOptions) run(cmd *cobra.Command, _ []string) error {
 	defer r.Close()
 	req := workflows.StackApplyRequest{Spec: sp, AllowDestroy: o.AllowDestroy, IfBusy: o.IfBusy}
 	w := opWait{waitSettings: o.waitSettings(), Follow: o.Wait}
-	hint := "Apply it with --allow-destroy too, or save it for review: cloudflow plan -f SPEC --save"
+	hint := fmt.Sprintf("Apply it with --allow-destroy too, or save it for review: cloudflow plan -f %s --save", specArg(sp.Source))
 	if ask {
 		plan, err := o.showPlan(cmd, r, sp)
 		if err != nil {

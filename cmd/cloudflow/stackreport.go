@@ -175,14 +175,10 @@ func printOpResult(w io.Writer, ref starter.StackRef, res workflows.StackOperati
 		}
 		writeDone(w, done, res.State)
 	}
-	if destroy && !failed && res.Plan != nil {
-		var kept []workflows.PlanChange
-		for _, c := range res.Plan.Changes {
-			if c.Action == workflows.ActionRelease {
-				kept = append(kept, c)
-			}
-		}
-		if len(kept) == 0 && len(done) == 0 {
+	if destroy && !failed && len(done) == 0 {
+		if res.Plan == nil {
+			fmt.Fprintln(w, "  Nothing to delete: an earlier destroy, which this one waited for, did it.")
+		} else {
 			fmt.Fprintln(w, "  The stack held nothing.")
 		}
 	}

@@ -89,7 +89,7 @@ func newStacksListCmd(f *factory, root *rootOptions) *cobra.Command {
 				if !s.Since.IsZero() {
 					since = s.Since.Local().Format(time.DateTime)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Provider, s.Name, dash(s.Status), dash(strings.Join(s.Resources, ",")), since)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Provider, s.Name, dash(s.Status), dash(strings.Join(slices.Compact(slices.Clone(s.Resources)), ",")), since)
 			}
 			return tw.Flush()
 		},

@@ -241,7 +241,7 @@ func TestAutoApproveRefusesDestructiveChanges(t *testing.T) {
 	assert.Regexp(t, `-/\+ replace\s+disk/demo-vm-scratch\s+disk-2\s+DESTRUCTIVE`, out)
 	assert.Regexp(t, `  - delete\s+firewall-rule/demo-vm-old\s+fw-0\s+DESTRUCTIVE`, out)
 	assert.NotContains(t, out, "disk/demo-vm-data", "only the destructive changes are listed")
-	assert.Contains(t, out, "Apply it with --allow-destroy too, or save it for review: cloudflow plan -f SPEC --save")
+	assert.Contains(t, out, "Apply it with --allow-destroy too, or save it for review: cloudflow plan -f "+exampleSpec+" --save")
 	assert.Contains(t, c.errOut.String(), "error: stack crusoe/demo-vm refused the operation; nothing changed")
 
 	c = newCLI(t)
