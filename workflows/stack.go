@@ -317,6 +317,18 @@ func (s *stack) setStatus(ctx workflow.Context, status string) {
 	}
 }
 
+// failed is what an operation that changes the cloud answers: its result,
+// and its error, whose details hold that result when the apply or destroy
+// failed part way (ErrTypeStackApplyFailed): an update that fails answers
+// its error alone.
+func (s *stack) failed(res StackOperationResult, err error) (StackOperationResult, error) {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.Type() == ErrTypeStackApplyFailed {
+		err = temporal.NewNonRetryableApplicationError(app.Message(), ErrTypeStackApplyFailed, errors.Unwrap(app), res)
+	}
+	return res, err
+}
+
 // result is what an operation answers.
 func (s *stack) result(op *StackOperation, plan *StackPlan, apply *ApplyStackResult) StackOperationResult {
 	return StackOperationResult{Operation: *op, Plan: plan, Apply: apply, State: s.state}
@@ -363,7 +375,7 @@ func (s *stack) apply(ctx workflow.Context, r StackApplyRequest) (StackOperation
 		res, err = s.run(ctx, op, p, false)
 	}
 	s.end(ctx, op, err)
-	return s.result(op, &p, res), err
+	return s.failed(s.result(op, &p, res), err)
 }
 
 func (s *stack) approve(ctx workflow.Context, r StackApproveRequest) (StackOperationResult, error) {
@@ -391,7 +403,7 @@ func (s *stack) approve(ctx workflow.Context, r StackApproveRequest) (StackOpera
 		res, err = s.run(ctx, op, saved, false)
 	}
 	s.end(ctx, op, err)
-	return s.result(op, &saved, res), err
+	return s.failed(s.result(op, &saved, res), err)
 }
 
 func (s *stack) discard(ctx workflow.Context, r StackApproveRequest) (StackOperationResult, error) {
@@ -425,7 +437,7 @@ func (s *stack) destroy(ctx workflow.Context, r StackDestroyRequest) (StackOpera
 		s.ended = true
 	}
 	s.end(ctx, op, err)
-	return s.result(op, &p, res), err
+	return s.failed(s.result(op, &p, res), err)
 }
 
 func (s *stack) refresh(ctx workflow.Context, r StackRefreshRequest) (StackOperationResult, error) {

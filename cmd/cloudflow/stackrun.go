@@ -258,11 +258,22 @@ func awaitOp(cmd *cobra.Command, f *factory, r runner, ref starter.StackRef, op 
 		res workflows.StackOperationResult
 		err error
 	}
+	// The polls end when the operation does: a query the server holds back
+	// (it may, while the stack is between tasks) must not hold the result.
+	pollCtx, stopPolls := context.WithCancel(ctx)
+	defer stopPolls()
 	done := make(chan ended, 1)
 	go func() {
 		res, err := op.Get(ctx)
 		done <- ended{res, err}
+		stopPolls()
 	}()
+	queryTimeout := max(2*w.Interval, 2*time.Second)
+	query := func(fn func(ctx context.Context) error) error {
+		qctx, cancel := context.WithTimeout(pollCtx, queryTimeout)
+		defer cancel()
+		return fn(qctx)
+	}
 
 	var (
 		view      progressView
@@ -304,7 +315,8 @@ func awaitOp(cmd *cobra.Command, f *factory, r runner, ref starter.StackRef, op 
 		default:
 		}
 		if run == "" {
-			if st, err := r.StackState(ctx, ref); err == nil {
+			var st workflows.StackState
+			if err := query(func(ctx context.Context) (err error) { st, err = r.StackState(ctx, ref); return err }); err == nil {
 				state = st
 				switch o := st.Operation; {
 				case o != nil && o.UpdateID == op.ID() && o.Run != "":
@@ -321,9 +333,14 @@ func awaitOp(cmd *cobra.Command, f *factory, r runner, ref starter.StackRef, op 
 			}
 		}
 		if run != "" {
-			if p, err := r.Progress(ctx, run, ""); err == nil {
+			var p workflows.Progress
+			if err := query(func(ctx context.Context) (err error) { p, err = r.Progress(ctx, run, ""); return err }); err == nil {
 				if step, ok := provisionStep(p.Steps); ok && step.State != workflows.StepPending && !childDone {
-					if cp, err := r.Progress(ctx, run+"-"+provisionWorkflow(ref.Provider), ""); err == nil {
+					var cp workflows.Progress
+					if err := query(func(ctx context.Context) (err error) {
+						cp, err = r.Progress(ctx, run+"-"+provisionWorkflow(ref.Provider), "")
+						return err
+					}); err == nil {
 						child = &cp
 						childDone = cp.Phase == workflows.PhaseCompleted || cp.Phase == workflows.PhaseFailed
 					}

@@ -22,6 +22,9 @@ type fakeStacks struct {
 	// states are what StackState answers, in turn; the last one repeats.
 	states   []workflows.StackState
 	stateErr error
+	// stateHeld holds StackState queries until their context ends, as the
+	// server may hold a query while the stack is between tasks.
+	stateHeld bool
 	// found are the stacks FindStack knows.
 	found      []starter.StackRef
 	list       []starter.StackSummary
@@ -147,7 +150,11 @@ func (r *fakeRunner) SetStackSettings(_ context.Context, ref starter.StackRef, s
 	return workflows.StackState{Provider: ref.Provider, Name: ref.Name, Settings: settings}, nil
 }
 
-func (r *fakeRunner) StackState(_ context.Context, ref starter.StackRef) (workflows.StackState, error) {
+func (r *fakeRunner) StackState(ctx context.Context, ref starter.StackRef) (workflows.StackState, error) {
+	if r.stacks.stateHeld {
+		<-ctx.Done()
+		return workflows.StackState{}, ctx.Err()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stacks.stateErr != nil {

@@ -327,6 +327,21 @@ func TestApplyWaitStopsWaitingWithExitThree(t *testing.T) {
 	assert.Contains(t, c.errOut.String(), "cloudflow stacks show demo-vm --provider crusoe")
 }
 
+// A state query the server holds back does not hold the result: the
+// operation's end ends the wait. Before, the CLI sat in the held query
+// until it timed out (10 s against the dev server, here the --timeout).
+func TestApplyEndsWhenTheOperationDoesThoughAQueryIsHeld(t *testing.T) {
+	c := newCLI(t)
+	began := time.Now()
+	c.fake.op(workflows.StackUpdateApply, appliedResult(changedPlan(t, false)), nil).until = func() bool {
+		return time.Since(began) > 100*time.Millisecond
+	}
+	c.fake.stacks.stateHeld = true
+	require.Equal(t, exitOK, c.run("vm", "provision", "-f", exampleSpec, "--wait", "--timeout", "30s", "--poll-interval", "10ms"), c.errOut.String())
+	assert.Less(t, time.Since(began), 10*time.Second)
+	assert.Contains(t, c.out.String(), "Applied plan-2")
+}
+
 // A failed apply says what it did, what failed, what was undone and what
 // is left, by name and ID.
 func TestApplyFailureSaysWhatIsLeft(t *testing.T) {
