@@ -120,21 +120,11 @@ func (o *applyOptions) run(cmd *cobra.Command, _ []string) error {
 
 // showPlan makes and prints the plan an apply asks about.
 func (o *applyOptions) showPlan(cmd *cobra.Command, r runner, sp workflows.StackSpec) (workflows.StackPlan, error) {
-	ctx, cancel := sendWait(cmd, o.f)
-	defer cancel()
-	ref := refOf(sp)
-	op, err := r.PlanStack(ctx, workflows.StackPlanRequest{Spec: sp, IfBusy: o.IfBusy})
+	res, err := stackPlan(cmd, o.f, r, workflows.StackPlanRequest{Spec: sp, IfBusy: o.IfBusy})
 	if err != nil {
-		return workflows.StackPlan{}, stackErr(err)
+		return workflows.StackPlan{}, err
 	}
-	res, err := getOp(ctx, o.f, ref, op)
-	if err != nil {
-		return workflows.StackPlan{}, stackErr(err)
-	}
-	if res.Plan == nil {
-		return workflows.StackPlan{}, withCode(exitOther, fmt.Errorf("stack %s answered no plan", ref))
-	}
-	writePlan(o.f.IO.Out, ref, *res.Plan)
+	writePlan(o.f.IO.Out, refOf(sp), *res.Plan)
 	return *res.Plan, nil
 }
 
@@ -330,12 +320,7 @@ func (o *destroyOptions) run(cmd *cobra.Command, args []string) error {
 // and reports it: destroy, and the commands users know (vm deprovision,
 // instances undeploy, container delete).
 func destroyAndReport(cmd *cobra.Command, f *factory, root *rootOptions, name, provider string, req workflows.StackDestroyRequest, w opWait) error {
-	r, err := root.dial(f)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	ref, err := (&stackName{Provider: provider}).find(cmd.Context(), r, name)
+	r, ref, err := (&stackName{Provider: provider}).open(cmd, f, root, name)
 	if err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) && ee.code == exitNotFound {
@@ -343,6 +328,7 @@ func destroyAndReport(cmd *cobra.Command, f *factory, root *rootOptions, name, p
 		}
 		return err
 	}
+	defer r.Close()
 	op, err := r.DestroyStack(cmd.Context(), ref, req)
 	if err != nil {
 		return stackErr(err)

@@ -48,21 +48,14 @@ func newOutputCmd(f *factory, root *rootOptions) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := opts.validateProvider(); err != nil {
-				return err
-			}
-			r, err := root.dial(f)
+			r, ref, err := opts.open(cmd, f, root, args[0])
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			ref, err := opts.find(cmd.Context(), r, args[0])
+			st, err := stateOf(cmd.Context(), r, ref)
 			if err != nil {
 				return err
-			}
-			st, err := r.StackState(cmd.Context(), ref)
-			if err != nil {
-				return stackErr(err)
 			}
 			rows := outputRows(st.Resources)
 			if len(args) == 1 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -76,19 +77,10 @@ func (o *planOptions) run(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	defer r.Close()
-	ctx, cancel := sendWait(cmd, o.f)
-	defer cancel()
 	ref := refOf(sp)
-	op, err := r.PlanStack(ctx, workflows.StackPlanRequest{Spec: sp, Save: o.Save, IfBusy: o.IfBusy})
+	res, err := stackPlan(cmd, o.f, r, workflows.StackPlanRequest{Spec: sp, Save: o.Save, IfBusy: o.IfBusy})
 	if err != nil {
-		return stackErr(err)
-	}
-	res, err := getOp(ctx, o.f, ref, op)
-	if err != nil {
-		return stackErr(err)
-	}
-	if res.Plan == nil {
-		return withCode(exitOther, fmt.Errorf("stack %s answered no plan", ref))
+		return err
 	}
 	out := o.f.IO.Out
 	if o.JSON {
@@ -109,4 +101,15 @@ func (o *planOptions) run(cmd *cobra.Command, _ []string) error {
 		return &exitError{code: exitChangesPending}
 	}
 	return nil
+}
+
+// stackPlan asks the spec's stack for a plan (starting the stack if there is
+// none) and waits for it.
+func stackPlan(cmd *cobra.Command, f *factory, r runner, req workflows.StackPlanRequest) (workflows.StackOperationResult, error) {
+	ref := refOf(req.Spec)
+	res, err := runOp(cmd, f, ref, func(ctx context.Context) (stackOp, error) { return r.PlanStack(ctx, req) })
+	if err == nil && res.Plan == nil {
+		err = withCode(exitOther, fmt.Errorf("stack %s answered no plan", ref))
+	}
+	return res, err
 }

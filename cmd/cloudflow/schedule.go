@@ -238,32 +238,24 @@ func newScheduleListCmd(f *factory, root *rootOptions) *cobra.Command {
 			if err != nil {
 				return scheduleErr(err)
 			}
-			if jsonOut {
-				if list == nil {
-					list = []starter.ScheduleInfo{}
+			return printList(f, jsonOut, list, "No schedules.", func(w io.Writer) {
+				tw := newTable(w)
+				fmt.Fprintln(tw, "NAME\tWORKFLOW\tWHEN\tSTATE\tNEXT RUN\tLAST RUN")
+				for _, s := range list {
+					state, next, last := "active", "-", "-"
+					if s.Paused {
+						state = "paused"
+					}
+					if len(s.Next) > 0 {
+						next = s.Next[0].Local().Format(time.DateTime)
+					}
+					if n := len(s.Recent); n > 0 {
+						last = s.Recent[n-1].StartedAt.Local().Format(time.DateTime)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, dash(s.Workflow), dash(s.When), state, next, last)
 				}
-				return printJSON(f.IO.Out, list)
-			}
-			if len(list) == 0 {
-				fmt.Fprintln(f.IO.ErrOut, "No schedules.")
-				return nil
-			}
-			tw := newTable(f.IO.Out)
-			fmt.Fprintln(tw, "NAME\tWORKFLOW\tWHEN\tSTATE\tNEXT RUN\tLAST RUN")
-			for _, s := range list {
-				state, next, last := "active", "-", "-"
-				if s.Paused {
-					state = "paused"
-				}
-				if len(s.Next) > 0 {
-					next = s.Next[0].Local().Format(time.DateTime)
-				}
-				if n := len(s.Recent); n > 0 {
-					last = s.Recent[n-1].StartedAt.Local().Format(time.DateTime)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, dash(s.Workflow), dash(s.When), state, next, last)
-			}
-			return tw.Flush()
+				_ = tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")

@@ -261,13 +261,7 @@ func printFailures(w io.Writer, ref starter.StackRef, res workflows.StackOperati
 			fmt.Fprintf(w, "  undone: %s\n", strings.Join(undone, ", "))
 		}
 		if len(left) > 0 {
-			fmt.Fprintln(w, "\nCould NOT be undone; these may still exist and cost money:")
-			tw := newTable(w)
-			fmt.Fprintln(tw, "  KIND\tNAME\tID\tERROR")
-			for _, u := range left {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", u.Kind, u.Name, dash(u.ID), oneLine(u.Error))
-			}
-			_ = tw.Flush()
+			writeLeftovers(w, left, nil)
 		}
 	}
 	verb := "apply the spec again to finish, or destroy it"

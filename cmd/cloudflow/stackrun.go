@@ -128,6 +128,30 @@ func (n *stackName) find(ctx context.Context, r runner, name string) (starter.St
 	return ref, nil
 }
 
+// open checks --provider, connects to Temporal and finds the stack of
+// name (none: exit 6). The caller closes the runner.
+func (n *stackName) open(cmd *cobra.Command, f *factory, root *rootOptions, name string) (runner, starter.StackRef, error) {
+	if err := n.validateProvider(); err != nil {
+		return nil, starter.StackRef{}, err
+	}
+	r, err := root.dial(f)
+	if err != nil {
+		return nil, starter.StackRef{}, err
+	}
+	ref, err := n.find(cmd.Context(), r, name)
+	if err != nil {
+		r.Close()
+		return nil, ref, err
+	}
+	return r, ref, nil
+}
+
+// stateOf asks the stack for its state; an error carries its exit code.
+func stateOf(ctx context.Context, r runner, ref starter.StackRef) (workflows.StackState, error) {
+	st, err := r.StackState(ctx, ref)
+	return st, stackErr(err)
+}
+
 // loadStackSpec reads and checks a spec of any provider; a problem is bad
 // usage (exit 2), every one listed, and nothing is started.
 func loadStackSpec(stdin io.Reader, path string) (workflows.StackSpec, error) {
@@ -459,19 +483,20 @@ func stillApplying(f *factory, ref starter.StackRef, run string, timeout time.Du
 	return &exitError{code: exitPending}
 }
 
-// sendWait is the context of a plain operation (plan, discard, refresh):
-// Ctrl-C stops waiting for it.
-func sendWait(cmd *cobra.Command, f *factory) (context.Context, context.CancelFunc) {
-	return f.NotifyContext(cmd.Context())
-}
-
-// getOp waits for an operation that does not change the cloud; Ctrl-C
-// stops waiting (exit 3).
-func getOp(ctx context.Context, f *factory, ref starter.StackRef, op stackOp) (workflows.StackOperationResult, error) {
+// runOp sends an operation that changes nothing in the cloud (plan,
+// discard, refresh) and waits for its result; Ctrl-C stops waiting (exit
+// 3). An error carries its exit code.
+func runOp(cmd *cobra.Command, f *factory, ref starter.StackRef, send func(ctx context.Context) (stackOp, error)) (workflows.StackOperationResult, error) {
+	ctx, cancel := f.NotifyContext(cmd.Context())
+	defer cancel()
+	op, err := send(ctx)
+	if err != nil {
+		return workflows.StackOperationResult{}, stackErr(err)
+	}
 	res, err := op.Get(ctx)
 	if err != nil && ctx.Err() != nil {
 		fmt.Fprintf(f.IO.ErrOut, "error: stopped waiting; the operation goes on in stack %s\n  see the stack: cloudflow stacks show %s --provider %s\n", ref, ref.Name, ref.Provider)
 		return res, &exitError{code: exitPending}
 	}
-	return res, err
+	return res, stackErr(err)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -72,26 +73,18 @@ func newStacksListCmd(f *factory, root *rootOptions) *cobra.Command {
 			if err != nil {
 				return withCode(exitOther, err)
 			}
-			if opts.JSON {
-				if list == nil {
-					list = []starter.StackSummary{}
+			return printList(f, opts.JSON, list, "No stacks found.", func(w io.Writer) {
+				tw := newTable(w)
+				fmt.Fprintln(tw, "PROVIDER\tNAME\tSTATUS\tRESOURCES\tSINCE")
+				for _, s := range list {
+					since := "-"
+					if !s.Since.IsZero() {
+						since = s.Since.Local().Format(time.DateTime)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Provider, s.Name, dash(s.Status), dash(strings.Join(slices.Compact(slices.Clone(s.Resources)), ",")), since)
 				}
-				return printJSON(f.IO.Out, list)
-			}
-			if len(list) == 0 {
-				fmt.Fprintln(f.IO.ErrOut, "No stacks found.")
-				return nil
-			}
-			tw := newTable(f.IO.Out)
-			fmt.Fprintln(tw, "PROVIDER\tNAME\tSTATUS\tRESOURCES\tSINCE")
-			for _, s := range list {
-				since := "-"
-				if !s.Since.IsZero() {
-					since = s.Since.Local().Format(time.DateTime)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Provider, s.Name, dash(s.Status), dash(strings.Join(slices.Compact(slices.Clone(s.Resources)), ",")), since)
-			}
-			return tw.Flush()
+				_ = tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().StringVar(&opts.Status, "status", "", "only stacks in this `status`: "+strings.Join(stackStatuses, ", "))
@@ -130,21 +123,14 @@ func newStacksShowCmd(f *factory, root *rootOptions) *cobra.Command {
 			default:
 				return usageErrorf("-o %q: want text, json or yaml", opts.Output)
 			}
-			if err := opts.validateProvider(); err != nil {
-				return err
-			}
-			r, err := root.dial(f)
+			r, ref, err := opts.open(cmd, f, root, args[0])
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			ref, err := opts.find(cmd.Context(), r, args[0])
+			st, err := stateOf(cmd.Context(), r, ref)
 			if err != nil {
 				return err
-			}
-			st, err := r.StackState(cmd.Context(), ref)
-			if err != nil {
-				return stackErr(err)
 			}
 			switch opts.Output {
 			case "json":
@@ -224,18 +210,11 @@ func newStacksApproveCmd(f *factory, root *rootOptions) *cobra.Command {
 			if err := opts.validateIfBusy(); err != nil {
 				return err
 			}
-			if err := opts.validateProvider(); err != nil {
-				return err
-			}
-			r, err := root.dial(f)
+			r, ref, err := savedPlanOf(cmd, f, root, &opts.stackName, args[0], opts.PlanID)
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			ref, err := savedPlanOf(cmd, r, &opts.stackName, args[0], opts.PlanID)
-			if err != nil {
-				return err
-			}
 			op, err := r.ApproveStack(cmd.Context(), ref, workflows.StackApproveRequest{PlanID: opts.PlanID, IfBusy: opts.IfBusy})
 			if err != nil {
 				return stackErr(err)
@@ -258,22 +237,25 @@ func newStacksApproveCmd(f *factory, root *rootOptions) *cobra.Command {
 
 // savedPlanOf finds the stack of name and checks it has a saved plan (of
 // planID, when given): without one there is nothing to act on (exit 6).
-func savedPlanOf(cmd *cobra.Command, r runner, n *stackName, name, planID string) (starter.StackRef, error) {
-	ref, err := n.find(cmd.Context(), r, name)
+// The caller closes the runner.
+func savedPlanOf(cmd *cobra.Command, f *factory, root *rootOptions, n *stackName, name, planID string) (runner, starter.StackRef, error) {
+	r, ref, err := n.open(cmd, f, root, name)
 	if err != nil {
-		return ref, err
+		return nil, ref, err
 	}
-	st, err := r.StackState(cmd.Context(), ref)
-	if err != nil {
-		return ref, stackErr(err)
-	}
+	st, err := stateOf(cmd.Context(), r, ref)
 	switch p := st.PendingPlan; {
+	case err != nil:
 	case p == nil:
-		return ref, withCode(exitNotFound, fmt.Errorf("stack %s has no saved plan; nothing changed. Save one with: cloudflow plan -f SPEC --save", ref))
+		err = withCode(exitNotFound, fmt.Errorf("stack %s has no saved plan; nothing changed. Save one with: cloudflow plan -f SPEC --save", ref))
 	case planID != "" && planID != p.ID:
-		return ref, withCode(exitNotFound, fmt.Errorf("stack %s has no plan %s: the saved plan is %s; nothing changed (see it with: cloudflow stacks show %s --provider %s)", ref, planID, p.ID, ref.Name, ref.Provider))
+		err = withCode(exitNotFound, fmt.Errorf("stack %s has no plan %s: the saved plan is %s; nothing changed (see it with: cloudflow stacks show %s --provider %s)", ref, planID, p.ID, ref.Name, ref.Provider))
 	}
-	return ref, nil
+	if err != nil {
+		r.Close()
+		return nil, ref, err
+	}
+	return r, ref, nil
 }
 
 type discardOptions struct {
@@ -297,27 +279,16 @@ func newStacksDiscardCmd(f *factory, root *rootOptions) *cobra.Command {
 			$ cloudflow stacks discard demo-vm`),
 		Args: exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := opts.validateProvider(); err != nil {
-				return err
-			}
-			r, err := root.dial(f)
+			r, ref, err := savedPlanOf(cmd, f, root, &opts.stackName, args[0], opts.PlanID)
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			ref, err := savedPlanOf(cmd, r, &opts.stackName, args[0], opts.PlanID)
+			res, err := runOp(cmd, f, ref, func(ctx context.Context) (stackOp, error) {
+				return r.DiscardStackPlan(ctx, ref, workflows.StackApproveRequest{PlanID: opts.PlanID})
+			})
 			if err != nil {
 				return err
-			}
-			ctx, cancel := sendWait(cmd, f)
-			defer cancel()
-			op, err := r.DiscardStackPlan(ctx, ref, workflows.StackApproveRequest{PlanID: opts.PlanID})
-			if err != nil {
-				return stackErr(err)
-			}
-			res, err := getOp(ctx, f, ref, op)
-			if err != nil {
-				return stackErr(err)
 			}
 			if opts.JSON {
 				return printJSON(f.IO.Out, res)
@@ -363,27 +334,16 @@ func newStacksRefreshCmd(f *factory, root *rootOptions) *cobra.Command {
 			if err := opts.validateIfBusy(); err != nil {
 				return err
 			}
-			if err := opts.validateProvider(); err != nil {
-				return err
-			}
-			r, err := root.dial(f)
+			r, ref, err := opts.open(cmd, f, root, args[0])
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			ref, err := opts.find(cmd.Context(), r, args[0])
+			res, err := runOp(cmd, f, ref, func(ctx context.Context) (stackOp, error) {
+				return r.RefreshStack(ctx, ref, workflows.StackRefreshRequest{IfBusy: opts.IfBusy})
+			})
 			if err != nil {
 				return err
-			}
-			ctx, cancel := sendWait(cmd, f)
-			defer cancel()
-			op, err := r.RefreshStack(ctx, ref, workflows.StackRefreshRequest{IfBusy: opts.IfBusy})
-			if err != nil {
-				return stackErr(err)
-			}
-			res, err := getOp(ctx, f, ref, op)
-			if err != nil {
-				return stackErr(err)
 			}
 			st := res.State
 			switch {
@@ -457,21 +417,14 @@ func newStacksSetCmd(f *factory, root *rootOptions) *cobra.Command {
 			case interval && opts.RefreshInterval < workflows.MinStackRefresh:
 				return usageErrorf("--refresh-interval %s is too short: at least %s, e.g. 10m", opts.RefreshInterval, workflows.MinStackRefresh)
 			}
-			if err := opts.validateProvider(); err != nil {
-				return err
-			}
-			r, err := root.dial(f)
+			r, ref, err := opts.open(cmd, f, root, args[0])
 			if err != nil {
 				return err
 			}
 			defer r.Close()
-			ref, err := opts.find(cmd.Context(), r, args[0])
+			st, err := stateOf(cmd.Context(), r, ref)
 			if err != nil {
 				return err
-			}
-			st, err := r.StackState(cmd.Context(), ref)
-			if err != nil {
-				return stackErr(err)
 			}
 			settings := st.Settings
 			if interval {
