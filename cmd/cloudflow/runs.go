@@ -367,6 +367,7 @@ var reports = map[string]report{
 	workflows.DeprovisionInstanceWorkflowName: deletionReport[workflows.DeprovisionInstanceResult](),
 	workflows.CreateContainerWorkflowName:     reportOf(func(r *workflows.CreateContainerResult) []workflows.Step { return r.Steps }, printContainerSummary),
 	workflows.DeleteContainerWorkflowName:     deletionReport[workflows.DeleteContainerResult](),
+	workflows.ApplyStackWorkflowName:          reportOf(func(r *workflows.ApplyStackResult) []workflows.Step { return r.Steps }, printApplyStackSummary),
 }
 
 // newResult returns a pointer to the result type of a workflow.

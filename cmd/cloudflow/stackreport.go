@@ -236,14 +236,8 @@ func printFailures(w io.Writer, ref starter.StackRef, res workflows.StackOperati
 	if res.Apply != nil {
 		failures, undone, left = res.Apply.Failed, res.Apply.Undone, res.Apply.NotUndone
 	}
-	if len(failures) > 0 {
-		fmt.Fprintln(w, "\nFailed:")
-		tw := newTable(w)
-		for _, f := range failures {
-			fmt.Fprintf(tw, "  %s\t%s\n", f.Key, oneLine(f.Error))
-		}
-		_ = tw.Flush()
-	} else if res.Operation.Error != "" {
+	writeFailed(w, failures)
+	if len(failures) == 0 && res.Operation.Error != "" {
 		fmt.Fprintf(w, "  error: %s\n", oneLine(res.Operation.Error))
 	}
 	if child != nil && child.Err != nil {
@@ -257,12 +251,7 @@ func printFailures(w io.Writer, ref starter.StackRef, res workflows.StackOperati
 		}
 		printFailureReport(w, child.Run, child.Err, failedStep, steps, undone, left)
 	} else {
-		if len(undone) > 0 {
-			fmt.Fprintf(w, "  undone: %s\n", strings.Join(undone, ", "))
-		}
-		if len(left) > 0 {
-			writeLeftovers(w, left, nil)
-		}
+		writeUndone(w, undone, left, nil)
 	}
 	verb := "apply the spec again to finish, or destroy it"
 	if res.Operation.Kind == workflows.StackUpdateDestroy {
@@ -384,5 +373,51 @@ func writeStackState(w io.Writer, st workflows.StackState, now time.Time) {
 		writeChanges(w, p.Changes, "")
 		fmt.Fprintf(w, "  approve it: cloudflow stacks approve %s --provider %s --plan %s\n", st.Name, st.Provider, p.ID)
 		fmt.Fprintf(w, "  discard it: cloudflow stacks discard %s --provider %s\n", st.Name, st.Provider)
+	}
+}
+
+// printApplyStackSummary says what an ApplyStack run (a stack's apply or
+// destroy, followed with `runs watch`) did: the changes made and, when it
+// failed, what failed, what was undone and what is left.
+func printApplyStackSummary(w io.Writer, run starter.Run, res *workflows.ApplyStackResult, runErr *starter.RunError) {
+	if runErr != nil {
+		fmt.Fprintf(w, "\n%s %s %s.\n", run.Workflow, run.WorkflowID, runOutcome(runErr))
+	} else {
+		fmt.Fprintf(w, "\n%s %s completed.\n", run.Workflow, run.WorkflowID)
+	}
+	st := workflows.StackState{Resources: res.Resources}
+	if len(res.Done) > 0 {
+		fmt.Fprintln(w)
+		writeDone(w, res.Done, st)
+	}
+	if runErr == nil {
+		writeOutputs(w, res.Resources)
+		return
+	}
+	writeFailed(w, res.Failed)
+	writeUndone(w, res.Undone, res.NotUndone, res.Steps)
+}
+
+// writeFailed lists the changes that failed, with why.
+func writeFailed(w io.Writer, failures []workflows.PlanFailure) {
+	if len(failures) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nFailed:")
+	tw := newTable(w)
+	for _, f := range failures {
+		fmt.Fprintf(tw, "  %s\t%s\n", f.Key, oneLine(f.Error))
+	}
+	_ = tw.Flush()
+}
+
+// writeUndone says what a failed run undid and, by name and ID, what it
+// could not.
+func writeUndone(w io.Writer, undone []string, left []workflows.UndoFailure, steps []workflows.Step) {
+	if len(undone) > 0 {
+		fmt.Fprintf(w, "  undone: %s\n", strings.Join(undone, ", "))
+	}
+	if len(left) > 0 {
+		writeLeftovers(w, left, steps)
 	}
 }

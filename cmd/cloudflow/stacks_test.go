@@ -688,3 +688,28 @@ func TestStackTemporalErrorsExitFour(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// `runs watch` of a stack's ApplyStack run (what apply names without
+// --wait) says what it did, not raw JSON.
+func TestRunsWatchOfAnApply(t *testing.T) {
+	c := newCLI(t)
+	c.fake.info = starter.RunInfo{WorkflowID: demoRun, RunID: "r", Type: workflows.ApplyStackWorkflowName, Status: "Completed"}
+	c.fake.result = *appliedResult(changedPlan(t, false)).Apply
+	require.Equal(t, exitOK, c.run("runs", "watch", demoRun), c.errOut.String())
+	out := c.out.String()
+	assert.Contains(t, out, "ApplyStack "+demoRun+" completed.")
+	assert.Regexp(t, `~ updated\s+disk/demo-vm-data\s+disk-1\s+size 10GiB → 50GiB`, out)
+	assert.Regexp(t, `vm/demo-vm\s+sshDestination\s+ubuntu@203.0.113.7`, out)
+
+	failed := workflows.ApplyStackResult{
+		Failed:    []workflows.PlanFailure{{Key: "disk/demo-vm-data", Error: "resize: 409"}},
+		NotUndone: []workflows.UndoFailure{{Kind: "disk", Name: "demo-vm-new", ID: "disk-9", Error: "delete disk: 500"}},
+	}
+	c = newCLI(t)
+	c.fake.info = starter.RunInfo{WorkflowID: demoRun, RunID: "r", Type: workflows.ApplyStackWorkflowName, Status: "Failed"}
+	c.fake.result, c.fake.resultErr = failed, &starter.RunError{WorkflowID: demoRun, Status: "Failed", Message: "1 change(s) failed"}
+	require.Equal(t, exitFailed, c.run("runs", "watch", demoRun))
+	assert.Contains(t, c.out.String(), "ApplyStack "+demoRun+" failed.")
+	assert.Regexp(t, `disk/demo-vm-data\s+resize: 409`, c.out.String())
+	assert.Regexp(t, `disk\s+demo-vm-new\s+disk-9\s+delete disk: 500`, c.out.String())
+}
