@@ -32,8 +32,9 @@ func newApplyCmd(f *factory, root *rootOptions) *cobra.Command {
 		Long: heredoc(`
 			Plan the spec against the cloud (as 'cloudflow plan' shows it), ask
 			"Apply these changes? [y/N]" on a terminal, and apply exactly the plan
-			that was shown: if the cloud changed in between, the stack refuses and
-			nothing changes. The first apply of a spec makes its stack. Standard
+			that was shown, destructive changes included once confirmed (the
+			question counts them): if the cloud changed in between, the stack
+			refuses and nothing changes. The first apply of a spec makes its stack. Standard
 			input must be a terminal to ask; a script passes --auto-approve, or
 			saves a plan for review ('cloudflow plan --save', then 'cloudflow
 			stacks approve').
