@@ -126,54 +126,58 @@ func requireProvisioned(t *testing.T, name string) cmcInventory {
 }
 
 // The happy path through the CLI: `vm provision` with a CloudMC spec makes
-// the instance, attaches the volume and opens the rules; again, it adopts
-// them; `vm deprovision` removes everything, twice harmlessly; and the API
-// key is nowhere in the histories.
+// the instance, attaches the volume and opens the rules, through the
+// spec's stack; again, it finds the stack in sync and changes nothing;
+// `vm deprovision` removes everything, and a second one finds no stack
+// (exit 6); the API key is nowhere in the histories.
 func TestCloudMCProvisionAndDeprovisionThroughTheCLI(t *testing.T) {
 	tq := fresh(t)
 	c := dial(t)
 	startWorker(t, c, tq)
+	endStack(t, c, workflows.ProviderCloudMC, "cmc-happy")
 	spec := writeCloudMCSpec(t, "cmc-happy")
-	run := func(args ...string) string {
+	run := func(want int, args ...string) string {
 		t.Helper()
 		out, errOut, code := cli(t, append([]string{"--address", temporal.Address(), "--task-queue", tq, "vm"}, args...)...)
-		require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
-		return out
+		require.Equal(t, want, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+		return out + errOut
 	}
 
-	var res workflows.ProvisionInstanceResult
-	require.NoError(t, json.Unmarshal([]byte(run("provision", "-f", spec, "--wait", "--json")), &res))
+	var res workflows.StackOperationResult
+	require.NoError(t, json.Unmarshal([]byte(run(0, "provision", "-f", spec, "--wait", "--json")), &res))
 	inv := requireProvisioned(t, "cmc-happy")
-	require.Equal(t, inv.Instances[0].ID, res.Instance.ID)
-	require.Equal(t, "Running", res.Instance.State)
-	require.Equal(t, "cmc-happy-data", res.Volume.Name)
-	require.Len(t, res.IngressRules, 2)
-	for _, st := range res.Steps {
+	inst, ok := res.State.Resource("instance/cmc-happy")
+	require.True(t, ok, "%+v", res.State.Resources)
+	require.Equal(t, inv.Instances[0].ID, inst.ID)
+	require.Equal(t, "Running", inst.State)
+	require.NotEmpty(t, inst.Outputs["ipAddress"])
+	_, ok = res.State.Resource("volume/cmc-happy-data")
+	require.True(t, ok)
+	require.Len(t, res.Apply.Done, 5, "instance, volume, attachment, two rules: %+v", res.Apply.Done)
+	for _, st := range res.Apply.Steps {
 		require.Equal(t, workflows.StepDone, st.State, st.Name)
 	}
-	saveHistory(t, "cloudmc-instance-provision-cmc-happy", "cloudmc-instance-provision-diskoffering")
+	provision := res.Operation.Run + "-" + workflows.ProvisionInstanceWorkflowName
+	saveHistory(t, provision, "cloudmc-instance-provision-diskoffering")
 
-	out := run("provision", "-f", spec, "--wait")
-	require.Contains(t, out, "Instance cmc-happy is running")
-	require.Contains(t, out, "(already existed)")
+	out := run(0, "provision", "-f", spec, "--wait")
+	require.Contains(t, out, "Stack cloudmc/cmc-happy is in sync: nothing to do.")
 	counters, err := admin.Counters(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, 1, counters["cloudmc"]["instance-creates"]["cmc-happy"], "no second instance")
 	require.Len(t, requests(t, "POST", "/ingressrules"), 2, "no rule was made twice")
 
-	out = run("deprovision", "-f", spec, "--wait")
-	require.Contains(t, out, "Deprovisioned")
+	var destroyed workflows.StackOperationResult
+	require.NoError(t, json.Unmarshal([]byte(run(0, "deprovision", "-f", spec, "--wait", "--json")), &destroyed))
 	requireCloudMCEmpty(t)
-	saveHistory(t, "cloudmc-instance-deprovision-cmc-happy", "cloudmc-instance-deprovision-cmc-happy")
-	out = run("deprovision", "-f", spec, "--wait")
-	require.Contains(t, out, "already gone")
-	require.NotContains(t, out, "\tdeleted")
+	out = run(6, "deprovision", "-f", spec, "--wait")
+	require.Contains(t, out, "no stack cloudmc/cmc-happy")
 
-	for _, id := range []string{"cloudmc-instance-provision-cmc-happy", "cloudmc-instance-deprovision-cmc-happy"} {
+	for _, id := range []string{workflows.StackID(workflows.ProviderCloudMC, "cmc-happy"), provision, destroyed.Operation.Run} {
 		hist, err := exec.Command(temporalCL, "workflow", "show", "--address", temporal.Address(), "-w", id, "--output", "json").CombinedOutput()
 		require.NoError(t, err, string(hist))
 		text := historyText(t, hist)
-		require.True(t, strings.Contains(text, "cmc-happy-data"), "the decoded history names the volume")
+		require.True(t, strings.Contains(text, "cmc-happy-data"), "the decoded history of %s names the volume", id)
 		require.False(t, strings.Contains(text, cloudsim.DefaultCloudMCAPIKey), "the API key appears in the history of %s", id)
 	}
 }
@@ -192,20 +196,23 @@ func TestCloudMCFailureAtEachStepLeavesNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tq := fresh(t)
-			startWorker(t, dial(t), tq)
+			c := dial(t)
+			startWorker(t, c, tq)
+			endStack(t, c, workflows.ProviderCloudMC, "cmc-fail")
 			_, err := admin.AddFault(context.Background(), cloudsim.Fault{Cloud: "cloudmc", Method: "POST", Path: tt.path,
 				Action: cloudsim.FaultFailOperation, Code: "2050", Message: "no capacity left for " + tt.name, Times: 1})
 			require.NoError(t, err)
 
 			out, errOut, code := cli(t, "--address", temporal.Address(), "--task-queue", tq, "vm", "provision", "-f", writeCloudMCSpec(t, "cmc-fail"), "--wait")
 			require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+			require.Contains(t, out, "Apply of stack cloudmc/cmc-fail failed")
 			require.Contains(t, out, "ProvisionInstance failed.")
 			require.Contains(t, out, "failed step: "+tt.failed)
 			require.Contains(t, out+errOut, "2050: no capacity left for "+tt.name)
 			require.Contains(t, out, "Nothing was left behind.")
 			requireCloudMCEmpty(t)
 			if tt.record != "" {
-				saveHistory(t, "cloudmc-instance-provision-cmc-fail", tt.record+"-diskoffering")
+				saveHistory(t, workflows.StackID(workflows.ProviderCloudMC, "cmc-fail")+"-apply-1-"+workflows.ProvisionInstanceWorkflowName, tt.record+"-diskoffering")
 			}
 		})
 	}
@@ -216,7 +223,9 @@ func TestCloudMCFailureAtEachStepLeavesNothing(t *testing.T) {
 // it would have, provision and deprovision alike.
 func TestCloudMCTaskExpiringMidWaitStillEndsCorrectly(t *testing.T) {
 	tq := fresh(t)
-	startWorker(t, dial(t), tq)
+	c := dial(t)
+	startWorker(t, c, tq)
+	endStack(t, c, workflows.ProviderCloudMC, "cmc-expiry")
 	ctx := context.Background()
 	require.NoError(t, admin.SetOperationLatency(ctx, "cloudmc", 3*time.Second))
 	require.NoError(t, admin.SetOperationExpiry(ctx, "cloudmc", 50*time.Millisecond))
@@ -232,7 +241,7 @@ func TestCloudMCTaskExpiringMidWaitStillEndsCorrectly(t *testing.T) {
 		}
 	}
 	require.Positive(t, expired, "some task expired while it was waited on")
-	saveHistory(t, "cloudmc-instance-provision-cmc-expiry", "cloudmc-instance-provision-expired-diskoffering")
+	saveHistory(t, workflows.StackID(workflows.ProviderCloudMC, "cmc-expiry")+"-apply-1-"+workflows.ProvisionInstanceWorkflowName, "cloudmc-instance-provision-expired-diskoffering")
 
 	out, errOut, code = cli(t, "--address", temporal.Address(), "--task-queue", tq, "vm", "deprovision", "-f", spec, "--wait")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
@@ -244,7 +253,9 @@ func TestCloudMCTaskExpiringMidWaitStillEndsCorrectly(t *testing.T) {
 // it is gone, and the run ends with it deleted (exit 0), not NOT_DELETED.
 func TestCloudMCDeleteWhoseTaskExpiresWhileTheInstanceShowsRunning(t *testing.T) {
 	tq := fresh(t)
-	startWorker(t, dial(t), tq)
+	c := dial(t)
+	startWorker(t, c, tq)
+	endStack(t, c, workflows.ProviderCloudMC, "cmc-gone")
 	ctx := context.Background()
 	require.NoError(t, admin.SetOperationLatency(ctx, "cloudmc", 100*time.Millisecond))
 	spec := filepath.Join(t.TempDir(), "alone.yaml")
@@ -270,9 +281,12 @@ timeouts: {operation: 1m, heartbeat: 3s}
 	// instance still shows Running.
 	require.NoError(t, admin.SetOperationLatency(ctx, "cloudmc", 3*time.Second))
 	require.NoError(t, admin.SetOperationExpiry(ctx, "cloudmc", 500*time.Millisecond))
-	var res workflows.DeprovisionInstanceResult
+	var res workflows.StackOperationResult
 	require.NoError(t, json.Unmarshal([]byte(run("deprovision")), &res))
-	require.Equal(t, []workflows.Resource{{Kind: workflows.KindInstance, Name: "cmc-gone", ID: inst[0].ID}}, res.Deleted)
+	require.Len(t, res.Apply.Done, 1)
+	require.Equal(t, workflows.ActionDelete, res.Apply.Done[0].Action)
+	require.Equal(t, "instance/cmc-gone", res.Apply.Done[0].Key)
+	require.Equal(t, inst[0].ID, res.Apply.Done[0].ID)
 	requireCloudMCEmpty(t)
 
 	deletes := requests(t, "DELETE", "/instances/"+inst[0].ID)
@@ -292,14 +306,15 @@ timeouts: {operation: 1m, heartbeat: 3s}
 		}
 	}
 	require.Positive(t, stillThere, "the instance was read, still there (Running), after its task expired")
-	saveHistory(t, "cloudmc-instance-deprovision-cmc-gone", "cloudmc-instance-deprovision-expired")
 }
 
 // A disk offering that does not exist fails the run at its first step,
 // before anything is created: exit 1, the step named, nothing in the cloud.
 func TestCloudMCUnknownDiskOfferingFailsBeforeAnythingIsMade(t *testing.T) {
 	tq := fresh(t)
-	startWorker(t, dial(t), tq)
+	c := dial(t)
+	startWorker(t, c, tq)
+	endStack(t, c, workflows.ProviderCloudMC, "cmc-nooffer")
 	spec := writeCloudMCSpec(t, "cmc-nooffer")
 	data, err := os.ReadFile(spec)
 	require.NoError(t, err)

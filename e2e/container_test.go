@@ -93,19 +93,23 @@ func TestContainerCreateAndDeleteThroughTheCLI(t *testing.T) {
 	tq := freshContainers(t, ovzLatency)
 	c := dial(t)
 	startContainerWorker(t, c, tq)
+	endStack(t, c, workflows.ProviderOpenVZ, "web")
 	spec := writeContainerSpec(t, "web")
-	run := func(args ...string) string {
+	run := func(want int, args ...string) string {
 		t.Helper()
 		out, errOut, code := containerCLI(t, tq, args...)
-		require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
-		return out
+		require.Equal(t, want, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+		return out + errOut
 	}
 
-	var res workflows.CreateContainerResult
-	require.NoError(t, json.Unmarshal([]byte(run("create", "-f", spec, "--wait", "--json")), &res))
-	require.NotEmpty(t, res.Container.ID)
-	require.False(t, res.Container.Existed)
-	ct, err := ovzClient(t).Containers.Get(context.Background(), res.Container.ID)
+	var res workflows.StackOperationResult
+	require.NoError(t, json.Unmarshal([]byte(run(0, "create", "-f", spec, "--wait", "--json")), &res))
+	made, ok := res.State.Resource("container/web")
+	require.True(t, ok, "%+v", res.State.Resources)
+	require.NotEmpty(t, made.ID)
+	require.Equal(t, workflows.OwnershipCreated, made.Ownership)
+	require.Equal(t, "10.0.0.5", made.Outputs["ipAddress"])
+	ct, err := ovzClient(t).Containers.Get(context.Background(), made.ID)
 	require.NoError(t, err)
 	require.Equal(t, "web", ct.Name)
 	require.Equal(t, "centos-7-x86_64", ct.OSTemplate)
@@ -114,22 +118,20 @@ func TestContainerCreateAndDeleteThroughTheCLI(t *testing.T) {
 	require.Equal(t, &want, ct.Parameters, "GET shows the parameters applied")
 	require.Len(t, requests(t, "POST", "/v0.1/containers/"), 1)
 	require.Len(t, requests(t, "PATCH", "/v0.1/containers/"+ct.ID), 1)
-	saveHistory(t, "openvz-container-create-web", "openvz-container-create-happy")
+	saveHistory(t, res.Operation.Run+"-"+workflows.CreateContainerWorkflowName, "openvz-container-create-happy")
 
-	// Creating again adopts it: no second create, and it says so.
-	out := run("create", "-f", spec, "--wait")
-	require.Contains(t, out, "Container web is ready")
-	require.Contains(t, out, "It already existed")
+	// Creating again finds the stack in sync: no second create, and it says so.
+	out := run(0, "create", "-f", spec, "--wait")
+	require.Contains(t, out, "Stack openvz/web is in sync: nothing to do.")
 	require.Len(t, requests(t, "POST", "/v0.1/containers/"), 1, "no second container was created")
 	require.Equal(t, 1, inventory(t).Count(cloudsim.CloudOpenVZ, "containers"))
 
-	out = run("delete", "-f", spec, "--wait")
-	require.Contains(t, out, "Deprovisioned (workflow openvz-container-delete-web)")
-	require.Regexp(t, `container\s+web\s+`+ct.ID+`\s+deleted`, out)
+	out = run(0, "delete", "-f", spec, "--wait")
+	require.Contains(t, out, "Destroyed stack openvz/web")
+	require.Regexp(t, `- deleted\s+container/web\s+`+ct.ID, out)
 	requireNoContainers(t)
-	saveHistory(t, "openvz-container-delete-web", "openvz-container-delete-happy")
-	out = run("delete", "-f", spec, "--wait")
-	require.Contains(t, out, "already gone")
+	out = run(6, "delete", "-f", spec, "--wait")
+	require.Contains(t, out, "no stack openvz/web")
 }
 
 // A failure at each step fails the run with exit 1, names the step, and
@@ -154,6 +156,7 @@ func TestContainerFailureAtEachStepLeavesNothing(t *testing.T) {
 			tq := freshContainers(t, ovzLatency)
 			c := dial(t)
 			startContainerWorker(t, c, tq)
+			endStack(t, c, workflows.ProviderOpenVZ, "fail")
 			tt.fault.Cloud = cloudsim.CloudOpenVZ
 			_, err := admin.AddFault(context.Background(), tt.fault)
 			require.NoError(t, err)
@@ -176,7 +179,7 @@ func TestContainerFailureAtEachStepLeavesNothing(t *testing.T) {
 			}
 			requireNoContainers(t)
 			if tt.record != "" {
-				saveHistory(t, "openvz-container-create-fail", tt.record)
+				saveHistory(t, workflows.StackID(workflows.ProviderOpenVZ, "fail")+"-apply-1-"+workflows.CreateContainerWorkflowName, tt.record)
 			}
 		})
 	}

@@ -79,23 +79,25 @@ func requireKraftEmpty(t *testing.T) {
 	require.Empty(t, inv.Groups, "service groups left")
 }
 
-// The happy path through the CLI: the instance runs in its service group
-// with its volume mounted; deploying again adopts it all; undeploy removes
-// everything, and a second undeploy is harmless.
+// The happy path through the CLI: `instances deploy` runs the instance in
+// its service group with its volume mounted, through the spec's stack;
+// deploying again finds it in sync; undeploy removes everything, and a
+// second undeploy finds no stack (exit 6).
 func TestDeployAndUndeployThroughTheCLI(t *testing.T) {
 	tq := fresh(t)
 	c := dial(t)
 	startWorker(t, c, tq)
+	endStack(t, c, workflows.ProviderKraftCloud, "shop")
 	spec := writeKraftSpec(t, "shop")
-	run := func(args ...string) string {
+	run := func(want int, args ...string) string {
 		t.Helper()
 		out, errOut, code := cli(t, append([]string{"--address", temporal.Address(), "--task-queue", tq, "instances"}, args...)...)
-		require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
-		return out
+		require.Equal(t, want, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+		return out + errOut
 	}
 
-	var res workflows.DeployInstanceResult
-	require.NoError(t, json.Unmarshal([]byte(run("deploy", "-f", spec, "--wait", "--json")), &res))
+	var res workflows.StackOperationResult
+	require.NoError(t, json.Unmarshal([]byte(run(0, "deploy", "-f", spec, "--wait", "--json")), &res))
 	inv := kraftInv(t)
 	require.Len(t, inv.Instances, 1)
 	require.Len(t, inv.Volumes, 1)
@@ -103,7 +105,6 @@ func TestDeployAndUndeployThroughTheCLI(t *testing.T) {
 	inst, vol, group := inv.Instances[0], inv.Volumes[0], inv.Groups[0]
 	require.Equal(t, "shop", inst.Name)
 	require.Equal(t, "running", inst.State)
-	require.Equal(t, res.Instance.ID, inst.UUID)
 	require.Equal(t, "shop-data", vol.Name)
 	require.Equal(t, "shop-web", group.Name)
 	require.NotNil(t, inst.ServiceGroup)
@@ -111,23 +112,29 @@ func TestDeployAndUndeployThroughTheCLI(t *testing.T) {
 	require.Len(t, inst.Volumes, 1)
 	require.Equal(t, vol.UUID, inst.Volumes[0].UUID, "the instance mounts the volume")
 	require.Equal(t, "/data", inst.Volumes[0].At)
-	require.Equal(t, res.Volume.ID, vol.UUID)
-	require.Equal(t, res.ServiceGroup.ID, group.UUID)
+	for key, id := range map[string]string{"instance/shop": inst.UUID, "volume/shop-data": vol.UUID, "service-group/shop-web": group.UUID} {
+		r, ok := res.State.Resource(key)
+		require.True(t, ok, key)
+		require.Equal(t, id, r.ID, key)
+		require.Equal(t, workflows.OwnershipCreated, r.Ownership, key)
+	}
+	stackInst, _ := res.State.Resource("instance/shop")
+	require.NotEmpty(t, stackInst.Outputs["fqdn"])
+	require.NotEmpty(t, stackInst.Outputs["privateIPv4"])
 	require.Len(t, requests(t, "POST", "/v1/instances"), 1)
-	recordRun(t, "kraftcloud-instance-deploy-shop")
+	recordRun(t, res.Operation.Run+"-"+workflows.DeployInstanceWorkflowName, "kraftcloud-instance-deploy-shop")
 
 	// Deploying again changes nothing and says so.
-	out := run("deploy", "-f", spec, "--wait")
-	require.Contains(t, out, "Instance shop is running")
-	require.Contains(t, out, "(already existed)")
+	out := run(0, "deploy", "-f", spec, "--wait")
+	require.Contains(t, out, "Stack kraftcloud/shop is in sync: nothing to do.")
 	require.Len(t, requests(t, "POST", "/v1/instances"), 1, "no second instance was created")
 
-	out = run("undeploy", "-f", spec, "--wait")
-	require.Contains(t, out, "Deprovisioned")
+	out = run(0, "undeploy", "-f", spec, "--wait")
+	require.Contains(t, out, "Destroyed stack kraftcloud/shop")
+	require.Regexp(t, `- deleted\s+instance/shop\s+`+inst.UUID, out)
 	requireKraftEmpty(t)
-	recordRun(t, "kraftcloud-instance-undeploy-shop")
-	out = run("undeploy", "-f", spec, "--wait")
-	require.Contains(t, out, "already gone")
+	out = run(6, "undeploy", "-f", spec, "--wait")
+	require.Contains(t, out, "no stack kraftcloud/shop")
 }
 
 // A failure at each step fails the run with exit 1, names the step, and
@@ -148,6 +155,7 @@ func TestDeployFailureAtEachStepLeavesNothing(t *testing.T) {
 			tq := fresh(t)
 			c := dial(t)
 			startWorker(t, c, tq)
+			endStack(t, c, workflows.ProviderKraftCloud, "fail")
 			tt.fault.Cloud = "kraftcloud"
 			_, err := admin.AddFault(context.Background(), tt.fault)
 			require.NoError(t, err)
@@ -160,7 +168,7 @@ func TestDeployFailureAtEachStepLeavesNothing(t *testing.T) {
 			require.Contains(t, out, "Nothing was left behind.")
 			requireKraftEmpty(t)
 			if tt.name == "instance wait" {
-				recordRun(t, "kraftcloud-instance-deploy-fail", "kraftcloud-instance-deploy-waitfail")
+				recordRun(t, workflows.StackID(workflows.ProviderKraftCloud, "fail")+"-apply-1-"+workflows.DeployInstanceWorkflowName, "kraftcloud-instance-deploy-waitfail")
 			}
 		})
 	}

@@ -252,8 +252,10 @@ func TestEveryInputIsCappedAt300MB(t *testing.T) {
 			"--ssh-public-key-file " + path("id.pub") + " is larger than 16 KiB"},
 		{"--config-file", path("temporal.toml"), "# toml\n", false,
 			[]string{"runs", "list", "--config-file", path("temporal.toml")}, "Temporal configuration file " + path("temporal.toml") + " is larger than 1 MiB"},
-		{"schedule of a spec on -f -", "", "#", true,
-			[]string{"schedule", "create", "fed", "--every", "1h", "--", "vm", "provision", "-f", "-"}, "spec on standard input is larger than 1 MiB"},
+		{"schedule of a fleet on --file -", "", "\n", true,
+			[]string{"schedule", "create", "fed", "--every", "1h", "--", "instances", "stop", "--provider", "crusoe", "--file", "-"}, "--file - (standard input) is larger than 4 MiB"},
+		{"plan of a spec on -f -", "", "provider: crusoe\n", true,
+			[]string{"plan", "-f", "-"}, "spec on standard input is larger than 1 MiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.fifo != "" {

@@ -22,24 +22,30 @@ import (
 	"github.com/cloudflow/cloudflow/workflows"
 )
 
-// The happy path through the CLI, as a user runs it: one VM with both disks
-// attached and one firewall rule, all in the cloud; then deprovisioned, and
-// no credential anywhere in the workflow histories.
+// The happy path through the CLI, as a user runs it: `vm provision` makes
+// one VM with both disks attached and one firewall rule, all in the cloud,
+// through the spec's stack; `vm deprovision` deletes them; no credential
+// appears anywhere in the histories (the stack's, its ApplyStack runs' and
+// the ProvisionVM child's).
 func TestProvisionAndDeprovisionThroughTheCLI(t *testing.T) {
 	tq := fresh(t)
 	c := dial(t)
 	startWorker(t, c, tq)
+	endStack(t, c, workflows.ProviderCrusoe, "happy")
 	specFile := writeSpec(t, "happy")
 
 	out, errOut, code := cli(t, "--address", temporal.Address(), "--task-queue", tq, "vm", "provision", "-f", specFile, "--wait", "--json")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
-	var res workflows.ProvisionVMResult
+	var res workflows.StackOperationResult
 	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	require.Equal(t, workflows.OutcomeSucceeded, res.Operation.Outcome)
+	vmRes, ok := res.State.Resource("vm/happy")
+	require.True(t, ok, "the stack holds the VM: %+v", res.State.Resources)
 
 	vms := inventoryVMs(t)
 	require.Len(t, vms, 1)
 	require.Equal(t, "happy", vms[0].Name)
-	require.Equal(t, res.VM.ID, vms[0].ID)
+	require.Equal(t, vmRes.ID, vms[0].ID)
 	require.Equal(t, "STATE_RUNNING", vms[0].State)
 	var attached []string
 	for _, d := range vms[0].Disks {
@@ -71,14 +77,18 @@ func TestProvisionAndDeprovisionThroughTheCLI(t *testing.T) {
 	require.NoError(t, json.Unmarshal(inv["crusoe"]["vms"][0], &vm))
 	ip := vm.NetworkInterfaces[0].IPs[0].PrivateIPv4.Address
 	require.NotEmpty(t, ip)
-	require.Equal(t, []ruleObject{{CIDR: ip + "/32", ResourceID: res.VM.ID}}, rule.Destinations)
+	require.Equal(t, []ruleObject{{CIDR: ip + "/32", ResourceID: vmRes.ID}}, rule.Destinations)
+	require.Equal(t, ip, vmRes.Outputs["privateIPv4"], "the stack's output is the VM's address")
 
-	out, errOut, code = cli(t, "--address", temporal.Address(), "--task-queue", tq, "vm", "deprovision", "-f", specFile, "--wait")
+	out, errOut, code = cli(t, "--address", temporal.Address(), "--task-queue", tq, "vm", "deprovision", "-f", specFile, "--wait", "--json")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	var destroyed workflows.StackOperationResult
+	require.NoError(t, json.Unmarshal([]byte(out), &destroyed), out)
 	require.True(t, inventory(t).Empty(), "inventory after deprovision: %v", inventory(t))
 
 	// No credential in any history: what `temporal workflow show` prints.
-	for _, id := range []string{starter.ProvisionVMWorkflowID(input("happy")), "crusoe-vm-deprovision-happy"} {
+	provision := res.Operation.Run + "-" + workflows.ProvisionVMWorkflowName
+	for _, id := range []string{workflows.StackID(workflows.ProviderCrusoe, "happy"), res.Operation.Run, provision, destroyed.Operation.Run} {
 		show := exec.Command(temporalCL, "workflow", "show", "--address", temporal.Address(), "-w", id, "--output", "json")
 		hist, err := show.CombinedOutput()
 		require.NoError(t, err, string(hist))
@@ -87,7 +97,9 @@ func TestProvisionAndDeprovisionThroughTheCLI(t *testing.T) {
 		for _, secret := range []string{cloudsim.DefaultCrusoeSecretKey, cloudsim.DefaultCrusoeAccessKeyID} {
 			require.False(t, strings.Contains(text, secret), "a credential appears in the history of %s", id)
 		}
-		recordHistory(t, id, hist)
+		if id == provision {
+			recordHistory(t, "crusoe-vm-provision-happy", hist)
+		}
 	}
 }
 
@@ -103,16 +115,19 @@ func TestFailedFirewallRuleOperationIsCompensated(t *testing.T) {
 	})
 	require.NoError(t, err)
 
+	endStack(t, c, workflows.ProviderCrusoe, "fwfail")
+
 	out, errOut, code := cli(t, "--address", temporal.Address(), "--task-queue", tq, "vm", "provision", "-f", writeSpec(t, "fwfail"), "--wait")
 	require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
-	all := out + errOut
-	require.Contains(t, all, "firewall-rule/fwfail-ssh")
-	require.Contains(t, all, "firewall backend unavailable")
-	for _, undone := range []string{"vm/fwfail", "disk/fwfail-data", "disk/fwfail-scratch"} {
-		require.Contains(t, all, undone)
-	}
+	require.Contains(t, out, "Apply of stack crusoe/fwfail failed")
+	require.Contains(t, out, "ProvisionVM failed.")
+	require.Contains(t, out, "failed step: firewall-rule/fwfail-ssh")
+	require.Contains(t, out+errOut, "firewall backend unavailable")
+	require.Regexp(t, `undone: +(vm/fwfail|disk/fwfail-data|disk/fwfail-scratch)(, (vm/fwfail|disk/fwfail-data|disk/fwfail-scratch)){2}\n`, out)
+	require.Contains(t, out, "Nothing was left behind.")
 	require.True(t, inventory(t).Empty(), "inventory after compensation: %v", inventory(t))
-	show := exec.Command(temporalCL, "workflow", "show", "--address", temporal.Address(), "-w", "crusoe-vm-provision-fwfail", "--output", "json")
+	provision := workflows.StackID(workflows.ProviderCrusoe, "fwfail") + "-apply-1-" + workflows.ProvisionVMWorkflowName
+	show := exec.Command(temporalCL, "workflow", "show", "--address", temporal.Address(), "-w", provision, "--output", "json")
 	hist, err := show.CombinedOutput()
 	require.NoError(t, err, string(hist))
 	recordHistory(t, "crusoe-vm-provision-fwfail", hist)

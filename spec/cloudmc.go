@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"bytes"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -101,27 +100,8 @@ func Read(path string) ([]byte, error) { return readSpec(path) }
 // with a provider. Commands that run specs of several providers use it to
 // pick the parser.
 func ProviderOf(data []byte) string {
-	if looksLikeJSON(data) {
-		data = bytes.ReplaceAll(data, []byte("\t"), []byte(" "))
-	}
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil {
-		return ""
-	}
-	root := deref(&doc)
-	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
-		root = deref(root.Content[0])
-	}
-	if root.Kind != yaml.MappingNode {
-		return ""
-	}
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := deref(root.Content[i]), deref(root.Content[i+1])
-		if k.Value == "provider" && v.Kind == yaml.ScalarNode {
-			return v.Value
-		}
-	}
-	return ""
+	p, _ := providerField(data)
+	return p
 }
 
 // ProvisionInput is the ProvisionInstance workflow input the spec

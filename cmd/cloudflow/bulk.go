@@ -46,7 +46,10 @@ func newVMBulkCreateCmd(f *factory, root *rootOptions) *cobra.Command {
 			and the workflow waits out its operation. If it fails or is cancelled,
 			every VM of those names is deleted again.
 
-			Exit status as for 'cloudflow vm provision'.`),
+			Exit status: 0 done, 1 the workflow failed, 2 invalid flags (nothing
+			started), 3 still running when --timeout passed or Ctrl-C was pressed,
+			4 Temporal could not be reached or another error, 5 a run for these
+			names is already in progress.`),
 		Example: examples(`
 			$ cloudflow vm bulk-create --name-prefix batch --count 8 --type c1a.2x \
 			    --location us-northcentral1-a --ssh-public-key-file ~/.ssh/id_ed25519.pub --wait

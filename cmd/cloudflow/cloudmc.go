@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/spf13/cobra"
 
 	"github.com/cloudflow/cloudflow/clients/cloudmc"
 	"github.com/cloudflow/cloudflow/spec"
@@ -23,21 +20,6 @@ func readSpecData(stdin io.Reader, path string) ([]byte, error) {
 		return nil, withCode(exitUsage, fmt.Errorf("%w; nothing was started", err))
 	}
 	return data, nil
-}
-
-// runCloudMC is `vm provision` and `vm deprovision` for a CloudMC spec:
-// ProvisionInstance and DeprovisionInstance.
-func (o *vmOptions) runCloudMC(cmd *cobra.Command, data []byte, provision bool) error {
-	s, err := checkSpec(data, o.File, spec.ParseCloudMC)
-	if err != nil {
-		return err
-	}
-	return o.launchSpec(cmd, "instance "+s.Instance.Name, func(ctx context.Context, r runner) (starter.Run, error) {
-		if provision {
-			return r.ProvisionInstance(ctx, s.ProvisionInput())
-		}
-		return r.DeprovisionInstance(ctx, s.DeprovisionInput())
-	})
 }
 
 // cloudMCClient builds the CloudMC client from CLOUDMC_*, or returns nil

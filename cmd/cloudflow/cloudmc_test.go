@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -15,46 +14,32 @@ import (
 	"github.com/cloudflow/cloudflow/workflows"
 )
 
-func (r *fakeRunner) ProvisionInstance(_ context.Context, in workflows.ProvisionInstanceInput) (starter.Run, error) {
-	r.cmcProvisioned = append(r.cmcProvisioned, in)
-	return r.run, r.startErr
-}
+var cloudMCSpec = filepath.Join("..", "..", "examples", "cloudmc-vm.yaml")
 
-func (r *fakeRunner) DeprovisionInstance(_ context.Context, in workflows.DeprovisionInstanceInput) (starter.Run, error) {
-	r.cmcDeprovisioned = append(r.cmcDeprovisioned, in)
-	return r.run, r.startErr
-}
-
-var (
-	cloudMCSpec = filepath.Join("..", "..", "examples", "cloudmc-vm.yaml")
-	cloudMCRun  = starter.Run{WorkflowID: "cloudmc-instance-provision-demo-instance", RunID: "run-1", Workflow: workflows.ProvisionInstanceWorkflowName}
-)
-
-// A CloudMC spec makes `vm provision` and `vm deprovision` start the CloudMC
-// workflows; a Crusoe spec still starts the Crusoe ones.
+// A CloudMC spec makes `vm provision` and `vm deprovision` act on a
+// CloudMC stack; a Crusoe spec on a Crusoe one.
 func TestVMCommandsDispatchOnTheSpecsProvider(t *testing.T) {
 	c := newCLI(t)
-	c.fake.run = cloudMCRun
 	require.Equal(t, exitOK, c.run("vm", "provision", "-f", cloudMCSpec), c.errOut.String())
-	require.Len(t, c.fake.cmcProvisioned, 1)
-	require.Empty(t, c.fake.provisioned)
-	in := c.fake.cmcProvisioned[0]
+	sent := c.fake.sentOf(t, workflows.StackUpdateApply)
+	sp := sent.req.(workflows.StackApplyRequest).Spec
+	assert.Equal(t, starter.StackRef{Provider: "cloudmc", Name: "demo-instance"}, sent.ref)
+	require.NotNil(t, sp.CloudMC)
+	assert.Nil(t, sp.Crusoe)
+	in := *sp.CloudMC
 	assert.Equal(t, "demo-instance", in.Instance.Name)
 	assert.Equal(t, "demo-instance-data", in.Volume.Name)
 	assert.Equal(t, 20, in.Volume.SizeGB)
 	assert.Len(t, in.IngressRules, 2)
-	out := c.out.String()
-	assert.Contains(t, out, "Started ProvisionInstance for instance demo-instance.")
-	assert.Contains(t, out, "cloudflow runs watch cloudmc-instance-provision-demo-instance")
+	assert.Equal(t, cloudMCSpec, sp.Source)
 	assert.True(t, c.fake.closed)
 
 	c = newCLI(t)
+	c.fake.stacks.found = []starter.StackRef{{Provider: "crusoe", Name: "demo-instance"}, {Provider: "cloudmc", Name: "demo-instance"}}
+	c.fake.op(workflows.StackUpdateDestroy, workflows.StackOperationResult{Operation: workflows.StackOperation{ID: "destroy-3", Kind: "destroy"}}, nil)
 	require.Equal(t, exitOK, c.run("vm", "deprovision", "-f", cloudMCSpec), c.errOut.String())
-	require.Len(t, c.fake.cmcDeprovisioned, 1)
-	assert.Equal(t, workflows.DeprovisionInstanceInput{
-		InstanceName: "demo-instance", VolumeName: "demo-instance-data", IngressRules: in.IngressRules,
-		NetworkID: in.Instance.NetworkID, Timeouts: in.Timeouts,
-	}, c.fake.cmcDeprovisioned[0])
+	assert.Equal(t, starter.StackRef{Provider: "cloudmc", Name: "demo-instance"}, c.fake.sentOf(t, workflows.StackUpdateDestroy).ref,
+		"the spec's provider picks the stack, not the name alone")
 
 	// From standard input too.
 	data, err := os.ReadFile(cloudMCSpec)
@@ -62,13 +47,13 @@ func TestVMCommandsDispatchOnTheSpecsProvider(t *testing.T) {
 	c = newCLI(t)
 	c.f.IO.In = strings.NewReader(string(data))
 	require.Equal(t, exitOK, c.run("vm", "provision", "-f", "-"), c.errOut.String())
-	require.Equal(t, []workflows.ProvisionInstanceInput{in}, c.fake.cmcProvisioned)
+	assert.Equal(t, in, *c.fake.sentOf(t, workflows.StackUpdateApply).req.(workflows.StackApplyRequest).Spec.CloudMC)
 
-	// A Crusoe spec behaves as before.
+	// A Crusoe spec acts on a Crusoe stack.
 	c = newCLI(t)
 	require.Equal(t, exitOK, c.run("vm", "provision", "-f", exampleSpec), c.errOut.String())
-	require.Len(t, c.fake.provisioned, 1)
-	require.Empty(t, c.fake.cmcProvisioned)
+	sp = c.fake.sentOf(t, workflows.StackUpdateApply).req.(workflows.StackApplyRequest).Spec
+	assert.Equal(t, demoSpec(t), sp)
 }
 
 // A CloudMC spec with problems lists them all, and nothing is dialled or
@@ -104,26 +89,24 @@ ingressRules:
 	assert.Contains(t, c.errOut.String(), "provision it with `cloudflow vm provision -f FILE`")
 }
 
-func TestVMProvisionCloudMCWait(t *testing.T) {
-	res := workflows.ProvisionInstanceResult{
-		Instance: workflows.Resource{Kind: "instance", Name: "demo-instance", ID: "inst-1", State: "Running"},
-		Volume:   workflows.Resource{Kind: "volume", Name: "demo-instance-data", ID: "vol-1", State: "Ready", Existed: true},
-		IngressRules: []workflows.Resource{
-			{Kind: "ingress-rule", Name: "tcp-22-0.0.0.0/0", ID: "rule-1", State: "Active"},
-		},
-		Steps: []workflows.Step{{Name: "instance/demo-instance", Kind: "instance", Resource: "demo-instance", State: "done", ID: "inst-1", UpdatedAt: t0}},
-	}
+// A failed CloudMC provision says which step of ProvisionInstance failed,
+// with the cloud's message, and that nothing was left behind.
+func TestVMProvisionCloudMCWaitFails(t *testing.T) {
+	ref := starter.StackRef{Provider: "cloudmc", Name: "demo-instance"}
+	run := "stack-cloudmc-demo-instance-apply-1"
 	c := newCLI(t)
-	c.fake.run = cloudMCRun
-	c.fake.result = res
-	require.Equal(t, exitOK, c.run("vm", "provision", "-f", cloudMCSpec, "--wait"), c.errOut.String())
-	out := c.out.String()
-	assert.Contains(t, out, "Instance demo-instance is running (workflow cloudmc-instance-provision-demo-instance).")
-	assert.Regexp(t, `instance\s+demo-instance\s+inst-1\s+Running`, out)
-	assert.Regexp(t, `volume\s+demo-instance-data\s+vol-1\s+Ready, attached\s+\(already existed\)`, out)
-	assert.Regexp(t, `ingress-rule\s+tcp-22-0.0.0.0/0\s+rule-1\s+Active`, out)
-
-	failed := workflows.ProvisionInstanceResult{
+	res := workflows.StackOperationResult{
+		Operation: workflows.StackOperation{ID: "apply-1", Kind: "apply", Run: run, Outcome: workflows.OutcomeFailed},
+		Apply: &workflows.ApplyStackResult{
+			Failed: []workflows.PlanFailure{{Key: "provision", Error: "child workflow failed: step volume-attachment/demo-instance-data failed"}},
+			Undone: []string{"instance/demo-instance", "volume/demo-instance-data"},
+			Steps:  []workflows.Step{{Name: "provision demo-instance", State: workflows.StepFailed}},
+		},
+		State: workflows.StackState{Provider: ref.Provider, Name: ref.Name, Status: workflows.StackFailed},
+	}
+	c.fake.op(workflows.StackUpdateApply, workflows.StackOperationResult{}, &starter.StackError{Stack: ref, Type: workflows.ErrTypeStackApplyFailed,
+		Message: "apply of stack cloudmc/demo-instance failed: 1 change(s) failed", Result: &res})
+	c.fake.result = workflows.ProvisionInstanceResult{
 		Instance:   workflows.Resource{Kind: "instance", Name: "demo-instance"},
 		FailedStep: "volume-attachment/demo-instance-data",
 		Steps: []workflows.Step{
@@ -133,47 +116,40 @@ func TestVMProvisionCloudMCWait(t *testing.T) {
 		},
 		Undone: []string{"instance/demo-instance", "volume/demo-instance-data"},
 	}
-	c = newCLI(t)
-	c.fake.run = cloudMCRun
-	c.fake.result = failed
-	c.fake.resultErr = &starter.RunError{WorkflowID: cloudMCRun.WorkflowID, Status: "Failed", Message: "step failed"}
+	c.fake.resultErr = &starter.RunError{WorkflowID: run + "-ProvisionInstance", Status: "Failed", Message: "step failed"}
 	require.Equal(t, exitFailed, c.run("vm", "provision", "-f", cloudMCSpec, "--wait"))
-	out = c.out.String()
+	out := c.out.String()
+	assert.Contains(t, out, "Apply of stack cloudmc/demo-instance failed (apply-1, run "+run+").")
 	assert.Contains(t, out, "ProvisionInstance failed.")
 	assert.Contains(t, out, "failed step: volume-attachment/demo-instance-data")
 	assert.Contains(t, out, "error:       task failed: 2013: volume in use")
 	assert.Contains(t, out, "Nothing was left behind.")
+	assert.Contains(t, c.errOut.String(), "error: apply of stack cloudmc/demo-instance failed")
 
 	c = newCLI(t)
-	c.fake.run = cloudMCRun
-	c.fake.result = failed
-	c.fake.resultErr = &starter.RunError{WorkflowID: cloudMCRun.WorkflowID, Status: "Failed", Message: "step failed"}
+	c.fake.op(workflows.StackUpdateApply, workflows.StackOperationResult{}, &starter.StackError{Stack: ref, Type: workflows.ErrTypeStackApplyFailed, Message: "failed", Result: &res})
 	require.Equal(t, exitFailed, c.run("vm", "provision", "-f", cloudMCSpec, "--wait", "--json"))
-	var got workflows.ProvisionInstanceResult
+	var got workflows.StackOperationResult
 	require.NoError(t, json.Unmarshal([]byte(c.out.String()), &got), c.out.String())
-	assert.Equal(t, failed.FailedStep, got.FailedStep)
-
-	c = newCLI(t)
-	c.fake.run = starter.Run{WorkflowID: "cloudmc-instance-deprovision-demo-instance", RunID: "r", Workflow: workflows.DeprovisionInstanceWorkflowName}
-	c.fake.result = workflows.DeprovisionInstanceResult{
-		Deleted:     []workflows.Resource{{Kind: "instance", Name: "demo-instance", ID: "inst-1"}},
-		AlreadyGone: []workflows.Resource{{Kind: "volume", Name: "demo-instance-data"}},
-	}
-	require.Equal(t, exitOK, c.run("vm", "deprovision", "-f", cloudMCSpec, "--wait"), c.errOut.String())
-	assert.Regexp(t, `instance\s+demo-instance\s+inst-1\s+deleted`, c.out.String())
-	assert.Regexp(t, `volume\s+demo-instance-data\s+-\s+already gone`, c.out.String())
+	assert.Equal(t, res.Apply.Failed, got.Apply.Failed)
 }
 
-// A schedule can run a CloudMC provision: it records the ProvisionInstance plan.
-func TestScheduleCreateRecordsACloudMCProvision(t *testing.T) {
-	c := newCLI(t)
-	require.Equal(t, exitOK, c.run("schedule", "create", "nightly-vm", "--cron", "0 22 * * *", "--", "vm", "provision", "-f", cloudMCSpec), c.errOut.String())
-	require.Len(t, c.fake.schedules, 1)
-	require.Empty(t, c.fake.cmcProvisioned, "nothing is started now")
-	p := c.fake.schedules[0].plan
-	assert.Equal(t, workflows.ProvisionInstanceWorkflowName, p.Workflow)
-	assert.Equal(t, "cloudmc-instance-provision-demo-instance", p.ID)
-	assert.Equal(t, "cloudmc", p.Provider)
+// A schedule cannot drive a stack: scheduling a command that acts through
+// one is refused, naming why, and nothing is created.
+func TestScheduleOfAStackCommandIsRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"vm", "provision", "-f", cloudMCSpec},
+		{"vm", "deprovision", "-f", exampleSpec},
+		{"instances", "deploy", "-f", kraftSpec},
+		{"container", "delete", "-f", containerSpec},
+		{"apply", "-f", exampleSpec, "--auto-approve"},
+	} {
+		c := newCLI(t)
+		require.Equal(t, exitUsage, c.run(append([]string{"schedule", "create", "nightly", "--cron", "0 22 * * *", "--"}, args...)...))
+		assert.Contains(t, c.errOut.String(), "acts through the spec's stack, which a schedule cannot drive")
+		assert.Empty(t, c.fake.schedules)
+		assert.Empty(t, c.dials)
+	}
 }
 
 // The worker builds its CloudMC client from CLOUDMC_* when any is set, and

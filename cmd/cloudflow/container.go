@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -15,7 +14,7 @@ import (
 )
 
 // container create and delete take the flags of vm provision (vmOptions):
-// a spec file, --wait, --json, --timeout.
+// a spec file, --wait, --json, --timeout, --if-busy.
 
 func newContainerCmd(f *factory, root *rootOptions) *cobra.Command {
 	cmd := nounCmd("container <command>", "Create and delete containers through the container API (OpenVZ)")
@@ -32,25 +31,15 @@ func newContainerCmd(f *factory, root *rootOptions) *cobra.Command {
 func newContainerCreateCmd(f *factory, root *rootOptions) *cobra.Command {
 	opts := &vmOptions{f: f, root: root}
 	cmd := &cobra.Command{
-		Use:   "create -f SPEC [--wait [--timeout DURATION]] [--json]",
-		Short: "Create a container and apply its parameters",
+		Use:   "create -f SPEC [--wait [--timeout DURATION]] [--json] [--if-busy wait|fail]",
+		Short: "Create a container and apply its parameters (apply the spec's stack)",
 		Long: heredoc(`
-			Start a CreateContainer workflow for the container in SPEC. The create
-			is enqueued as a job, which the run waits out durably; then the
-			parameters (hostname, CPUs, memory, disk, IP address, name servers)
-			are applied. If the job fails, applying the parameters fails, or the
-			run is cancelled, the container it made is deleted again. A container
-			that already had the name is adopted and never deleted, so creating
-			again is harmless.
-
-			Without --wait the command prints the workflow ID and returns; follow
-			the run with 'cloudflow runs watch ID'. With --wait it shows progress
-			until the run ends and prints what was made, or what failed, what was
-			undone and what could not be.
-
-			Exit status: 0 done, 1 the workflow failed, 2 invalid spec or flags
-			(nothing started), 3 still running when --timeout passed or Ctrl-C was
-			pressed, 4 Temporal could not be reached or another error.`),
+			Create the container in SPEC (provider: openvz; see
+			examples/container.yaml) and set its parameters (hostname, CPUs,
+			memory, disk, IP address, name servers). The stack runs
+			CreateContainer when the container is missing; changed parameters
+			are set in place; a changed OS template is a replace, which this
+			command refuses (see below).`) + "\n\n" + provisionHelp("container"),
 		Example: examples(`
 			$ cloudflow container create -f examples/container.yaml
 			$ cloudflow container create -f examples/container.yaml --wait --timeout 10m
@@ -67,14 +56,9 @@ func newContainerCreateCmd(f *factory, root *rootOptions) *cobra.Command {
 func newContainerDeleteCmd(f *factory, root *rootOptions) *cobra.Command {
 	opts := &vmOptions{f: f, root: root}
 	cmd := &cobra.Command{
-		Use:   "delete -f SPEC [--wait [--timeout DURATION]] [--json]",
-		Short: "Delete a container",
-		Long: heredoc(`
-			Start a DeleteContainer workflow that deletes the container named in
-			SPEC. A container already gone counts as deleted, so running it twice
-			is harmless.
-
-			Exit status as for 'cloudflow container create'.`),
+		Use:   "delete -f SPEC [--wait [--timeout DURATION]] [--json] [--if-busy wait|fail]",
+		Short: "Delete the container its stack created",
+		Long:  deprovisionHelp("container", "container create"),
 		Example: examples(`
 			$ cloudflow container delete -f examples/container.yaml --wait`),
 		Args: cobra.NoArgs,
@@ -90,22 +74,15 @@ func runContainer(cmd *cobra.Command, o *vmOptions, create bool) error {
 	if err := o.validate(cmd); err != nil {
 		return err
 	}
-	s, err := loadContainerSpec(o.f.IO.In, o.File)
+	data, err := readSpecData(o.f.IO.In, o.File)
 	if err != nil {
 		return err
 	}
-	return o.launchSpec(cmd, "container "+s.Container.Name, func(ctx context.Context, r runner) (starter.Run, error) {
-		if create {
-			return r.CreateContainer(ctx, s.CreateInput())
-		}
-		return r.DeleteContainer(ctx, s.DeleteInput())
-	})
-}
-
-// loadContainerSpec reads and checks a container spec as loadSpec does a
-// VM spec's.
-func loadContainerSpec(stdin io.Reader, path string) (*spec.ContainerSpec, error) {
-	return loadSpec(stdin, path, spec.ParseContainer)
+	sp, err := checkStackSpec(data, o.File, asStackSpec(spec.ParseContainer))
+	if err != nil {
+		return err
+	}
+	return o.act(cmd, sp, create)
 }
 
 // printContainerSummary says what a CreateContainer run made or, when it

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,118 +12,40 @@ import (
 	"github.com/cloudflow/cloudflow/workflows"
 )
 
-var (
-	containerSpec = filepath.Join("..", "..", "examples", "container.yaml")
-	containerRun  = starter.Run{WorkflowID: "openvz-container-create-ct100", RunID: "run-1", Workflow: workflows.CreateContainerWorkflowName}
-)
+var containerSpec = filepath.Join("..", "..", "examples", "container.yaml")
 
-func TestContainerCreateWithoutWait(t *testing.T) {
+// container create and delete act on the container's stack: create
+// applies it with the CreateContainer input the spec describes (nothing
+// destructive), delete destroys the openvz stack of that name.
+func TestContainerCommandsActThroughTheStack(t *testing.T) {
 	c := newCLI(t)
-	c.fake.run = containerRun
 	require.Equal(t, exitOK, c.run("container", "create", "-f", containerSpec), c.errOut.String())
-	require.Len(t, c.fake.ctCreated, 1)
-	in := c.fake.ctCreated[0]
+	sent := c.fake.sentOf(t, workflows.StackUpdateApply)
+	req := sent.req.(workflows.StackApplyRequest)
+	assert.Equal(t, starter.StackRef{Provider: "openvz", Name: "ct100"}, sent.ref)
+	require.NotNil(t, req.Spec.OpenVZ)
 	assert.Equal(t, workflows.ContainerSpec{Name: "ct100", OSTemplate: "centos-7-x86_64", Hostname: "ct100.example.com", CPUs: 2,
-		Memory: "1G", Disk: "10G", IPAddress: "10.0.0.5", Nameservers: []string{"1.1.1.1", "8.8.8.8"}}, in.Container)
-	out := c.out.String()
-	assert.Contains(t, out, "Started CreateContainer for container ct100.")
-	assert.Contains(t, out, "cloudflow runs watch openvz-container-create-ct100")
+		Memory: "1G", Disk: "10G", IPAddress: "10.0.0.5", Nameservers: []string{"1.1.1.1", "8.8.8.8"}}, req.Spec.OpenVZ.Container)
+	assert.False(t, req.AllowDestroy)
 	assert.True(t, c.fake.closed)
-}
-
-func containerSteps(ctState, paramState string) []workflows.Step {
-	return []workflows.Step{
-		{Name: "container/ct100", Kind: "container", Resource: "ct100", State: ctState, ID: "ct-1", UpdatedAt: t0},
-		{Name: "parameters/ct100", Kind: "parameters", Resource: "ct100", State: paramState, ID: "ct-1", UpdatedAt: t0},
-	}
-}
-
-func TestContainerCreateWaitSucceeds(t *testing.T) {
-	c := newCLI(t)
-	c.fake.run = containerRun
-	c.fake.progress = []workflows.Progress{{Workflow: "CreateContainer", Phase: "running", Steps: []workflows.Step{
-		{Name: "container/ct100", Kind: "container", Resource: "ct100", State: "running", OperationID: "job-1", UpdatedAt: t0},
-		{Name: "parameters/ct100", Kind: "parameters", Resource: "ct100", State: "pending", UpdatedAt: t0},
-	}}}
-	c.fake.result = workflows.CreateContainerResult{
-		Container: workflows.Resource{Kind: "container", Name: "ct100", ID: "ct-1"},
-		Steps:     containerSteps("done", "done"),
-	}
-	require.Equal(t, exitOK, c.run("container", "create", "-f", containerSpec, "--wait"), c.errOut.String())
-	out := c.out.String()
-	assert.Contains(t, out, "Started CreateContainer for container ct100 (workflow openvz-container-create-ct100).")
-	assert.Contains(t, out, "12:00:01 container/ct100 running op=job-1\n")
-	assert.Contains(t, out, "12:00:01 parameters/ct100 done")
-	assert.Contains(t, out, "Container ct100 is ready (workflow openvz-container-create-ct100).")
-	assert.Regexp(t, `container\s+ct100\s+ct-1\s+done`, out)
-	assert.Regexp(t, `parameters\s+ct100\s+ct-1\s+done`, out)
-	assert.Empty(t, c.errOut.String())
 
 	c = newCLI(t)
-	c.fake.run = containerRun
-	c.fake.result = workflows.CreateContainerResult{Container: workflows.Resource{Kind: "container", Name: "ct100", ID: "ct-1", Existed: true}}
-	require.Equal(t, exitOK, c.run("container", "create", "-f", containerSpec, "--wait"))
-	assert.Contains(t, c.out.String(), "It already existed")
-}
-
-func failedContainer() (workflows.CreateContainerResult, error) {
-	steps := containerSteps("undone", "failed")
-	steps[1].Error = "update container ct100: openvz: PATCH /v0.1/containers/ct-1: 400 Bad Request: ipadd is in use (code 100)"
-	res := workflows.CreateContainerResult{
-		Container:  workflows.Resource{Kind: "container", Name: "ct100", ID: "ct-1"},
-		Steps:      steps,
-		FailedStep: "parameters/ct100",
-		Undone:     []string{"container/ct100"},
-	}
-	return res, &starter.RunError{WorkflowID: containerRun.WorkflowID, Status: "Failed", Message: "step parameters/ct100 failed", FailedStep: "parameters/ct100"}
-}
-
-func TestContainerCreateWaitFails(t *testing.T) {
-	c := newCLI(t)
-	c.fake.run = containerRun
-	c.fake.result, c.fake.resultErr = failedContainer()
-	require.Equal(t, exitFailed, c.run("container", "create", "-f", containerSpec, "--wait"))
-	out := c.out.String()
-	assert.Contains(t, out, "CreateContainer failed.")
-	assert.Contains(t, out, "failed step: parameters/ct100")
-	assert.Contains(t, out, "error:       update container ct100: openvz: PATCH /v0.1/containers/ct-1: 400 Bad Request: ipadd is in use (code 100)")
-	assert.Contains(t, out, "undone:      container/ct100")
-	assert.Contains(t, out, "Nothing was left behind.")
-	assert.Contains(t, c.errOut.String(), "error: workflow openvz-container-create-ct100 failed")
-
-	c = newCLI(t)
-	c.fake.run = containerRun
-	c.fake.result, c.fake.resultErr = failedContainer()
-	require.Equal(t, exitFailed, c.run("container", "create", "-f", containerSpec, "--wait", "--json"))
-	var res workflows.CreateContainerResult
-	require.NoError(t, json.Unmarshal([]byte(c.out.String()), &res), "stdout holds the result JSON only:\n%s", c.out.String())
-	assert.Equal(t, "parameters/ct100", res.FailedStep)
-}
-
-func TestContainerDeleteWait(t *testing.T) {
-	run := starter.Run{WorkflowID: "openvz-container-delete-ct100", RunID: "r", Workflow: workflows.DeleteContainerWorkflowName}
-	c := newCLI(t)
-	c.fake.run = run
-	c.fake.result = workflows.DeleteContainerResult{Deleted: []workflows.Resource{{Kind: "container", Name: "ct100", ID: "ct-1"}}}
+	c.fake.stacks.found = []starter.StackRef{{Provider: "openvz", Name: "ct100"}}
+	c.fake.op(workflows.StackUpdateDestroy, workflows.StackOperationResult{
+		Operation: workflows.StackOperation{ID: "destroy-2", Kind: "destroy", Run: "stack-openvz-ct100-destroy-2", Outcome: "succeeded"},
+		Plan:      &workflows.StackPlan{Changes: []workflows.PlanChange{{Key: "container/ct100", Action: workflows.ActionDelete, ID: "ct-1"}}},
+		Apply:     &workflows.ApplyStackResult{Done: []workflows.PlanChange{{Key: "container/ct100", Action: workflows.ActionDelete, ID: "ct-1"}}},
+	}, nil)
 	require.Equal(t, exitOK, c.run("container", "delete", "-f", containerSpec, "--wait"), c.errOut.String())
-	require.Len(t, c.fake.ctDeleted, 1)
-	assert.Equal(t, "ct100", c.fake.ctDeleted[0].Name)
-	assert.Contains(t, c.out.String(), "Deprovisioned (workflow openvz-container-delete-ct100)")
-	assert.Regexp(t, `container\s+ct100\s+ct-1\s+deleted`, c.out.String())
+	assert.Equal(t, starter.StackRef{Provider: "openvz", Name: "ct100"}, c.fake.sentOf(t, workflows.StackUpdateDestroy).ref)
+	assert.Contains(t, c.out.String(), "Destroyed stack openvz/ct100 (destroy-2, run stack-openvz-ct100-destroy-2).")
+	assert.Regexp(t, `- deleted\s+container/ct100\s+ct-1`, c.out.String())
 
+	// Without a stack, delete deletes nothing by name.
 	c = newCLI(t)
-	c.fake.run = run
-	c.fake.result = workflows.DeleteContainerResult{AlreadyGone: []workflows.Resource{{Kind: "container", Name: "ct100"}}}
-	require.Equal(t, exitOK, c.run("container", "delete", "-f", containerSpec, "--wait"))
-	assert.Regexp(t, `container\s+ct100\s+-\s+already gone`, c.out.String())
-
-	c = newCLI(t)
-	c.fake.run = run
-	c.fake.result = workflows.DeleteContainerResult{Steps: []workflows.Step{{Name: "container/ct100", State: "failed", Error: "500 internal"}}}
-	c.fake.resultErr = &starter.RunError{WorkflowID: run.WorkflowID, Status: "Failed", Message: "could not delete container/ct100"}
-	require.Equal(t, exitFailed, c.run("container", "delete", "-f", containerSpec, "--wait"))
-	assert.Contains(t, c.out.String(), "DeleteContainer failed.")
-	assert.Contains(t, c.out.String(), "container/ct100: 500 internal")
+	require.Equal(t, exitNotFound, c.run("container", "delete", "-f", containerSpec, "--wait"))
+	assert.Contains(t, c.errOut.String(), "no stack openvz/ct100")
+	assert.Empty(t, c.fake.sentKinds())
 }
 
 func TestContainerInvalidSpecExitsTwoAndStartsNothing(t *testing.T) {
@@ -197,29 +118,10 @@ func TestContainerFlagsAndStartErrors(t *testing.T) {
 	}
 
 	c := newCLI(t)
-	c.fake.startErr = &starter.AlreadyRunningError{WorkflowID: containerRun.WorkflowID}
-	assert.Equal(t, exitOther, c.run("container", "create", "-f", containerSpec))
-	assert.Contains(t, c.errOut.String(), "a run for container ct100 is already in progress (workflow openvz-container-create-ct100)")
-
-	c = newCLI(t)
 	c.f.IO.In = strings.NewReader("provider: openvz\ncontainer: {name: a, ostemplate: b}\n")
-	c.fake.run = containerRun
 	assert.Equal(t, exitOK, c.run("container", "create", "-f", "-"), c.errOut.String())
-	require.Len(t, c.fake.ctCreated, 1)
-	assert.Equal(t, workflows.ContainerSpec{Name: "a", OSTemplate: "b"}, c.fake.ctCreated[0].Container)
-}
-
-func TestContainerCommandsCanBeScheduled(t *testing.T) {
-	for _, verb := range []string{"create", "delete"} {
-		c := newCLI(t)
-		require.Equal(t, exitOK, c.run("schedule", "create", "ct-"+verb, "--every", "1h", "--", "container", verb, "-f", containerSpec), c.errOut.String())
-		require.Len(t, c.fake.schedules, 1)
-		p := c.fake.schedules[0].plan
-		assert.Equal(t, "openvz-container-"+verb+"-ct100", p.ID)
-		assert.Equal(t, "openvz", p.Provider)
-		assert.Equal(t, []string{"ct100"}, p.Resources)
-		assert.Empty(t, c.fake.ctCreated, "nothing was started")
-	}
+	assert.Equal(t, workflows.ContainerSpec{Name: "a", OSTemplate: "b"},
+		c.fake.sentOf(t, workflows.StackUpdateApply).req.(workflows.StackApplyRequest).Spec.OpenVZ.Container)
 }
 
 func TestRunsListByTheOpenVZProvider(t *testing.T) {

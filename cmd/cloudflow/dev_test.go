@@ -78,12 +78,17 @@ func TestDevEndToEnd(t *testing.T) {
 
 	c, code := cmd("vm", "provision", "-f", exampleSpec, "--wait", "--json", "--timeout", "2m")
 	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", c.out.String(), c.errOut.String())
-	var res workflows.ProvisionVMResult
+	var res workflows.StackOperationResult
 	require.NoError(t, json.Unmarshal([]byte(c.out.String()), &res), "--json prints only the result: %q", c.out.String())
-	assert.Equal(t, "demo-vm", res.VM.Name)
-	assert.NotEmpty(t, res.VM.ID)
-	assert.Len(t, res.Disks, 2)
-	assert.Len(t, res.FirewallRules, 1)
+	assert.Equal(t, "demo-vm", res.State.Name)
+	vm, ok := res.State.Resource("vm/demo-vm")
+	require.True(t, ok, "%+v", res.State.Resources)
+	assert.NotEmpty(t, vm.ID)
+	assert.Len(t, res.State.Resources, 4, "the VM, two disks and a rule")
+
+	c, code = cmd("output", "demo-vm", "sshDestination")
+	require.Equal(t, exitOK, code, c.errOut.String())
+	assert.Equal(t, vm.Outputs["sshDestination"]+"\n", c.out.String())
 
 	c, code = cmd("sim", "inventory", "--endpoint", env["CLOUDSIM_URL"])
 	require.Equal(t, exitOK, code, c.errOut.String())
@@ -91,12 +96,12 @@ func TestDevEndToEnd(t *testing.T) {
 
 	c, code = cmd("vm", "deprovision", "-f", exampleSpec, "--wait", "--timeout", "2m")
 	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", c.out.String(), c.errOut.String())
-	assert.Contains(t, c.out.String(), "Deprovisioned")
+	assert.Contains(t, c.out.String(), "Destroyed stack crusoe/demo-vm")
 
 	c, code = cmd("sim", "inventory", "--endpoint", env["CLOUDSIM_URL"], "--expect-empty")
 	assert.Equal(t, exitOK, code, c.out.String()+c.errOut.String())
 
 	c, code = cmd("runs", "list", "--json")
 	require.Equal(t, exitOK, code, c.errOut.String())
-	assert.Contains(t, c.out.String(), "crusoe-vm-deprovision-demo-vm")
+	assert.Contains(t, c.out.String(), res.Operation.Run+"-ProvisionVM", "the stack's runs are cloudflow runs too")
 }

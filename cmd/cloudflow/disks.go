@@ -66,7 +66,8 @@ func newDisksSnapshotCmd(f *factory, root *rootOptions) *cobra.Command {
 
 			Exit status: 0 done, 1 the workflow failed or an old snapshot could not
 			be deleted, 2 invalid flags (nothing started), 3 still running when
-			--timeout passed, 4 Temporal could not be reached or another error.`),
+			--timeout passed, 4 Temporal could not be reached or another error,
+			5 a run for these disks is already in progress.`),
 		Example: examples(`
 			$ cloudflow disks snapshot --vm db-1 --retention 7d --wait
 			$ cloudflow disks snapshot --disks db-data,db-logs --retention 36h --wait --json > run.json

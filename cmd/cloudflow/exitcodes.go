@@ -20,7 +20,22 @@ const (
 	exitPending = 3
 	// exitOther: Temporal could not be reached, or anything else went wrong.
 	exitOther = 4
+	// exitBusy: another operation holds the stack (--if-busy fail), or a run
+	// on the same resources is already in progress.
+	exitBusy = 5
+	// exitNotFound: no such stack, saved plan or output; nothing changed.
+	exitNotFound = 6
+	// exitChangesPending: a plan would change the cloud, or a refresh found
+	// drift (exit 0 says the cloud matches the spec).
+	exitChangesPending = 10
 )
+
+// exitCodesHelp is the exit status paragraph of the stack commands' help.
+const exitCodesHelp = `Exit status: 0 success (or in sync: nothing to do), 1 failed or refused,
+2 invalid spec or flags (nothing started), 3 still running when --timeout
+passed or Ctrl-C was pressed, 4 Temporal could not be reached or another
+error, 5 the stack is busy (--if-busy fail), 6 no such stack, 10 changes
+pending.`
 
 // exitError carries the exit code a failure maps to. A nil err means the
 // command already said everything and only the code remains.

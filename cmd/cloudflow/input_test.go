@@ -55,7 +55,9 @@ func TestEveryInputStopsAtItsCap(t *testing.T) {
 		{"disks snapshot --ledger -", []string{"disks", "snapshot", "--vm", "web", "--retention", "1d", "--ledger", "-"}, "[", []string{"--ledger standard input is larger than 4 MiB"}},
 		{"disks snapshot --ledger FILE", []string{"disks", "snapshot", "--vm", "web", "--retention", "1d", "--ledger", huge}, "", []string{"--ledger " + huge + " is larger than 4 MiB"}},
 		{"vm bulk-create --ssh-public-key-file", []string{"vm", "bulk-create", "--name-prefix", "b", "--count", "2", "--type", "t", "--location", "l", "--ssh-public-key-file", huge}, "", []string{"--ssh-public-key-file " + huge + " is larger than 16 KiB"}},
-		{"schedule create -- vm provision -f -", []string{"schedule", "create", "s", "--every", "1h", "--", "vm", "provision", "-f", "-"}, "#", []string{"spec on standard input is larger than 1 MiB"}},
+		{"plan -f -", []string{"plan", "-f", "-"}, "# padding\n", []string{"spec on standard input is larger than 1 MiB"}},
+		{"apply -f FILE", []string{"apply", "-f", huge, "--auto-approve"}, "", []string{"spec " + huge + " is larger than 1 MiB"}},
+		{"destroy -f -", []string{"destroy", "-f", "-"}, "provider: openvz\n", []string{"spec on standard input is larger than 1 MiB"}},
 		{"schedule create -- instances start --file -", []string{"schedule", "create", "s", "--every", "1h", "--", "instances", "start", "--provider", "kraftcloud", "--file", "-"}, "\n", []string{"--file - (standard input) is larger than 4 MiB"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,7 +194,7 @@ func TestSpecEncodingAndTagsAreRefusedByTheCLI(t *testing.T) {
 	c.f.IO.In = strings.NewReader(strings.Replace(string(src), "type: c1a.2x", "type: !!binary aGVsbG8=", 1))
 	assertRefused(t, c, c.run("vm", "provision", "-f", "-"), nil,
 		"spec on standard input has 1 problem", "vm.type: has the YAML tag !!binary, which cloudflow does not apply")
-	assert.Empty(t, c.fake.provisioned)
+	assert.Empty(t, c.fake.sentKinds())
 }
 
 func TestLedgerInUTF16IsNamed(t *testing.T) {

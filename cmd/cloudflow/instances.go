@@ -78,7 +78,8 @@ func newFleetCmd(f *factory, root *rootOptions, start bool) *cobra.Command {
 
 			Exit status: 0 every instance %[2]s, 1 some did not, 2 invalid names or
 			flags (nothing started), 3 still running when --timeout passed, 4
-			Temporal could not be reached or another error.`, wf, pastTense(verb))),
+			Temporal could not be reached or another error, 5 a run over the same
+			instances is already in progress.`, wf, pastTense(verb))),
 		Example: examples(fmt.Sprintf(`
 			$ cloudflow instances %[1]s --provider kraftcloud web-1 web-2 --wait
 			$ cloudflow instances %[1]s --provider kraftcloud --file fleet.txt --chunk-size 500 --wait

@@ -23,7 +23,7 @@ func launch(cmd *cobra.Command, f *factory, r runner, what string, wait bool, w 
 		var running *starter.AlreadyRunningError
 		if errors.As(err, &running) {
 			id := running.WorkflowID
-			return withCode(exitOther, fmt.Errorf("a run for %s is already in progress (workflow %s); watch it with `cloudflow runs watch %s`, or cancel it with `cloudflow runs cancel %s`",
+			return withCode(exitBusy, fmt.Errorf("a run for %s is already in progress (workflow %s); watch it with `cloudflow runs watch %s`, or cancel it with `cloudflow runs cancel %s`",
 				what, id, id, id))
 		}
 		return withCode(exitOther, err)
@@ -92,15 +92,4 @@ func (w *waitFlags) validateWait(cmd *cobra.Command) error {
 
 func (w *waitFlags) waitSettings() waitSettings {
 	return waitSettings{JSON: w.JSON, Timeout: w.Timeout, Interval: w.Interval}
-}
-
-// launchSpec is the end of every spec command: the spec has been checked, so
-// only now is Temporal dialled, and the run start makes is launched.
-func (o *vmOptions) launchSpec(cmd *cobra.Command, what string, start func(ctx context.Context, r runner) (starter.Run, error)) error {
-	r, err := o.root.dial(o.f)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	return launch(cmd, o.f, r, what, o.Wait, o.waitSettings(), func(ctx context.Context) (starter.Run, error) { return start(ctx, r) })
 }

@@ -84,9 +84,7 @@ type fakeRunner struct {
 	startErr error
 	run      starter.Run
 
-	provisioned   []workflows.ProvisionVMInput
-	deprovisioned []workflows.DeprovisionVMInput
-	fleets        []workflows.FleetInput
+	fleets []workflows.FleetInput
 
 	schedules     []scheduled
 	scheduleList  []starter.ScheduleInfo
@@ -95,19 +93,16 @@ type fakeRunner struct {
 	scheduleErr   error
 	bulks         []workflows.BulkCreateVMsInput
 	snapshots     []workflows.SnapshotDisksInput
-	deployed      []workflows.DeployInstanceInput
-	undeployed    []workflows.UndeployInstanceInput
-	ctCreated     []workflows.CreateContainerInput
-	ctDeleted     []workflows.DeleteContainerInput
-
-	// CloudMC (cloudmc_test.go)
-	cmcProvisioned   []workflows.ProvisionInstanceInput
-	cmcDeprovisioned []workflows.DeprovisionInstanceInput
 
 	fleetProgress []workflows.FleetProgress // WatchFleet reports these in turn
 
 	progress []workflows.Progress // Watch reports these in turn
-	block    bool                 // Watch waits for ctx to end
+	// progressOf answers Progress for one workflow ID (else: progress).
+	progressOf    map[string]workflows.Progress
+	progressCalls map[string]int
+	// stacks fakes the stack operations (stacks_test.go).
+	stacks   fakeStacks
+	block    bool // Watch waits for ctx to end
 	watchErr error
 
 	result    any // copied into Result's valuePtr
@@ -122,16 +117,6 @@ type fakeRunner struct {
 	closed      bool
 }
 
-func (r *fakeRunner) ProvisionVM(_ context.Context, in workflows.ProvisionVMInput) (starter.Run, error) {
-	r.provisioned = append(r.provisioned, in)
-	return r.run, r.startErr
-}
-
-func (r *fakeRunner) DeprovisionVM(_ context.Context, in workflows.DeprovisionVMInput) (starter.Run, error) {
-	r.deprovisioned = append(r.deprovisioned, in)
-	return r.run, r.startErr
-}
-
 func (r *fakeRunner) BulkCreateVMs(_ context.Context, in workflows.BulkCreateVMsInput) (starter.Run, error) {
 	r.bulks = append(r.bulks, in)
 	return r.run, r.startErr
@@ -139,26 +124,6 @@ func (r *fakeRunner) BulkCreateVMs(_ context.Context, in workflows.BulkCreateVMs
 
 func (r *fakeRunner) SnapshotDisks(_ context.Context, in workflows.SnapshotDisksInput) (starter.Run, error) {
 	r.snapshots = append(r.snapshots, in)
-	return r.run, r.startErr
-}
-
-func (r *fakeRunner) DeployInstance(_ context.Context, in workflows.DeployInstanceInput) (starter.Run, error) {
-	r.deployed = append(r.deployed, in)
-	return r.run, r.startErr
-}
-
-func (r *fakeRunner) UndeployInstance(_ context.Context, in workflows.UndeployInstanceInput) (starter.Run, error) {
-	r.undeployed = append(r.undeployed, in)
-	return r.run, r.startErr
-}
-
-func (r *fakeRunner) CreateContainer(_ context.Context, in workflows.CreateContainerInput) (starter.Run, error) {
-	r.ctCreated = append(r.ctCreated, in)
-	return r.run, r.startErr
-}
-
-func (r *fakeRunner) DeleteContainer(_ context.Context, in workflows.DeleteContainerInput) (starter.Run, error) {
-	r.ctDeleted = append(r.ctDeleted, in)
 	return r.run, r.startErr
 }
 
@@ -183,7 +148,16 @@ func (r *fakeRunner) WatchFleet(ctx context.Context, _, _ string, _ time.Duratio
 	return r.watchErr
 }
 
-func (r *fakeRunner) Progress(context.Context, string, string) (workflows.Progress, error) {
+func (r *fakeRunner) Progress(_ context.Context, id, _ string) (workflows.Progress, error) {
+	r.mu.Lock()
+	if r.progressCalls == nil {
+		r.progressCalls = map[string]int{}
+	}
+	r.progressCalls[id]++
+	r.mu.Unlock()
+	if p, ok := r.progressOf[id]; ok {
+		return p, nil
+	}
 	if r.progressErr != nil {
 		return workflows.Progress{}, r.progressErr
 	}
@@ -343,10 +317,11 @@ func TestSpecFromStdin(t *testing.T) {
 	data, err := os.ReadFile(exampleSpec)
 	require.NoError(t, err)
 	c.f.IO.In = bytes.NewReader(data)
-	c.fake.run = starter.Run{WorkflowID: "crusoe-vm-provision-demo-vm", RunID: "r1", Workflow: workflows.ProvisionVMWorkflowName}
+	c.fake.op(workflows.StackUpdateApply, appliedResult(changedPlan(t, false)), nil)
 	assert.Equal(t, exitOK, c.run("vm", "provision", "-f", "-"), c.errOut.String())
-	require.Len(t, c.fake.provisioned, 1)
-	assert.Equal(t, "demo-vm", c.fake.provisioned[0].VM.Name)
+	req := c.fake.sentOf(t, workflows.StackUpdateApply).req.(workflows.StackApplyRequest)
+	assert.Equal(t, "demo-vm", req.Spec.Name())
+	assert.Equal(t, "standard input", req.Spec.Source)
 }
 
 func TestMissingSpecFile(t *testing.T) {
@@ -379,7 +354,8 @@ func TestHelpForEveryCommand(t *testing.T) {
 	for i, p := range paths {
 		names[i] = strings.Join(p, " ")
 	}
-	for _, want := range []string{"vm provision", "vm deprovision", "runs list", "runs show", "runs watch", "runs cancel", "worker", "sim", "sim inventory", "dev"} {
+	for _, want := range []string{"vm provision", "vm deprovision", "runs list", "runs show", "runs watch", "runs cancel", "worker", "sim", "sim inventory", "dev",
+		"plan", "apply", "destroy", "output", "stacks list", "stacks show", "stacks approve", "stacks discard", "stacks refresh", "stacks set"} {
 		assert.Contains(t, names, want)
 	}
 	for _, path := range paths {
@@ -447,32 +423,6 @@ func TestFlagValidation(t *testing.T) {
 	}
 }
 
-func TestProvisionWithoutWait(t *testing.T) {
-	c := newCLI(t)
-	c.fake.run = starter.Run{WorkflowID: "crusoe-vm-provision-demo-vm", RunID: "run-1", Workflow: workflows.ProvisionVMWorkflowName}
-	code := c.run("--address", "temporal.example:7233", "--namespace", "ns", "--profile", "prod", "--config-file", "/tmp/t.toml", "--task-queue", "q",
-		"vm", "provision", "-f", exampleSpec)
-	require.Equal(t, exitOK, code, c.errOut.String())
-	assert.Equal(t, []starter.Options{{HostPort: "temporal.example:7233", Namespace: "ns", Profile: "prod", ConfigFile: "/tmp/t.toml", TaskQueue: "q"}}, c.dials)
-	require.Len(t, c.fake.provisioned, 1)
-	in := c.fake.provisioned[0]
-	assert.Equal(t, "demo-vm", in.VM.Name)
-	assert.Equal(t, []string{"demo-vm-data", "demo-vm-scratch"}, []string{in.Disks[0].Name, in.Disks[1].Name})
-	out := c.out.String()
-	assert.Contains(t, out, "Started ProvisionVM for VM demo-vm.")
-	assert.Contains(t, out, "workflow: crusoe-vm-provision-demo-vm")
-	assert.Contains(t, out, "cloudflow runs watch crusoe-vm-provision-demo-vm")
-	assert.True(t, c.fake.closed)
-
-	c = newCLI(t)
-	c.fake.run = starter.Run{WorkflowID: "w", RunID: "r", Workflow: "ProvisionVM"}
-	require.Equal(t, exitOK, c.run("vm", "provision", "-f", exampleSpec, "--json"))
-	var run starter.Run
-	require.NoError(t, json.Unmarshal([]byte(c.out.String()), &run))
-	assert.Equal(t, c.fake.run, run)
-	assert.Equal(t, workflows.TaskQueue, c.dials[0].TaskQueue)
-}
-
 var (
 	provisionRun = starter.Run{WorkflowID: "crusoe-vm-provision-demo-vm", RunID: "run-1", Workflow: workflows.ProvisionVMWorkflowName}
 	t0           = time.Date(2025, 1, 2, 12, 0, 1, 0, time.Local)
@@ -499,35 +449,6 @@ func provisionProgress() []workflows.Progress {
 	}
 }
 
-func TestProvisionWaitSucceeds(t *testing.T) {
-	c := newCLI(t)
-	c.fake.run = provisionRun
-	c.fake.progress = provisionProgress()
-	c.fake.result = workflows.ProvisionVMResult{
-		VM:            workflows.Resource{Kind: "vm", Name: "demo-vm", ID: "vm-1", State: "STATE_RUNNING"},
-		Disks:         []workflows.Resource{{Kind: "disk", Name: "demo-vm-data", ID: "disk-1"}, {Kind: "disk", Name: "demo-vm-scratch", ID: "disk-2", Existed: true}},
-		FirewallRules: []workflows.Resource{{Kind: "firewall-rule", Name: "demo-vm-ssh", ID: "fw-1", State: "active"}},
-		Steps: []workflows.Step{
-			{Name: "disk/demo-vm-data", State: "done", ID: "disk-1", UpdatedAt: t0},
-			{Name: "vm/demo-vm", State: "done", ID: "vm-1", UpdatedAt: t0},
-		},
-	}
-	code := c.run("vm", "provision", "-f", exampleSpec, "--wait")
-	require.Equal(t, exitOK, code, c.errOut.String())
-	out := c.out.String()
-	assert.Contains(t, out, "12:00:01 disk/demo-vm-data running op=op-1\n")
-	assert.Contains(t, out, "12:00:01 disk/demo-vm-data done id=disk-1\n")
-	assert.Contains(t, out, "12:00:01 vm/demo-vm running op=op-2\n")
-	assert.Contains(t, out, "12:00:01 vm/demo-vm done id=vm-1\n")
-	assert.NotContains(t, out, "pending", "the plan is not a change")
-	assert.Contains(t, out, "VM demo-vm is ready")
-	assert.Regexp(t, `vm\s+demo-vm\s+vm-1\s+STATE_RUNNING`, out)
-	assert.Regexp(t, `disk\s+demo-vm-scratch\s+disk-2\s+-\s+\(already existed\)`, out)
-	assert.Regexp(t, `firewall-rule\s+demo-vm-ssh\s+fw-1\s+active`, out)
-	assert.NotContains(t, out, "\x1b[", "no cursor movement off a terminal")
-	assert.Empty(t, c.errOut.String())
-}
-
 func failedProvision() (workflows.ProvisionVMResult, error) {
 	res := workflows.ProvisionVMResult{
 		VM:         workflows.Resource{Kind: "vm", Name: "demo-vm"},
@@ -541,139 +462,6 @@ func failedProvision() (workflows.ProvisionVMResult, error) {
 		NotUndone: []workflows.UndoFailure{{Step: "disk/demo-vm-scratch", Kind: "disk", Name: "demo-vm-scratch", ID: "disk-2", Error: "delete disk: 500 internal"}},
 	}
 	return res, &starter.RunError{WorkflowID: provisionRun.WorkflowID, Status: "Failed", Message: "create vm demo-vm: no capacity"}
-}
-
-func TestProvisionWaitFails(t *testing.T) {
-	c := newCLI(t)
-	c.fake.run = provisionRun
-	c.fake.progress = provisionProgress()
-	c.fake.result, c.fake.resultErr = failedProvision()
-	code := c.run("vm", "provision", "-f", exampleSpec, "--wait")
-	require.Equal(t, exitFailed, code)
-	out := c.out.String()
-	assert.Contains(t, out, "ProvisionVM failed.")
-	assert.Contains(t, out, "failed step: vm/demo-vm")
-	assert.Contains(t, out, "error:       operation FAILED: no capacity in us-northcentral1-a")
-	assert.Contains(t, out, "undone:      disk/demo-vm-data")
-	assert.Contains(t, out, "Could NOT be undone")
-	assert.Regexp(t, `disk\s+demo-vm-scratch\s+disk-2\s+delete disk: 500 internal`, out)
-	assert.Contains(t, out, `12:00:00 disk/demo-vm-scratch undo-failed id=disk-2 error="delete disk: 500 internal"`)
-	assert.Contains(t, c.errOut.String(), "error: workflow crusoe-vm-provision-demo-vm failed: create vm demo-vm: no capacity")
-}
-
-func TestProvisionWaitJSON(t *testing.T) {
-	c := newCLI(t)
-	c.fake.run = provisionRun
-	c.fake.progress = provisionProgress()
-	c.fake.result, c.fake.resultErr = failedProvision()
-	code := c.run("vm", "provision", "-f", exampleSpec, "--wait", "--json")
-	require.Equal(t, exitFailed, code)
-	var res workflows.ProvisionVMResult
-	require.NoError(t, json.Unmarshal([]byte(c.out.String()), &res), "stdout holds the result JSON only:\n%s", c.out.String())
-	assert.Equal(t, "vm/demo-vm", res.FailedStep)
-	assert.Equal(t, "demo-vm-scratch", res.NotUndone[0].Name)
-
-	c = newCLI(t)
-	c.fake.run = provisionRun
-	c.fake.progress = provisionProgress()
-	c.fake.result = workflows.ProvisionVMResult{VM: workflows.Resource{Kind: "vm", Name: "demo-vm", ID: "vm-1"}}
-	require.Equal(t, exitOK, c.run("vm", "provision", "-f", exampleSpec, "--wait", "--json"))
-	require.NoError(t, json.Unmarshal([]byte(c.out.String()), &res))
-	assert.Equal(t, "vm-1", res.VM.ID)
-	assert.Empty(t, c.errOut.String())
-}
-
-func TestProvisionWaitTimesOut(t *testing.T) {
-	c := newCLI(t)
-	c.fake.run = provisionRun
-	c.fake.block = true
-	code := c.run("vm", "provision", "-f", exampleSpec, "--wait", "--timeout", "50ms")
-	assert.Equal(t, exitPending, code)
-	stderr := c.errOut.String()
-	assert.Contains(t, stderr, "timed out after 50ms waiting for crusoe-vm-provision-demo-vm; the workflow is still running")
-	assert.Contains(t, stderr, "cloudflow runs cancel crusoe-vm-provision-demo-vm")
-}
-
-func TestProvisionWaitInterrupted(t *testing.T) {
-	c := newCLI(t)
-	c.fake.run = provisionRun
-	c.fake.block = true
-	c.f.NotifyContext = func(ctx context.Context) (context.Context, context.CancelFunc) {
-		ctx, cancel := context.WithCancel(ctx)
-		time.AfterFunc(20*time.Millisecond, cancel) // as if Ctrl-C were pressed
-		return ctx, cancel
-	}
-	code := c.run("vm", "provision", "-f", exampleSpec, "--wait")
-	assert.Equal(t, exitPending, code)
-	assert.Contains(t, c.errOut.String(), "stopped watching crusoe-vm-provision-demo-vm; the workflow goes on")
-	assert.Contains(t, c.errOut.String(), "cloudflow runs cancel")
-}
-
-func TestProvisionStartErrors(t *testing.T) {
-	c := newCLI(t)
-	c.fake.startErr = &starter.AlreadyRunningError{WorkflowID: "crusoe-vm-provision-demo-vm"}
-	assert.Equal(t, exitOther, c.run("vm", "provision", "-f", exampleSpec))
-	assert.Contains(t, c.errOut.String(), "a run for VM demo-vm is already in progress (workflow crusoe-vm-provision-demo-vm)")
-
-	c = newCLI(t)
-	c.fake.dialErr = errors.New("connect to Temporal at 127.0.0.1:1: connection refused")
-	assert.Equal(t, exitOther, c.run("vm", "provision", "-f", exampleSpec, "--wait"))
-	assert.Contains(t, c.errOut.String(), "error: connect to Temporal at 127.0.0.1:1: connection refused")
-	assert.Contains(t, c.errOut.String(), "cloudflow dev")
-
-	c = newCLI(t)
-	c.fake.run = provisionRun
-	c.fake.resultErr = errors.New("rpc error: unavailable")
-	assert.Equal(t, exitOther, c.run("vm", "provision", "-f", exampleSpec, "--wait"))
-	assert.Contains(t, c.errOut.String(), "waiting for crusoe-vm-provision-demo-vm: rpc error: unavailable")
-}
-
-func TestDeprovisionWait(t *testing.T) {
-	c := newCLI(t)
-	c.fake.run = starter.Run{WorkflowID: "crusoe-vm-deprovision-demo-vm", RunID: "r", Workflow: workflows.DeprovisionVMWorkflowName}
-	c.fake.result = workflows.DeprovisionVMResult{
-		Deleted:     []workflows.Resource{{Kind: "vm", Name: "demo-vm", ID: "vm-1"}, {Kind: "disk", Name: "demo-vm-data", ID: "disk-1"}},
-		AlreadyGone: []workflows.Resource{{Kind: "firewall-rule", Name: "demo-vm-ssh"}},
-	}
-	require.Equal(t, exitOK, c.run("vm", "deprovision", "-f", exampleSpec, "--wait"), c.errOut.String())
-	require.Len(t, c.fake.deprovisioned, 1)
-	assert.Equal(t, workflows.DeprovisionVMInput{
-		VMName: "demo-vm", DiskNames: []string{"demo-vm-data", "demo-vm-scratch"}, FirewallRules: []string{"demo-vm-ssh"},
-	}, c.fake.deprovisioned[0])
-	out := c.out.String()
-	assert.Contains(t, out, "Deprovisioned (workflow crusoe-vm-deprovision-demo-vm)")
-	assert.Regexp(t, `vm\s+demo-vm\s+vm-1\s+deleted`, out)
-	assert.Regexp(t, `firewall-rule\s+demo-vm-ssh\s+-\s+already gone`, out)
-
-	c = newCLI(t)
-	c.fake.run = starter.Run{WorkflowID: "crusoe-vm-deprovision-demo-vm", RunID: "r", Workflow: workflows.DeprovisionVMWorkflowName}
-	c.fake.result = workflows.DeprovisionVMResult{Steps: []workflows.Step{{Name: "vm/demo-vm", State: "failed", Error: "403 forbidden"}}}
-	c.fake.resultErr = &starter.RunError{WorkflowID: "crusoe-vm-deprovision-demo-vm", Status: "Failed", Message: "delete vm: 403 forbidden"}
-	require.Equal(t, exitFailed, c.run("vm", "deprovision", "-f", exampleSpec, "--wait"))
-	assert.Contains(t, c.out.String(), "DeprovisionVM failed.")
-	assert.Contains(t, c.out.String(), "vm/demo-vm: 403 forbidden")
-}
-
-func TestLiveTableOnTerminal(t *testing.T) {
-	c := newCLI(t)
-	c.f.IO.OutTTY = true
-	c.f.IO.Width = func() int { return 100 }
-	c.fake.run = provisionRun
-	c.fake.progress = provisionProgress()
-	c.fake.result, c.fake.resultErr = failedProvision()
-	require.Equal(t, exitFailed, c.run("vm", "provision", "-f", exampleSpec, "--wait"))
-	out := c.out.String()
-	assert.Contains(t, out, "\x1b[2K", "lines are cleared and redrawn")
-	assert.Regexp(t, `\x1b\[\d+A`, out, "the cursor moves back over the table")
-	assert.Contains(t, out, "STATE")
-	assert.Contains(t, out, "✗ failed")
-	assert.Contains(t, out, "! undo-failed")
-	assert.Contains(t, out, "↩ undone")
-	assert.Contains(t, out, "op-2")
-	assert.Contains(t, out, "Could NOT be undone")
-	for _, line := range strings.Split(out, "\n") {
-		assert.LessOrEqual(t, len([]rune(stripANSI(line))), 100, "a line wider than the terminal breaks the redraw: %q", line)
-	}
 }
 
 func stripANSI(s string) string {

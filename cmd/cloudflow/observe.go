@@ -192,7 +192,7 @@ func dialCLI(o starter.Options, logOut io.Writer) (runner, error) {
 		if err != nil {
 			return nil, err // not a runner holding a nil *Starter
 		}
-		return s, nil
+		return starterRunner{s}, nil
 	}
 	ctx := context.Background()
 	res, err := telemetry.Resource(ctx, telemetry.ServiceCLI)
@@ -209,7 +209,7 @@ func dialCLI(o starter.Options, logOut io.Writer) (runner, error) {
 		o.Interceptors = append(o.Interceptors, ics...)
 		var s *starter.Starter
 		if s, err = dialStarter(o, logOut, slog.LevelWarn); err == nil {
-			return &tracedRunner{Starter: s, tracing: tracing, log: logger}, nil
+			return &tracedRunner{starterRunner: starterRunner{s}, tracing: tracing, log: logger}, nil
 		}
 	}
 	_ = tracing.Shutdown(ctx)
@@ -218,7 +218,7 @@ func dialCLI(o starter.Options, logOut io.Writer) (runner, error) {
 
 // tracedRunner flushes the CLI's spans when it is closed.
 type tracedRunner struct {
-	*starter.Starter
+	starterRunner
 	tracing *telemetry.Tracing
 	log     *slog.Logger
 }

@@ -22,6 +22,23 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// printList prints what a list command found: JSON (an empty list as []),
+// or a line on stderr saying there is none, or the table write draws.
+func printList[T any](f *factory, jsonOut bool, list []T, none string, write func(w io.Writer)) error {
+	switch {
+	case jsonOut:
+		if list == nil {
+			list = []T{}
+		}
+		return printJSON(f.IO.Out, list)
+	case len(list) == 0:
+		fmt.Fprintln(f.IO.ErrOut, none)
+		return nil
+	}
+	write(f.IO.Out)
+	return nil
+}
+
 // table aligns columns like kubectl's tables and trims the padding left at
 // the end of lines whose last cells are empty.
 type table struct {
@@ -333,16 +350,21 @@ func printFailureReport(w io.Writer, run starter.Run, runErr *starter.RunError, 
 		fmt.Fprintf(w, "  undone:      %s\n", strings.Join(undone, ", "))
 	}
 	if len(notUndone) > 0 {
-		fmt.Fprintln(w, "\nCould NOT be undone; these may still exist and cost money, remove them by hand:")
-		tw := newTable(w)
-		fmt.Fprintln(tw, "  KIND\tNAME\tID\tERROR")
-		for _, u := range notUndone {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", u.Kind, u.Name, leftoverID(u, steps), oneLine(u.Error))
-		}
-		_ = tw.Flush()
+		writeLeftovers(w, notUndone, steps)
 	} else if len(undone) > 0 || failed != "" {
 		fmt.Fprintln(w, "  Nothing was left behind.")
 	}
+}
+
+// writeLeftovers lists what could not be undone, by kind, name and ID.
+func writeLeftovers(w io.Writer, left []workflows.UndoFailure, steps []workflows.Step) {
+	fmt.Fprintln(w, "\nCould NOT be undone; these may still exist and cost money, remove them by hand:")
+	tw := newTable(w)
+	fmt.Fprintln(tw, "  KIND\tNAME\tID\tERROR")
+	for _, u := range left {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", u.Kind, u.Name, leftoverID(u, steps), oneLine(u.Error))
+	}
+	_ = tw.Flush()
 }
 
 // leftoverID is the ID to remove a leftover by: its own, or its step's when

@@ -25,6 +25,9 @@ type iostreams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
+	// InTTY says In is a terminal: a command may ask there before it
+	// changes anything.
+	InTTY bool
 	// OutTTY says Out is a terminal: live progress redraws in place there.
 	OutTTY bool
 	// Width is the terminal's width in columns, 0 when unknown.
@@ -32,16 +35,20 @@ type iostreams struct {
 }
 
 // runner is what the CLI needs from a Temporal connection; *starter.Starter
-// provides it, tests fake it.
+// provides it (through starterRunner), tests fake it.
 type runner interface {
-	ProvisionVM(ctx context.Context, in workflows.ProvisionVMInput) (starter.Run, error)
-	DeprovisionVM(ctx context.Context, in workflows.DeprovisionVMInput) (starter.Run, error)
-	DeployInstance(ctx context.Context, in workflows.DeployInstanceInput) (starter.Run, error)
-	UndeployInstance(ctx context.Context, in workflows.UndeployInstanceInput) (starter.Run, error)
-	ProvisionInstance(ctx context.Context, in workflows.ProvisionInstanceInput) (starter.Run, error)
-	DeprovisionInstance(ctx context.Context, in workflows.DeprovisionInstanceInput) (starter.Run, error)
-	CreateContainer(ctx context.Context, in workflows.CreateContainerInput) (starter.Run, error)
-	DeleteContainer(ctx context.Context, in workflows.DeleteContainerInput) (starter.Run, error)
+	// Stacks: the spec commands (plan, apply, destroy, vm provision...)
+	// act through them.
+	PlanStack(ctx context.Context, req workflows.StackPlanRequest) (stackOp, error)
+	ApplyStack(ctx context.Context, req workflows.StackApplyRequest) (stackOp, error)
+	ApproveStack(ctx context.Context, ref starter.StackRef, req workflows.StackApproveRequest) (stackOp, error)
+	DiscardStackPlan(ctx context.Context, ref starter.StackRef, req workflows.StackApproveRequest) (stackOp, error)
+	DestroyStack(ctx context.Context, ref starter.StackRef, req workflows.StackDestroyRequest) (stackOp, error)
+	RefreshStack(ctx context.Context, ref starter.StackRef, req workflows.StackRefreshRequest) (stackOp, error)
+	SetStackSettings(ctx context.Context, ref starter.StackRef, settings workflows.StackSettings) (workflows.StackState, error)
+	StackState(ctx context.Context, ref starter.StackRef) (workflows.StackState, error)
+	FindStack(ctx context.Context, name, provider string) (starter.StackRef, error)
+	ListStacks(ctx context.Context, status string) ([]starter.StackSummary, error)
 	Progress(ctx context.Context, workflowID, runID string) (workflows.Progress, error)
 	Watch(ctx context.Context, workflowID, runID string, every time.Duration, fn func(workflows.Progress)) error
 	BulkCreateVMs(ctx context.Context, in workflows.BulkCreateVMsInput) (starter.Run, error)
@@ -137,12 +144,19 @@ func newRootCmd(f *factory) *cobra.Command {
 			cloud API call is one activity, asynchronous operations are waited out
 			durably, and what a failed run made is undone.
 
+			A spec becomes a stack that cloudflow owns: 'plan' shows what an apply
+			would change, 'apply' makes it so (asking first), 'destroy' deletes
+			only what the stack created, 'stacks' lists and shows them with their
+			drift and outputs.
+
 			Start everything locally with 'cloudflow dev', then in another shell:
 			  cloudflow vm provision -f examples/crusoe-vm.yaml --wait`),
 		Example: examples(`
 			$ cloudflow dev
 			$ cloudflow vm provision -f examples/crusoe-vm.yaml --wait
-			$ cloudflow runs list
+			$ cloudflow plan -f examples/crusoe-vm.yaml
+			$ cloudflow stacks list
+			$ cloudflow output demo-vm sshDestination
 			$ cloudflow vm deprovision -f examples/crusoe-vm.yaml --wait`),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -157,6 +171,11 @@ func newRootCmd(f *factory) *cobra.Command {
 	pf.StringVar(&opts.TaskQueue, "task-queue", workflows.TaskQueue, "task `queue` workers poll and runs are started on")
 
 	cmd.AddCommand(
+		newPlanCmd(f, opts),
+		newApplyCmd(f, opts),
+		newDestroyCmd(f, opts),
+		newStacksCmd(f, opts),
+		newOutputCmd(f, opts),
 		newVMCmd(f, opts),
 		newInstancesCmd(f, opts),
 		newContainerCmd(f, opts),

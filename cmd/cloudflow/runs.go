@@ -78,18 +78,7 @@ func newRunsListCmd(f *factory, root *rootOptions) *cobra.Command {
 			if err != nil {
 				return withCode(exitOther, err)
 			}
-			if opts.JSON {
-				if runs == nil {
-					runs = []starter.RunInfo{}
-				}
-				return printJSON(f.IO.Out, runs)
-			}
-			if len(runs) == 0 {
-				fmt.Fprintln(f.IO.ErrOut, "No runs found.")
-				return nil
-			}
-			writeRunList(f.IO.Out, runs, f.Now())
-			return nil
+			return printList(f, opts.JSON, runs, "No runs found.", func(w io.Writer) { writeRunList(w, runs, f.Now()) })
 		},
 	}
 	cmd.Flags().IntVarP(&opts.Limit, "limit", "L", 20, "most runs to list")
@@ -378,6 +367,7 @@ var reports = map[string]report{
 	workflows.DeprovisionInstanceWorkflowName: deletionReport[workflows.DeprovisionInstanceResult](),
 	workflows.CreateContainerWorkflowName:     reportOf(func(r *workflows.CreateContainerResult) []workflows.Step { return r.Steps }, printContainerSummary),
 	workflows.DeleteContainerWorkflowName:     deletionReport[workflows.DeleteContainerResult](),
+	workflows.ApplyStackWorkflowName:          reportOf(func(r *workflows.ApplyStackResult) []workflows.Step { return r.Steps }, printApplyStackSummary),
 }
 
 // newResult returns a pointer to the result type of a workflow.

@@ -19,10 +19,14 @@ import (
 // schedulable are the commands a schedule can run: those that start one
 // workflow.
 var schedulable = []string{
-	"vm provision", "vm deprovision", "vm bulk-create",
-	"instances start", "instances stop", "instances deploy", "instances undeploy",
-	"disks snapshot",
-	"container create", "container delete",
+	"vm bulk-create", "instances start", "instances stop", "disks snapshot",
+}
+
+// stackCommands act through a stack, by Workflow Updates, which a Temporal
+// Schedule cannot send: it only starts workflows.
+var stackCommands = []string{
+	"vm provision", "vm deprovision", "instances deploy", "instances undeploy",
+	"container create", "container delete", "plan", "apply", "destroy",
 }
 
 func newScheduleCmd(f *factory, root *rootOptions) *cobra.Command {
@@ -153,6 +157,9 @@ func planOf(ctx context.Context, f *factory, root *rootOptions, args []string) (
 	if err == nil {
 		path = strings.TrimPrefix(c.CommandPath(), "cloudflow ")
 	}
+	if slices.Contains(stackCommands, path) {
+		return starter.Plan{}, usageErrorf("%q acts through the spec's stack, which a schedule cannot drive (a schedule starts workflows; a stack takes updates); nothing was created. A stack refreshes its drift by itself: see `cloudflow stacks set NAME --refresh-interval`", path)
+	}
 	if !slices.Contains(schedulable, path) {
 		return starter.Plan{}, usageErrorf("%q is not a command a schedule can run; use one of: %s", strings.Join(args, " "), strings.Join(schedulable, ", "))
 	}
@@ -184,14 +191,6 @@ func (p *planRecorder) record(plan starter.Plan) (starter.Run, error) {
 	return starter.Run{WorkflowID: plan.ID, Workflow: plan.Workflow}, nil
 }
 
-func (p *planRecorder) ProvisionVM(_ context.Context, in workflows.ProvisionVMInput) (starter.Run, error) {
-	return p.record(starter.ProvisionVMPlan(in))
-}
-
-func (p *planRecorder) DeprovisionVM(_ context.Context, in workflows.DeprovisionVMInput) (starter.Run, error) {
-	return p.record(starter.DeprovisionVMPlan(in))
-}
-
 func (p *planRecorder) BulkCreateVMs(_ context.Context, in workflows.BulkCreateVMsInput) (starter.Run, error) {
 	return p.record(starter.BulkCreateVMsPlan(in))
 }
@@ -204,32 +203,8 @@ func (p *planRecorder) StopInstances(_ context.Context, in workflows.FleetInput)
 	return p.record(starter.StopInstancesPlan(in))
 }
 
-func (p *planRecorder) DeployInstance(_ context.Context, in workflows.DeployInstanceInput) (starter.Run, error) {
-	return p.record(starter.DeployInstancePlan(in))
-}
-
-func (p *planRecorder) UndeployInstance(_ context.Context, in workflows.UndeployInstanceInput) (starter.Run, error) {
-	return p.record(starter.UndeployInstancePlan(in))
-}
-
 func (p *planRecorder) SnapshotDisks(_ context.Context, in workflows.SnapshotDisksInput) (starter.Run, error) {
 	return p.record(starter.SnapshotDisksPlan(in))
-}
-
-func (p *planRecorder) CreateContainer(_ context.Context, in workflows.CreateContainerInput) (starter.Run, error) {
-	return p.record(starter.CreateContainerPlan(in))
-}
-
-func (p *planRecorder) DeleteContainer(_ context.Context, in workflows.DeleteContainerInput) (starter.Run, error) {
-	return p.record(starter.DeleteContainerPlan(in))
-}
-
-func (p *planRecorder) ProvisionInstance(_ context.Context, in workflows.ProvisionInstanceInput) (starter.Run, error) {
-	return p.record(starter.ProvisionInstancePlan(in))
-}
-
-func (p *planRecorder) DeprovisionInstance(_ context.Context, in workflows.DeprovisionInstanceInput) (starter.Run, error) {
-	return p.record(starter.DeprovisionInstancePlan(in))
 }
 
 func (p *planRecorder) Close() {}
@@ -263,32 +238,24 @@ func newScheduleListCmd(f *factory, root *rootOptions) *cobra.Command {
 			if err != nil {
 				return scheduleErr(err)
 			}
-			if jsonOut {
-				if list == nil {
-					list = []starter.ScheduleInfo{}
+			return printList(f, jsonOut, list, "No schedules.", func(w io.Writer) {
+				tw := newTable(w)
+				fmt.Fprintln(tw, "NAME\tWORKFLOW\tWHEN\tSTATE\tNEXT RUN\tLAST RUN")
+				for _, s := range list {
+					state, next, last := "active", "-", "-"
+					if s.Paused {
+						state = "paused"
+					}
+					if len(s.Next) > 0 {
+						next = s.Next[0].Local().Format(time.DateTime)
+					}
+					if n := len(s.Recent); n > 0 {
+						last = s.Recent[n-1].StartedAt.Local().Format(time.DateTime)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, dash(s.Workflow), dash(s.When), state, next, last)
 				}
-				return printJSON(f.IO.Out, list)
-			}
-			if len(list) == 0 {
-				fmt.Fprintln(f.IO.ErrOut, "No schedules.")
-				return nil
-			}
-			tw := newTable(f.IO.Out)
-			fmt.Fprintln(tw, "NAME\tWORKFLOW\tWHEN\tSTATE\tNEXT RUN\tLAST RUN")
-			for _, s := range list {
-				state, next, last := "active", "-", "-"
-				if s.Paused {
-					state = "paused"
-				}
-				if len(s.Next) > 0 {
-					next = s.Next[0].Local().Format(time.DateTime)
-				}
-				if n := len(s.Recent); n > 0 {
-					last = s.Recent[n-1].StartedAt.Local().Format(time.DateTime)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, dash(s.Workflow), dash(s.When), state, next, last)
-			}
-			return tw.Flush()
+				_ = tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
