@@ -308,15 +308,18 @@ func TestObservableWorker(t *testing.T) {
 		t.Logf("metrics:\n%s", body)
 	}
 
-	// Traces: the CLI's start and the worker's run of the workflow and its
-	// activities, in one trace.
+	// Traces: the CLI's apply to the VM's stack (an update-with-start) and
+	// the worker's runs of the stack's children and their activities, in
+	// one trace.
 	waitFor(t, 30*time.Second, "the spans of the worker and the CLI", func() bool {
-		return len(receiver.find("cloudflow-cli", "StartWorkflow:ProvisionVM")) > 0 &&
+		return len(receiver.find("cloudflow-cli", "UpdateWithStartWorkflow:apply")) > 0 &&
 			len(receiver.find("cloudflow-worker", "RunWorkflow:ProvisionVM")) > 0 &&
 			len(receiver.find("cloudflow-worker", "RunActivity:CrusoeWait")) > 0
 	})
-	trace := receiver.find("cloudflow-cli", "StartWorkflow:ProvisionVM")[0].traceID
+	trace := receiver.find("cloudflow-cli", "UpdateWithStartWorkflow:apply")[0].traceID
 	for _, want := range []struct{ service, name string }{
+		{"cloudflow-worker", "HandleUpdate:apply"},
+		{"cloudflow-worker", "RunWorkflow:ApplyStack"},
 		{"cloudflow-worker", "RunWorkflow:ProvisionVM"},
 		{"cloudflow-worker", "StartActivity:CrusoeCreateDisk"},
 		{"cloudflow-worker", "RunActivity:CrusoeCreateDisk"},
