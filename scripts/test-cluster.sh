@@ -114,7 +114,8 @@ pg_started=
 # postgres when this is root.
 as_postgres() {
 	if [ "$(id -u)" = 0 ]; then
-		runuser -u postgres -- "$@"
+		# From a directory postgres may enter, which the checkout may not be.
+		(cd "$WORK" && runuser -u postgres -- "$@")
 	else
 		"$@"
 	fi
@@ -139,7 +140,7 @@ cleanup() {
 		for f in "$WORK/temporal/server.log" "$WORK/pg/postgres.log"; do
 			[ -s "$f" ] || continue
 			log "last lines of $f:"
-			tail -n 40 "$f" >&2
+			tail -n 20 "$f" >&2
 		done
 	fi
 	if [ "${CLUSTER_KEEP:-}" = 1 ]; then

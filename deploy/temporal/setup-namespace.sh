@@ -39,6 +39,19 @@ else
 		--retention "${TEMPORAL_NAMESPACE_RETENTION:-72h}"
 fi
 
+# Every frontend learns of a new namespace when it next refreshes its cache
+# of them (about 10s): until then, calls in the namespace fail.
+tries=1
+until temporal operator search-attribute list --namespace "$TEMPORAL_NAMESPACE" >/dev/null 2>&1; do
+	if [ "$tries" -ge 60 ]; then
+		echo "setup-namespace: namespace $TEMPORAL_NAMESPACE is still unknown to the frontend:" >&2
+		temporal operator search-attribute list --namespace "$TEMPORAL_NAMESPACE" >&2 || true
+		exit 1
+	fi
+	tries=$((tries + 1))
+	sleep 1
+done
+
 for attr in $SEARCH_ATTRIBUTES; do
 	name=${attr%%=*}
 	type=${attr#*=}
