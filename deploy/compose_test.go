@@ -204,6 +204,12 @@ func TestComposeWorker(t *testing.T) {
 	require.Equal(t, []string{"CMD", "/usr/local/bin/healthcheck", "http://127.0.0.1:" + strconv.Itoa(port) + "/readyz"}, []string(w.HealthCheck.Test))
 	require.True(t, slices.ContainsFunc(w.Ports, func(pc types.ServicePortConfig) bool { return pc.Target == uint32(port) }),
 		"the metrics port %d is published", port)
+
+	// The worker reaches Temporal inside the project's network, even when the
+	// shell exports TEMPORAL_ADDRESS for the host's CLI.
+	shell, err := composeOptions(t, nil, cli.WithEnv([]string{"TEMPORAL_ADDRESS=127.0.0.1:7233"})).LoadProject(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "temporal:7233", deref(shell.Services["worker"].Environment["TEMPORAL_ADDRESS"]))
 }
 
 // requireWorkerFlags checks a `cloudflow worker` command line (compose's or
