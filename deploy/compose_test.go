@@ -134,6 +134,30 @@ func TestComposeTemporalImagesMatchTheTestedRelease(t *testing.T) {
 	}
 }
 
+// The server, the schema job and PostgreSQL agree on where the database is
+// and on the credentials, whatever .env sets them to.
+func TestComposeTemporalUsesThePostgreSQLService(t *testing.T) {
+	for _, env := range [][]string{nil, {"POSTGRES_USER=ops", "POSTGRES_PASSWORD=s3cret"}} {
+		p, err := composeOptions(t, nil, cli.WithEnv(env)).LoadProject(context.Background())
+		require.NoError(t, err)
+		db := p.Services["postgresql"].Environment
+		server := p.Services["temporal"].Environment
+		schema := p.Services["temporal-schema"].Environment
+		require.Equal(t, "postgres12", deref(server["DB"]))
+		require.Equal(t, "postgres12", deref(schema["SQL_PLUGIN"]))
+		require.Equal(t, "postgresql", deref(server["POSTGRES_SEEDS"]))
+		require.Equal(t, "0.0.0.0", deref(server["BIND_ON_IP"]), "the frontend is reachable from the other services")
+		require.Equal(t, "5432", deref(server["DB_PORT"]))
+		require.Equal(t, "5432", deref(schema["SQL_PORT"]))
+		for _, user := range []*string{server["POSTGRES_USER"], schema["SQL_USER"]} {
+			require.Equal(t, deref(db["POSTGRES_USER"]), deref(user))
+		}
+		for _, password := range []*string{server["POSTGRES_PWD"], schema["SQL_PASSWORD"]} {
+			require.Equal(t, deref(db["POSTGRES_PASSWORD"]), deref(password))
+		}
+	}
+}
+
 // testedServerVersion is the Temporal server release scripts/test-cluster.sh
 // builds and tests against.
 func testedServerVersion(t *testing.T) string {
