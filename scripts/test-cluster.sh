@@ -93,10 +93,16 @@ if [ -z "$PGBIN" ]; then
 		chmod 755 "$policy"
 		own_policy=1
 	fi
+	apt_log=$(mktemp)
 	apt_status=0
-	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || apt_status=$?
+	{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; } >"$apt_log" 2>&1 || apt_status=$?
 	[ -z "$own_policy" ] || rm -f "$policy"
-	[ "$apt_status" = 0 ] || die "apt-get install postgresql (exit $apt_status)"
+	if [ "$apt_status" != 0 ]; then
+		tail -n 30 "$apt_log" >&2
+		rm -f "$apt_log"
+		die "apt-get install postgresql (exit $apt_status)"
+	fi
+	rm -f "$apt_log"
 	PGBIN=$(pg_bindir)
 	[ -n "$PGBIN" ] || die "PostgreSQL was installed, but no initdb was found"
 fi
