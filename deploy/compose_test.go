@@ -236,6 +236,28 @@ func TestComposeWorker(t *testing.T) {
 	require.Equal(t, "temporal:7233", deref(shell.Services["worker"].Environment["TEMPORAL_ADDRESS"]))
 }
 
+// The healthchecks of the services built from the Dockerfile run programs
+// its final image holds: it has no shell to fall back on.
+func TestComposeHealthchecksRunWhatTheImageHolds(t *testing.T) {
+	dockerfile, err := os.ReadFile(filepath.Join(repoRoot, "Dockerfile"))
+	require.NoError(t, err)
+	text := string(dockerfile)
+	final := text[strings.LastIndex(text, "\nFROM "):]
+	held := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^COPY\s.*\s(/\S+)$`).FindAllStringSubmatch(final, -1) {
+		held[m[1]] = true
+	}
+	require.NotEmpty(t, held)
+	for name, svc := range loadCompose(t, "deploy/compose/dev.env").Services {
+		if svc.Build == nil || svc.HealthCheck == nil {
+			continue
+		}
+		test := svc.HealthCheck.Test
+		require.Equal(t, "CMD", test[0], "%s: the image has no shell for CMD-SHELL", name)
+		require.True(t, held[test[1]], "%s's healthcheck runs %s, which the image does not hold", name, test[1])
+	}
+}
+
 // requireWorkerFlags checks a `cloudflow worker` command line (compose's or
 // Kubernetes') for the flags production relies on, and returns the metrics
 // port. grace is how long the worker has between SIGTERM and SIGKILL.

@@ -5,7 +5,7 @@
 // against it. scripts/test-cluster.sh (make test-cluster) builds and starts
 // the cluster, then runs these tests with its address in
 // CLOUDFLOW_CLUSTER_ADDRESS. The simulator and the cloudflow binary are the
-// package's (TestMain).
+// package's (TestMain, which also starts a dev server these tests leave alone).
 
 package e2e
 
@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,16 +67,15 @@ func clusterWorkers(t testing.TB, c client.Client, taskQueue string) [2]*cluster
 	address, namespace := clusterAddress(t)
 	var ws [2]*clusterWorker
 	for i := range ws {
-		cmd := startWorkerProcess(t, c, taskQueue, "TEMPORAL_ADDRESS="+address, "TEMPORAL_NAMESPACE="+namespace)
-		ws[i] = &clusterWorker{cmd: cmd.Process}
+		ws[i] = &clusterWorker{startWorkerProcess(t, c, taskQueue, "TEMPORAL_ADDRESS="+address, "TEMPORAL_NAMESPACE="+namespace)}
 	}
 	return ws
 }
 
-type clusterWorker struct{ cmd *os.Process }
+type clusterWorker struct{ cmd *exec.Cmd }
 
 // identity is the prefix of the SDK's default worker identity, "PID@host@".
-func (w *clusterWorker) identity() string { return strconv.Itoa(w.cmd.Pid) + "@" }
+func (w *clusterWorker) identity() string { return strconv.Itoa(w.cmd.Process.Pid) + "@" }
 
 // clusterCLI runs the cloudflow binary against the cluster and fails the
 // test unless it exits 0.
@@ -177,8 +177,7 @@ func TestClusterWorkerKilledMidWait(t *testing.T) {
 		}
 		return false
 	})
-	require.NoError(t, waiter.cmd.Kill())
-	_, _ = waiter.cmd.Wait()
+	kill(t, waiter.cmd)
 
 	var res workflows.ProvisionVMResult
 	rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
