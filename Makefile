@@ -6,7 +6,7 @@ BIN = $(CURDIR)/bin
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build demo test test-short fuzz chaos vet dev clean distclean
+.PHONY: help build demo test test-short test-cluster fuzz chaos vet dev clean distclean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -41,6 +41,12 @@ test: bin/temporal ## Run every test, end-to-end ones included, with the race de
 
 test-short: ## Run the unit tests only (-short)
 	$(GO) test -short -race -count=1 ./...
+
+# Not part of test: it builds the Temporal server (once, into bin/), installs
+# PostgreSQL when it is missing, and runs the e2e tests tagged `cluster`
+# against a real cluster. scripts/test-cluster.sh says how.
+test-cluster: bin/temporal ## Run end-to-end tests on a Temporal cluster on PostgreSQL (builds and starts it)
+	GO=$(GO) bash scripts/test-cluster.sh
 
 # The fuzz targets, as package:Target. `make test` runs their seeds as
 # ordinary tests; `make fuzz` explores from them.

@@ -73,11 +73,12 @@ func kraftClient(t testing.TB) *kraftcloud.Client {
 }
 
 // startWorkerProcess runs `cloudflow worker` as a separate process, which a
-// test can kill outright, and waits until it polls the task queue.
-func startWorkerProcess(t testing.TB, c client.Client, taskQueue string) *exec.Cmd {
+// test can kill outright, and waits until it polls the task queue. Variables
+// in env ("NAME=value") override those of crusoeEnv.
+func startWorkerProcess(t testing.TB, c client.Client, taskQueue string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(cliBinary, "worker", "--task-queue", taskQueue)
-	cmd.Env = append(os.Environ(), crusoeEnv()...)
+	cmd.Env = append(append(os.Environ(), crusoeEnv()...), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
