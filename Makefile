@@ -82,6 +82,7 @@ vet: ## Check formatting (gofmt) and run go vet
 	if [ -n "$$unformatted" ]; then echo "gofmt -l reports unformatted files:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags chaos ./e2e
+	$(GO) vet -tags cluster ./e2e
 
 dev: build bin/temporal ## Run the dev server, the simulator and a worker (extra flags: make dev ARGS='...')
 	bin/cloudflow dev $(ARGS)
