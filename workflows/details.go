@@ -83,26 +83,23 @@ func (t *tracker) showDetails() {
 	workflow.SetCurrentDetails(t.ctx, progressDetails(t.progress))
 }
 
-// fleetDetails is a fleet run's progress as current details:
+// fleetDetails is a fleet run's progress as current details (without its
+// phase: the fleet sets them as instances settle, and the UI shows the
+// run's status):
 //
-//	**running** · StartInstances, round 1 of run 2
-//	- 340 of 1000 started, 5 failed, 1 skipped, 654 pending
-//	- 512 API calls
+//	**340 of 1000 started**, 5 failed, 1 skipped, 654 pending
+//	- round 1 of run 2, 512 API calls
 func fleetDetails(p FleetProgress) string {
-	head := fmt.Sprintf("**%s** · %s", p.Phase, p.Workflow)
-	if p.Round > 0 {
-		head += fmt.Sprintf(", round %d of run %d", p.Round, p.Run)
-	}
-	counts := fmt.Sprintf("- %d of %d %s", p.Succeeded, p.Total, pastTense(p.Action))
+	head := fmt.Sprintf("**%d of %d %s**", p.Succeeded, p.Total, pastTense(p.Action))
 	for _, c := range []struct {
 		n    int
 		word string
 	}{{p.Failed, "failed"}, {p.Skipped, "skipped"}, {p.Pending, "pending"}} {
 		if c.n > 0 {
-			counts += fmt.Sprintf(", %d %s", c.n, c.word)
+			head += fmt.Sprintf(", %d %s", c.n, c.word)
 		}
 	}
-	return fmt.Sprintf("%s\n%s\n- %s", head, counts, plural(p.Calls, "API call"))
+	return fmt.Sprintf("%s\n- round %d of run %d, %s", head, p.Round, p.Run, plural(p.Calls, "API call"))
 }
 
 // showDetails keeps the fleet run's current details in step with its

@@ -93,7 +93,7 @@ func waitingOn(what, id string) string {
 	if id == "" {
 		return ""
 	}
-	return fmt.Sprintf(" (%s %s)", what, clampText(id, 8))
+	return fmt.Sprintf(" (%s %s)", what, clampText(id, 8+len("…")))
 }
 
 // clampText cuts s to at most max bytes, on a character boundary, marking
