@@ -489,7 +489,11 @@ func observeWith(ctx workflow.Context, spec StackSpec, activity string, in activ
 		ScheduleToCloseTimeout: 10 * time.Minute,
 		RetryPolicy:            retryPolicy(),
 	})
-	ctx = withSummary(ctx, "observe stack %s/%s (%s)", spec.Provider, spec.Name(), plural(len(in.Resources), "resource"))
+	if spec.Provider != "" {
+		ctx = withSummary(ctx, "observe stack %s/%s (%s)", spec.Provider, spec.Name(), plural(len(in.Resources), "resource"))
+	} else { // a destroy of a stack no apply has finished: no spec
+		ctx = withSummary(ctx, "observe %s", plural(len(in.Resources), "resource"))
+	}
 	var res activities.ObserveResult
 	err := workflow.ExecuteLocalActivity(ctx, activity, in).Get(ctx, &res)
 	return res.Resources, err

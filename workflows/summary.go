@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"go.temporal.io/sdk/workflow"
@@ -211,7 +212,7 @@ func DescribeRun(workflow string, in any) Description {
 			}
 		}
 		if in.Retention > 0 {
-			d.Summary += fmt.Sprintf(", expiring those older than %s", in.Retention)
+			d.Summary += ", expiring those older than " + durationWords(in.Retention)
 		}
 	case ApplyStackInput:
 		d = describeApply(in)
@@ -220,6 +221,15 @@ func DescribeRun(workflow string, in any) Description {
 	}
 	d.Summary = clampText(d.Summary, maxSummaryBytes)
 	return d
+}
+
+// durationWords is a duration as people write it: "7d" for whole days.
+func durationWords(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d >= day && d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
+	}
+	return d.String()
 }
 
 func describeVM(verb, vm string, disks, rules []string) Description {

@@ -204,7 +204,7 @@ func TestDescribeRun(t *testing.T) {
 		{CreateContainerWorkflowName, sampleContainer(), "Create container ct100 (openvz)", []string{"container ct100"}},
 		{DeleteContainerWorkflowName, DeleteContainerInput{Name: "ct100"}, "Delete container ct100 (openvz)", []string{"container ct100"}},
 		{SnapshotDisksWorkflowName, SnapshotDisksInput{VMName: "web", Retention: 24 * time.Hour},
-			"Snapshot the disks of VM web (crusoe), expiring those older than 24h0m0s", []string{"vm web"}},
+			"Snapshot the disks of VM web (crusoe), expiring those older than 1d", []string{"vm web"}},
 		{ApplyStackWorkflowName, ApplyStackInput{Provider: ProviderCrusoe, Name: "web", Changes: []PlanChange{
 			{Kind: KindDisk, Name: "d1", Action: ActionCreate}, {Kind: KindDisk, Name: "d2", Action: ActionCreate},
 			{Kind: KindVM, Name: "web", Action: ActionNoChange}, {Kind: KindFirewallRule, Name: "r", Action: ActionUpdate},
