@@ -29,6 +29,23 @@ type Plan struct {
 	// CloudflowProvider and CloudflowResources).
 	Provider  string   `json:"provider,omitempty"`
 	Resources []string `json:"resources,omitempty"`
+	// Source names the spec file the plan was made from, when there is
+	// one: the run's details in the Temporal UI show it.
+	Source string `json:"source,omitempty"`
+}
+
+// WithSource is the plan with its spec file named.
+func (p Plan) WithSource(source string) Plan {
+	p.Source = source
+	return p
+}
+
+// userMetadata is the run's static summary and details, which the Temporal
+// UI shows: what it acts on (workflows.DescribeRun), from which spec file,
+// on which task queue. Names only, never secrets.
+func (p Plan) userMetadata(taskQueue string) (summary, details string) {
+	d := workflows.DescribeRun(p.Workflow, p.Input)
+	return d.Summary, d.Details("Spec", p.Source, "Task queue", taskQueue)
 }
 
 // Search attributes every run is started with, so that runs can be listed by
@@ -228,6 +245,7 @@ func (s *Starter) Start(ctx context.Context, p Plan) (Run, error) {
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}
+	opts.StaticSummary, opts.StaticDetails = p.userMetadata(s.taskQueue)
 	if !s.noSearchAttributes {
 		opts.TypedSearchAttributes = p.searchAttributes()
 	}

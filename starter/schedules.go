@@ -119,6 +119,7 @@ func (s *Starter) CreateSchedule(ctx context.Context, o ScheduleOptions, p Plan)
 		catchup = DefaultCatchupWindow
 	}
 	action := &client.ScheduleWorkflowAction{ID: p.ID, Workflow: p.Workflow, Args: []any{p.Input}, TaskQueue: s.taskQueue}
+	action.StaticSummary, action.StaticDetails = p.userMetadata(s.taskQueue)
 	if !s.noSearchAttributes {
 		action.TypedSearchAttributes = p.searchAttributes()
 	}

@@ -357,8 +357,8 @@ func (s *Starter) updateWithStart(ctx context.Context, spec workflows.StackSpec,
 			TaskQueue:                s.taskQueue,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-			StaticSummary:            fmt.Sprintf("stack %s", ref),
-			StaticDetails:            stackDetails(spec),
+			StaticSummary:            "Stack " + ref.String(),
+			StaticDetails:            stackDetails(spec, s.taskQueue),
 		}
 		in := workflows.StackInput{Provider: ref.Provider, Name: ref.Name, Indexed: !s.noSearchAttributes}
 		if in.Indexed {
@@ -386,14 +386,13 @@ func (s *Starter) updateWithStart(ctx context.Context, spec workflows.StackSpec,
 	return &StackUpdate{Stack: ref, UpdateID: h.UpdateID(), handle: h, s: s}, nil
 }
 
-// stackDetails is the stack's static details for the Temporal UI: where
-// the spec came from and what it holds.
-func stackDetails(spec workflows.StackSpec) string {
-	d := fmt.Sprintf("A cloudflow stack: the %s spec of %s", spec.Provider, spec.Name())
-	if spec.Source != "" {
-		d += " from " + spec.Source
-	}
-	return d + ". Operations arrive as updates (plan, apply, approve, discard, destroy, refresh); query \"state\" for its resources."
+// stackDetails is the stack's static details for the Temporal UI: what it
+// is, where its first spec came from, how to act on it. What it holds now
+// is in its current details and its "state" query.
+func stackDetails(spec workflows.StackSpec, taskQueue string) string {
+	return fmt.Sprintf("A cloudflow stack: it owns the %s spec of %s and what it makes.\n", spec.Provider, spec.Name()) +
+		workflows.Description{}.Details("First spec", spec.Source, "Task queue", taskQueue,
+			"Operations", `updates plan, apply, approve, discard, destroy, refresh, settings; query "state" for its resources`)
 }
 
 // update sends an update to an existing stack.

@@ -47,6 +47,8 @@ type Options struct {
 type Starter struct {
 	c         client.Client
 	taskQueue string
+	// namespace is the namespace Dial connected to; empty for New.
+	namespace string
 	owned     bool
 	logger    log.Logger
 	// noSearchAttributes is set once the server refused them.
@@ -145,6 +147,10 @@ func Dial(opts Options) (*Starter, error) {
 	s := New(c, opts.TaskQueue)
 	s.owned = true
 	s.logger = co.Logger
+	s.namespace = co.Namespace
+	if s.namespace == "" {
+		s.namespace = client.DefaultNamespace
+	}
 	return s, nil
 }
 
@@ -164,6 +170,11 @@ func (s *Starter) warn(msg string, keyvals ...any) {
 
 // Client is the underlying Temporal client.
 func (s *Starter) Client() client.Client { return s.c }
+
+// Namespace is the namespace Dial connected to, as the options and the
+// environment configuration resolved it (links to the Temporal UI name
+// it); empty for a Starter made with New, whose client does not say.
+func (s *Starter) Namespace() string { return s.namespace }
 
 // Close closes the client if Dial made it.
 func (s *Starter) Close() {

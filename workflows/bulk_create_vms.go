@@ -63,11 +63,13 @@ func BulkCreateVMs(ctx workflow.Context, in BulkCreateVMsInput) (BulkCreateVMsRe
 	t.set(step, StepRunning)
 
 	var cr activities.CreateResult
-	err = workflow.ExecuteActivity(callOptions(ctx, in.Timeouts), c.a.CrusoeBulkCreateVMs, in.BulkCreateVMsInput).Get(ctx, &cr)
+	err = workflow.ExecuteActivity(withSummary(callOptions(ctx, in.Timeouts), "create %s %s-1..%d", plural(in.Count, "VM"), in.NamePrefix, in.Count),
+		c.a.CrusoeBulkCreateVMs, in.BulkCreateVMsInput).Get(ctx, &cr)
 	var found activities.FindVMsResult
 	if err == nil {
 		t.update(step, func(s *Step) { s.OperationID = cr.OperationID })
-		err = workflow.ExecuteActivity(waitOptions(ctx, in.Timeouts), c.a.CrusoeWaitBulkVMs, activities.WaitBulkInput{
+		err = workflow.ExecuteActivity(withSummary(waitOptions(ctx, in.Timeouts), "wait for %s %s-1..%d%s",
+			plural(in.Count, "VM"), in.NamePrefix, in.Count, waitingOn("operation", cr.OperationID)), c.a.CrusoeWaitBulkVMs, activities.WaitBulkInput{
 			ProjectID: in.ProjectID, OperationID: cr.OperationID, Names: names, Timeout: in.Timeouts.operation(),
 		}).Get(ctx, &found)
 	}
@@ -93,7 +95,7 @@ func BulkCreateVMs(ctx workflow.Context, in BulkCreateVMsInput) (BulkCreateVMsRe
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	res := BulkCreateVMsResult{FailedStep: step}
 	var left activities.FindVMsResult
-	if lerr := workflow.ExecuteActivity(callOptions(dctx, in.Timeouts), c.a.CrusoeFindVMs,
+	if lerr := workflow.ExecuteActivity(withSummary(callOptions(dctx, in.Timeouts), "look up VMs %s-1..%d to undo", in.NamePrefix, in.Count), c.a.CrusoeFindVMs,
 		activities.FindVMsInput{ProjectID: in.ProjectID, Names: names}).Get(dctx, &left); lerr != nil {
 		res.NotUndone = append(res.NotUndone, UndoFailure{Step: step, Kind: KindVMBulk, Name: in.NamePrefix + "-*", Error: errorMessage(lerr)})
 	}

@@ -85,9 +85,10 @@ func (p *cmcProvision) resolveDiskOffering(ctx workflow.Context) bool {
 	}
 	v := p.in.Volume
 	p.t.set(p.offeringStep, StepRunning)
-	err := workflow.ExecuteActivity(callOptions(ctx, p.in.Timeouts), p.c.a.CloudMCResolveDiskOffering, activities.CloudMCResolveDiskOfferingInput{
-		DiskOffering: v.DiskOffering, SizeGB: v.SizeGB, VolumeName: v.Name,
-	}).Get(ctx, &p.offering)
+	err := workflow.ExecuteActivity(withSummary(callOptions(ctx, p.in.Timeouts), "look up disk offering %s for volume %s", v.diskOfferingRef(), v.Name),
+		p.c.a.CloudMCResolveDiskOffering, activities.CloudMCResolveDiskOfferingInput{
+			DiskOffering: v.DiskOffering, SizeGB: v.SizeGB, VolumeName: v.Name,
+		}).Get(ctx, &p.offering)
 	if err != nil {
 		p.fail(ctx, p.offeringStep, err)
 		return false
@@ -171,7 +172,8 @@ func (p *cmcProvision) create(ctx workflow.Context, step string, activity, input
 	st := p.t.step(step)
 	p.t.set(step, StepRunning)
 	var cr activities.CloudMCCreateResult
-	if err := workflow.ExecuteActivity(callOptions(ctx, p.in.Timeouts), activity, input).Get(ctx, &cr); err != nil {
+	if err := workflow.ExecuteActivity(withSummary(callOptions(ctx, p.in.Timeouts), "%s", actionOn("create", st.Kind, st.Resource)),
+		activity, input).Get(ctx, &cr); err != nil {
 		p.fail(ctx, step, err)
 		return false
 	}
@@ -182,7 +184,8 @@ func (p *cmcProvision) create(ctx workflow.Context, step string, activity, input
 	wait.TaskID, wait.ResourceID = cr.TaskID, firstNonEmpty(cr.ResourceID, wait.ResourceID)
 	wait.Timeout = p.in.Timeouts.operation()
 	var wr activities.CloudMCWaitResult
-	if err := workflow.ExecuteActivity(waitOptions(ctx, p.in.Timeouts), p.c.a.CloudMCWaitTask, wait).Get(ctx, &wr); err != nil {
+	if err := workflow.ExecuteActivity(withSummary(waitOptions(ctx, p.in.Timeouts), "wait for %s%s",
+		resourceWords(st.Kind, st.Resource), waitingOn("task", cr.TaskID)), p.c.a.CloudMCWaitTask, wait).Get(ctx, &wr); err != nil {
 		p.t.update(step, func(s *Step) { s.OperationID = "" })
 		p.fail(ctx, step, err)
 		return false
@@ -312,7 +315,8 @@ func (c *cmcSteps) remove(ctx workflow.Context, step string, rm cmcRemoval) (str
 		wait.Kind, wait.Name, wait.Rule = activities.KindCloudMCIngressRule, "", rm.rule
 	}
 	var dr activities.CloudMCDeleteResult
-	if err := workflow.ExecuteActivity(callOptions(ctx, c.timeouts), act, in).Get(ctx, &dr); err != nil {
+	label := firstNonEmpty(rm.name, rm.id)
+	if err := workflow.ExecuteActivity(withSummary(callOptions(ctx, c.timeouts), "%s", actionOn("delete", rm.kind, label)), act, in).Get(ctx, &dr); err != nil {
 		return "", false, err
 	}
 	id := firstNonEmpty(dr.ResourceID, rm.id)
@@ -322,5 +326,6 @@ func (c *cmcSteps) remove(ctx workflow.Context, step string, rm cmcRemoval) (str
 	c.t.update(step, func(s *Step) { s.ID, s.OperationID = firstNonEmpty(id, s.ID), dr.TaskID })
 	defer c.t.update(step, func(s *Step) { s.OperationID = "" })
 	wait.TaskID, wait.ResourceID = dr.TaskID, id
-	return id, false, workflow.ExecuteActivity(waitOptions(ctx, c.timeouts), c.a.CloudMCWaitTask, wait).Get(ctx, nil)
+	return id, false, workflow.ExecuteActivity(withSummary(waitOptions(ctx, c.timeouts), "wait for %s to be %s%s",
+		resourceWords(rm.kind, label), removedWord(rm.kind), waitingOn("task", dr.TaskID)), c.a.CloudMCWaitTask, wait).Get(ctx, nil)
 }

@@ -35,7 +35,7 @@ func CreateContainer(ctx workflow.Context, in CreateContainerInput) (CreateConta
 	c.saga.add(c.ctStep, func(ctx workflow.Context) error {
 		return c.undo(ctx, c.ctStep, func(ctx workflow.Context, id string) (bool, error) {
 			var dr activities.OpenVZDeleteContainerResult
-			err := workflow.ExecuteActivity(callOptions(ctx, in.Timeouts), c.a.OpenVZDeleteContainer,
+			err := workflow.ExecuteActivity(withSummary(callOptions(ctx, in.Timeouts), "delete container %s", name), c.a.OpenVZDeleteContainer,
 				activities.OpenVZDeleteContainerInput{ID: id, Name: name, JobID: c.jobID}).Get(ctx, &dr)
 			return dr.AlreadyGone, err
 		})
@@ -70,7 +70,7 @@ func (c *containerCreate) run(ctx workflow.Context, params openvz.ContainerParam
 	ct := c.in.Container
 	c.t.set(c.ctStep, StepRunning)
 	var cr activities.OpenVZCreateContainerResult
-	if err := workflow.ExecuteActivity(callOptions(ctx, c.in.Timeouts), c.a.OpenVZCreateContainer,
+	if err := workflow.ExecuteActivity(withSummary(callOptions(ctx, c.in.Timeouts), "create container %s", ct.Name), c.a.OpenVZCreateContainer,
 		activities.OpenVZCreateContainerInput{Name: ct.Name, OSTemplate: ct.OSTemplate}).Get(ctx, &cr); err != nil {
 		c.fail(ctx, c.ctStep, err)
 		return
@@ -82,7 +82,8 @@ func (c *containerCreate) run(ctx workflow.Context, params openvz.ContainerParam
 
 	if cr.JobID != "" || r.ID == "" {
 		var wr activities.OpenVZWaitJobResult
-		err := workflow.ExecuteActivity(waitOptions(ctx, c.in.Timeouts), c.a.OpenVZWaitJob, activities.OpenVZWaitJobInput{
+		err := workflow.ExecuteActivity(withSummary(waitOptions(ctx, c.in.Timeouts), "wait for container %s%s",
+			ct.Name, waitingOn("job", cr.JobID)), c.a.OpenVZWaitJob, activities.OpenVZWaitJobInput{
 			JobID: cr.JobID, ContainerID: cr.ContainerID, Name: ct.Name, Timeout: c.in.Timeouts.operation(),
 		}).Get(ctx, &wr)
 		if err != nil {
@@ -98,7 +99,7 @@ func (c *containerCreate) run(ctx workflow.Context, params openvz.ContainerParam
 		return
 	}
 	c.t.update(c.paramStep, func(s *Step) { s.ID, s.State = r.ID, StepRunning })
-	if err := workflow.ExecuteActivity(callOptions(ctx, c.in.Timeouts), c.a.OpenVZUpdateContainer,
+	if err := workflow.ExecuteActivity(withSummary(callOptions(ctx, c.in.Timeouts), "set the parameters of container %s", ct.Name), c.a.OpenVZUpdateContainer,
 		activities.OpenVZUpdateContainerInput{ID: r.ID, Name: ct.Name, Parameters: params}).Get(ctx, nil); err != nil {
 		c.fail(ctx, c.paramStep, err)
 		return
@@ -138,7 +139,7 @@ func DeleteContainer(ctx workflow.Context, in DeleteContainerInput) (DeleteConta
 	var a *activities.OpenVZActivities
 	d := &deletions{t: t, timeouts: in.Timeouts, remove: func(ctx workflow.Context, del deletion) (string, bool, error) {
 		var dr activities.OpenVZDeleteContainerResult
-		err := workflow.ExecuteActivity(callOptions(ctx, in.Timeouts), a.OpenVZDeleteContainer,
+		err := workflow.ExecuteActivity(withSummary(callOptions(ctx, in.Timeouts), "delete container %s", del.name), a.OpenVZDeleteContainer,
 			activities.OpenVZDeleteContainerInput{Name: del.name}).Get(ctx, &dr)
 		return dr.ContainerID, dr.AlreadyGone, err
 	}}

@@ -31,12 +31,14 @@ func (c *crusoeSteps) create(ctx workflow.Context, step, kind, name string, acti
 func (c *crusoeSteps) createAndWait(ctx workflow.Context, step, kind, name string, activity any, input any) (Resource, activities.WaitResult, error) {
 	c.t.set(step, StepRunning)
 	var cr activities.CreateResult
-	if err := workflow.ExecuteActivity(callOptions(ctx, c.timeouts), activity, input).Get(ctx, &cr); err != nil {
+	if err := workflow.ExecuteActivity(withSummary(callOptions(ctx, c.timeouts), "%s", actionOn("create", kind, name)),
+		activity, input).Get(ctx, &cr); err != nil {
 		return Resource{}, activities.WaitResult{}, c.failed(ctx, step, err)
 	}
 	c.t.update(step, func(s *Step) { s.ID, s.OperationID = cr.ResourceID, cr.OperationID })
 	var wr activities.WaitResult
-	err := workflow.ExecuteActivity(waitOptions(ctx, c.timeouts), c.a.CrusoeWait, activities.WaitInput{
+	err := workflow.ExecuteActivity(withSummary(waitOptions(ctx, c.timeouts), "wait for %s%s",
+		resourceWords(kind, name), waitingOn("operation", cr.OperationID)), c.a.CrusoeWait, activities.WaitInput{
 		ProjectID: c.projectID, Kind: kind, OperationID: cr.OperationID, ResourceID: cr.ResourceID,
 		Name: name, Timeout: c.timeouts.operation(),
 	}).Get(ctx, &wr)
@@ -68,8 +70,10 @@ const maxBusyWaits = 3
 // resource's ID as soon as the delete learns it, failed or not.
 func (c *crusoeSteps) removeWith(ctx workflow.Context, step, kind, name, waitID string, deleteActivity, in any) (string, bool, error) {
 	var dr activities.DeleteResult
+	label := firstNonEmpty(name, waitID)
 	for busy := 0; ; busy++ {
-		err := workflow.ExecuteActivity(callOptions(ctx, c.timeouts), deleteActivity, in).Get(ctx, &dr)
+		err := workflow.ExecuteActivity(withSummary(callOptions(ctx, c.timeouts), "%s", actionOn("delete", kind, label)),
+			deleteActivity, in).Get(ctx, &dr)
 		if err == nil {
 			break
 		}
@@ -81,7 +85,8 @@ func (c *crusoeSteps) removeWith(ctx workflow.Context, step, kind, name, waitID 
 			return det.ResourceID, false, err
 		}
 		c.t.update(step, func(s *Step) { s.OperationID = det.OperationID })
-		if err := workflow.ExecuteActivity(waitOptions(ctx, c.timeouts), c.a.CrusoeWait, activities.WaitInput{
+		if err := workflow.ExecuteActivity(withSummary(waitOptions(ctx, c.timeouts), "wait for the operation on %s to end%s",
+			resourceWords(kind, label), waitingOn("operation", det.OperationID)), c.a.CrusoeWait, activities.WaitInput{
 			ProjectID: c.projectID, Kind: kind, OperationID: det.OperationID, ResourceID: det.ResourceID,
 			Name: name, Settle: true, Timeout: c.timeouts.operation(),
 		}).Get(ctx, nil); err != nil {
@@ -93,7 +98,8 @@ func (c *crusoeSteps) removeWith(ctx workflow.Context, step, kind, name, waitID 
 	}
 	c.t.update(step, func(s *Step) { s.ID, s.OperationID = firstNonEmpty(dr.ResourceID, s.ID), dr.OperationID })
 	defer c.t.update(step, func(s *Step) { s.OperationID = "" })
-	return dr.ResourceID, false, workflow.ExecuteActivity(waitOptions(ctx, c.timeouts), c.a.CrusoeWait, activities.WaitInput{
+	return dr.ResourceID, false, workflow.ExecuteActivity(withSummary(waitOptions(ctx, c.timeouts), "wait for %s to be deleted%s",
+		resourceWords(kind, label), waitingOn("operation", dr.OperationID)), c.a.CrusoeWait, activities.WaitInput{
 		ProjectID: c.projectID, Kind: kind, OperationID: dr.OperationID, ResourceID: firstNonEmpty(dr.ResourceID, waitID),
 		Name: name, Gone: true, Timeout: c.timeouts.operation(),
 	}).Get(ctx, nil)

@@ -142,9 +142,10 @@ func (d *deploy) run(ctx workflow.Context) {
 	}
 	// The instance answers "starting"; the step is done once it runs.
 	var wr activities.BatchResult
-	err := workflow.ExecuteActivity(waitOptions(ctx, d.in.Timeouts), d.a.KraftCloudWaitInstances, activities.KraftCloudWaitInput{
-		Refs: []string{firstNonEmpty(r.ID, inst.Name)}, State: kraftcloud.StateRunning, Timeout: d.in.Timeouts.operation(),
-	}).Get(ctx, &wr)
+	err := workflow.ExecuteActivity(withSummary(waitOptions(ctx, d.in.Timeouts), "wait for instance %s to be running", inst.Name),
+		d.a.KraftCloudWaitInstances, activities.KraftCloudWaitInput{
+			Refs: []string{firstNonEmpty(r.ID, inst.Name)}, State: kraftcloud.StateRunning, Timeout: d.in.Timeouts.operation(),
+		}).Get(ctx, &wr)
 	if err == nil {
 		err = waitOutcome(inst.Name, wr)
 	}
@@ -162,7 +163,8 @@ func (d *deploy) run(ctx workflow.Context) {
 func (d *deploy) create(ctx workflow.Context, step, kind, name string, activity, input any) (Resource, bool) {
 	d.t.set(step, StepRunning)
 	var cr activities.KraftCloudCreateResult
-	if err := workflow.ExecuteActivity(callOptions(ctx, d.in.Timeouts), activity, input).Get(ctx, &cr); err != nil {
+	if err := workflow.ExecuteActivity(withSummary(callOptions(ctx, d.in.Timeouts), "%s", actionOn("create", kind, name)),
+		activity, input).Get(ctx, &cr); err != nil {
 		d.fail(ctx, step, err)
 		return Resource{}, false
 	}
@@ -214,7 +216,8 @@ func kraftRemove(ctx workflow.Context, a *activities.KraftCloudActivities, t Tim
 		act = a.KraftCloudDeleteVolume
 	}
 	var dr activities.KraftCloudDeleteResult
-	err := workflow.ExecuteActivity(callOptions(ctx, t), act, activities.KraftCloudDeleteInput{UUID: id, Name: name}).Get(ctx, &dr)
+	err := workflow.ExecuteActivity(withSummary(callOptions(ctx, t), "%s", actionOn("delete", kind, firstNonEmpty(name, id))),
+		act, activities.KraftCloudDeleteInput{UUID: id, Name: name}).Get(ctx, &dr)
 	return dr, err
 }
 

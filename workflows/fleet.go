@@ -257,6 +257,7 @@ func (f *fleet) settle(ctx workflow.Context, refs []string) {
 				f.carry.Failed = append(f.carry.Failed, FleetItem{Ref: it.Ref, ID: it.ID, State: it.State,
 					Code: it.Code, Message: it.Message, Attempts: round})
 			}
+			f.showDetails(ctx)
 		}
 		switch f.in.Provider {
 		case ProviderKraftCloud:
@@ -282,7 +283,7 @@ func (f *fleet) kraftRound(ctx workflow.Context, refs []string, outcome func(act
 	windowed(ctx, chunks, f.in.Concurrency, func(ctx workflow.Context, c int) {
 		chunk := refs[c*size : min((c+1)*size, len(refs))]
 		f.progress.InFlight += len(chunk)
-		f.kraftBatch(ctx, chunk, func(it activities.ItemResult) {
+		f.kraftBatch(ctx, chunk, fmt.Sprintf("chunk %d of %d", c+1, chunks), func(it activities.ItemResult) {
 			f.progress.InFlight--
 			outcome(it)
 		})
@@ -293,9 +294,10 @@ func (f *fleet) kraftRound(ctx workflow.Context, refs []string, outcome func(act
 // answer until the instances run; the rest is waited out by the wait activity.
 const serverWait = 10 * time.Second
 
-// kraftBatch makes one batch call and reports what it settled at once; the
-// instances still on their way are reported when the wait settles them.
-func (f *fleet) kraftBatch(ctx workflow.Context, refs []string, outcome func(activities.ItemResult)) {
+// kraftBatch makes one batch call (the chunk named by label) and reports
+// what it settled at once; the instances still on their way are reported
+// when the wait settles them.
+func (f *fleet) kraftBatch(ctx workflow.Context, refs []string, label string, outcome func(activities.ItemResult)) {
 	act, target := f.kc.KraftCloudStartInstances, kraftcloud.StateRunning
 	in := activities.KraftCloudBatchInput{Refs: refs, WaitTimeout: min(serverWait, f.in.WaitTimeout)}
 	if f.action == activities.ActionStop {
@@ -303,7 +305,8 @@ func (f *fleet) kraftBatch(ctx workflow.Context, refs []string, outcome func(act
 		in = activities.KraftCloudBatchInput{Refs: refs, Force: f.in.Force, DrainTimeout: f.in.DrainTimeout}
 	}
 	var br activities.BatchResult
-	err := workflow.ExecuteActivity(batchOptions(ctx, f.in.Timeouts, in.WaitTimeout+in.DrainTimeout), act, in).Get(ctx, &br)
+	err := workflow.ExecuteActivity(withSummary(batchOptions(ctx, f.in.Timeouts, in.WaitTimeout+in.DrainTimeout),
+		"%s %s (%s)", f.action, plural(len(refs), "instance"), label), act, in).Get(ctx, &br)
 	f.carry.Calls += max(br.Calls, 1)
 	if err != nil {
 		for _, it := range failAll(refs, err) {
@@ -347,8 +350,8 @@ func (f *fleet) kraftWait(ctx workflow.Context, waiting []activities.ItemResult,
 			left = max(left, minWait)
 		}
 		var wr activities.BatchResult
-		err := workflow.ExecuteActivity(waitOptions(ctx, Timeouts{Operation: left, Heartbeat: f.in.Timeouts.Heartbeat}),
-			f.kc.KraftCloudWaitInstances, activities.KraftCloudWaitInput{Refs: refs, State: target, Timeout: left}).Get(ctx, &wr)
+		err := workflow.ExecuteActivity(withSummary(waitOptions(ctx, Timeouts{Operation: left, Heartbeat: f.in.Timeouts.Heartbeat}),
+			"wait for %s to be %s", plural(len(refs), "instance"), target), f.kc.KraftCloudWaitInstances, activities.KraftCloudWaitInput{Refs: refs, State: target, Timeout: left}).Get(ctx, &wr)
 		f.carry.Calls += wr.Calls
 		if err != nil {
 			wr.Items = failAll(refs, err)
@@ -439,7 +442,7 @@ func (f *fleet) crusoeRound(ctx workflow.Context, names []string, outcome func(a
 		lookupChunk: CrusoeLookupChunk,
 		lookup: func(ctx workflow.Context, names []string) ([]activities.FoundVM, error) {
 			var res activities.FindVMsResult
-			err := workflow.ExecuteActivity(callOptions(ctx, f.in.Timeouts), f.cr.CrusoeFindVMs,
+			err := workflow.ExecuteActivity(withSummary(callOptions(ctx, f.in.Timeouts), "look up %s", plural(len(names), "VM")), f.cr.CrusoeFindVMs,
 				activities.FindVMsInput{ProjectID: f.in.ProjectID, Names: names}).Get(ctx, &res)
 			return res.VMs, err
 		},
@@ -449,14 +452,15 @@ func (f *fleet) crusoeRound(ctx workflow.Context, names []string, outcome func(a
 				action = crusoe.VMActionStop
 			}
 			var ar activities.VMActionResult
-			err := workflow.ExecuteActivity(callOptions(ctx, f.in.Timeouts), f.cr.CrusoeVMAction, activities.VMActionInput{
+			err := workflow.ExecuteActivity(withSummary(callOptions(ctx, f.in.Timeouts), "%s vm %s", f.action, vm.Name), f.cr.CrusoeVMAction, activities.VMActionInput{
 				ProjectID: f.in.ProjectID, VMID: vm.ID, Name: vm.Name, Action: action,
 			}).Get(ctx, &ar)
 			return ar.OperationID, err
 		},
 		wait: func(ctx workflow.Context, vm activities.FoundVM, op, target string, timeout time.Duration) (string, int, error) {
 			var wr activities.WaitResult
-			err := workflow.ExecuteActivity(f.waitOptions(ctx, timeout), f.cr.CrusoeWait, activities.WaitInput{
+			err := workflow.ExecuteActivity(withSummary(f.waitOptions(ctx, timeout), "wait for vm %s to be %s%s", vm.Name, stateWords(target),
+				waitingOn("operation", op)), f.cr.CrusoeWait, activities.WaitInput{
 				ProjectID: f.in.ProjectID, Kind: activities.KindVM, OperationID: op, ResourceID: vm.ID,
 				Name: vm.Name, TargetState: target, Timeout: timeout,
 			}).Get(ctx, &wr)
@@ -477,20 +481,21 @@ func (f *fleet) cloudmcRound(ctx workflow.Context, names []string, outcome func(
 	f.oneByOneRound(ctx, names, oneByOne{
 		lookup: func(ctx workflow.Context, names []string) ([]activities.FoundVM, error) {
 			var res activities.CloudMCFindInstancesResult
-			err := workflow.ExecuteActivity(callOptions(ctx, f.in.Timeouts), f.cm.CloudMCFindInstances,
+			err := workflow.ExecuteActivity(withSummary(callOptions(ctx, f.in.Timeouts), "look up %s", plural(len(names), "instance")), f.cm.CloudMCFindInstances,
 				activities.CloudMCFindInstancesInput{Names: names}).Get(ctx, &res)
 			return res.Instances, err
 		},
 		act: func(ctx workflow.Context, inst activities.FoundVM) (string, error) {
 			var ar activities.CloudMCInstanceActionResult
-			err := workflow.ExecuteActivity(callOptions(ctx, f.in.Timeouts), f.cm.CloudMCInstanceAction, activities.CloudMCInstanceActionInput{
+			err := workflow.ExecuteActivity(withSummary(callOptions(ctx, f.in.Timeouts), "%s instance %s", f.action, inst.Name), f.cm.CloudMCInstanceAction, activities.CloudMCInstanceActionInput{
 				InstanceID: inst.ID, Name: inst.Name, Action: f.action,
 			}).Get(ctx, &ar)
 			return ar.TaskID, err
 		},
 		wait: func(ctx workflow.Context, inst activities.FoundVM, task, target string, timeout time.Duration) (string, int, error) {
 			var wr activities.CloudMCWaitResult
-			err := workflow.ExecuteActivity(f.waitOptions(ctx, timeout), f.cm.CloudMCWaitTask, activities.CloudMCWaitInput{
+			err := workflow.ExecuteActivity(withSummary(f.waitOptions(ctx, timeout), "wait for instance %s to be %s%s", inst.Name, stateWords(target),
+				waitingOn("task", task)), f.cm.CloudMCWaitTask, activities.CloudMCWaitInput{
 				Kind: activities.KindCloudMCInstance, TaskID: task, ResourceID: inst.ID, Name: inst.Name,
 				State: target, Timeout: timeout,
 			}).Get(ctx, &wr)

@@ -124,9 +124,12 @@ func runFleetChain(t *testing.T, wf func(workflow.Context, FleetInput) (FleetRes
 	var s testsuite.WorkflowTestSuite
 	for runs := 1; ; runs++ {
 		env := s.NewTestWorkflowEnvironment()
+		sums := &summaries{}
+		sums.install(env)
 		register(env)
 		env.ExecuteWorkflow(wf, in)
 		require.True(t, env.IsWorkflowCompleted())
+		sums.requireSummarized(t)
 		err := env.GetWorkflowError()
 		var can *workflow.ContinueAsNewError
 		if errors.As(err, &can) {

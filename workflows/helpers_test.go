@@ -108,11 +108,14 @@ func (s *fakeStore) deletes() []string {
 
 // runWorkflow runs wf to its end in an environment that install (the fake
 // cloud) and setup prepare, and returns its result: the workflow's value,
-// or the details its error carries.
+// or the details its error carries. Every activity it ran must have had a
+// summary.
 func runWorkflow[R any](t *testing.T, wf, in any, install, setup func(env *testsuite.TestWorkflowEnvironment)) (*testsuite.TestWorkflowEnvironment, R, error) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	sums := &summaries{}
+	sums.install(env)
 	env.RegisterWorkflow(wf)
 	install(env)
 	if setup != nil {
@@ -120,6 +123,7 @@ func runWorkflow[R any](t *testing.T, wf, in any, install, setup func(env *tests
 	}
 	env.ExecuteWorkflow(wf, in)
 	require.True(t, env.IsWorkflowCompleted())
+	sums.requireSummarized(t)
 	var res R
 	err := env.GetWorkflowError()
 	if err == nil {

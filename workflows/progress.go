@@ -13,7 +13,8 @@ const (
 	PhaseFailed       = "failed"
 )
 
-// tracker keeps a run's steps in order and answers the progress query.
+// tracker keeps a run's steps in order, answers the progress query, and
+// keeps the run's current details (what the Temporal UI shows) in step.
 type tracker struct {
 	ctx      workflow.Context
 	progress Progress
@@ -40,6 +41,7 @@ func (t *tracker) addNamed(name, kind, resource string) string {
 	t.progress.Steps = append(t.progress.Steps, Step{
 		Name: name, Kind: kind, Resource: resource, State: StepPending, UpdatedAt: workflow.Now(t.ctx),
 	})
+	t.showDetails()
 	return name
 }
 
@@ -51,6 +53,7 @@ func (t *tracker) update(name string, fn func(*Step)) {
 	}
 	fn(&t.progress.Steps[i])
 	t.progress.Steps[i].UpdatedAt = workflow.Now(t.ctx)
+	t.showDetails()
 }
 
 func (t *tracker) set(name, state string) { t.update(name, func(s *Step) { s.State = state }) }
@@ -68,7 +71,10 @@ func (t *tracker) fail(ctx workflow.Context, name string, err error) string {
 
 func (t *tracker) step(name string) Step { return t.progress.Steps[t.index[name]] }
 
-func (t *tracker) phase(p string) { t.progress.Phase = p }
+func (t *tracker) phase(p string) {
+	t.progress.Phase = p
+	t.showDetails()
+}
 
 func (t *tracker) snapshot() Progress {
 	p := t.progress

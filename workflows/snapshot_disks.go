@@ -261,9 +261,14 @@ func dedupeLedger(ledger []SnapshotRecord) []SnapshotRecord {
 func (s *snapshotRun) lookup(ctx workflow.Context, step string) ([]activities.FoundDisk, bool) {
 	s.t.set(step, StepRunning)
 	var found activities.FindDisksResult
-	err := workflow.ExecuteActivity(callOptions(ctx, s.in.Timeouts), s.c.a.CrusoeFindDisks, activities.FindDisksInput{
-		ProjectID: s.in.ProjectID, Names: s.in.Disks, VMName: s.in.VMName,
-	}).Get(ctx, &found)
+	what := "disks " + strings.Join(s.in.Disks, ", ")
+	if s.in.VMName != "" {
+		what = "the disks of vm " + s.in.VMName
+	}
+	err := workflow.ExecuteActivity(withSummary(callOptions(ctx, s.in.Timeouts), "look up %s", what),
+		s.c.a.CrusoeFindDisks, activities.FindDisksInput{
+			ProjectID: s.in.ProjectID, Names: s.in.Disks, VMName: s.in.VMName,
+		}).Get(ctx, &found)
 	if err != nil {
 		if s.t.fail(ctx, step, err) == StepFailed {
 			s.recordFailure(step, err)

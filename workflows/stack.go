@@ -98,6 +98,7 @@ func newStack(ctx workflow.Context, in StackInput) (*stack, error) {
 	if in.State != nil {
 		s.state = *in.State
 		s.lastStatus = s.state.Status
+		s.showDetails(ctx)
 	} else {
 		s.state = StackState{Provider: in.Provider, Name: in.Name, Status: StackNew, Settings: in.Settings}
 		s.setStatus(ctx, StackNew)
@@ -273,6 +274,7 @@ func (s *stack) beginAs(ctx workflow.Context, kind string, byUpdate bool) (*Stac
 		}
 	}
 	s.state.Operation = op
+	s.showDetails(ctx)
 	return op, nil
 }
 
@@ -314,9 +316,11 @@ func (s *stack) restingStatus() string {
 	return StackInSync
 }
 
-// setStatus records the status and keeps the search attribute current.
+// setStatus records the status and keeps the search attribute and the
+// current details current.
 func (s *stack) setStatus(ctx workflow.Context, status string) {
 	s.state.Status = status
+	s.showDetails(ctx)
 	if status == s.lastStatus {
 		return
 	}
@@ -580,15 +584,19 @@ func (s *stack) run(ctx workflow.Context, op *StackOperation, p StackPlan, destr
 	}
 	childID := fmt.Sprintf("%s-%s", workflow.GetInfo(ctx).WorkflowExecution.ID, op.ID)
 	op.Run = childID
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:    childID,
-		StaticSummary: fmt.Sprintf("%s of stack %s/%s (%s)", op.Kind, s.state.Provider, s.state.Name, p.ID),
-	})
-	var res ApplyStackResult
-	err := workflow.ExecuteChildWorkflow(cctx, ApplyStackWorkflowName, ApplyStackInput{
+	s.showDetails(ctx)
+	in := ApplyStackInput{
 		Provider: s.state.Provider, Name: s.state.Name, Spec: p.Spec, Changes: p.Changes,
 		Resources: s.state.Resources, Destroy: destroy,
-	}).Get(ctx, &res)
+	}
+	d := DescribeRun(ApplyStackWorkflowName, in)
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:    childID,
+		StaticSummary: clampText(fmt.Sprintf("%s (%s, %s)", d.Summary, op.ID, p.ID), maxSummaryBytes),
+		StaticDetails: d.Details("Stack", StackID(s.state.Provider, s.state.Name), "Operation", op.ID, "Plan", p.ID, "Spec", p.Spec.Source),
+	})
+	var res ApplyStackResult
+	err := workflow.ExecuteChildWorkflow(cctx, ApplyStackWorkflowName, in).Get(ctx, &res)
 	if err != nil {
 		// A failed run still reports what it did and what is left.
 		var app *temporal.ApplicationError

@@ -416,13 +416,15 @@ func (a *applyRun) provisionResult(resources []Resource, undone []string, notUnd
 	return out
 }
 
-// childOptions are the options of a provisioning child: its ID says which
-// stack operation runs it.
-func (a *applyRun) childOptions(ctx workflow.Context, workflowName string) workflow.Context {
-	id := fmt.Sprintf("%s-%s", workflow.GetInfo(ctx).WorkflowExecution.ID, workflowName)
+// childOptions are the options of a provisioning child with input in: its
+// ID says which stack operation runs it, its summary what it makes.
+func (a *applyRun) childOptions(ctx workflow.Context, workflowName string, in any) workflow.Context {
+	parent := workflow.GetInfo(ctx).WorkflowExecution.ID
+	d := DescribeRun(workflowName, in)
 	return workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:    id,
-		StaticSummary: fmt.Sprintf("%s for stack %s/%s", workflowName, a.in.Provider, a.in.Name),
+		WorkflowID:    fmt.Sprintf("%s-%s", parent, workflowName),
+		StaticSummary: clampText(fmt.Sprintf("%s for stack %s/%s", d.Summary, a.in.Provider, a.in.Name), maxSummaryBytes),
+		StaticDetails: d.Details("Stack", StackID(a.in.Provider, a.in.Name), "Apply", parent, "Spec", a.in.Spec.Source),
 	})
 }
 
@@ -481,12 +483,17 @@ func failedUnless(ok bool) error {
 // run as a local activity: a read has no side effect to record, and a
 // drift refresh then costs one marker in the stack's history instead of an
 // activity's three events and a round trip through the server.
-func observeWith(ctx workflow.Context, activity string, in activities.ObserveInput) ([]activities.Observed, error) {
+func observeWith(ctx workflow.Context, spec StackSpec, activity string, in activities.ObserveInput) ([]activities.Observed, error) {
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout:    time.Minute,
 		ScheduleToCloseTimeout: 10 * time.Minute,
 		RetryPolicy:            retryPolicy(),
 	})
+	if spec.Provider != "" {
+		ctx = withSummary(ctx, "observe stack %s/%s (%s)", spec.Provider, spec.Name(), plural(len(in.Resources), "resource"))
+	} else { // a destroy of a stack no apply has finished: no spec
+		ctx = withSummary(ctx, "observe %s", plural(len(in.Resources), "resource"))
+	}
 	var res activities.ObserveResult
 	err := workflow.ExecuteLocalActivity(ctx, activity, in).Get(ctx, &res)
 	return res.Resources, err

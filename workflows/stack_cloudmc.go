@@ -67,8 +67,8 @@ func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
 func (cloudMCStack) rules(kind string) kindRules { return cloudMCRules[kind] }
 
-func (c cloudMCStack) observe(ctx workflow.Context, _ StackSpec, refs []activities.ObserveRef) ([]activities.Observed, error) {
-	return observeWith(ctx, "CloudMCObserve", activities.ObserveInput{Resources: refs})
+func (c cloudMCStack) observe(ctx workflow.Context, spec StackSpec, refs []activities.ObserveRef) ([]activities.Observed, error) {
+	return observeWith(ctx, spec, "CloudMCObserve", activities.ObserveInput{Resources: refs})
 }
 
 func cloudMCTimeouts(spec StackSpec) Timeouts {
@@ -123,7 +123,7 @@ func (c cloudMCStack) remove(ctx workflow.Context, a *applyRun, rs []StackResour
 
 func (c cloudMCStack) provision(ctx workflow.Context, a *applyRun) (map[string]Resource, error) {
 	res, err := childResult[ProvisionInstanceResult](workflow.ExecuteChildWorkflow(
-		a.childOptions(ctx, ProvisionInstanceWorkflowName), ProvisionInstanceWorkflowName, *a.in.Spec.CloudMC), ctx)
+		a.childOptions(ctx, ProvisionInstanceWorkflowName, *a.in.Spec.CloudMC), ProvisionInstanceWorkflowName, *a.in.Spec.CloudMC), ctx)
 	all := append([]Resource{res.Instance, res.Volume}, res.IngressRules...)
 	for _, st := range res.Steps {
 		if st.Kind == KindVolumeAttachment && st.State == StepDone {
@@ -155,7 +155,7 @@ func (c cloudMCStack) changeOffering(ctx workflow.Context, t Timeouts, id, name,
 	if err := c.action(ctx, t, id, name, activities.ActionStop); err != nil {
 		return err
 	}
-	err := c.call(ctx, t, c.a.CloudMCChangeComputeOffering, activities.CloudMCChangeComputeOfferingInput{
+	err := c.call(ctx, t, fmt.Sprintf("change the compute offering of instance %s to %s", name, offering), c.a.CloudMCChangeComputeOffering, activities.CloudMCChangeComputeOfferingInput{
 		InstanceID: id, Name: name, ComputeOfferingID: offering,
 	}, activities.CloudMCWaitInput{
 		Kind: activities.KindCloudMCInstance, ResourceID: id, Name: name, State: cloudmc.InstanceStateStopped, ComputeOfferingID: offering,
@@ -178,17 +178,19 @@ func (c cloudMCStack) action(ctx workflow.Context, t Timeouts, id, name, action 
 	if action == activities.ActionStop {
 		state = cloudmc.InstanceStateStopped
 	}
-	return c.call(ctx, t, c.a.CloudMCInstanceAction, activities.CloudMCInstanceActionInput{InstanceID: id, Name: name, Action: action},
+	return c.call(ctx, t, action+" instance "+name, c.a.CloudMCInstanceAction, activities.CloudMCInstanceActionInput{InstanceID: id, Name: name, Action: action},
 		activities.CloudMCWaitInput{Kind: activities.KindCloudMCInstance, ResourceID: id, Name: name, State: state})
 }
 
-// call runs an activity that answers the task it started, if any, and
-// waits it out (with no task, the waiter reads the instance).
-func (c cloudMCStack) call(ctx workflow.Context, t Timeouts, activity, input any, wait activities.CloudMCWaitInput) error {
+// call runs an activity, summarized by what, that answers the task it
+// started, if any, and waits it out (with no task, the waiter reads the
+// instance).
+func (c cloudMCStack) call(ctx workflow.Context, t Timeouts, what string, activity, input any, wait activities.CloudMCWaitInput) error {
 	var ar activities.CloudMCInstanceActionResult
-	if err := workflow.ExecuteActivity(callOptions(ctx, t), activity, input).Get(ctx, &ar); err != nil {
+	if err := workflow.ExecuteActivity(withSummary(callOptions(ctx, t), "%s", what), activity, input).Get(ctx, &ar); err != nil {
 		return err
 	}
 	wait.TaskID, wait.Timeout = ar.TaskID, t.operation()
-	return workflow.ExecuteActivity(waitOptions(ctx, t), c.a.CloudMCWaitTask, wait).Get(ctx, nil)
+	return workflow.ExecuteActivity(withSummary(waitOptions(ctx, t), "wait for instance %s to be %s%s", wait.Name, stateWords(wait.State),
+		waitingOn("task", ar.TaskID)), c.a.CloudMCWaitTask, wait).Get(ctx, nil)
 }

@@ -1,6 +1,9 @@
 package workflows
 
 import (
+	"fmt"
+	"strings"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/cloudflow/cloudflow/activities"
@@ -95,7 +98,7 @@ var crusoeRules = map[string]kindRules{
 func (crusoeStack) rules(kind string) kindRules { return crusoeRules[kind] }
 
 func (c crusoeStack) observe(ctx workflow.Context, spec StackSpec, refs []activities.ObserveRef) ([]activities.Observed, error) {
-	return observeWith(ctx, "CrusoeObserve", activities.ObserveInput{ProjectID: crusoeProject(spec), Resources: refs})
+	return observeWith(ctx, spec, "CrusoeObserve", activities.ObserveInput{ProjectID: crusoeProject(spec), Resources: refs})
 }
 
 func crusoeProject(spec StackSpec) string {
@@ -153,7 +156,7 @@ func (c crusoeStack) remove(ctx workflow.Context, a *applyRun, rs []StackResourc
 			}
 		}
 		if len(detach) > 0 {
-			if err := c.attachment(ctx, a, c.a.CrusoeDetachDisks, activities.AttachDisksInput{
+			if err := c.attachment(ctx, a, "detach", c.a.CrusoeDetachDisks, activities.AttachDisksInput{
 				ProjectID: crusoeProject(a.in.Spec), VMID: vm.ID, Name: vm.Name, Disks: detach,
 			}); err != nil {
 				for _, d := range disks {
@@ -183,7 +186,7 @@ func (c crusoeStack) vm(a *applyRun) (StackResource, bool) {
 func (c crusoeStack) provision(ctx workflow.Context, a *applyRun) (map[string]Resource, error) {
 	in := *a.in.Spec.Crusoe
 	res, err := childResult[ProvisionVMResult](
-		workflow.ExecuteChildWorkflow(a.childOptions(ctx, ProvisionVMWorkflowName), ProvisionVMWorkflowName, in), ctx)
+		workflow.ExecuteChildWorkflow(a.childOptions(ctx, ProvisionVMWorkflowName, in), ProvisionVMWorkflowName, in), ctx)
 	all := append(append([]Resource{res.VM}, res.Disks...), res.FirewallRules...)
 	made := a.provisionResult(all, res.Undone, res.NotUndone)
 	if err != nil {
@@ -210,27 +213,34 @@ func (c crusoeStack) attachDisks(ctx workflow.Context, a *applyRun, vmID string,
 	if len(disks) == 0 {
 		return nil
 	}
-	return c.attachment(ctx, a, c.a.CrusoeAttachDisks, activities.AttachDisksInput{
+	return c.attachment(ctx, a, "attach", c.a.CrusoeAttachDisks, activities.AttachDisksInput{
 		ProjectID: in.ProjectID, VMID: vmID, Name: in.VM.Name, Disks: disks,
 	})
 }
 
-// attachment runs an attach or detach activity and waits for its operation.
-func (c crusoeStack) attachment(ctx workflow.Context, a *applyRun, activity any, in activities.AttachDisksInput) error {
-	return c.call(ctx, a, KindVM, in.Name, activity, in)
+// attachment runs an attach or detach (verb) activity and waits for its
+// operation.
+func (c crusoeStack) attachment(ctx workflow.Context, a *applyRun, verb string, activity any, in activities.AttachDisksInput) error {
+	what := fmt.Sprintf("%s disks of vm %s", verb, in.Name)
+	if n := len(in.Disks); n > 0 {
+		what = fmt.Sprintf("%s %s of vm %s", verb, plural(n, "disk"), in.Name)
+	}
+	return c.call(ctx, a, what, KindVM, in.Name, activity, in)
 }
 
-// call runs one change activity and waits for the operation it started, if any.
-func (c crusoeStack) call(ctx workflow.Context, a *applyRun, kind, name string, activity, input any) error {
+// call runs one change activity, summarized by what, and waits for the
+// operation it started, if any.
+func (c crusoeStack) call(ctx workflow.Context, a *applyRun, what, kind, name string, activity, input any) error {
 	t := crusoeTimeouts(a.in.Spec)
 	var cr activities.CreateResult
-	if err := workflow.ExecuteActivity(callOptions(ctx, t), activity, input).Get(ctx, &cr); err != nil {
+	if err := workflow.ExecuteActivity(withSummary(callOptions(ctx, t), "%s", what), activity, input).Get(ctx, &cr); err != nil {
 		return err
 	}
 	if cr.OperationID == "" {
 		return nil
 	}
-	return workflow.ExecuteActivity(waitOptions(ctx, t), c.a.CrusoeWait, activities.WaitInput{
+	return workflow.ExecuteActivity(withSummary(waitOptions(ctx, t), "wait for %s%s", resourceWords(kind, name),
+		waitingOn("operation", cr.OperationID)), c.a.CrusoeWait, activities.WaitInput{
 		ProjectID: crusoeProject(a.in.Spec), Kind: kind, OperationID: cr.OperationID, ResourceID: cr.ResourceID,
 		Name: name, Timeout: t.operation(),
 	}).Get(ctx, nil)
@@ -245,7 +255,7 @@ func (c crusoeStack) update(ctx workflow.Context, a *applyRun, ch PlanChange) er
 	case KindDisk:
 		for _, d := range in.Disks {
 			if d.Name == ch.Name {
-				return c.call(ctx, a, KindDisk, d.Name, c.a.CrusoeResizeDisk, activities.ResizeDiskInput{
+				return c.call(ctx, a, fmt.Sprintf("resize disk %s to %s", d.Name, d.Size), KindDisk, d.Name, c.a.CrusoeResizeDisk, activities.ResizeDiskInput{
 					ProjectID: project, ID: id, Name: d.Name, Size: d.Size,
 				})
 			}
@@ -254,7 +264,7 @@ func (c crusoeStack) update(ctx workflow.Context, a *applyRun, ch PlanChange) er
 		vmID := a.idOf(PlanChange{Key: resourceKey(KindVM, in.VM.Name)})
 		for _, r := range in.FirewallRules {
 			if r.Name == ch.Name {
-				return c.call(ctx, a, KindFirewallRule, r.Name, c.a.CrusoeUpdateFirewallRule, activities.UpdateFirewallRuleInput{
+				return c.call(ctx, a, actionOn("update", KindFirewallRule, r.Name), KindFirewallRule, r.Name, c.a.CrusoeUpdateFirewallRule, activities.UpdateFirewallRuleInput{
 					ProjectID: project, ID: id, Name: r.Name, Protocols: r.Protocols, Sources: r.Sources,
 					Destinations: r.Destinations, SourcePorts: r.SourcePorts, DestinationPorts: r.DestinationPorts, VMID: vmID,
 				})
@@ -284,7 +294,7 @@ func (c crusoeStack) changeType(ctx workflow.Context, a *applyRun, id, name, typ
 	if err := c.action(ctx, a, id, name, crusoe.VMActionStop, crusoe.VMStateStopped); err != nil {
 		return err
 	}
-	if err := c.call(ctx, a, KindVM, name, c.a.CrusoeUpdateVMType, activities.UpdateVMTypeInput{
+	if err := c.call(ctx, a, fmt.Sprintf("change the type of vm %s to %s", name, typ), KindVM, name, c.a.CrusoeUpdateVMType, activities.UpdateVMTypeInput{
 		ProjectID: project, ID: id, Name: name, Type: typ,
 	}); err != nil {
 		return err
@@ -297,12 +307,14 @@ func (c crusoeStack) action(ctx workflow.Context, a *applyRun, id, name, action,
 	t := crusoeTimeouts(a.in.Spec)
 	project := crusoeProject(a.in.Spec)
 	var ar activities.VMActionResult
-	if err := workflow.ExecuteActivity(callOptions(ctx, t), c.a.CrusoeVMAction, activities.VMActionInput{
-		ProjectID: project, VMID: id, Name: name, Action: action,
-	}).Get(ctx, &ar); err != nil {
+	if err := workflow.ExecuteActivity(withSummary(callOptions(ctx, t), "%s vm %s", strings.ToLower(action), name),
+		c.a.CrusoeVMAction, activities.VMActionInput{
+			ProjectID: project, VMID: id, Name: name, Action: action,
+		}).Get(ctx, &ar); err != nil {
 		return err
 	}
-	return workflow.ExecuteActivity(waitOptions(ctx, t), c.a.CrusoeWait, activities.WaitInput{
+	return workflow.ExecuteActivity(withSummary(waitOptions(ctx, t), "wait for vm %s to be %s%s", name, stateWords(target),
+		waitingOn("operation", ar.OperationID)), c.a.CrusoeWait, activities.WaitInput{
 		ProjectID: project, Kind: KindVM, OperationID: ar.OperationID, ResourceID: id, Name: name,
 		TargetState: target, Timeout: t.operation(),
 	}).Get(ctx, nil)
@@ -322,7 +334,7 @@ func (c crusoeStack) syncDisks(ctx workflow.Context, a *applyRun, vmID string) e
 			ids[key] = Resource{ID: id}
 		}
 	}
-	if err := c.attachment(ctx, a, c.a.CrusoeDetachDisks, activities.AttachDisksInput{
+	if err := c.attachment(ctx, a, "detach", c.a.CrusoeDetachDisks, activities.AttachDisksInput{
 		ProjectID: in.ProjectID, VMID: vmID, Name: in.VM.Name, DetachOthers: true, OnlyKeep: keep,
 	}); err != nil {
 		return err

@@ -68,8 +68,8 @@ func envDigestInput(env map[string]string) string {
 
 func (kraftCloudStack) rules(string) kindRules { return nil }
 
-func (c kraftCloudStack) observe(ctx workflow.Context, _ StackSpec, refs []activities.ObserveRef) ([]activities.Observed, error) {
-	return observeWith(ctx, "KraftCloudObserve", activities.ObserveInput{Resources: refs})
+func (c kraftCloudStack) observe(ctx workflow.Context, spec StackSpec, refs []activities.ObserveRef) ([]activities.Observed, error) {
+	return observeWith(ctx, spec, "KraftCloudObserve", activities.ObserveInput{Resources: refs})
 }
 
 // remove deletes the instance, then the service group and the volume it
@@ -109,7 +109,7 @@ func (c kraftCloudStack) remove(ctx workflow.Context, a *applyRun, rs []StackRes
 
 func (c kraftCloudStack) provision(ctx workflow.Context, a *applyRun) (map[string]Resource, error) {
 	res, err := childResult[DeployInstanceResult](workflow.ExecuteChildWorkflow(
-		a.childOptions(ctx, DeployInstanceWorkflowName), DeployInstanceWorkflowName, *a.in.Spec.KraftCloud), ctx)
+		a.childOptions(ctx, DeployInstanceWorkflowName, *a.in.Spec.KraftCloud), DeployInstanceWorkflowName, *a.in.Spec.KraftCloud), ctx)
 	return a.provisionResult([]Resource{res.Volume, res.ServiceGroup, res.Instance}, res.Undone, res.NotUndone), err
 }
 

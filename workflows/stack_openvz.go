@@ -32,8 +32,8 @@ var openVZRules = kindRules{
 
 func (openVZStack) rules(string) kindRules { return openVZRules }
 
-func (c openVZStack) observe(ctx workflow.Context, _ StackSpec, refs []activities.ObserveRef) ([]activities.Observed, error) {
-	return observeWith(ctx, "OpenVZObserve", activities.ObserveInput{Resources: refs})
+func (c openVZStack) observe(ctx workflow.Context, spec StackSpec, refs []activities.ObserveRef) ([]activities.Observed, error) {
+	return observeWith(ctx, spec, "OpenVZObserve", activities.ObserveInput{Resources: refs})
 }
 
 func (c openVZStack) remove(ctx workflow.Context, a *applyRun, rs []StackResource) error {
@@ -45,7 +45,7 @@ func (c openVZStack) remove(ctx workflow.Context, a *applyRun, rs []StackResourc
 	parallel(ctx, rs, func(ctx workflow.Context, r StackResource) {
 		a.t.set(a.deleteSteps[r.Key], StepRunning)
 		var dr activities.OpenVZDeleteContainerResult
-		err := workflow.ExecuteActivity(callOptions(ctx, t), c.a.OpenVZDeleteContainer,
+		err := workflow.ExecuteActivity(withSummary(callOptions(ctx, t), "delete container %s", r.Name), c.a.OpenVZDeleteContainer,
 			activities.OpenVZDeleteContainerInput{ID: r.ID, Name: r.Name}).Get(ctx, &dr)
 		a.deleted(r.Key, err)
 		if err != nil {
@@ -57,7 +57,7 @@ func (c openVZStack) remove(ctx workflow.Context, a *applyRun, rs []StackResourc
 
 func (c openVZStack) provision(ctx workflow.Context, a *applyRun) (map[string]Resource, error) {
 	res, err := childResult[CreateContainerResult](workflow.ExecuteChildWorkflow(
-		a.childOptions(ctx, CreateContainerWorkflowName), CreateContainerWorkflowName, *a.in.Spec.OpenVZ), ctx)
+		a.childOptions(ctx, CreateContainerWorkflowName, *a.in.Spec.OpenVZ), CreateContainerWorkflowName, *a.in.Spec.OpenVZ), ctx)
 	return a.provisionResult([]Resource{res.Container}, res.Undone, res.NotUndone), err
 }
 
@@ -65,7 +65,8 @@ func (c openVZStack) provision(ctx workflow.Context, a *applyRun) (map[string]Re
 func (c openVZStack) update(ctx workflow.Context, a *applyRun, ch PlanChange) error {
 	in := a.in.Spec.OpenVZ
 	p, _ := in.Container.parameters()
-	return workflow.ExecuteActivity(callOptions(ctx, in.Timeouts), c.a.OpenVZUpdateContainer, activities.OpenVZUpdateContainerInput{
-		ID: a.idOf(ch), Name: in.Container.Name, Parameters: p,
-	}).Get(ctx, nil)
+	return workflow.ExecuteActivity(withSummary(callOptions(ctx, in.Timeouts), "set the parameters of container %s", in.Container.Name),
+		c.a.OpenVZUpdateContainer, activities.OpenVZUpdateContainerInput{
+			ID: a.idOf(ch), Name: in.Container.Name, Parameters: p,
+		}).Get(ctx, nil)
 }

@@ -28,15 +28,18 @@ const stackTestTemplate = "centos-7-x86_64"
 
 // stackTest is a Stack under test: its environment and its fake cloud.
 type stackTest struct {
-	t   *testing.T
-	env *testsuite.TestWorkflowEnvironment
-	f   *containerFake
+	t    *testing.T
+	env  *testsuite.TestWorkflowEnvironment
+	f    *containerFake
+	sums *summaries
 }
 
 func newStackTest(t *testing.T, f *containerFake) *stackTest {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	sums := &summaries{}
+	sums.install(env)
 	env.RegisterWorkflowWithOptions(Stack, workflow.RegisterOptions{Name: StackWorkflowName})
 	env.RegisterWorkflowWithOptions(ApplyStack, workflow.RegisterOptions{Name: ApplyStackWorkflowName})
 	env.RegisterWorkflowWithOptions(CreateContainer, workflow.RegisterOptions{Name: CreateContainerWorkflowName})
@@ -58,7 +61,7 @@ func newStackTest(t *testing.T, f *containerFake) *stackTest {
 			}
 			return out, nil
 		})
-	return &stackTest{t: t, env: env, f: f}
+	return &stackTest{t: t, env: env, f: f, sums: sums}
 }
 
 func containerStackSpec() StackSpec {
@@ -106,6 +109,7 @@ func (s *stackTest) state() StackState {
 func (s *stackTest) run(in StackInput) error {
 	s.env.ExecuteWorkflow(StackWorkflowName, in)
 	require.True(s.t, s.env.IsWorkflowCompleted())
+	s.sums.requireSummarized(s.t)
 	return s.env.GetWorkflowError()
 }
 

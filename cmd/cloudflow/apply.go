@@ -180,6 +180,7 @@ func reportOp(f *factory, ref starter.StackRef, out opOutcome, jsonOut bool, ref
 		}
 		fmt.Fprintf(w, "%s stack %s (%s): it goes on in Temporal.\n", verb, ref, opName(*op))
 		fmt.Fprintf(w, "  watch it:       cloudflow runs watch %s\n", op.Run)
+		f.UI.print(w, "  in the UI:      ", op.Run, "")
 		fmt.Fprintf(w, "  see the stack:  cloudflow stacks show %s --provider %s\n", ref.Name, ref.Provider)
 		return nil
 	}

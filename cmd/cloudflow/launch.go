@@ -31,10 +31,11 @@ func launch(cmd *cobra.Command, f *factory, r runner, what string, wait bool, w 
 	out := f.IO.Out
 	if !wait {
 		if w.JSON {
-			return printJSON(out, run)
+			return printJSON(out, startedRun{Run: run, UI: f.UI.run(run.WorkflowID, run.RunID)})
 		}
 		fmt.Fprintf(out, "Started %s for %s.\n", run.Workflow, what)
 		fmt.Fprintf(out, "  workflow: %s\n  run:      %s\n", run.WorkflowID, run.RunID)
+		f.UI.print(out, "  ui:       ", run.WorkflowID, run.RunID)
 		fmt.Fprintf(out, "Watch it with: cloudflow runs watch %s\n", run.WorkflowID)
 		return nil
 	}
@@ -43,6 +44,13 @@ func launch(cmd *cobra.Command, f *factory, r runner, what string, wait bool, w 
 		fmt.Fprintf(out, "Started %s for %s (workflow %s).\n", run.Workflow, what, run.WorkflowID)
 	}
 	return waitForRun(cmd, f, r, run, w)
+}
+
+// startedRun is what a starting command prints with --json and no --wait:
+// the run, and its link in the Temporal UI when one is known.
+type startedRun struct {
+	starter.Run
+	UI string `json:"ui,omitempty"`
 }
 
 // waitContext ends on Ctrl-C or SIGTERM (sigCtx), and after timeout (ctx).

@@ -527,8 +527,9 @@ func runOutcome(e *starter.RunError) string {
 	return "failed"
 }
 
-// writeRunInfo prints one run's details as aligned key: value lines.
-func writeRunInfo(w io.Writer, ri starter.RunInfo, phase string, now time.Time) {
+// writeRunInfo prints one run's details as aligned key: value lines, with
+// its link in the Temporal UI when there is one.
+func writeRunInfo(w io.Writer, ri starter.RunInfo, phase, ui string, now time.Time) {
 	tw := newTable(w)
 	fmt.Fprintf(tw, "Workflow:\t%s\n", ri.WorkflowID)
 	fmt.Fprintf(tw, "Run:\t%s\n", ri.RunID)
@@ -544,6 +545,9 @@ func writeRunInfo(w io.Writer, ri starter.RunInfo, phase string, now time.Time) 
 	}
 	if phase != "" {
 		fmt.Fprintf(tw, "Phase:\t%s\n", phase)
+	}
+	if ui != "" {
+		fmt.Fprintf(tw, "UI:\t%s\n", ui)
 	}
 	_ = tw.Flush()
 }

@@ -79,6 +79,9 @@ type factory struct {
 	// NotifyContext returns a context that ends on Ctrl-C or SIGTERM.
 	NotifyContext func(ctx context.Context) (context.Context, context.CancelFunc)
 	Now           func() time.Time
+	// UI links runs to the Temporal Web UI, once a command has dialed
+	// (rootOptions.dial) with a UI known; else it links nothing.
+	UI uiLinks
 }
 
 func newFactory(io *iostreams) *factory {
@@ -109,6 +112,8 @@ type rootOptions struct {
 	Profile    string
 	ConfigFile string
 	TaskQueue  string
+	// UIURL is the Temporal Web UI, for the links to runs.
+	UIURL string
 }
 
 func (o *rootOptions) starterOptions() starter.Options {
@@ -123,6 +128,10 @@ func (o *rootOptions) starterOptions() starter.Options {
 
 // dial connects to Temporal; failing to is exitOther, with a hint.
 func (o *rootOptions) dial(f *factory) (runner, error) {
+	ui, err := o.uiBase()
+	if err != nil {
+		return nil, err
+	}
 	r, err := f.Dial(o.starterOptions())
 	if input.IsTooLarge(err) {
 		// --config-file (or $TEMPORAL_CONFIG_FILE) names something too large.
@@ -131,6 +140,7 @@ func (o *rootOptions) dial(f *factory) (runner, error) {
 	if err != nil {
 		return nil, withCode(exitOther, fmt.Errorf("%w\nIs Temporal running? Start a local one with `cloudflow dev`, or point at yours with --address, --profile or TEMPORAL_ADDRESS", err))
 	}
+	f.UI = uiLinksFor(ui, r, o.Namespace)
 	return r, nil
 }
 
@@ -169,6 +179,7 @@ func newRootCmd(f *factory) *cobra.Command {
 	pf.StringVar(&opts.Profile, "profile", "", "Temporal environment configuration `profile` (default: $TEMPORAL_PROFILE or \"default\")")
 	pf.StringVar(&opts.ConfigFile, "config-file", "", "Temporal configuration `file` (default: $TEMPORAL_CONFIG_FILE or the standard location)")
 	pf.StringVar(&opts.TaskQueue, "task-queue", workflows.TaskQueue, "task `queue` workers poll and runs are started on")
+	pf.StringVar(&opts.UIURL, "ui-url", "", "Temporal Web UI `url`: runs print their link there (default: $TEMPORAL_UI_URL; none when unset)")
 
 	cmd.AddCommand(
 		newPlanCmd(f, opts),

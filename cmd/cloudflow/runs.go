@@ -97,7 +97,9 @@ type runsShowOptions struct {
 
 // runDetails is what `runs show --json` prints.
 type runDetails struct {
-	Run           starter.RunInfo     `json:"run"`
+	Run starter.RunInfo `json:"run"`
+	// UI is the run's link in the Temporal UI, when one is known.
+	UI            string              `json:"ui,omitempty"`
 	Progress      *workflows.Progress `json:"progress,omitempty"`
 	ProgressError string              `json:"progressError,omitempty"`
 }
@@ -121,7 +123,7 @@ func newRunsShowCmd(f *factory, root *rootOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d := runDetails{Run: info}
+			d := runDetails{Run: info, UI: f.UI.run(info.WorkflowID, info.RunID)}
 			if p, err := r.Progress(ctx, info.WorkflowID, info.RunID); err != nil {
 				d.ProgressError = err.Error()
 			} else {
@@ -134,7 +136,7 @@ func newRunsShowCmd(f *factory, root *rootOptions) *cobra.Command {
 			if d.Progress != nil {
 				phase = d.Progress.Phase
 			}
-			writeRunInfo(f.IO.Out, info, phase, f.Now())
+			writeRunInfo(f.IO.Out, info, phase, d.UI, f.Now())
 			switch {
 			case d.Progress != nil:
 				if len(d.Progress.Steps) > 0 {
@@ -250,6 +252,9 @@ type waitSettings struct {
 // waitForRun shows a run's progress until it ends, then its outcome; the
 // returned error carries the exit code for that outcome.
 func waitForRun(cmd *cobra.Command, f *factory, r runner, run starter.Run, w waitSettings) error {
+	if !w.JSON {
+		f.UI.print(f.IO.Out, "Temporal UI: ", run.WorkflowID, run.RunID)
+	}
 	if isFleetWorkflow(run.Workflow) {
 		return waitForFleet(cmd, f, r, run, w)
 	}
@@ -406,6 +411,7 @@ func stillRunning(f *factory, run starter.Run, timeout time.Duration, interrupte
 	}
 	fmt.Fprintln(w, "error: "+err.Error())
 	fmt.Fprintf(w, "  watch it:  cloudflow runs watch %s\n", run.WorkflowID)
+	f.UI.print(w, "  see it:    ", run.WorkflowID, run.RunID)
 	fmt.Fprintf(w, "  cancel it: cloudflow runs cancel %s   (it undoes what it made)\n", run.WorkflowID)
 	return &exitError{code: exitPending}
 }

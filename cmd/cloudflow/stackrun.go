@@ -348,6 +348,9 @@ func awaitOp(cmd *cobra.Command, f *factory, r runner, ref starter.StackRef, op 
 					if !w.Follow {
 						return opOutcome{State: st}, nil
 					}
+					if !w.JSON {
+						f.UI.print(f.IO.Out, "Temporal UI: ", run, "")
+					}
 					view = newProgressView(f, w.JSON, workflows.ApplyStackWorkflowName+" "+run)
 				case o != nil && o.UpdateID != op.ID() && !noted:
 					noted = true
@@ -478,6 +481,7 @@ func stillApplying(f *factory, ref starter.StackRef, run string, timeout time.Du
 	}
 	if run != "" {
 		fmt.Fprintf(w, "  watch it:       cloudflow runs watch %s\n", run)
+		f.UI.print(w, "  in the UI:      ", run, "")
 	}
 	fmt.Fprintf(w, "  see the stack:  cloudflow stacks show %s --provider %s\n", ref.Name, ref.Provider)
 	return &exitError{code: exitPending}
