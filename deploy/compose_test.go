@@ -66,7 +66,8 @@ func TestComposeLoadsWithNoVariableSet(t *testing.T) {
 
 	p := loadCompose(t)
 	require.ElementsMatch(t, productionServices, p.ServiceNames())
-	require.Equal(t, []string{"cloudsim"}, p.DisabledServiceNames(), "only the simulator is left out of production")
+	require.ElementsMatch(t, []string{"cloudsim", "codec-server"}, p.DisabledServiceNames(),
+		"only the simulator (profile dev) and the codec server (profile codec) are left out by default")
 	require.Equal(t, []string{"dev"}, p.DisabledServices["cloudsim"].Profiles)
 }
 
@@ -370,4 +371,31 @@ func TestComposePortsStayOnLoopback(t *testing.T) {
 		}
 	}
 	require.Empty(t, p.Services["postgresql"].Ports)
+}
+
+// The codec profile adds the codec server: loopback-published, bound
+// beyond loopback only inside the container (--allow-remote), the UI's
+// origin allowed, its key and token passed on from .env and never written
+// here, and a healthcheck the image can run.
+func TestComposeCodecProfile(t *testing.T) {
+	p, err := composeOptions(t, nil, cli.WithProfiles([]string{"codec"})).LoadProject(context.Background())
+	require.NoError(t, err)
+	svc, err := p.GetService("codec-server")
+	require.NoError(t, err)
+	cmd := strings.Join(svc.Command, " ")
+	for _, want := range []string{"codec-server", "--listen=0.0.0.0:8888", "--allow-remote", "--cors-origin=http://127.0.0.1:8080"} {
+		require.Contains(t, cmd, want)
+	}
+	for _, v := range []string{"CLOUDFLOW_PAYLOAD_KEY", "CLOUDFLOW_CODEC_TOKEN"} {
+		val, ok := svc.Environment[v]
+		require.True(t, ok, "%s passed on", v)
+		require.Nil(t, val, "%s has no value in the file", v)
+	}
+	require.Len(t, svc.Ports, 1)
+	require.Equal(t, "127.0.0.1", svc.Ports[0].HostIP)
+	require.NotNil(t, svc.HealthCheck)
+	require.Equal(t, "/usr/local/bin/healthcheck", svc.HealthCheck.Test[1])
+	ui, err := p.GetService("temporal-ui")
+	require.NoError(t, err)
+	require.Contains(t, ui.Environment, "TEMPORAL_CODEC_ENDPOINT")
 }
