@@ -490,8 +490,12 @@ const maxListed = 50
 func printFleetReport(w io.Writer, run starter.Run, res *workflows.FleetResult, runErr *starter.RunError) {
 	done := pastTense(res.Action)
 	if res.Total == 0 && runErr != nil {
-		// Cancelled or terminated without a report.
+		// Failed before it acted (no credentials for the cloud...),
+		// cancelled or terminated: no report, but the reason.
 		fmt.Fprintf(w, "\n%s %s %s.\n", run.Workflow, run.WorkflowID, runOutcome(runErr))
+		if runErr.Message != "" {
+			fmt.Fprintf(w, "  error: %s\n", oneLine(runErr.Message))
+		}
 		return
 	}
 	fmt.Fprintf(w, "\n%s %s: %d of %d instances %s, %d failed, %d skipped (%s, %s).\n",

@@ -47,8 +47,9 @@ func TestScheduleCreateBadInputCreatesNothing(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"s", "--cron", "0 25 * * *", "--", "instances", "start", "--provider", "kraftcloud", "web-1"}, "hour field"},
-		{[]string{"s", "--cron", "* * *", "--", "instances", "start", "--provider", "kraftcloud", "web-1"}, "has 3 fields"},
+		{[]string{"s", "--cron", "0 1 * * *", "--time-zone", "Europe/Pariss", "--", "instances", "start", "--provider", "kraftcloud", "web-1"}, `--time-zone "Europe/Pariss" is not an IANA time zone`},
+		{[]string{"s", "--cron", "0 1 * * *", "--every", "1h", "--", "instances", "start", "--provider", "kraftcloud", "web-1"}, "not both"},
+		{[]string{"s", "--every", "1h", "--", "vm", "provision", "-f", "x.yaml"}, `"vm provision" acts through the spec's stack, which a schedule cannot drive`},
 		{[]string{"s", "--every", "10s", "--", "instances", "start", "--provider", "kraftcloud", "web-1"}, "shorter than the minimum"},
 		{[]string{"s", "--every", "1h", "--", "sim"}, `"sim" is not a command a schedule can run`},
 		{[]string{"s", "--every", "1h", "--", "bogus", "thing"}, "is not a command a schedule can run"},
@@ -84,7 +85,7 @@ func TestScheduleManagement(t *testing.T) {
 	}
 	c := newCLI(t)
 	c.fake.scheduleErr = &starter.ScheduleNotFoundError{ID: "nope"}
-	if code := c.run("schedule", "describe", "nope"); code != exitFailed || !strings.Contains(c.errOut.String(), "no schedule nope") {
+	if code := c.run("schedule", "describe", "nope"); code != exitNotFound || !strings.Contains(c.errOut.String(), "no schedule nope") {
 		t.Errorf("describe of a missing schedule: exit %d, %s", code, c.errOut.String())
 	}
 	c = newCLI(t)
