@@ -111,7 +111,9 @@ func TestScheduleUpdateApply(t *testing.T) {
 // A spec reads back as Temporal keeps it: the calendars it made of a cron
 // expression as that expression, in its time zone.
 func TestDescribeSpec(t *testing.T) {
-	r := func(start, end, step int) client.ScheduleRange { return client.ScheduleRange{Start: start, End: end, Step: step} }
+	r := func(start, end, step int) client.ScheduleRange {
+		return client.ScheduleRange{Start: start, End: end, Step: step}
+	}
 	weekdays := client.ScheduleCalendarSpec{ // what Temporal makes of "0 22 * * 1-5"
 		Second: []client.ScheduleRange{r(0, 0, 1)}, Minute: []client.ScheduleRange{r(0, 0, 1)}, Hour: []client.ScheduleRange{r(22, 22, 1)},
 		DayOfMonth: []client.ScheduleRange{r(1, 31, 1)}, Month: []client.ScheduleRange{r(1, 12, 1)}, DayOfWeek: []client.ScheduleRange{r(1, 5, 1)},

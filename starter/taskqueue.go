@@ -32,4 +32,3 @@ func (s *Starter) WorkerPolling(ctx context.Context, taskQueue string) (bool, er
 	}
 	return false, nil
 }
-

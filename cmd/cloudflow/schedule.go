@@ -335,7 +335,7 @@ func newScheduleDescribeCmd(f *factory, root *rootOptions) *cobra.Command {
 			and pause-on-failure, the runs it started lately and its next runs.
 
 			--json prints the same for scripts; durations are strings ("10m0s").`),
-		Args:  exactArgs(1, "NAME"),
+		Args: exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := root.dial(f)
 			if err != nil {
