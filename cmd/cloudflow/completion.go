@@ -71,7 +71,7 @@ func registerCompletions(root *cobra.Command, f *factory, o *rootOptions) {
 				}
 			}
 			if ok {
-				_ = c.RegisterFlagCompletionFunc(fl.Name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+				_ = c.RegisterFlagCompletionFunc(fl.Name, completeValues(values))
 			}
 		})
 		if c.LocalNonPersistentFlags().Lookup("file") != nil && c.LocalNonPersistentFlags().ShorthandLookup("f") != nil {
@@ -82,6 +82,25 @@ func registerCompletions(root *cobra.Command, f *factory, o *rootOptions) {
 		}
 	}
 	walk(root)
+}
+
+// completeValues offers the values that start as typed.
+func completeValues(values []string) cobra.CompletionFunc {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return withPrefix(values, toComplete), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// withPrefix keeps the candidates that start with prefix (a candidate's
+// description, after a tab, aside).
+func withPrefix(candidates []cobra.Completion, prefix string) []cobra.Completion {
+	var out []cobra.Completion
+	for _, c := range candidates {
+		if strings.HasPrefix(c, prefix) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // firstArg offers completions for a command's first argument only.
@@ -105,13 +124,7 @@ func completeFrom(f *factory, o *rootOptions, list func(ctx context.Context, r r
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		var out []cobra.Completion
-		for _, c := range all {
-			if strings.HasPrefix(c, toComplete) {
-				out = append(out, c)
-			}
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp
+		return withPrefix(all, toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
 }
 

@@ -279,6 +279,9 @@ func isNoun(c *cobra.Command) bool { return c.Annotations[annotationNoun] == "tr
 // "did you mean" included, said by a noun of its subcommands.
 func unknownSubcommand(c *cobra.Command, name string) error {
 	msg := fmt.Sprintf("unknown command %q for %q", name, c.CommandPath())
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's default, which it sets only at the root
+	}
 	if s := c.SuggestionsFor(name); len(s) > 0 {
 		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
 	}
