@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -323,6 +324,24 @@ func (e *simEndpoint) admin() (*cloudsim.AdminClient, error) {
 	return &cloudsim.AdminClient{BaseURL: u}, nil
 }
 
+// call runs fn against the simulator's admin endpoints, within a deadline.
+// An error fn did not give an exit code means the simulator could not be
+// reached (exit 4, with the hint).
+func (e *simEndpoint) call(ctx context.Context, fn func(ctx context.Context, admin *cloudsim.AdminClient) error) error {
+	admin, err := e.admin()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = fn(ctx, admin)
+	var ee *exitError
+	if err == nil || errors.As(err, &ee) {
+		return err
+	}
+	return simUnreachable(err)
+}
+
 // simUnreachable is an error talking to the simulator, with the hint.
 func simUnreachable(err error) error {
 	return withCode(exitOther, fmt.Errorf("%w\nIs the simulator running? Start it with `cloudflow sim` or `cloudflow dev`, and point at it with --endpoint or $%s", err, envSimURL))
@@ -351,15 +370,12 @@ func newSimInventoryCmd(f *factory) *cobra.Command {
 			$ CLOUDSIM_URL=http://127.0.0.1:9000 cloudflow sim inventory --json`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			admin, err := opts.admin()
-			if err != nil {
+			var inv cloudsim.Inventory
+			if err := opts.call(cmd.Context(), func(ctx context.Context, admin *cloudsim.AdminClient) (err error) {
+				inv, err = admin.Inventory(ctx)
 				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			inv, err := admin.Inventory(ctx)
-			if err != nil {
-				return simUnreachable(err)
+			}); err != nil {
+				return err
 			}
 			rows := inventoryRows(inv)
 			switch {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -52,19 +51,18 @@ func newSimFaultAddCmd(f *factory) *cobra.Command {
 				}
 				faults[i] = fault
 			}
-			admin, err := opts.admin()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
 			added := make([]cloudsim.Fault, 0, len(faults))
-			for _, fault := range faults {
-				got, err := admin.AddFault(ctx, fault)
-				if err != nil {
-					return simUnreachable(err)
+			if err := opts.call(cmd.Context(), func(ctx context.Context, admin *cloudsim.AdminClient) error {
+				for _, fault := range faults {
+					got, err := admin.AddFault(ctx, fault)
+					if err != nil {
+						return err
+					}
+					added = append(added, got)
 				}
-				added = append(added, got)
+				return nil
+			}); err != nil {
+				return err
 			}
 			if opts.JSON {
 				return printJSON(f.IO.Out, added)
@@ -91,15 +89,12 @@ func newSimFaultListCmd(f *factory) *cobra.Command {
 		Short:   "List the faults of a running simulator, with their hits",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			admin, err := opts.admin()
-			if err != nil {
+			var faults []cloudsim.Fault
+			if err := opts.call(cmd.Context(), func(ctx context.Context, admin *cloudsim.AdminClient) (err error) {
+				faults, err = admin.Faults(ctx)
 				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			faults, err := admin.Faults(ctx)
-			if err != nil {
-				return simUnreachable(err)
+			}); err != nil {
+				return err
 			}
 			return printList(f, opts.JSON, faults, "No faults.", func(w io.Writer) {
 				tw := newTable(w)
@@ -139,26 +134,22 @@ func newSimFaultRemoveCmd(f *factory) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			admin, err := opts.admin()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			if opts.All {
-				if err := admin.ClearFaults(ctx); err != nil {
-					return simUnreachable(err)
+			return opts.call(cmd.Context(), func(ctx context.Context, admin *cloudsim.AdminClient) error {
+				if opts.All {
+					if err := admin.ClearFaults(ctx); err != nil {
+						return err
+					}
+					fmt.Fprintln(f.IO.Out, "Removed every fault.")
+					return nil
 				}
-				fmt.Fprintln(f.IO.Out, "Removed every fault.")
+				for _, id := range args {
+					if err := admin.RemoveFault(ctx, id); err != nil {
+						return simFaultError(id, err)
+					}
+					fmt.Fprintf(f.IO.Out, "Removed fault %s.\n", id)
+				}
 				return nil
-			}
-			for _, id := range args {
-				if err := admin.RemoveFault(ctx, id); err != nil {
-					return simFaultError(id, err)
-				}
-				fmt.Fprintf(f.IO.Out, "Removed fault %s.\n", id)
-			}
-			return nil
+			})
 		},
 	}
 	opts.addEndpointFlag(cmd.Flags())
@@ -172,5 +163,5 @@ func simFaultError(id string, err error) error {
 	if strings.Contains(err.Error(), ": 404 ") {
 		return withCode(exitNotFound, fmt.Errorf("no fault %s in the simulator (see `cloudflow sim fault list`)", id))
 	}
-	return simUnreachable(err)
+	return err
 }
