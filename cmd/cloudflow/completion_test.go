@@ -24,11 +24,11 @@ func TestCompletionOfRunsSchedulesAndStacks(t *testing.T) {
 	c := newCLI(t)
 	c.fake.list = []starter.RunInfo{
 		{WorkflowID: "crusoe-vm-provision-web", Type: "ProvisionVM", Status: "Running"},
-		{WorkflowID: "kraftcloud-fleet-start-web-1-3f9a2c", Type: "StartInstances", Status: "Failed"},
+		{WorkflowID: "kraftcloud-fleet-web-1-and-9-more-3f9a2c1d", Type: "StartInstances", Status: "Failed"},
 		{WorkflowID: "crusoe-vm-provision-web", Type: "ProvisionVM", Status: "Completed"}, // an older run
 	}
 	got, dir := complete(t, c, "runs", "show", "")
-	assert.Equal(t, []string{"crusoe-vm-provision-web\tProvisionVM, Running", "kraftcloud-fleet-start-web-1-3f9a2c\tStartInstances, Failed"}, got)
+	assert.Equal(t, []string{"crusoe-vm-provision-web\tProvisionVM, Running", "kraftcloud-fleet-web-1-and-9-more-3f9a2c1d\tStartInstances, Failed"}, got)
 	assert.Equal(t, ":4", dir, "no file completion")
 	assert.Equal(t, []starter.ListOptions{{Limit: completionLimit}}, c.fake.listOpts)
 

@@ -136,7 +136,7 @@ func newRunsShowCmd(f *factory, root *rootOptions) *cobra.Command {
 			0 when it completed, or still runs.`) + "\n\n" + exitCodesHelp,
 		Example: examples(`
 			$ cloudflow runs show crusoe-vm-provision-demo-vm
-			$ cloudflow runs show kraftcloud-fleet-start-web-1-3f9a2c --json | jq .failure`),
+			$ cloudflow runs show kraftcloud-fleet-web-1-and-9-more-3f9a2c1d --json | jq .failure`),
 		Args: exactArgs(1, "WORKFLOW-ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := root.dial(f)

@@ -16,7 +16,7 @@ import (
 	"github.com/cloudflow/cloudflow/workflows"
 )
 
-const fleetID = "kraftcloud-fleet-start-web-1-3f9a2c"
+const fleetID = "kraftcloud-fleet-web-1-and-9-more-3f9a2c1d"
 
 func failedFleet() (workflows.FleetResult, *starter.RunError) {
 	res := workflows.FleetResult{Action: "start", Total: 3, Runs: 1, Calls: 2,
