@@ -293,13 +293,21 @@ func (s *Starter) UpdateSchedule(ctx context.Context, id string, u ScheduleUpdat
 	if err := u.Validate(); err != nil {
 		return err
 	}
-	err := s.c.ScheduleClient().GetHandle(ctx, id).Update(ctx, client.ScheduleUpdateOptions{
-		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-			sc := in.Description.Schedule
-			u.apply(s, &sc)
-			return &client.ScheduleUpdate{Schedule: &sc}, nil
-		},
-	})
+	update := func() error {
+		return s.c.ScheduleClient().GetHandle(ctx, id).Update(ctx, client.ScheduleUpdateOptions{
+			DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+				sc := in.Description.Schedule
+				u.apply(s, &sc)
+				return &client.ScheduleUpdate{Schedule: &sc}, nil
+			},
+		})
+	}
+	err := update()
+	if err != nil && u.Plan != nil && isUnknownSearchAttribute(err) && !s.noSearchAttributes {
+		s.noSearchAttributes = true
+		s.warn("the Temporal namespace has no cloudflow search attributes; the schedule's runs start without them", "error", err)
+		err = update()
+	}
 	return scheduleError("update", id, err)
 }
 
@@ -619,7 +627,7 @@ func scheduleError(what, id string, err error) error {
 		return &ScheduleNotFoundError{ID: id}
 	}
 	var inv *serviceerror.InvalidArgument
-	if errors.As(err, &inv) && (what == "create" || what == "update") {
+	if errors.As(err, &inv) && (what == "create" || what == "update") && !isUnknownSearchAttribute(err) {
 		return &ScheduleSpecError{ID: id, Message: inv.Message}
 	}
 	return fmt.Errorf("%s schedule %s: %w", what, id, err)

@@ -2,11 +2,13 @@ package starter
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 )
@@ -180,5 +182,26 @@ func TestMemoString(t *testing.T) {
 	}
 	if got := memoString(nil, memoCommand); got != "" {
 		t.Errorf("memoString(nil) = %q", got)
+	}
+}
+
+// Temporal's refusals: an invalid spec is a *ScheduleSpecError with its
+// message; an unknown schedule a *ScheduleNotFoundError; a missing search
+// attribute neither.
+func TestScheduleError(t *testing.T) {
+	var spec *ScheduleSpecError
+	err := scheduleError("create", "s", serviceerror.NewInvalidArgument("Invalid schedule spec: Minute is not in range [0-59]"))
+	if !errors.As(err, &spec) || spec.Message != "Invalid schedule spec: Minute is not in range [0-59]" {
+		t.Errorf("invalid spec: %#v", err)
+	}
+	if err := scheduleError("create", "s", serviceerror.NewInvalidArgument("search attribute CloudflowProvider is not defined")); errors.As(err, &spec) {
+		t.Errorf("a missing search attribute is not a bad spec: %v", err)
+	}
+	if err := scheduleError("pause", "s", serviceerror.NewInvalidArgument("x")); errors.As(err, &spec) {
+		t.Errorf("only a create or update judges a spec: %v", err)
+	}
+	var nf *ScheduleNotFoundError
+	if err := scheduleError("update", "s", serviceerror.NewNotFound("schedule not found")); !errors.As(err, &nf) {
+		t.Errorf("not found: %v", err)
 	}
 }
