@@ -55,7 +55,15 @@ var exitCodesHelp = func() string {
 	var b strings.Builder
 	b.WriteString("Exit status:")
 	for _, e := range exitCodes {
-		fmt.Fprintf(&b, "\n  %-3d %s", e.Code, strings.ReplaceAll(e.Meaning, "`", "'"))
+		line := fmt.Sprintf("  %-3d", e.Code)
+		for _, word := range strings.Fields(strings.ReplaceAll(e.Meaning, "`", "'")) {
+			if len(line)+1+len(word) > 78 {
+				b.WriteString("\n" + line)
+				line = strings.Repeat(" ", 5)
+			}
+			line += " " + word
+		}
+		b.WriteString("\n" + line)
 	}
 	return b.String()
 }()
