@@ -395,7 +395,8 @@ func TestHelpForEveryCommand(t *testing.T) {
 		names[i] = strings.Join(p, " ")
 	}
 	for _, want := range []string{"vm provision", "vm deprovision", "runs list", "runs show", "runs watch", "runs cancel", "worker", "sim", "sim inventory", "dev",
-		"plan", "apply", "destroy", "output", "stacks list", "stacks show", "stacks approve", "stacks discard", "stacks refresh", "stacks set"} {
+		"plan", "apply", "destroy", "output", "stacks list", "stacks show", "stacks approve", "stacks discard", "stacks refresh", "stacks set",
+		"runs terminate", "version", "schedule update", "sim fault add", "sim fault list", "sim fault remove", "sim seed"} {
 		assert.Contains(t, names, want)
 	}
 	for _, path := range paths {
