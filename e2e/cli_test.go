@@ -2,10 +2,7 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -122,39 +119,11 @@ func TestRunsShowOfAFailedFleet(t *testing.T) {
 func TestTaskQueueFromEnvironment(t *testing.T) {
 	tq := fresh(t)
 	names := seedInstances(t, "envq", 2)
-	env := append(os.Environ(), crusoeEnv()...)
-	env = append(env, "CLOUDFLOW_TASK_QUEUE="+tq)
-
-	worker := exec.Command(cliBinary, "worker")
-	worker.Env = env
-	var wout bytes.Buffer
-	worker.Stdout, worker.Stderr = &wout, &wout
-	if err := worker.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = worker.Process.Kill()
-		_ = worker.Wait()
-		if t.Failed() {
-			t.Logf("worker output:\n%s", wout.String())
-		}
-	})
-	c := dial(t)
-	waitFor(t, 60*time.Second, "the worker to poll "+tq, func() bool { return pollerCount(c, tq) > 0 })
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, cliBinary, "instances", "start", "--provider", "kraftcloud", "--names", strings.Join(names, ","), "--wait")
-	cmd.Env = env
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatal(err)
-	}
-	if err != nil || !strings.Contains(out.String(), "2 of 2 instances started") || strings.Contains(errOut.String(), "no worker") {
-		t.Errorf("instances start: %v\n%s\n%s", err, out.String(), errOut.String())
+	env := []string{"CLOUDFLOW_TASK_QUEUE=" + tq}
+	startWorkerWith(t, dial(t), tq, env) // no --task-queue
+	out, errOut, code := cliWith(t, env, "instances", "start", "--provider", "kraftcloud", "--names", strings.Join(names, ","), "--wait")
+	if code != 0 || !strings.Contains(out, "2 of 2 instances started") || strings.Contains(errOut, "no worker") {
+		t.Errorf("instances start: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
 
