@@ -175,6 +175,9 @@ func showRun(ctx context.Context, f *factory, r runner, info starter.RunInfo, js
 		runErr *starter.RunError
 	)
 	switch {
+	case !info.Closed() && !workerPolls(ctx, r, info.TaskQueue):
+		// Nobody would answer a query: say why rather than wait for it.
+		d.ProgressError = fmt.Sprintf("no worker is polling task queue %q: the run waits until one does. %s", info.TaskQueue, startWorkerHint(info.TaskQueue))
 	case !info.Closed() && isFleetWorkflow(info.Type):
 		// The fleet's latest run does the work now.
 		if p, err := r.FleetProgress(ctx, info.WorkflowID, ""); err != nil {
@@ -233,6 +236,15 @@ func showRun(ctx context.Context, f *factory, r runner, info starter.RunInfo, js
 		}
 	}
 	return outcomeErr(info.Type, result, runErr)
+}
+
+// workerPolls says whether a worker polls queue; when that cannot be told,
+// it assumes one does.
+func workerPolls(ctx context.Context, r runner, queue string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	polling, err := r.WorkerPolling(ctx, queue)
+	return err != nil || polling
 }
 
 // stackRunHint says where a stack's workflow is shown and ended.
@@ -337,7 +349,7 @@ func newRunsCancelCmd(f *factory, root *rootOptions) *cobra.Command {
 			if err := r.Cancel(ctx, id, info.RunID); err != nil {
 				return runError(id, err)
 			}
-			if polling, err := r.WorkerPolling(ctx, info.TaskQueue); err != nil || polling {
+			if workerPolls(ctx, r, info.TaskQueue) {
 				fmt.Fprintf(f.IO.Out, "Asked %s to cancel; it undoes what it made before it ends.\nFollow it with: cloudflow runs watch %s\n", id, id)
 				return nil
 			}

@@ -215,3 +215,14 @@ func TestUnknownRunExitsNotFound(t *testing.T) {
 	c.fake.describeErr = errors.New("connection refused")
 	assert.Equal(t, exitOther, c.run("runs", "show", "x"))
 }
+
+// runs show of a run no worker polls for says so at once, instead of
+// waiting for a query nobody answers.
+func TestRunsShowWithoutAWorker(t *testing.T) {
+	c := newCLI(t)
+	c.fake.info = starter.RunInfo{WorkflowID: "w", RunID: "r", Type: "ProvisionVM", Status: "Running", TaskQueue: "night-shift"}
+	c.fake.noWorker = true
+	require.Equal(t, exitOK, c.run("runs", "show", "w"))
+	assert.Contains(t, c.out.String(), `Progress unavailable: no worker is polling task queue "night-shift": the run waits until one does.`)
+	assert.Equal(t, 0, c.fake.queried("w"), "nobody would answer the query")
+}

@@ -165,9 +165,7 @@ func shellQuote(s string) string {
 // noteNoWorker says, on stderr, that no worker polls the task queue the
 // schedule's runs go to: they would wait for one.
 func noteNoWorker(ctx context.Context, f *factory, r runner, queue string) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if polling, err := r.WorkerPolling(ctx, queue); err == nil && !polling {
+	if !workerPolls(ctx, r, queue) {
 		fmt.Fprintf(f.IO.ErrOut, "Note: no worker is polling task queue %q now: the schedule's runs wait until one does. %s\n", queue, startWorkerHint(queue))
 	}
 }
