@@ -397,11 +397,11 @@ func waitForFleet(cmd *cobra.Command, f *factory, r runner, run starter.Run, w w
 	watchErr := r.WatchFleet(ctx, run.WorkflowID, "", w.Interval, view.update)
 	var res workflows.FleetResult
 	var resErr error
-	if ctx.Err() == nil {
+	if !waitEnded(ctx, watchErr) {
 		resErr = r.Result(ctx, run.WorkflowID, "", &res)
 	}
 	view.finish()
-	if ctx.Err() != nil {
+	if waitEnded(ctx, watchErr, resErr) {
 		return stillRunning(f, run, w.Timeout, sigCtx.Err() != nil)
 	}
 	var runErr *starter.RunError

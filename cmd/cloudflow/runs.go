@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/workflows"
@@ -467,10 +468,10 @@ func waitForRun(cmd *cobra.Command, f *factory, r runner, run starter.Run, w wai
 	watchErr := r.Watch(ctx, run.WorkflowID, run.RunID, w.Interval, view.Update)
 	result := newResult(run.Workflow)
 	var resErr error
-	if ctx.Err() == nil {
+	if !waitEnded(ctx, watchErr) {
 		resErr = r.Result(ctx, run.WorkflowID, run.RunID, result)
 	}
-	if ctx.Err() != nil {
+	if waitEnded(ctx, watchErr, resErr) {
 		view.Finish(nil)
 		return stillRunning(f, run, w.Timeout, sigCtx.Err() != nil)
 	}
@@ -616,6 +617,26 @@ func finalProgress(workflow string, result any, runErr *starter.RunError) *workf
 		phase = workflows.PhaseFailed
 	}
 	return &workflows.Progress{Workflow: workflow, Phase: phase, Steps: steps}
+}
+
+// waitEnded says the wait for a run ended on its --timeout or Ctrl-C, not
+// with the run: ctx is done, or, as its deadline comes, the server gave up
+// on a call a moment before ctx did (it times its calls by the deadline
+// the client sends, less the time in transit).
+func waitEnded(ctx context.Context, errs ...error) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		return false
+	}
+	for _, err := range errs {
+		var de *serviceerror.DeadlineExceeded
+		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &de) {
+			return true
+		}
+	}
+	return false
 }
 
 // stillRunning reports that the CLI stopped waiting though the run goes on.

@@ -226,3 +226,34 @@ func TestRunsShowWithoutAWorker(t *testing.T) {
 	assert.Contains(t, c.out.String(), `Progress unavailable: no worker is polling task queue "night-shift": the run waits until one does.`)
 	assert.Equal(t, 0, c.fake.queried("w"), "nobody would answer the query")
 }
+
+// As --timeout comes, the server may give up on a call a moment before the
+// CLI's own deadline: that is the wait ending (exit 3, the run goes on),
+// never the run failing.
+func TestWaitEndsWhenTheServerGivesUpAtTheDeadline(t *testing.T) {
+	deadline := serviceerror.NewDeadlineExceeded("context deadline exceeded")
+	for _, tc := range []struct {
+		name     string
+		typ      string
+		watchErr error
+		resErr   error
+	}{
+		{"a watch", "ProvisionVM", deadline, nil},
+		{"the result", "ProvisionVM", nil, deadline},
+		{"a fleet's watch", workflows.StartInstancesWorkflowName, deadline, nil},
+		{"a fleet's result", workflows.StartInstancesWorkflowName, nil, deadline},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCLI(t)
+			c.fake.info = starter.RunInfo{WorkflowID: "w", RunID: "r", Type: tc.typ, Status: "Running"}
+			c.fake.watchErr, c.fake.resultErr = tc.watchErr, tc.resErr
+			assert.Equal(t, exitPending, c.run("runs", "watch", "w", "--timeout", "1h"))
+			assert.Contains(t, c.errOut.String(), "timed out after 1h0m0s waiting for w; the workflow is still running")
+		})
+	}
+	// Without a deadline of its own, the CLI was not waiting to time out.
+	c := newCLI(t)
+	c.fake.info = starter.RunInfo{WorkflowID: "w", RunID: "r", Type: "ProvisionVM", Status: "Running"}
+	c.fake.resultErr = deadline
+	assert.Equal(t, exitOther, c.run("runs", "watch", "w"))
+}
