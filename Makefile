@@ -14,8 +14,14 @@ help: ## List the targets
 	@grep -E '^[a-zA-Z/_-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
 
-build: ## Build bin/cloudflow
-	$(GO) build -o bin/cloudflow ./cmd/cloudflow
+# `cloudflow version` prints these; left empty, the binary falls back on
+# what the Go toolchain recorded (the module version, the VCS revision).
+VERSION ?= $(shell git describe --tags --dirty 2>/dev/null)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS = -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+build: ## Build bin/cloudflow (stamped with VERSION and COMMIT for `cloudflow version`)
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/cloudflow ./cmd/cloudflow
 
 # A file target, so it is made once. The Temporal CLI on PATH is used when there
 # is one; otherwise the pinned release is built from the Go module proxy (later
@@ -56,7 +62,7 @@ FUZZ_TARGETS = \
 	./spec:FuzzParseCloudMC \
 	./spec:FuzzParseContainer \
 	./cmd/cloudflow:FuzzReadFleet \
-	./starter:FuzzValidateCron \
+	./starter:FuzzScheduleSpec \
 	./clients/kraftcloud:FuzzDecodeResponses \
 	./clients/crusoe:FuzzDecodeResponses \
 	./internal/input:FuzzReadAll

@@ -77,7 +77,14 @@ func kraftClient(t testing.TB) *kraftcloud.Client {
 // in env ("NAME=value") override those of crusoeEnv.
 func startWorkerProcess(t testing.TB, c client.Client, taskQueue string, env ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(cliBinary, "worker", "--task-queue", taskQueue)
+	return startWorkerWith(t, c, taskQueue, env, "--task-queue", taskQueue)
+}
+
+// startWorkerWith runs `cloudflow worker args...` with env added to the
+// test's, and waits until it polls taskQueue.
+func startWorkerWith(t testing.TB, c client.Client, taskQueue string, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(cliBinary, append([]string{"worker"}, args...)...)
 	cmd.Env = append(append(os.Environ(), crusoeEnv()...), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -135,10 +142,16 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 // cli runs the cloudflow binary and returns its output and exit code.
 func cli(t testing.TB, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return cliWith(t, nil, args...)
+}
+
+// cliWith is cli with env added to the test's.
+func cliWith(t testing.TB, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, cliBinary, args...)
-	cmd.Env = append(os.Environ(), crusoeEnv()...)
+	cmd.Env = append(append(os.Environ(), crusoeEnv()...), env...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()

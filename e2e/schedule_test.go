@@ -86,7 +86,7 @@ func TestScheduleRunsTheCommand(t *testing.T) {
 	if _, _, code := cli(t, "--task-queue", tq, "schedule", "delete", "e2e-start"); code != 0 {
 		t.Fatal("delete failed")
 	}
-	if _, errOut, code := cli(t, "--task-queue", tq, "schedule", "describe", "e2e-start"); code != 1 || !strings.Contains(errOut, "no schedule e2e-start") {
+	if _, errOut, code := cli(t, "--task-queue", tq, "schedule", "describe", "e2e-start"); code != 6 || !strings.Contains(errOut, "no schedule e2e-start") {
 		t.Errorf("describe after delete: exit %d, %s", code, errOut)
 	}
 }
@@ -127,12 +127,87 @@ func TestScheduleBadInputCreatesNothing(t *testing.T) {
 		t.Errorf("create with cron: exit %d\n%s\n%s", code, out, errOut)
 	}
 	cli(t, "--task-queue", tq, "schedule", "delete", "nightly")
+	// Temporal judges the cron expression: its refusal, with its message, is
+	// bad usage, and nothing is created.
 	_, errOut, code = cli(t, "--task-queue", tq, "schedule", "create", "broken", "--cron", "0 22 * *", "--", "instances", "start", "--provider", "kraftcloud", "web-1")
-	if code != 2 || !strings.Contains(errOut, "has 4 fields") {
+	if code != 2 || !strings.Contains(errOut, "Temporal refused schedule broken: Invalid schedule spec: CronString does not have 5-7 fields; nothing was created") {
 		t.Errorf("malformed cron: exit %d, %s", code, errOut)
 	}
 	out, _, _ = cli(t, "--task-queue", tq, "schedule", "list", "--json")
 	if strings.Contains(out, `"broken"`) {
 		t.Errorf("a schedule was created:\n%s", out)
+	}
+}
+
+// A schedule in a time zone, in Temporal's own cron grammar, keeps the
+// command it runs; update changes what it is given and keeps the rest, and
+// Temporal's refusal changes nothing.
+func TestScheduleTimeZoneUpdateAndCommand(t *testing.T) {
+	tq := fresh(t)
+	t.Cleanup(func() {
+		cli(t, "--task-queue", tq, "schedule", "delete", "e2e-tz")
+		cli(t, "--task-queue", tq, "schedule", "delete", "e2e-tokyo")
+	})
+	out, errOut, code := cli(t, "--task-queue", tq, "schedule", "create", "e2e-tz", "--cron", "0 22 * * 1-5", "--time-zone", "Europe/Paris", "--",
+		"instances", "stop", "--provider", "kraftcloud", "web-1")
+	if code != 0 || !strings.Contains(out, "cron 0 22 * * 1-5 (Europe/Paris)") {
+		t.Fatalf("create: exit %d\n%s\n%s", code, out, errOut)
+	}
+	raw, _, _ := cli(t, "--task-queue", tq, "schedule", "describe", "e2e-tz", "--json")
+	if !strings.Contains(raw, `"catchupWindow": "10m0s"`) {
+		t.Errorf("the catch-up window is not a duration string:\n%s", raw)
+	}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	info := describeSchedule(t, tq, "e2e-tz")
+	if info.When != "cron 0 22 * * 1-5 (Europe/Paris)" || info.TimeZone != "Europe/Paris" || info.TaskQueue != tq ||
+		info.Command != "cloudflow instances stop --provider kraftcloud web-1" || info.Workflow != workflows.StopInstancesWorkflowName {
+		t.Errorf("describe: %+v", info)
+	}
+	if len(info.Next) == 0 || info.Next[0].In(paris).Hour() != 22 || info.Next[0].In(paris).Weekday() == time.Saturday {
+		t.Errorf("next runs %v: want 22:00 in Paris on weekdays", info.Next)
+	}
+	out, _, _ = cli(t, "--task-queue", tq, "schedule", "describe", "e2e-tz")
+	if !strings.Contains(out, "cloudflow instances stop --provider kraftcloud web-1") {
+		t.Errorf("describe does not show the command:\n%s", out)
+	}
+
+	out, errOut, code = cli(t, "--task-queue", tq, "schedule", "update", "e2e-tz", "--cron", "30 6 * * *", "--time-zone", "America/New_York", "--overlap", "buffer-one")
+	if code != 0 {
+		t.Fatalf("update: exit %d\n%s\n%s", code, out, errOut)
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	info = describeSchedule(t, tq, "e2e-tz")
+	if info.When != "cron 30 6 * * * (America/New_York)" || info.Overlap != "buffer-one" || info.Command != "cloudflow instances stop --provider kraftcloud web-1" {
+		t.Errorf("after update: %+v", info)
+	}
+	if len(info.Next) == 0 || info.Next[0].In(ny).Hour() != 6 || info.Next[0].In(ny).Minute() != 30 {
+		t.Errorf("next runs %v: want 06:30 in New York", info.Next)
+	}
+
+	_, errOut, code = cli(t, "--task-queue", tq, "schedule", "update", "e2e-tz", "--cron", "61 * * * *")
+	if code != 2 || !strings.Contains(errOut, "Minute is not in range [0-59]; nothing changed") {
+		t.Errorf("update with a cron Temporal refuses: exit %d\n%s", code, errOut)
+	}
+	if info := describeSchedule(t, tq, "e2e-tz"); info.When != "cron 30 6 * * * (America/New_York)" {
+		t.Errorf("a refused update changed the schedule: %s", info.When)
+	}
+
+	out, errOut, code = cli(t, "--task-queue", tq, "schedule", "update", "e2e-tz", "--", "instances", "start", "--provider", "kraftcloud", "web-1", "web-2")
+	if code != 0 {
+		t.Fatalf("update of the command: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if info := describeSchedule(t, tq, "e2e-tz"); info.Workflow != workflows.StartInstancesWorkflowName || info.Command != "cloudflow instances start --provider kraftcloud web-1 web-2" ||
+		info.When != "cron 30 6 * * * (America/New_York)" {
+		t.Errorf("after the command's update: %+v", info)
+	}
+
+	// CRON_TZ=, which a home-made check refused, is Temporal's to judge.
+	out, errOut, code = cli(t, "--task-queue", tq, "schedule", "create", "e2e-tokyo", "--cron", "CRON_TZ=Asia/Tokyo 0 9 * * *", "--",
+		"instances", "stop", "--provider", "kraftcloud", "web-1")
+	if code != 0 || !strings.Contains(out, "cron 0 9 * * * (Asia/Tokyo)") {
+		t.Errorf("CRON_TZ: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, errOut, code := cli(t, "--task-queue", tq, "schedule", "update", "e2e-nope", "--every", "1h"); code != 6 {
+		t.Errorf("update of an unknown schedule: exit %d\n%s", code, errOut)
 	}
 }

@@ -144,3 +144,31 @@ func statusName(s enumspb.WorkflowExecutionStatus) string {
 	}
 	return strings.TrimPrefix(s.String(), "WorkflowExecutionStatus")
 }
+
+// Terminate ends a run at once, with reason: its workflow code does not
+// run again, so nothing is undone (what it made stays). An empty runID
+// means the latest run.
+func (s *Starter) Terminate(ctx context.Context, workflowID, runID, reason string) error {
+	if err := s.c.TerminateWorkflow(ctx, workflowID, runID, reason); err != nil {
+		return fmt.Errorf("terminate %s: %w", workflowID, err)
+	}
+	return nil
+}
+
+// RunBegun reports whether a worker ever completed a workflow task of the
+// run: whether its code ran. A run that never began made nothing, and can
+// be ended by terminating it without leaving anything behind; a cancel
+// request alone waits for a worker, since only a workflow task delivers it.
+func (s *Starter) RunBegun(ctx context.Context, workflowID, runID string) (bool, error) {
+	it := s.c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return false, fmt.Errorf("history of %s: %w", workflowID, err)
+		}
+		if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -2,8 +2,10 @@ package starter
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,10 +45,16 @@ const (
 type ScheduleOptions struct {
 	// ID names the schedule.
 	ID string
-	// Cron is a standard 5-field cron expression (or @daily and the like), in UTC.
+	// Cron is a cron expression in Temporal's grammar: 5 fields (minute hour
+	// day-of-month month day-of-week), 6 (and year) or 7 (second first),
+	// @daily and the like, or CRON_TZ=<zone> first. Temporal judges it: one
+	// it refuses is a *ScheduleSpecError.
 	Cron string
 	// Every runs the plan at this interval, at least MinInterval.
 	Every time.Duration
+	// TimeZone is the IANA time zone (Europe/Paris) the cron expression is
+	// read in; empty means UTC.
+	TimeZone string
 	// Overlap is one of OverlapPolicies; empty means DefaultOverlap.
 	Overlap string
 	// CatchupWindow bounds how late a missed run may still start; zero means
@@ -56,25 +64,28 @@ type ScheduleOptions struct {
 	PauseOnFailure bool
 	Note           string
 	Paused         bool
+	// Command is the cloudflow command line that makes the plan, kept with
+	// the schedule so that describing it shows what it runs.
+	Command string
 }
 
-// Validate reports every problem with the options, naming the field.
+// Validate reports every problem with the options, naming the field. The
+// cron expression is left to Temporal, which alone knows its grammar.
 func (o ScheduleOptions) Validate() error {
 	var errs []string
 	if o.ID == "" || strings.ContainsAny(o.ID, " \t\n/") {
 		errs = append(errs, fmt.Sprintf("schedule name %q: use letters, digits, '-', '_' or '.'", o.ID))
 	}
 	switch {
-	case o.Cron == "" && o.Every == 0:
+	case strings.TrimSpace(o.Cron) == "" && o.Every == 0:
 		errs = append(errs, "give --cron or --every")
-	case o.Cron != "" && o.Every != 0:
+	case strings.TrimSpace(o.Cron) != "" && o.Every != 0:
 		errs = append(errs, "give --cron or --every, not both")
-	case o.Cron != "":
-		if err := ValidateCron(o.Cron); err != nil {
-			errs = append(errs, err.Error())
-		}
-	case o.Every < MinInterval:
+	case o.Every != 0 && o.Every < MinInterval:
 		errs = append(errs, fmt.Sprintf("--every %s is shorter than the minimum, %s", o.Every, MinInterval))
+	}
+	if err := ValidateTimeZone(o.TimeZone); err != nil {
+		errs = append(errs, err.Error())
 	}
 	if _, ok := overlapPolicies[o.overlap()]; !ok {
 		errs = append(errs, fmt.Sprintf("--overlap %q is not one of %s", o.Overlap, strings.Join(OverlapPolicies, ", ")))
@@ -95,43 +106,85 @@ func (o ScheduleOptions) overlap() string {
 	return o.Overlap
 }
 
+func (o ScheduleOptions) catchupWindow() time.Duration {
+	if o.CatchupWindow == 0 {
+		return DefaultCatchupWindow
+	}
+	return o.CatchupWindow
+}
+
+// ValidateTimeZone checks an IANA time zone name (empty is UTC). "Local"
+// is refused: a schedule runs on the server, where this machine's zone
+// means nothing.
+func ValidateTimeZone(tz string) error {
+	if tz == "" {
+		return nil
+	}
+	if tz == "Local" || strings.TrimSpace(tz) != tz {
+		return fmt.Errorf("--time-zone %q: want an IANA time zone name, e.g. Europe/Paris or America/New_York", tz)
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		return fmt.Errorf("--time-zone %q is not an IANA time zone: want a name such as Europe/Paris or America/New_York", tz)
+	}
+	return nil
+}
+
+// scheduleSpec is the spec of a schedule that runs at cron (or every),
+// in time zone tz: what Temporal is sent, to judge and keep.
+func scheduleSpec(cron string, every time.Duration, tz string) client.ScheduleSpec {
+	sp := client.ScheduleSpec{TimeZoneName: tz}
+	if c := strings.TrimSpace(cron); c != "" {
+		sp.CronExpressions = []string{c}
+	} else {
+		sp.Intervals = []client.ScheduleIntervalSpec{{Every: every}}
+	}
+	return sp
+}
+
 // ScheduleExistsError means a schedule of that name exists already.
 type ScheduleExistsError struct{ ID string }
 
 func (e *ScheduleExistsError) Error() string {
-	return fmt.Sprintf("schedule %s exists already; delete it first with `cloudflow schedule delete %s`", e.ID, e.ID)
+	return fmt.Sprintf("schedule %s exists already; change it with `cloudflow schedule update %s`, or delete it first with `cloudflow schedule delete %s`", e.ID, e.ID, e.ID)
+}
+
+// ScheduleSpecError is a schedule Temporal refused as invalid (a cron
+// expression outside its grammar, an unknown time zone); nothing changed.
+type ScheduleSpecError struct {
+	ID string
+	// Message is Temporal's.
+	Message string
+}
+
+func (e *ScheduleSpecError) Error() string {
+	return fmt.Sprintf("Temporal refused schedule %s: %s", e.ID, e.Message)
+}
+
+// scheduleAction is the action of a schedule that starts p's workflow.
+func (s *Starter) scheduleAction(p Plan, command string) *client.ScheduleWorkflowAction {
+	action := &client.ScheduleWorkflowAction{ID: p.ID, Workflow: p.Workflow, Args: []any{p.Input}, TaskQueue: s.taskQueue}
+	action.StaticSummary, action.StaticDetails = p.userMetadata(s.taskQueue)
+	if command != "" {
+		// The action's memo, unlike the schedule's, changes with an update.
+		action.Memo = map[string]any{memoCommand: command}
+	}
+	if !s.noSearchAttributes {
+		action.TypedSearchAttributes = p.searchAttributes()
+	}
+	return action
 }
 
 // CreateSchedule creates a Temporal Schedule that starts the plan's workflow,
 // with the plan's input and search attributes, on this starter's task queue.
+// A spec Temporal refuses is a *ScheduleSpecError.
 func (s *Starter) CreateSchedule(ctx context.Context, o ScheduleOptions, p Plan) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	spec := client.ScheduleSpec{}
-	if o.Cron != "" {
-		spec.CronExpressions = []string{o.Cron}
-	} else {
-		spec.Intervals = []client.ScheduleIntervalSpec{{Every: o.Every}}
-	}
-	catchup := o.CatchupWindow
-	if catchup == 0 {
-		catchup = DefaultCatchupWindow
-	}
-	action := &client.ScheduleWorkflowAction{ID: p.ID, Workflow: p.Workflow, Args: []any{p.Input}, TaskQueue: s.taskQueue}
-	action.StaticSummary, action.StaticDetails = p.userMetadata(s.taskQueue)
-	if !s.noSearchAttributes {
-		action.TypedSearchAttributes = p.searchAttributes()
-	}
-	when := "every " + o.Every.String()
-	if o.Cron != "" {
-		when = "cron " + o.Cron
-	}
+	action := s.scheduleAction(p, o.Command)
 	opts := client.ScheduleOptions{
-		ID: o.ID, Spec: spec, Action: action,
-		// The server keeps cron as calendar specs; the memo keeps the words.
-		Memo:    map[string]any{memoWhen: when},
-		Overlap: overlapPolicies[o.overlap()], CatchupWindow: catchup, PauseOnFailure: o.PauseOnFailure,
+		ID: o.ID, Spec: scheduleSpec(o.Cron, o.Every, o.TimeZone), Action: action,
+		Overlap: overlapPolicies[o.overlap()], CatchupWindow: o.catchupWindow(), PauseOnFailure: o.PauseOnFailure,
 		Note: o.Note, Paused: o.Paused,
 	}
 	_, err := s.c.ScheduleClient().Create(ctx, opts)
@@ -145,21 +198,138 @@ func (s *Starter) CreateSchedule(ctx context.Context, o ScheduleOptions, p Plan)
 		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 			return &ScheduleExistsError{ID: o.ID}
 		}
-		return fmt.Errorf("create schedule %s: %w", o.ID, err)
+		return scheduleError("create", o.ID, err)
 	}
 	return nil
+}
+
+// ScheduleUpdate changes a schedule: each field given replaces the
+// schedule's. Cron or Every replaces when it runs; TimeZone alone keeps it
+// and reads it in another zone.
+type ScheduleUpdate struct {
+	Cron           *string
+	Every          *time.Duration
+	TimeZone       *string
+	Overlap        *string
+	CatchupWindow  *time.Duration
+	PauseOnFailure *bool
+	// Plan replaces what the schedule starts; Command is its command line.
+	Plan    *Plan
+	Command string
+}
+
+// Validate reports every problem with the update, naming the flag.
+func (u ScheduleUpdate) Validate() error {
+	var errs []string
+	switch {
+	case u.Cron != nil && u.Every != nil:
+		errs = append(errs, "give --cron or --every, not both")
+	case u.Cron != nil && strings.TrimSpace(*u.Cron) == "":
+		errs = append(errs, "--cron must not be empty")
+	case u.Every != nil && *u.Every < MinInterval:
+		errs = append(errs, fmt.Sprintf("--every %s is shorter than the minimum, %s", *u.Every, MinInterval))
+	}
+	if u.TimeZone != nil {
+		if err := ValidateTimeZone(*u.TimeZone); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if u.Overlap != nil {
+		if _, ok := overlapPolicies[*u.Overlap]; !ok {
+			errs = append(errs, fmt.Sprintf("--overlap %q is not one of %s", *u.Overlap, strings.Join(OverlapPolicies, ", ")))
+		}
+	}
+	if u.CatchupWindow != nil && *u.CatchupWindow <= 0 {
+		errs = append(errs, "--catchup-window must be longer than zero")
+	}
+	if u.Cron == nil && u.Every == nil && u.TimeZone == nil && u.Overlap == nil && u.CatchupWindow == nil && u.PauseOnFailure == nil && u.Plan == nil {
+		errs = append(errs, "nothing to change: give --cron, --every, --time-zone, --overlap, --catchup-window, --pause-on-failure or -- COMMAND")
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// apply changes sc as u says.
+func (u ScheduleUpdate) apply(s *Starter, sc *client.Schedule) {
+	if sc.Spec == nil {
+		sc.Spec = &client.ScheduleSpec{}
+	}
+	tz := sc.Spec.TimeZoneName
+	if u.TimeZone != nil {
+		tz = *u.TimeZone
+	}
+	switch {
+	case u.Cron != nil:
+		sp := scheduleSpec(*u.Cron, 0, tz)
+		sc.Spec = &sp
+	case u.Every != nil:
+		sp := scheduleSpec("", *u.Every, tz)
+		sc.Spec = &sp
+	default:
+		sc.Spec.TimeZoneName = tz
+	}
+	if sc.Policy == nil {
+		sc.Policy = &client.SchedulePolicies{}
+	}
+	if u.Overlap != nil {
+		sc.Policy.Overlap = overlapPolicies[*u.Overlap]
+	}
+	if u.CatchupWindow != nil {
+		sc.Policy.CatchupWindow = *u.CatchupWindow
+	}
+	if u.PauseOnFailure != nil {
+		sc.Policy.PauseOnFailure = *u.PauseOnFailure
+	}
+	if u.Plan != nil {
+		sc.Action = s.scheduleAction(*u.Plan, u.Command)
+	}
+}
+
+// UpdateSchedule changes the schedule id as u says, in one update: what u
+// leaves out stays. A spec Temporal refuses is a *ScheduleSpecError, and
+// changes nothing.
+func (s *Starter) UpdateSchedule(ctx context.Context, id string, u ScheduleUpdate) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	update := func() error {
+		return s.c.ScheduleClient().GetHandle(ctx, id).Update(ctx, client.ScheduleUpdateOptions{
+			DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+				sc := in.Description.Schedule
+				u.apply(s, &sc)
+				return &client.ScheduleUpdate{Schedule: &sc}, nil
+			},
+		})
+	}
+	err := update()
+	if err != nil && u.Plan != nil && isUnknownSearchAttribute(err) && !s.noSearchAttributes {
+		s.noSearchAttributes = true
+		s.warn("the Temporal namespace has no cloudflow search attributes; the schedule's runs start without them", "error", err)
+		err = update()
+	}
+	return scheduleError("update", id, err)
 }
 
 // ScheduleInfo describes a schedule.
 type ScheduleInfo struct {
 	ID       string `json:"id"`
 	Workflow string `json:"workflow"`
-	// When is the schedule's spec in words: "cron 0 22 * * 1-5" or "every 1h0m0s".
-	When           string        `json:"when"`
+	// When is the schedule's spec as Temporal keeps it: "cron 0 22 * * 1-5
+	// (Europe/Paris)", "every 1h0m0s".
+	When string `json:"when"`
+	// TimeZone is the zone a cron spec is read in; empty is UTC.
+	TimeZone string `json:"timeZone,omitempty"`
+	// Command is the cloudflow command line the schedule runs, as it was
+	// given (empty for a schedule made without cloudflow, or before it
+	// kept the command); TaskQueue where its runs go.
+	Command        string        `json:"command,omitempty"`
+	TaskQueue      string        `json:"taskQueue,omitempty"`
 	Paused         bool          `json:"paused"`
 	Note           string        `json:"note,omitempty"`
 	Overlap        string        `json:"overlap,omitempty"`
-	CatchupWindow  time.Duration `json:"catchupWindow,omitempty"`
+	CatchupWindow  time.Duration `json:"catchupWindow,omitempty"` // in JSON a duration string: "10m0s"
 	PauseOnFailure bool          `json:"pauseOnFailure,omitempty"`
 	// Actions counts the runs it started; Skipped those the overlap policy
 	// skipped.
@@ -179,21 +349,60 @@ type ScheduledRun struct {
 	RunID       string    `json:"runId"`
 }
 
-// memoWhen is the memo field that keeps a schedule's spec as it was given.
-const memoWhen = "cloudflowWhen"
+// memoCommand is the action memo field that keeps the command line a
+// schedule runs.
+const memoCommand = "cloudflowCommand"
 
-// whenOf is the schedule's spec in words: as given at creation, else as
-// the server describes it.
-func whenOf(memo *commonpb.Memo, sp *client.ScheduleSpec) string {
-	if p, ok := memo.GetFields()[memoWhen]; ok {
-		var when string
-		if converter.GetDefaultDataConverter().FromPayload(p, &when) == nil && when != "" {
-			return when
-		}
+// memoString reads a string field of a memo; "" when it has none.
+func memoString(memo map[string]any, key string) string {
+	var v string
+	switch p := memo[key].(type) {
+	case *commonpb.Payload:
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &v)
+	case string:
+		v = p
 	}
-	return describeSpec(sp)
+	return v
 }
 
+// MarshalJSON writes the catch-up window as a duration string ("10m0s"),
+// as the CLI takes it, not nanoseconds.
+func (i ScheduleInfo) MarshalJSON() ([]byte, error) {
+	type plain ScheduleInfo
+	out := struct {
+		plain
+		CatchupWindow string `json:"catchupWindow,omitempty"`
+	}{plain: plain(i)}
+	if i.CatchupWindow != 0 {
+		out.CatchupWindow = i.CatchupWindow.String()
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (i *ScheduleInfo) UnmarshalJSON(data []byte) error {
+	type plain ScheduleInfo
+	in := struct {
+		*plain
+		CatchupWindow string `json:"catchupWindow,omitempty"`
+	}{plain: (*plain)(i)}
+	if err := json.Unmarshal(data, &in); err != nil {
+		return err
+	}
+	i.CatchupWindow = 0
+	if in.CatchupWindow != "" {
+		d, err := time.ParseDuration(in.CatchupWindow)
+		if err != nil {
+			return fmt.Errorf("catchupWindow: %w", err)
+		}
+		i.CatchupWindow = d
+	}
+	return nil
+}
+
+// describeSpec is a schedule's spec as Temporal keeps it, in words: each
+// calendar as a cron expression Temporal takes back, each interval as
+// "every D", and the time zone of the calendars.
 func describeSpec(sp *client.ScheduleSpec) string {
 	if sp == nil {
 		return ""
@@ -202,13 +411,103 @@ func describeSpec(sp *client.ScheduleSpec) string {
 	for _, c := range sp.CronExpressions {
 		parts = append(parts, "cron "+c)
 	}
-	for _, i := range sp.Intervals {
-		parts = append(parts, "every "+i.Every.String())
+	for _, c := range sp.Calendars {
+		parts = append(parts, "cron "+calendarCron(c))
 	}
-	if len(parts) == 0 && len(sp.Calendars) > 0 {
-		parts = append(parts, fmt.Sprintf("%d calendar specs", len(sp.Calendars)))
+	if len(parts) > 0 {
+		tz := sp.TimeZoneName
+		if tz == "" {
+			tz = "UTC"
+		}
+		parts[len(parts)-1] += " (" + tz + ")"
+	}
+	for _, i := range sp.Intervals {
+		every := "every " + i.Every.String()
+		if i.Offset != 0 {
+			every += " (offset " + i.Offset.String() + ")"
+		}
+		parts = append(parts, every)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// timeZoneOf is the time zone of a spec with calendars (UTC: empty).
+func timeZoneOf(sp *client.ScheduleSpec) string {
+	if sp == nil || len(sp.Calendars)+len(sp.CronExpressions) == 0 {
+		return ""
+	}
+	return sp.TimeZoneName
+}
+
+// calendarFields are a calendar's fields in cron order, with their ranges
+// and the value an empty field means (-1: any).
+var calendarFields = []struct {
+	name     string
+	min, max int
+	empty    int
+}{
+	{"second", 0, 59, 0},
+	{"minute", 0, 59, 0},
+	{"hour", 0, 23, 0},
+	{"day of month", 1, 31, -1},
+	{"month", 1, 12, -1},
+	{"day of week", 0, 6, -1},
+	{"year", 0, 0, -1}, // any year: no bound
+}
+
+// calendarCron writes a calendar as Temporal's cron grammar reads it: five
+// fields, a sixth (year) when it names years, and seconds first (seven)
+// when it fires on other than second 0.
+func calendarCron(c client.ScheduleCalendarSpec) string {
+	ranges := [][]client.ScheduleRange{c.Second, c.Minute, c.Hour, c.DayOfMonth, c.Month, c.DayOfWeek, c.Year}
+	fields := make([]string, len(ranges))
+	for i, rs := range ranges {
+		fields[i] = cronField(rs, calendarFields[i].min, calendarFields[i].max, calendarFields[i].empty)
+	}
+	second, year := fields[0], fields[6]
+	out := fields[1:6]
+	switch {
+	case second != "0":
+		out = append([]string{second}, append(out, year)...)
+	case year != "*":
+		out = append(out, year)
+	}
+	return strings.Join(out, " ")
+}
+
+// cronField writes one field's ranges: "*" for all of min-max (max 0: no
+// bound), "*/S", "N", "A-B", "A-B/S", joined by commas.
+func cronField(rs []client.ScheduleRange, lo, hi, empty int) string {
+	if len(rs) == 0 {
+		if empty < 0 {
+			return "*"
+		}
+		return strconv.Itoa(empty)
+	}
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		start, end, step := r.Start, r.End, r.Step
+		if end < start {
+			end = start // as Temporal reads it
+		}
+		if step < 1 {
+			step = 1
+		}
+		full := hi > 0 && start == lo && end == hi
+		switch {
+		case full && step == 1:
+			parts[i] = "*"
+		case full:
+			parts[i] = "*/" + strconv.Itoa(step)
+		case start == end:
+			parts[i] = strconv.Itoa(start)
+		case step == 1:
+			parts[i] = fmt.Sprintf("%d-%d", start, end)
+		default:
+			parts[i] = fmt.Sprintf("%d-%d/%d", start, end, step)
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 func overlapName(p enumspb.ScheduleOverlapPolicy) string {
@@ -245,7 +544,7 @@ func (s *Starter) ListSchedules(ctx context.Context) ([]ScheduleInfo, error) {
 			return nil, fmt.Errorf("list schedules: %w", err)
 		}
 		out = append(out, ScheduleInfo{
-			ID: e.ID, Workflow: e.WorkflowType.Name, When: whenOf(e.Memo, e.Spec), Paused: e.Paused, Note: e.Note,
+			ID: e.ID, Workflow: e.WorkflowType.Name, When: describeSpec(e.Spec), TimeZone: timeZoneOf(e.Spec), Paused: e.Paused, Note: e.Note,
 			Recent: recentRuns(e.RecentActions), Next: e.NextActionTimes,
 		})
 	}
@@ -259,7 +558,7 @@ func (s *Starter) DescribeSchedule(ctx context.Context, id string) (ScheduleInfo
 		return ScheduleInfo{}, scheduleError("describe", id, err)
 	}
 	info := ScheduleInfo{
-		ID: id, When: whenOf(d.Memo, d.Schedule.Spec),
+		ID: id, When: describeSpec(d.Schedule.Spec),
 		Actions: d.Info.NumActions, Skipped: d.Info.NumActionsSkippedOverlap,
 		Recent: recentRuns(d.Info.RecentActions), Next: d.Info.NextActionTimes,
 	}
@@ -267,7 +566,9 @@ func (s *Starter) DescribeSchedule(ctx context.Context, id string) (ScheduleInfo
 		if name, ok := a.Workflow.(string); ok {
 			info.Workflow = name
 		}
+		info.Command, info.TaskQueue = memoString(a.Memo, memoCommand), a.TaskQueue
 	}
+	info.TimeZone = timeZoneOf(d.Schedule.Spec)
 	if st := d.Schedule.State; st != nil {
 		info.Paused, info.Note = st.Paused, st.Note
 	}
@@ -325,6 +626,10 @@ func scheduleError(what, id string, err error) error {
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return &ScheduleNotFoundError{ID: id}
+	}
+	var inv *serviceerror.InvalidArgument
+	if errors.As(err, &inv) && (what == "create" || what == "update") && !isUnknownSearchAttribute(err) {
+		return &ScheduleSpecError{ID: id, Message: inv.Message}
 	}
 	return fmt.Errorf("%s schedule %s: %w", what, id, err)
 }

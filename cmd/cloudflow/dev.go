@@ -21,6 +21,7 @@ import (
 	"github.com/cloudflow/cloudflow/internal/telemetry"
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/worker"
+	"github.com/cloudflow/cloudflow/workflows"
 )
 
 type devOptions struct {
@@ -199,7 +200,7 @@ func (o *devOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) (err
 		<-workerDone
 	})
 
-	env := devEnv(dev, sim.URL, simOpts.Crusoe)
+	env := devEnv(dev, sim.URL, simOpts.Crusoe, root.TaskQueue)
 	o.printReady(f.IO.Out, dev, sim, env, root.TaskQueue)
 	if o.ReadyFile != "" {
 		if err := writeReadyFile(o.ReadyFile, env); err != nil {
@@ -221,11 +222,15 @@ func (o *devOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) (err
 	}
 }
 
-// devEnv is the environment other shells need, in order.
-func devEnv(dev *devserver.Server, simURL string, c cloudsim.CrusoeOptions) [][2]string {
+// devEnv is the environment other shells need, in order: the task queue
+// too when it is not the default.
+func devEnv(dev *devserver.Server, simURL string, c cloudsim.CrusoeOptions, taskQueue string) [][2]string {
 	env := [][2]string{
 		{"TEMPORAL_ADDRESS", dev.Address()},
 		{"TEMPORAL_NAMESPACE", dev.Namespace()},
+	}
+	if taskQueue != workflows.TaskQueue {
+		env = append(env, [2]string{envTaskQueue, taskQueue})
 	}
 	if dev.UIAddress() != "" {
 		env = append(env, [2]string{"TEMPORAL_UI_URL", "http://" + dev.UIAddress()})
@@ -247,7 +252,6 @@ func devEnv(dev *devserver.Server, simURL string, c cloudsim.CrusoeOptions) [][2
 }
 
 func (o *devOptions) printReady(w io.Writer, dev *devserver.Server, sim *cloudsim.Running, env [][2]string, taskQueue string) {
-	simURL := sim.URL
 	fmt.Fprintln(w, "cloudflow dev is up.")
 	tw := newTable(w)
 	fmt.Fprintf(tw, "  Temporal:\t%s (namespace %s)\n", dev.Address(), dev.Namespace())
@@ -275,7 +279,7 @@ func (o *devOptions) printReady(w io.Writer, dev *devserver.Server, sim *cloudsi
 	fmt.Fprintln(w, "  cloudflow vm provision -f examples/cloudmc-vm.yaml --wait")
 	fmt.Fprintln(w, "  cloudflow instances deploy -f examples/kraftcloud-app.yaml --wait")
 	fmt.Fprintln(w, "  cloudflow container create -f examples/container.yaml --wait")
-	fmt.Fprintf(w, "  cloudflow sim inventory --endpoint %s\n", simURL)
+	fmt.Fprintln(w, "  cloudflow sim inventory")
 	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
 }
 

@@ -90,7 +90,8 @@ func TestDevEndToEnd(t *testing.T) {
 	require.Equal(t, exitOK, code, c.errOut.String())
 	assert.Equal(t, vm.Outputs["sshDestination"]+"\n", c.out.String())
 
-	c, code = cmd("sim", "inventory", "--endpoint", env["CLOUDSIM_URL"])
+	t.Setenv(envSimURL, env["CLOUDSIM_URL"]) // as `cloudflow dev` says to export it
+	c, code = cmd("sim", "inventory")
 	require.Equal(t, exitOK, code, c.errOut.String())
 	assert.Contains(t, c.out.String(), "demo-vm-scratch")
 
@@ -98,7 +99,7 @@ func TestDevEndToEnd(t *testing.T) {
 	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", c.out.String(), c.errOut.String())
 	assert.Contains(t, c.out.String(), "Destroyed stack crusoe/demo-vm")
 
-	c, code = cmd("sim", "inventory", "--endpoint", env["CLOUDSIM_URL"], "--expect-empty")
+	c, code = cmd("sim", "inventory", "--expect-empty")
 	assert.Equal(t, exitOK, code, c.out.String()+c.errOut.String())
 
 	c, code = cmd("runs", "list", "--json")

@@ -397,11 +397,11 @@ func waitForFleet(cmd *cobra.Command, f *factory, r runner, run starter.Run, w w
 	watchErr := r.WatchFleet(ctx, run.WorkflowID, "", w.Interval, view.update)
 	var res workflows.FleetResult
 	var resErr error
-	if ctx.Err() == nil {
+	if !waitEnded(ctx, watchErr) {
 		resErr = r.Result(ctx, run.WorkflowID, "", &res)
 	}
 	view.finish()
-	if ctx.Err() != nil {
+	if waitEnded(ctx, watchErr, resErr) {
 		return stillRunning(f, run, w.Timeout, sigCtx.Err() != nil)
 	}
 	var runErr *starter.RunError
@@ -490,8 +490,12 @@ const maxListed = 50
 func printFleetReport(w io.Writer, run starter.Run, res *workflows.FleetResult, runErr *starter.RunError) {
 	done := pastTense(res.Action)
 	if res.Total == 0 && runErr != nil {
-		// Cancelled or terminated without a report.
+		// Failed before it acted (no credentials for the cloud...),
+		// cancelled or terminated: no report, but the reason.
 		fmt.Fprintf(w, "\n%s %s %s.\n", run.Workflow, run.WorkflowID, runOutcome(runErr))
+		if runErr.Message != "" {
+			fmt.Fprintf(w, "  error: %s\n", oneLine(runErr.Message))
+		}
 		return
 	}
 	fmt.Fprintf(w, "\n%s %s: %d of %d instances %s, %d failed, %d skipped (%s, %s).\n",

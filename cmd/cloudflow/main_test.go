@@ -115,6 +115,46 @@ type fakeRunner struct {
 	progressErr error
 	canceled    []string
 	closed      bool
+
+	// terminated records "ID: reason"; noWorker makes WorkerPolling say no
+	// worker polls (pollers counts its calls); notBegun makes RunBegun say
+	// no worker ever ran the run.
+	terminated      []string
+	noWorker        bool
+	pollers         int
+	notBegun        bool
+	scheduleUpdates []scheduleUpdated
+}
+
+type scheduleUpdated struct {
+	id string
+	u  starter.ScheduleUpdate
+}
+
+func (r *fakeRunner) FleetProgress(context.Context, string, string) (workflows.FleetProgress, error) {
+	if len(r.fleetProgress) == 0 {
+		return workflows.FleetProgress{}, r.progressErr
+	}
+	return r.fleetProgress[len(r.fleetProgress)-1], nil
+}
+
+func (r *fakeRunner) Terminate(_ context.Context, id, _, reason string) error {
+	r.terminated = append(r.terminated, id+": "+reason)
+	return nil
+}
+
+func (r *fakeRunner) RunBegun(context.Context, string, string) (bool, error) { return !r.notBegun, nil }
+
+func (r *fakeRunner) WorkerPolling(context.Context, string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pollers++
+	return !r.noWorker, nil
+}
+
+func (r *fakeRunner) UpdateSchedule(_ context.Context, id string, u starter.ScheduleUpdate) error {
+	r.scheduleUpdates = append(r.scheduleUpdates, scheduleUpdated{id, u})
+	return r.scheduleErr
 }
 
 func (r *fakeRunner) BulkCreateVMs(_ context.Context, in workflows.BulkCreateVMsInput) (starter.Run, error) {
@@ -355,7 +395,8 @@ func TestHelpForEveryCommand(t *testing.T) {
 		names[i] = strings.Join(p, " ")
 	}
 	for _, want := range []string{"vm provision", "vm deprovision", "runs list", "runs show", "runs watch", "runs cancel", "worker", "sim", "sim inventory", "dev",
-		"plan", "apply", "destroy", "output", "stacks list", "stacks show", "stacks approve", "stacks discard", "stacks refresh", "stacks set"} {
+		"plan", "apply", "destroy", "output", "stacks list", "stacks show", "stacks approve", "stacks discard", "stacks refresh", "stacks set",
+		"runs terminate", "version", "schedule update", "sim fault add", "sim fault list", "sim fault remove", "sim seed"} {
 		assert.Contains(t, names, want)
 	}
 	for _, path := range paths {
@@ -384,6 +425,16 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"vm", "bogus"}, `unknown command "bogus" for "cloudflow vm"`},
 		{[]string{"runs", "bogus"}, `unknown command "bogus" for "cloudflow runs"`},
 		{[]string{"sim", "bogus"}, `unknown command "bogus" for "cloudflow sim"`},
+		// "Did you mean" under every noun, not only at the root, flags or not.
+		{[]string{"verison"}, "unknown command \"verison\" for \"cloudflow\"\n\nDid you mean this?\n\tversion"},
+		{[]string{"runs", "lst"}, "unknown command \"lst\" for \"cloudflow runs\"\n\nDid you mean this?\n\tlist\n"},
+		{[]string{"vm", "provison", "-f", "x.yaml"}, "unknown command \"provison\" for \"cloudflow vm\"\n\nDid you mean this?\n\tprovision\n"},
+		{[]string{"vm", "provison", "--wait"}, "Did you mean this?\n\tprovision\n"},
+		{[]string{"schedule", "descibe", "nightly"}, "Did you mean this?\n\tdescribe\n"},
+		{[]string{"stacks", "shwo", "web", "--provider", "crusoe"}, "Did you mean this?\n\tshow\n"},
+		{[]string{"sim", "fault", "lst"}, "Did you mean this?\n\tlist\n"},
+		{[]string{"runs", "lst"}, "Run 'cloudflow runs --help' for usage."},
+		{[]string{"vm", "--bogus"}, "unknown flag: --bogus"},
 		{[]string{"--bogus"}, "unknown flag: --bogus"},
 		{[]string{"vm", "provision"}, `required flag(s) "file" not set`},
 		{[]string{"vm", "deprovision"}, `required flag(s) "file" not set`},
@@ -525,20 +576,31 @@ func TestRunsShow(t *testing.T) {
 	assert.Regexp(t, `Running for:\s+1m0s`, out)
 	assert.Regexp(t, `▸ running\s+vm/demo-vm\s+-\s+op-2`, out)
 
+	// A running run whose progress nobody answers says so.
 	c = newCLI(t)
-	c.fake.info = starter.RunInfo{WorkflowID: "w", Type: "ProvisionVM", Status: "Completed"}
+	c.fake.info = starter.RunInfo{WorkflowID: "w", Type: "ProvisionVM", Status: "Running"}
 	c.fake.progressErr = errors.New("no worker to answer the query")
 	require.Equal(t, exitOK, c.run("runs", "show", "w", "--json"))
 	var d runDetails
 	require.NoError(t, json.Unmarshal([]byte(c.out.String()), &d))
-	assert.Equal(t, "Completed", d.Run.Status)
+	assert.Equal(t, "Running", d.Run.Status)
 	assert.Nil(t, d.Progress)
 	assert.Contains(t, d.ProgressError, "no worker")
 
+	// An ended run's steps come from its result: no worker needs to answer.
 	c = newCLI(t)
-	c.fake.describeErr = errors.New("describe nope: workflow not found")
-	assert.Equal(t, exitOther, c.run("runs", "show", "nope"))
-	assert.Contains(t, c.errOut.String(), "error: describe nope: workflow not found")
+	c.fake.info = starter.RunInfo{WorkflowID: "w", Type: "ProvisionVM", Status: "Completed"}
+	c.fake.progressErr = errors.New("no worker to answer the query")
+	c.fake.result = workflows.ProvisionVMResult{VM: workflows.Resource{Kind: "vm", Name: "demo-vm", ID: "vm-1"},
+		Steps: []workflows.Step{{Name: "vm/demo-vm", Kind: "vm", Resource: "demo-vm", State: "done", ID: "vm-1"}}}
+	require.Equal(t, exitOK, c.run("runs", "show", "w", "--json"), c.errOut.String())
+	d = runDetails{}
+	require.NoError(t, json.Unmarshal([]byte(c.out.String()), &d))
+	require.NotNil(t, d.Progress)
+	assert.Equal(t, "done", d.Progress.Steps[0].State)
+	assert.Empty(t, d.ProgressError)
+	assert.Nil(t, d.Failure)
+	assert.Equal(t, 0, c.fake.queried("w"), "an ended run is not queried")
 }
 
 func TestRunsWatch(t *testing.T) {
@@ -568,14 +630,16 @@ func TestRunsWatch(t *testing.T) {
 	assert.Contains(t, c.out.String(), "ProvisionVM was canceled.")
 
 	c = newCLI(t)
-	c.fake.describeErr = errors.New("describe nope: not found")
-	assert.Equal(t, exitOther, c.run("runs", "watch", "nope"))
+	c.fake.describeErr = errors.New("describe x: connection refused")
+	assert.Equal(t, exitOther, c.run("runs", "watch", "x"))
 }
 
 func TestRunsCancel(t *testing.T) {
 	c := newCLI(t)
+	c.fake.info = starter.RunInfo{WorkflowID: "crusoe-vm-provision-demo-vm", RunID: "r1", Type: "ProvisionVM", Status: "Running", TaskQueue: "cloudflow"}
 	require.Equal(t, exitOK, c.run("runs", "cancel", "crusoe-vm-provision-demo-vm"))
 	assert.Equal(t, []string{"crusoe-vm-provision-demo-vm"}, c.fake.canceled)
+	assert.Empty(t, c.fake.terminated)
 	assert.Contains(t, c.out.String(), "cloudflow runs watch crusoe-vm-provision-demo-vm")
 }
 

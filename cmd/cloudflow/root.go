@@ -56,11 +56,18 @@ type runner interface {
 	StartInstances(ctx context.Context, in workflows.FleetInput) (starter.Run, error)
 	StopInstances(ctx context.Context, in workflows.FleetInput) (starter.Run, error)
 	WatchFleet(ctx context.Context, workflowID, runID string, every time.Duration, fn func(workflows.FleetProgress)) error
+	FleetProgress(ctx context.Context, workflowID, runID string) (workflows.FleetProgress, error)
 	Result(ctx context.Context, workflowID, runID string, valuePtr any) error
 	Cancel(ctx context.Context, workflowID, runID string) error
+	Terminate(ctx context.Context, workflowID, runID, reason string) error
+	// RunBegun says whether a worker ever ran the run's code; WorkerPolling
+	// whether one polls a task queue now.
+	RunBegun(ctx context.Context, workflowID, runID string) (bool, error)
+	WorkerPolling(ctx context.Context, taskQueue string) (bool, error)
 	List(ctx context.Context, opts starter.ListOptions) ([]starter.RunInfo, error)
 	Describe(ctx context.Context, workflowID, runID string) (starter.RunInfo, error)
 	CreateSchedule(ctx context.Context, o starter.ScheduleOptions, p starter.Plan) error
+	UpdateSchedule(ctx context.Context, id string, u starter.ScheduleUpdate) error
 	ListSchedules(ctx context.Context) ([]starter.ScheduleInfo, error)
 	DescribeSchedule(ctx context.Context, id string) (starter.ScheduleInfo, error)
 	PauseSchedule(ctx context.Context, id, note string) error
@@ -82,6 +89,9 @@ type factory struct {
 	// UI links runs to the Temporal Web UI, once a command has dialed
 	// (rootOptions.dial) with a UI known; else it links nothing.
 	UI uiLinks
+	// WorkerCheckAfter and WorkerCheckEvery pace the check that a worker
+	// polls the task queue (zero: every few seconds, see workerCheck).
+	WorkerCheckAfter, WorkerCheckEvery time.Duration
 }
 
 func newFactory(io *iostreams) *factory {
@@ -141,7 +151,7 @@ func (o *rootOptions) dial(f *factory) (runner, error) {
 		return nil, withCode(exitOther, fmt.Errorf("%w\nIs Temporal running? Start a local one with `cloudflow dev`, or point at yours with --address, --profile or TEMPORAL_ADDRESS", err))
 	}
 	f.UI = uiLinksFor(ui, r, o.Namespace)
-	return r, nil
+	return newCheckedRunner(r, o.TaskQueue, f.IO.ErrOut, f.WorkerCheckAfter, f.WorkerCheckEvery), nil
 }
 
 func newRootCmd(f *factory) *cobra.Command {
@@ -171,14 +181,21 @@ func newRootCmd(f *factory) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return err })
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		// `vm provison -f x`: cobra parses the noun's flags before its RunE
+		// could say that provison is no subcommand; say that instead.
+		if args := c.Flags().Args(); isNoun(c) && len(args) > 0 {
+			return unknownSubcommand(c, args[0])
+		}
+		return err
+	})
 
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&opts.Address, "address", "", "Temporal frontend `host:port` (default: $TEMPORAL_ADDRESS, the profile's address, or localhost:7233)")
 	pf.StringVar(&opts.Namespace, "namespace", "", "Temporal `namespace` (default: $TEMPORAL_NAMESPACE, the profile's, or \"default\")")
 	pf.StringVar(&opts.Profile, "profile", "", "Temporal environment configuration `profile` (default: $TEMPORAL_PROFILE or \"default\")")
 	pf.StringVar(&opts.ConfigFile, "config-file", "", "Temporal configuration `file` (default: $TEMPORAL_CONFIG_FILE or the standard location)")
-	pf.StringVar(&opts.TaskQueue, "task-queue", workflows.TaskQueue, "task `queue` workers poll and runs are started on")
+	pf.StringVar(&opts.TaskQueue, "task-queue", defaultTaskQueue(), "task `queue` workers poll and runs are started on ($"+envTaskQueue+")")
 	pf.StringVar(&opts.UIURL, "ui-url", "", "Temporal Web UI `url`: runs print their link there (default: $TEMPORAL_UI_URL; none when unset)")
 
 	cmd.AddCommand(
@@ -197,9 +214,24 @@ func newRootCmd(f *factory) *cobra.Command {
 		newSimCmd(f),
 		newDevCmd(f, opts),
 		newCodecServerCmd(f),
+		newVersionCmd(f),
 	)
+	registerCompletions(cmd, f, opts)
+	addExitCodesHelp(cmd)
 	wrapRunE(cmd)
 	return cmd
+}
+
+// envTaskQueue names the task queue for every command and the worker, as
+// --task-queue does.
+const envTaskQueue = "CLOUDFLOW_TASK_QUEUE"
+
+// defaultTaskQueue is $CLOUDFLOW_TASK_QUEUE, else cloudflow's own.
+func defaultTaskQueue() string {
+	if q := strings.TrimSpace(os.Getenv(envTaskQueue)); q != "" {
+		return q
+	}
+	return workflows.TaskQueue
 }
 
 // execute runs the command line and returns the exit code.
@@ -232,19 +264,39 @@ func printError(w io.Writer, cmd *cobra.Command, err error) {
 }
 
 // nounCmd is a command that only groups others (cloudflow vm, cloudflow runs):
-// alone it prints help; with an unknown subcommand it says so.
+// alone it prints help; with an unknown subcommand it says so, suggesting
+// the subcommands it may have meant.
 func nounCmd(use, short string) *cobra.Command {
 	return &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  cobra.ArbitraryArgs,
+		Use:         use,
+		Short:       short,
+		Args:        cobra.ArbitraryArgs,
+		Annotations: map[string]string{annotationNoun: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageErrorf("unknown command %q for %q\nRun '%s --help' for usage.", args[0], cmd.CommandPath(), cmd.CommandPath())
+				return unknownSubcommand(cmd, args[0])
 			}
 			return cmd.Help()
 		},
 	}
+}
+
+// annotationNoun marks the commands nounCmd makes.
+const annotationNoun = "cloudflow/noun"
+
+func isNoun(c *cobra.Command) bool { return c.Annotations[annotationNoun] == "true" }
+
+// unknownSubcommand is what cobra says of an unknown command at the root,
+// "did you mean" included, said by a noun of its subcommands.
+func unknownSubcommand(c *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", name, c.CommandPath())
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's default, which it sets only at the root
+	}
+	if s := c.SuggestionsFor(name); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
+	}
+	return usageErrorf("%s\nRun '%s --help' for usage.", msg, c.CommandPath())
 }
 
 // heredoc trims the common indentation of a raw string literal.

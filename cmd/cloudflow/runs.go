@@ -1,25 +1,29 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/workflows"
 )
 
 func newRunsCmd(f *factory, root *rootOptions) *cobra.Command {
-	cmd := nounCmd("runs <command>", "List, show, watch and cancel workflow runs")
+	cmd := nounCmd("runs <command>", "List, show, watch, cancel and terminate workflow runs")
 	cmd.AddCommand(
 		newRunsListCmd(f, root),
 		newRunsShowCmd(f, root),
 		newRunsWatchCmd(f, root),
 		newRunsCancelCmd(f, root),
+		newRunsTerminateCmd(f, root),
 	)
 	return cmd
 }
@@ -99,18 +103,43 @@ type runsShowOptions struct {
 type runDetails struct {
 	Run starter.RunInfo `json:"run"`
 	// UI is the run's link in the Temporal UI, when one is known.
-	UI            string              `json:"ui,omitempty"`
-	Progress      *workflows.Progress `json:"progress,omitempty"`
-	ProgressError string              `json:"progressError,omitempty"`
+	UI string `json:"ui,omitempty"`
+	// Progress is a running run's steps as it reports them, or an ended
+	// run's as its result holds them; FleetProgress a fleet's counts.
+	Progress      *workflows.Progress      `json:"progress,omitempty"`
+	FleetProgress *workflows.FleetProgress `json:"fleetProgress,omitempty"`
+	ProgressError string                   `json:"progressError,omitempty"`
+	// Result is an ended run's result (a failed run's partial result);
+	// Failure says how it did not complete.
+	Result  any         `json:"result,omitempty"`
+	Failure *runFailure `json:"failure,omitempty"`
+}
+
+// runFailure is how a run that did not complete ended.
+type runFailure struct {
+	Status     string `json:"status"`
+	Message    string `json:"message,omitempty"`
+	FailedStep string `json:"failedStep,omitempty"`
 }
 
 func newRunsShowCmd(f *factory, root *rootOptions) *cobra.Command {
 	opts := &runsShowOptions{}
 	cmd := &cobra.Command{
 		Use:   "show WORKFLOW-ID [--run-id ID] [--json]",
-		Short: "Show a run's status and the progress of each step",
+		Short: "Show a run's status, the progress of each step, and how it ended",
+		Long: heredoc(`
+			Show a run: its status and, while it runs, the progress of each step
+			(a fleet: its counts). Once it has ended, the report 'runs watch'
+			prints at the end: what it made, or which step failed and why, what
+			was undone and what is left; every instance of a fleet that failed.
+
+			It exits as 'runs watch' would for an ended run: 1 when the run
+			failed, was canceled, terminated or timed out, or completed leaving
+			work undone (a fleet instance failed, an old snapshot not deleted);
+			0 when it completed, or still runs.`) + "\n\n" + exitCodesHelp,
 		Example: examples(`
-			$ cloudflow runs show crusoe-vm-provision-demo-vm`),
+			$ cloudflow runs show crusoe-vm-provision-demo-vm
+			$ cloudflow runs show kraftcloud-fleet-web-1-and-9-more-3f9a2c1d --json | jq .failure`),
 		Args: exactArgs(1, "WORKFLOW-ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := root.dial(f)
@@ -118,40 +147,125 @@ func newRunsShowCmd(f *factory, root *rootOptions) *cobra.Command {
 				return err
 			}
 			defer r.Close()
-			ctx := cmd.Context()
-			info, err := r.Describe(ctx, args[0], opts.RunID)
+			info, err := r.Describe(cmd.Context(), args[0], opts.RunID)
 			if err != nil {
-				return err
+				return runError(args[0], err)
 			}
-			d := runDetails{Run: info, UI: f.UI.run(info.WorkflowID, info.RunID)}
-			if p, err := r.Progress(ctx, info.WorkflowID, info.RunID); err != nil {
-				d.ProgressError = err.Error()
-			} else {
-				d.Progress = &p
-			}
-			if opts.JSON {
-				return printJSON(f.IO.Out, d)
-			}
-			phase := ""
-			if d.Progress != nil {
-				phase = d.Progress.Phase
-			}
-			writeRunInfo(f.IO.Out, info, phase, d.UI, f.Now())
-			switch {
-			case d.Progress != nil:
-				if len(d.Progress.Steps) > 0 {
-					fmt.Fprintln(f.IO.Out)
-					writeSteps(f.IO.Out, d.Progress.Steps, -1, false)
-				}
-			default:
-				fmt.Fprintf(f.IO.Out, "\nProgress unavailable: %s\n", d.ProgressError)
-			}
-			return nil
+			followQueue(r, info.TaskQueue)
+			return showRun(cmd.Context(), f, r, info, opts.JSON)
 		},
 	}
 	cmd.Flags().StringVar(&opts.RunID, "run-id", "", "a specific run (default: the latest)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return cmd
+}
+
+// showRun shows a run: while it runs, its progress; once it has ended, its
+// report and the exit code of its outcome.
+func showRun(ctx context.Context, f *factory, r runner, info starter.RunInfo, jsonOut bool) error {
+	run := starter.Run{WorkflowID: info.WorkflowID, RunID: info.RunID, Workflow: info.Type}
+	d := runDetails{Run: info, UI: f.UI.run(info.WorkflowID, info.RunID)}
+	if info.Type == workflows.StackWorkflowName {
+		if jsonOut {
+			return printJSON(f.IO.Out, d)
+		}
+		writeRunInfo(f.IO.Out, info, "", d.UI, f.Now())
+		fmt.Fprintf(f.IO.Out, "\n%s\n", stackRunHint(info.WorkflowID))
+		return nil
+	}
+	var (
+		result any
+		runErr *starter.RunError
+	)
+	switch {
+	case !info.Closed() && !workerPolls(ctx, r, info.TaskQueue):
+		// Nobody would answer a query: say why rather than wait for it.
+		d.ProgressError = fmt.Sprintf("no worker is polling task queue %q: the run waits until one does. %s", info.TaskQueue, startWorkerHint(info.TaskQueue))
+	case !info.Closed() && isFleetWorkflow(info.Type):
+		// The fleet's latest run does the work now.
+		if p, err := r.FleetProgress(ctx, info.WorkflowID, ""); err != nil {
+			d.ProgressError = err.Error()
+		} else {
+			d.FleetProgress = &p
+		}
+	case !info.Closed():
+		if p, err := r.Progress(ctx, info.WorkflowID, info.RunID); err != nil {
+			d.ProgressError = err.Error()
+		} else {
+			d.Progress = &p
+		}
+	default:
+		// An ended run's result holds its report: no worker needs to answer.
+		if isFleetWorkflow(info.Type) {
+			result = new(workflows.FleetResult)
+		} else {
+			result = newResult(info.Type)
+		}
+		if err := r.Result(ctx, info.WorkflowID, info.RunID, result); err != nil && !errors.As(err, &runErr) {
+			return runError(info.WorkflowID, err)
+		}
+		d.Result = result
+		d.Progress = finalProgress(info.Type, result, runErr)
+		if runErr != nil {
+			d.Failure = &runFailure{Status: runErr.Status, Message: runErr.Message, FailedStep: runErr.FailedStep}
+		}
+	}
+	if jsonOut {
+		if err := printJSON(f.IO.Out, d); err != nil {
+			return err
+		}
+		return outcomeErr(info.Type, result, runErr)
+	}
+	out := f.IO.Out
+	phase := ""
+	if d.Progress != nil {
+		phase = d.Progress.Phase
+	}
+	writeRunInfo(out, info, phase, d.UI, f.Now())
+	switch {
+	case d.FleetProgress != nil:
+		fmt.Fprintf(out, "Progress:\t%s\n", fleetLine(*d.FleetProgress))
+	case d.Progress != nil && len(d.Progress.Steps) > 0:
+		fmt.Fprintln(out)
+		writeSteps(out, d.Progress.Steps, -1, false)
+	case d.ProgressError != "":
+		fmt.Fprintf(out, "\nProgress unavailable: %s\n", d.ProgressError)
+	}
+	if info.Closed() {
+		if isFleetWorkflow(info.Type) {
+			printFleetReport(out, run, result.(*workflows.FleetResult), runErr)
+		} else {
+			printOutcome(out, run, result, runErr)
+		}
+	}
+	return outcomeErr(info.Type, result, runErr)
+}
+
+// workerPolls says whether a worker polls queue; when that cannot be told,
+// it assumes one does.
+func workerPolls(ctx context.Context, r runner, queue string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	polling, err := r.WorkerPolling(ctx, queue)
+	return err != nil || polling
+}
+
+// stackRunHint says where a stack's workflow is shown and ended.
+func stackRunHint(workflowID string) string {
+	ref := stackRefOfID(workflowID)
+	return fmt.Sprintf("%s is a stack: it runs until destroyed. See it with `cloudflow stacks show %s --provider %s`; end it with `cloudflow destroy %s --provider %s`, which deletes what it created.",
+		workflowID, ref.Name, ref.Provider, ref.Name, ref.Provider)
+}
+
+// stackRefOfID reads a stack's provider and name from its workflow ID.
+func stackRefOfID(id string) starter.StackRef {
+	rest := strings.TrimPrefix(id, "stack-")
+	for _, p := range stackProviders {
+		if name, ok := strings.CutPrefix(rest, p+"-"); ok {
+			return starter.StackRef{Provider: p, Name: name}
+		}
+	}
+	return starter.StackRef{Name: rest}
 }
 
 type runsWatchOptions struct {
@@ -168,11 +282,13 @@ func newRunsWatchCmd(f *factory, root *rootOptions) *cobra.Command {
 		Short: "Show a run's progress live until it ends",
 		Long: heredoc(`
 			Show a run's progress live until it ends, then what it made or why
-			it failed. Ctrl-C stops watching; the run goes on.
+			it failed. Ctrl-C stops watching; the run goes on. If no worker polls
+			the run's task queue, it says so within seconds (the run waits for
+			one) instead of waiting without a word.
 
-			Exit status: 0 completed, 1 failed, canceled or terminated,
-			3 still running when --timeout passed or Ctrl-C was pressed,
-			4 Temporal could not be reached or the run was not found.`),
+			Exit status: 0 completed, 1 failed, canceled, terminated or left work
+			undone, 3 still running when --timeout passed or Ctrl-C was pressed,
+			4 Temporal could not be reached, 6 no such run.`),
 		Example: examples(`
 			$ cloudflow runs watch crusoe-vm-provision-demo-vm`),
 		Args: exactArgs(1, "WORKFLOW-ID"),
@@ -190,8 +306,12 @@ func newRunsWatchCmd(f *factory, root *rootOptions) *cobra.Command {
 			defer r.Close()
 			info, err := r.Describe(cmd.Context(), args[0], opts.RunID)
 			if err != nil {
-				return err
+				return runError(args[0], err)
 			}
+			if info.Type == workflows.StackWorkflowName {
+				return usageErrorf("%s", stackRunHint(info.WorkflowID))
+			}
+			followQueue(r, info.TaskQueue)
 			run := starter.Run{WorkflowID: info.WorkflowID, RunID: info.RunID, Workflow: info.Type}
 			return waitForRun(cmd, f, r, run, waitSettings{JSON: opts.JSON, Timeout: opts.Timeout, Interval: opts.Interval})
 		},
@@ -209,24 +329,112 @@ func newRunsCancelCmd(f *factory, root *rootOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cancel WORKFLOW-ID [--run-id ID]",
 		Short: "Cancel a run; it undoes what it made",
+		Long: heredoc(`
+			Ask a run to cancel: it stops its steps, undoes what it made, and
+			ends canceled ('runs watch' follows it).
+
+			Only a worker carries a cancellation out. When no worker polls the
+			run's task queue and the run never began (no worker ever ran it, so
+			it made nothing), it is ended at once by terminating it: there is
+			nothing to undo. When it did begin, it undoes what it made once a
+			worker polls again; 'runs terminate' ends it now without undoing
+			anything. A stack is not cancelled: 'cloudflow destroy' ends it.`) + "\n\n" + exitCodesHelp,
 		Example: examples(`
 			$ cloudflow runs cancel crusoe-vm-provision-demo-vm`),
 		Args: exactArgs(1, "WORKFLOW-ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := root.dial(f)
-			if err != nil {
+			r, info, err := openRun(cmd, f, root, args[0], runID, "cancel")
+			if err != nil || info.Closed() {
 				return err
 			}
 			defer r.Close()
-			if err := r.Cancel(cmd.Context(), args[0], runID); err != nil {
-				return err
+			ctx, id := cmd.Context(), info.WorkflowID
+			if err := r.Cancel(ctx, id, info.RunID); err != nil {
+				return runError(id, err)
 			}
-			fmt.Fprintf(f.IO.Out, "Asked %s to cancel; it undoes what it made before it ends.\nFollow it with: cloudflow runs watch %s\n", args[0], args[0])
+			if workerPolls(ctx, r, info.TaskQueue) {
+				fmt.Fprintf(f.IO.Out, "Asked %s to cancel; it undoes what it made before it ends.\nFollow it with: cloudflow runs watch %s\n", id, id)
+				return nil
+			}
+			begun, err := r.RunBegun(ctx, id, info.RunID)
+			if err != nil {
+				return runError(id, err)
+			}
+			if !begun {
+				// Nothing ran, so nothing was made: ending it now undoes nothing
+				// a worker would have undone.
+				if err := r.Terminate(ctx, id, info.RunID, "canceled before any worker ran it: nothing to undo"); err != nil {
+					return runError(id, err)
+				}
+				fmt.Fprintf(f.IO.Out, "Ended %s: no worker polls task queue %q and none ever ran it, so it made nothing; it was terminated, since only a worker carries out a cancellation.\n", id, info.TaskQueue)
+				return nil
+			}
+			fmt.Fprintf(f.IO.Out, "Asked %s to cancel.\n", id)
+			fmt.Fprintf(f.IO.ErrOut, "warning: no worker is polling task queue %q, and only a worker carries out a cancellation: the run undoes what it made and ends once one polls. %s\nTo end it now without undoing anything (what it made stays): cloudflow runs terminate %s\n",
+				info.TaskQueue, startWorkerHint(info.TaskQueue), id)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&runID, "run-id", "", "a specific run (default: the latest)")
 	return cmd
+}
+
+func newRunsTerminateCmd(f *factory, root *rootOptions) *cobra.Command {
+	var runID, reason string
+	cmd := &cobra.Command{
+		Use:   "terminate WORKFLOW-ID [--run-id ID] [--reason TEXT]",
+		Short: "End a run now, undoing nothing (a stuck run)",
+		Long: heredoc(`
+			End a run at once, as 'temporal workflow terminate' does: its code
+			does not run again, so nothing is undone, and what it made stays in
+			the cloud (its steps, 'runs show', name it). It needs no worker. Use
+			it for a run that cannot end otherwise; 'runs cancel' undoes what a
+			run made.
+
+			A stack is never terminated: 'cloudflow destroy NAME' ends it,
+			deleting what it created.`) + "\n\n" + exitCodesHelp,
+		Example: examples(`
+			$ cloudflow runs terminate crusoe-vm-provision-demo-vm --reason "stuck on a retired task queue"`),
+		Args: exactArgs(1, "WORKFLOW-ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, info, err := openRun(cmd, f, root, args[0], runID, "terminate")
+			if err != nil || info.Closed() {
+				return err
+			}
+			defer r.Close()
+			if err := r.Terminate(cmd.Context(), info.WorkflowID, info.RunID, reason); err != nil {
+				return runError(info.WorkflowID, err)
+			}
+			fmt.Fprintf(f.IO.Out, "Terminated %s (%s). Nothing was undone: what it made stays; its steps name it: cloudflow runs show %s\n", info.WorkflowID, info.Type, info.WorkflowID)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&runID, "run-id", "", "a specific run (default: the latest)")
+	cmd.Flags().StringVar(&reason, "reason", "terminated with cloudflow runs terminate", "why, kept in the run's history")
+	return cmd
+}
+
+// openRun connects and describes the run a cancel or terminate (verb) acts
+// on. A stack is refused (exit 2: destroy ends it); a run that has ended
+// already is said so (exit 0, the runner closed). The caller closes r.
+func openRun(cmd *cobra.Command, f *factory, root *rootOptions, id, runID, verb string) (runner, starter.RunInfo, error) {
+	r, err := root.dial(f)
+	if err != nil {
+		return nil, starter.RunInfo{}, err
+	}
+	info, err := r.Describe(cmd.Context(), id, runID)
+	switch {
+	case err != nil:
+		err = runError(id, err)
+	case info.Type == workflows.StackWorkflowName:
+		err = usageErrorf("cannot %s %s: %s", verb, id, stackRunHint(id))
+	case info.Closed():
+		fmt.Fprintf(f.IO.Out, "%s has ended already (%s); nothing to %s.\n", id, info.Status, verb)
+	}
+	if err != nil || info.Closed() {
+		r.Close()
+	}
+	return r, info, err
 }
 
 // exactArgs is cobra.ExactArgs with a message that names the argument.
@@ -265,10 +473,10 @@ func waitForRun(cmd *cobra.Command, f *factory, r runner, run starter.Run, w wai
 	watchErr := r.Watch(ctx, run.WorkflowID, run.RunID, w.Interval, view.Update)
 	result := newResult(run.Workflow)
 	var resErr error
-	if ctx.Err() == nil {
+	if !waitEnded(ctx, watchErr) {
 		resErr = r.Result(ctx, run.WorkflowID, run.RunID, result)
 	}
-	if ctx.Err() != nil {
+	if waitEnded(ctx, watchErr, resErr) {
 		view.Finish(nil)
 		return stillRunning(f, run, w.Timeout, sigCtx.Err() != nil)
 	}
@@ -282,28 +490,44 @@ func waitForRun(cmd *cobra.Command, f *factory, r runner, run starter.Run, w wai
 	}
 	view.Finish(finalProgress(run.Workflow, result, runErr))
 
-	out := f.IO.Out
 	if w.JSON {
-		if err := printJSON(out, result); err != nil {
+		if err := printJSON(f.IO.Out, result); err != nil {
 			return err
 		}
-	} else if rep, ok := reports[run.Workflow]; ok {
-		rep.print(out, run, result, runErr)
 	} else {
-		res := result.(*json.RawMessage)
-		if runErr == nil {
-			fmt.Fprintf(out, "\n%s %s completed.\n", run.Workflow, run.WorkflowID)
-			if len(*res) > 0 && string(*res) != "null" {
-				_ = printJSON(out, res)
-			}
-		} else {
-			fmt.Fprintf(out, "\n%s %s %s.\n", run.Workflow, run.WorkflowID, runOutcome(runErr))
-		}
+		printOutcome(f.IO.Out, run, result, runErr)
 	}
+	return outcomeErr(run.Workflow, result, runErr)
+}
+
+// printOutcome prints how a run ended: its workflow's report, or else its
+// result as JSON, or how it did not complete and why.
+func printOutcome(out io.Writer, run starter.Run, result any, runErr *starter.RunError) {
+	if rep, ok := reports[run.Workflow]; ok {
+		rep.print(out, run, result, runErr)
+		return
+	}
+	if runErr != nil {
+		fmt.Fprintf(out, "\n%s %s %s.\n", run.Workflow, run.WorkflowID, runOutcome(runErr))
+		if runErr.Message != "" {
+			fmt.Fprintf(out, "  error: %s\n", oneLine(runErr.Message))
+		}
+		return
+	}
+	fmt.Fprintf(out, "\n%s %s completed.\n", run.Workflow, run.WorkflowID)
+	if res, ok := result.(*json.RawMessage); ok && len(*res) > 0 && string(*res) != "null" {
+		_ = printJSON(out, res)
+	}
+}
+
+// outcomeErr is the exit code of how a run ended: 1 when it did not
+// complete, or completed leaving work undone; nil when it completed or has
+// not ended (result nil).
+func outcomeErr(workflow string, result any, runErr *starter.RunError) error {
 	if runErr != nil {
 		return withCode(exitFailed, runErr)
 	}
-	if rep, ok := reports[run.Workflow]; ok && rep.incomplete != nil {
+	if rep, ok := reports[workflow]; ok && rep.incomplete != nil && result != nil {
 		if err := rep.incomplete(result); err != nil {
 			return withCode(exitFailed, err)
 		}
@@ -398,6 +622,26 @@ func finalProgress(workflow string, result any, runErr *starter.RunError) *workf
 		phase = workflows.PhaseFailed
 	}
 	return &workflows.Progress{Workflow: workflow, Phase: phase, Steps: steps}
+}
+
+// waitEnded says the wait for a run ended on its --timeout or Ctrl-C, not
+// with the run: ctx is done, or, as its deadline comes, the server gave up
+// on a call a moment before ctx did (it times its calls by the deadline
+// the client sends, less the time in transit).
+func waitEnded(ctx context.Context, errs ...error) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		return false
+	}
+	for _, err := range errs {
+		var de *serviceerror.DeadlineExceeded
+		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &de) {
+			return true
+		}
+	}
+	return false
 }
 
 // stillRunning reports that the CLI stopped waiting though the run goes on.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/workflows"
@@ -37,7 +38,7 @@ func newScheduleCmd(f *factory, root *rootOptions) *cobra.Command {
 		the previous one still runs), a catch-up window and pause-on-failure.
 		The schedule lives in Temporal: it fires whether or not this machine is
 		on, and every run is an ordinary workflow run ('cloudflow runs list').`)
-	cmd.AddCommand(newScheduleCreateCmd(f, root), newScheduleListCmd(f, root), newScheduleDescribeCmd(f, root),
+	cmd.AddCommand(newScheduleCreateCmd(f, root), newScheduleUpdateCmd(f, root), newScheduleListCmd(f, root), newScheduleDescribeCmd(f, root),
 		newScheduleActionCmd(f, root, "pause"), newScheduleActionCmd(f, root, "unpause"),
 		newScheduleActionCmd(f, root, "trigger"), newScheduleBackfillCmd(f, root), newScheduleActionCmd(f, root, "delete"))
 	return cmd
@@ -51,25 +52,36 @@ type scheduleCreateOptions struct {
 func newScheduleCreateCmd(f *factory, root *rootOptions) *cobra.Command {
 	opts := &scheduleCreateOptions{}
 	cmd := &cobra.Command{
-		Use:   "create NAME (--cron EXPR | --every DURATION) [flags] -- COMMAND [ARGS...]",
+		Use:   "create NAME (--cron EXPR | --every DURATION) [--time-zone TZ] [flags] -- COMMAND [ARGS...]",
 		Short: "Create a schedule that runs what a cloudflow command starts",
 		Long: heredoc(fmt.Sprintf(`
 			Create the Temporal Schedule NAME. Each time it fires it starts exactly
 			the workflow that COMMAND would start now, with the same input: the
 			command is checked and its input built once, here (a --file or -f is
-			read now), and nothing is started until the schedule fires.
+			read now), and nothing is started until the schedule fires. The
+			command line is kept with the schedule: 'schedule describe' shows it.
 
-			COMMAND is one of: %s. It must not use --wait.
+			COMMAND is one of: %s. It must not use --wait. The
+			commands that act through a stack (%s) cannot be
+			scheduled: a schedule starts workflows, a stack takes updates (and
+			watches its drift by itself).
 
-			--cron takes five fields (minute hour day-of-month month day-of-week,
-			UTC) or @hourly, @daily, @weekly, @monthly, @yearly. --every takes a
-			duration of at least %s. --overlap says what happens when a run is due
-			while the previous one still runs: %s (the default, skip, starts
-			nothing). --catchup-window bounds how late a run missed while Temporal
-			was down still starts.`, strings.Join(schedulable, ", "), starter.MinInterval, strings.Join(starter.OverlapPolicies, ", "))),
+			--cron takes Temporal's cron grammar: five fields (minute hour
+			day-of-month month day-of-week), a sixth for the year, seven with the
+			second first; @hourly, @daily, @weekly, @monthly, @yearly; a
+			CRON_TZ=<zone> prefix. Temporal judges it: one it refuses is exit
+			status 2 with its message. --time-zone reads it in an IANA time zone
+			(Europe/Paris), daylight saving included; the default is UTC.
+			--every takes a duration of at least %s. --overlap says what
+			happens when a run is due while the previous one still runs: %s
+			(the default, skip, starts nothing). --catchup-window bounds how late
+			a run missed while Temporal was down still starts.
+
+			'cloudflow schedule update' changes any of these later.`, strings.Join(schedulable, ", "), strings.Join(stackCommands, ", "), starter.MinInterval, strings.Join(starter.OverlapPolicies, ", "))),
 		Example: examples(`
-			$ cloudflow schedule create nightly-stop --cron "0 22 * * 1-5" -- instances stop --provider kraftcloud --file dev-fleet.txt
+			$ cloudflow schedule create nightly-stop --cron "0 22 * * 1-5" --time-zone Europe/Paris -- instances stop --provider kraftcloud --file dev-fleet.txt
 			$ cloudflow schedule create hourly-backup --every 1h -- disks snapshot --vm db-1 --retention 2d
+			$ cloudflow schedule create month-end --cron "0 23 L * *" -- disks snapshot --vm db-1 --retention 90d
 			$ cloudflow schedule create weekend-start --cron "0 7 * * sat" --overlap buffer-one --pause-on-failure -- instances start --provider crusoe gpu-1 gpu-2`),
 		Args: func(cmd *cobra.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
@@ -90,36 +102,72 @@ func newScheduleCreateCmd(f *factory, root *rootOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			opts.Command = commandLine(args[1:])
 			r, err := root.dial(f)
 			if err != nil {
 				return err
 			}
 			defer r.Close()
 			if err := r.CreateSchedule(cmd.Context(), opts.ScheduleOptions, plan); err != nil {
-				return scheduleErr(err)
+				return scheduleErr(err, "nothing was created")
 			}
 			info, err := r.DescribeSchedule(cmd.Context(), opts.ID)
 			if err != nil {
-				return scheduleErr(err)
+				return scheduleErr(err, "")
 			}
 			if opts.JSON {
 				return printJSON(f.IO.Out, info)
 			}
 			fmt.Fprintf(f.IO.Out, "Created schedule %s: %s runs %s (workflow IDs %s-<time>).\n", opts.ID, info.When, plan.Workflow, plan.ID)
 			writeNextRuns(f.IO.Out, info.Next, 3)
+			noteNoWorker(cmd.Context(), f, r, root.TaskQueue)
 			return nil
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Cron, "cron", "", "cron `expression`, five fields in UTC, e.g. \"0 22 * * 1-5\"")
-	fl.DurationVar(&opts.Every, "every", 0, "run at this `interval`, e.g. 1h")
-	fl.StringVar(&opts.Overlap, "overlap", starter.DefaultOverlap, "when a run is due while one still runs: "+strings.Join(starter.OverlapPolicies, ", "))
-	fl.DurationVar(&opts.CatchupWindow, "catchup-window", starter.DefaultCatchupWindow, "start runs missed while Temporal was down if at most this late")
-	fl.BoolVar(&opts.PauseOnFailure, "pause-on-failure", false, "pause the schedule when a run fails")
+	addScheduleFlags(fl, &opts.ScheduleOptions)
 	fl.StringVar(&opts.Note, "note", "", "a note kept with the schedule")
 	fl.BoolVar(&opts.Paused, "paused", false, "create it paused")
 	fl.BoolVar(&opts.JSON, "json", false, "print the created schedule as JSON")
 	return cmd
+}
+
+// addScheduleFlags adds the flags create and update share, into o.
+func addScheduleFlags(fl *pflag.FlagSet, o *starter.ScheduleOptions) {
+	fl.StringVar(&o.Cron, "cron", "", "cron `expression` in Temporal's grammar, e.g. \"0 22 * * 1-5\" (read in --time-zone)")
+	fl.DurationVar(&o.Every, "every", 0, "run at this `interval`, e.g. 1h")
+	fl.StringVar(&o.TimeZone, "time-zone", "", "IANA time `zone` the cron expression is read in, e.g. Europe/Paris (default UTC)")
+	fl.StringVar(&o.Overlap, "overlap", starter.DefaultOverlap, "when a run is due while one still runs: "+strings.Join(starter.OverlapPolicies, ", "))
+	fl.DurationVar(&o.CatchupWindow, "catchup-window", starter.DefaultCatchupWindow, "start runs missed while Temporal was down if at most this late")
+	fl.BoolVar(&o.PauseOnFailure, "pause-on-failure", false, "pause the schedule when a run fails")
+}
+
+// commandLine is a scheduled command as a user would type it, quoted for
+// a POSIX shell where it needs to be.
+func commandLine(args []string) string {
+	quoted := make([]string, len(args)+1)
+	quoted[0] = "cloudflow"
+	for i, a := range args {
+		quoted[i+1] = shellQuote(a)
+	}
+	return strings.Join(quoted, " ")
+}
+
+// shellQuote quotes s for a POSIX shell unless it is made only of
+// characters no shell reads specially.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// noteNoWorker says, on stderr, that no worker polls the task queue the
+// schedule's runs go to: they would wait for one.
+func noteNoWorker(ctx context.Context, f *factory, r runner, queue string) {
+	if !workerPolls(ctx, r, queue) {
+		fmt.Fprintf(f.IO.ErrOut, "Note: no worker is polling task queue %q now: the schedule's runs wait until one does. %s\n", queue, startWorkerHint(queue))
+	}
 }
 
 // validateScheduleNumbers refuses durations given as zero or less: the
@@ -209,14 +257,24 @@ func (p *planRecorder) SnapshotDisks(_ context.Context, in workflows.SnapshotDis
 
 func (p *planRecorder) Close() {}
 
-func scheduleErr(err error) error {
+// WorkerPolling: a schedule's plan is recorded, not started; no worker is
+// needed for that.
+func (p *planRecorder) WorkerPolling(context.Context, string) (bool, error) { return true, nil }
+
+// scheduleErr gives an error of a schedule command its exit code: 6 no
+// such schedule, 2 a name taken or a spec Temporal refused (then what
+// says what did not happen), 4 anything else.
+func scheduleErr(err error, what string) error {
 	var nf *starter.ScheduleNotFoundError
 	var exists *starter.ScheduleExistsError
+	var spec *starter.ScheduleSpecError
 	switch {
 	case errors.As(err, &nf):
-		return withCode(exitFailed, err)
+		return withCode(exitNotFound, err)
 	case errors.As(err, &exists):
 		return withCode(exitUsage, err)
+	case errors.As(err, &spec):
+		return withCode(exitUsage, fmt.Errorf("%v; %s", err, what))
 	}
 	return withCode(exitOther, err)
 }
@@ -236,7 +294,7 @@ func newScheduleListCmd(f *factory, root *rootOptions) *cobra.Command {
 			defer r.Close()
 			list, err := r.ListSchedules(cmd.Context())
 			if err != nil {
-				return scheduleErr(err)
+				return scheduleErr(err, "")
 			}
 			return printList(f, jsonOut, list, "No schedules.", func(w io.Writer) {
 				tw := newTable(w)
@@ -266,8 +324,16 @@ func newScheduleDescribeCmd(f *factory, root *rootOptions) *cobra.Command {
 	var jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "describe NAME [--json]",
-		Short: "Show a schedule: its policy, recent runs and next runs",
-		Args:  exactArgs(1, "NAME"),
+		Short: "Show a schedule: the command it runs, when, its policy, recent runs and next runs",
+		Long: heredoc(`
+			Show a schedule: the cloudflow command it runs (as it was given; its
+			input was built then), the workflow that starts and the task queue
+			it goes to, when it runs as Temporal keeps it (a cron expression with
+			its time zone, or an interval), its overlap policy, catch-up window
+			and pause-on-failure, the runs it started lately and its next runs.
+
+			--json prints the same for scripts; durations are strings ("10m0s").`),
+		Args: exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := root.dial(f)
 			if err != nil {
@@ -276,7 +342,7 @@ func newScheduleDescribeCmd(f *factory, root *rootOptions) *cobra.Command {
 			defer r.Close()
 			s, err := r.DescribeSchedule(cmd.Context(), args[0])
 			if err != nil {
-				return scheduleErr(err)
+				return scheduleErr(err, "")
 			}
 			if jsonOut {
 				return printJSON(f.IO.Out, s)
@@ -288,7 +354,11 @@ func newScheduleDescribeCmd(f *factory, root *rootOptions) *cobra.Command {
 				state = "paused"
 			}
 			fmt.Fprintf(tw, "Schedule:\t%s\n", s.ID)
+			fmt.Fprintf(tw, "Command:\t%s\n", orDefault(s.Command, "(not recorded: the schedule was made without cloudflow, or before it kept the command)"))
 			fmt.Fprintf(tw, "Runs:\t%s\n", dash(s.Workflow))
+			if s.TaskQueue != "" {
+				fmt.Fprintf(tw, "Task queue:\t%s\n", s.TaskQueue)
+			}
 			fmt.Fprintf(tw, "When:\t%s\n", dash(s.When))
 			fmt.Fprintf(tw, "State:\t%s\n", state)
 			if s.Note != "" {
@@ -364,7 +434,7 @@ func newScheduleActionCmd(f *factory, root *rootOptions, verb string) *cobra.Com
 				err = r.DeleteSchedule(ctx, id)
 			}
 			if err != nil {
-				return scheduleErr(err)
+				return scheduleErr(err, "")
 			}
 			done := map[string]string{"pause": "Paused", "unpause": "Unpaused", "trigger": "Triggered", "delete": "Deleted"}[verb]
 			fmt.Fprintf(f.IO.Out, "%s schedule %s.\n", done, id)
@@ -405,7 +475,7 @@ func newScheduleBackfillCmd(f *factory, root *rootOptions) *cobra.Command {
 			}
 			defer r.Close()
 			if err := r.BackfillSchedule(cmd.Context(), args[0], from, to); err != nil {
-				return scheduleErr(err)
+				return scheduleErr(err, "")
 			}
 			fmt.Fprintf(f.IO.Out, "Backfilling schedule %s from %s to %s.\n", args[0], from.Format(time.RFC3339), to.Format(time.RFC3339))
 			return nil

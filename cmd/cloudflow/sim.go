@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cloudflow/cloudflow/clients/cloudmc"
 	"github.com/cloudflow/cloudflow/clients/crusoe"
@@ -114,7 +117,7 @@ func newSimCmd(f *factory) *cobra.Command {
 	fl.StringVar(&opts.SecretKey, "secret-key", "", "Crusoe secret `key` the simulator accepts (default: its public dev secret)")
 	fl.StringVar(&opts.ProjectID, "project-id", "", "Crusoe project `ID` the simulator serves (default: its dev project)")
 	fl.StringVar(&opts.KraftCloudToken, "kraftcloud-token", "", "KraftCloud API `token` the simulator accepts (default: its public dev token)")
-	cmd.AddCommand(newSimInventoryCmd(f), newSimSeedCmd(f))
+	cmd.AddCommand(newSimInventoryCmd(f), newSimSeedCmd(f), newSimFaultCmd(f))
 	return cmd
 }
 
@@ -284,8 +287,68 @@ func orAny(method string) string {
 	return method
 }
 
+// envSimURL is the running simulator's base URL, as `cloudflow dev`
+// prints it: every command that talks to a running simulator reads it.
+const envSimURL = "CLOUDSIM_URL"
+
+// simEndpoint is the --endpoint flag of the commands that talk to a
+// running simulator.
+type simEndpoint struct{ Endpoint string }
+
+func (e *simEndpoint) addEndpointFlag(fl *pflag.FlagSet) {
+	fl.StringVar(&e.Endpoint, "endpoint", "", "the simulator's base `URL` (default: $"+envSimURL+", else http://"+defaultSimListen+")")
+}
+
+// url is --endpoint, else $CLOUDSIM_URL, else the default address; one
+// that is not an http(s) URL is bad usage, naming where it came from.
+func (e *simEndpoint) url() (string, error) {
+	u, from := e.Endpoint, "--endpoint"
+	if u == "" {
+		u, from = os.Getenv(envSimURL), "$"+envSimURL
+	}
+	if u == "" {
+		return "http://" + defaultSimListen, nil
+	}
+	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return "", usageErrorf("%s %q: want the simulator's base URL, e.g. http://%s", from, u, defaultSimListen)
+	}
+	return strings.TrimRight(u, "/"), nil
+}
+
+// admin is a client of the simulator's admin endpoints.
+func (e *simEndpoint) admin() (*cloudsim.AdminClient, error) {
+	u, err := e.url()
+	if err != nil {
+		return nil, err
+	}
+	return &cloudsim.AdminClient{BaseURL: u}, nil
+}
+
+// call runs fn against the simulator's admin endpoints, within a deadline.
+// An error fn did not give an exit code means the simulator could not be
+// reached (exit 4, with the hint).
+func (e *simEndpoint) call(ctx context.Context, fn func(ctx context.Context, admin *cloudsim.AdminClient) error) error {
+	admin, err := e.admin()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = fn(ctx, admin)
+	var ee *exitError
+	if err == nil || errors.As(err, &ee) {
+		return err
+	}
+	return simUnreachable(err)
+}
+
+// simUnreachable is an error talking to the simulator, with the hint.
+func simUnreachable(err error) error {
+	return withCode(exitOther, fmt.Errorf("%w\nIs the simulator running? Start it with `cloudflow sim` or `cloudflow dev`, and point at it with --endpoint or $%s", err, envSimURL))
+}
+
 type simInventoryOptions struct {
-	Endpoint    string
+	simEndpoint
 	ExpectEmpty bool
 	JSON        bool
 }
@@ -303,18 +366,16 @@ func newSimInventoryCmd(f *factory) *cobra.Command {
 			left, naming it: a check that a deprovision or a compensation cleaned up.`),
 		Example: examples(`
 			$ cloudflow sim inventory
-			$ cloudflow sim inventory --expect-empty`),
+			$ cloudflow sim inventory --expect-empty
+			$ CLOUDSIM_URL=http://127.0.0.1:9000 cloudflow sim inventory --json`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !strings.HasPrefix(opts.Endpoint, "http://") && !strings.HasPrefix(opts.Endpoint, "https://") {
-				return usageErrorf("--endpoint %q: want the simulator's base URL, e.g. http://%s", opts.Endpoint, defaultSimListen)
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
-			defer cancel()
-			admin := &cloudsim.AdminClient{BaseURL: strings.TrimRight(opts.Endpoint, "/")}
-			inv, err := admin.Inventory(ctx)
-			if err != nil {
-				return withCode(exitOther, fmt.Errorf("%w\nIs the simulator running? Start it with `cloudflow sim` or `cloudflow dev`", err))
+			var inv cloudsim.Inventory
+			if err := opts.call(cmd.Context(), func(ctx context.Context, admin *cloudsim.AdminClient) (err error) {
+				inv, err = admin.Inventory(ctx)
+				return err
+			}); err != nil {
+				return err
 			}
 			rows := inventoryRows(inv)
 			switch {
@@ -337,7 +398,7 @@ func newSimInventoryCmd(f *factory) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&opts.Endpoint, "endpoint", "http://"+defaultSimListen, "the simulator's base `URL`")
+	opts.addEndpointFlag(cmd.Flags())
 	cmd.Flags().BoolVar(&opts.ExpectEmpty, "expect-empty", false, "exit 1, naming them, if any resources are left")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return cmd

@@ -16,7 +16,7 @@ import (
 )
 
 type simSeedOptions struct {
-	Endpoint  string
+	simEndpoint
 	Instances int
 	Prefix    string
 	Image     string
@@ -42,8 +42,9 @@ func newSimSeedCmd(f *factory) *cobra.Command {
 			$ cloudflow instances start --provider kraftcloud --file fleet.txt --wait`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !strings.HasPrefix(opts.Endpoint, "http://") && !strings.HasPrefix(opts.Endpoint, "https://") {
-				return usageErrorf("--endpoint %q: want the simulator's base URL, e.g. http://%s", opts.Endpoint, defaultSimListen)
+			base, err := opts.url()
+			if err != nil {
+				return err
 			}
 			if opts.Instances < 1 || opts.Instances > maxSeed {
 				return usageErrorf("--kraftcloud-instances must be from 1 to %d", maxSeed)
@@ -51,7 +52,7 @@ func newSimSeedCmd(f *factory) *cobra.Command {
 			if err := kraftcloud.ValidateName(opts.Prefix + "-1"); err != nil {
 				return usageErrorf("--prefix %q does not make valid instance names: %v", opts.Prefix, err)
 			}
-			kc, err := kraftcloud.New(kraftcloud.WithBaseURL(strings.TrimRight(opts.Endpoint, "/")+kraftCloudAPIPath), kraftcloud.WithToken(opts.Token))
+			kc, err := kraftcloud.New(kraftcloud.WithBaseURL(base+kraftCloudAPIPath), kraftcloud.WithToken(opts.Token))
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
@@ -62,7 +63,7 @@ func newSimSeedCmd(f *factory) *cobra.Command {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Minute)
 			defer cancel()
 			if err := seedInstances(ctx, kc, opts.Image, names); err != nil {
-				return withCode(exitOther, fmt.Errorf("%w\nIs the simulator running? Start it with `cloudflow sim` or `cloudflow dev`", err))
+				return simUnreachable(err)
 			}
 			if opts.Out != "" {
 				if err := os.WriteFile(opts.Out, []byte(strings.Join(names, "\n")+"\n"), 0o644); err != nil {
@@ -77,7 +78,7 @@ func newSimSeedCmd(f *factory) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Endpoint, "endpoint", "http://"+defaultSimListen, "the simulator's base `URL`")
+	opts.addEndpointFlag(fl)
 	fl.IntVar(&opts.Instances, "kraftcloud-instances", 0, "how many instances to create (required)")
 	fl.StringVar(&opts.Prefix, "prefix", "web", "instance names are `PREFIX`-1, PREFIX-2...")
 	fl.StringVar(&opts.Image, "image", "nginx:latest", "the instances' image")
