@@ -121,21 +121,30 @@ func TestClusterProvisionAndDeprovisionVM(t *testing.T) {
 	c := dialCluster(t)
 	clusterWorkers(t, c, tq)
 	spec := writeSpec(t, "cluster-vm")
+	stack := workflows.StackID(workflows.ProviderCrusoe, "cluster-vm")
+	t.Cleanup(func() { _ = c.TerminateWorkflow(context.Background(), stack, "", "test over") })
 
-	var res workflows.ProvisionVMResult
+	var res workflows.StackOperationResult
 	out := clusterCLI(t, tq, "vm", "provision", "-f", spec, "--wait", "--json")
 	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+	require.Equal(t, workflows.OutcomeSucceeded, res.Operation.Outcome)
+	vm, ok := res.State.Resource("vm/cluster-vm")
+	require.True(t, ok, "the stack holds the VM: %+v", res.State.Resources)
 	vms := inventoryVMs(t)
 	require.Len(t, vms, 1)
-	require.Equal(t, res.VM.ID, vms[0].ID)
+	require.Equal(t, vm.ID, vms[0].ID)
 	require.Equal(t, "STATE_RUNNING", vms[0].State)
 	require.Len(t, vms[0].Disks, 2)
 	require.Equal(t, 1, inventory(t).Count("crusoe", "firewall-rules"))
 
-	// Visibility on SQL is eventually consistent: the run shows up shortly.
-	want := starter.ProvisionVMWorkflowID(input("cluster-vm"))
-	waitFor(t, 30*time.Second, "the run in `runs list --provider crusoe --name cluster-vm`", func() bool {
-		return strings.Contains(clusterCLI(t, tq, "runs", "list", "--provider", "crusoe", "--name", "cluster-vm", "--json"), want)
+	// Visibility on SQL is eventually consistent: the stack shows up shortly,
+	// by provider and name, and by its status in `stacks list`.
+	waitFor(t, 30*time.Second, "the stack in `runs list --provider crusoe --name cluster-vm`", func() bool {
+		return strings.Contains(clusterCLI(t, tq, "runs", "list", "--provider", "crusoe", "--name", "cluster-vm", "--json"), stack)
+	})
+	waitFor(t, 30*time.Second, "the stack in sync in `stacks list`", func() bool {
+		out := clusterCLI(t, tq, "stacks", "list")
+		return strings.Contains(out, "cluster-vm") && strings.Contains(out, workflows.StackInSync)
 	})
 
 	clusterCLI(t, tq, "vm", "deprovision", "-f", spec, "--wait")
@@ -200,7 +209,16 @@ func TestClusterWorkerKilledMidWait(t *testing.T) {
 		}
 	}
 	require.True(t, resumed, "no activity was retried on the surviving worker")
-	clusterCLI(t, tq, "vm", "deprovision", "-f", writeSpec(t, "cluster-crash"), "--wait")
+
+	// The run was started as a bare ProvisionVM, not through a stack, so its
+	// undo is the bare DeprovisionVM too.
+	del, err := s.DeprovisionVM(ctx, workflows.DeprovisionVMInput{
+		VMName: "cluster-crash", DiskNames: []string{"cluster-crash-data", "cluster-crash-scratch"}, FirewallRules: []string{"cluster-crash-ssh"},
+	})
+	require.NoError(t, err)
+	var gone workflows.DeprovisionVMResult
+	require.NoError(t, s.Result(rctx, del.WorkflowID, del.RunID, &gone))
+	require.True(t, inventory(t).Empty(), "inventory after deprovision: %v", inventory(t))
 }
 
 // A schedule made from the CLI fires on its own (no trigger): the cluster's
