@@ -199,11 +199,12 @@ func TestWaitTimesOutFromTheFirstAttemptsStart(t *testing.T) {
 }
 
 // A 429 while polling is waited out as the server asks, inside the activity.
+// The poll is the family's shared list of operations.
 func TestWaitHonoursRetryAfter(t *testing.T) {
 	f := newSim(t, 10*time.Millisecond)
 	env := f.env()
 	cr := createResult(t, must(env.ExecuteActivity(f.acts.CrusoeCreateDisk, diskInput("t1"))))
-	addFault(t, f.admin, cloudsim.Fault{Cloud: "crusoe", Method: "GET", Path: "/v1alpha5/projects/*/storage/disks/operations/*", Action: "error", Status: 429, RetryAfter: cloudsim.Duration(time.Second), Times: 1})
+	addFault(t, f.admin, cloudsim.Fault{Cloud: "crusoe", Method: "GET", Path: "/v1alpha5/projects/*/storage/disks/operations", Action: "error", Status: 429, RetryAfter: cloudsim.Duration(time.Second), Times: 1})
 	start := time.Now()
 	wr := waitResult(t, must(env.ExecuteActivity(f.acts.CrusoeWait, WaitInput{Kind: KindDisk, OperationID: cr.OperationID, Name: "t1", Timeout: time.Minute})))
 	require.GreaterOrEqual(t, time.Since(start), time.Second)
