@@ -562,6 +562,7 @@ func (a *CrusoeActivities) CrusoeWait(ctx context.Context, in WaitInput) (WaitRe
 	spec := wait{target: target, timeout: in.Timeout, policy: a.poll(), kind: in.learnedAs()}
 	if in.OperationID != "" {
 		spec.since = a.waits.since(in.OperationID)
+		defer a.ops.watch(in.OperationID)()
 	}
 	wp, err := a.waits.waitFor(ctx, spec, func(ctx context.Context, wp *WaitProgress) (bool, error) {
 		if in.OperationID != "" && !wp.ResolveFromResource {

@@ -99,6 +99,7 @@ func (a *CrusoeActivities) CrusoeWaitBulkVMs(ctx context.Context, in WaitBulkInp
 	spec := wait{target: what, timeout: in.Timeout, policy: a.poll(), kind: CloudCrusoe + "/vm/bulk-create"}
 	if in.OperationID != "" {
 		spec.since = a.waits.since(in.OperationID)
+		defer a.ops.watch(in.OperationID)()
 	}
 	_, err := a.waits.waitFor(ctx, spec, func(ctx context.Context, wp *WaitProgress) (bool, error) {
 		if in.OperationID != "" && !wp.ResolveFromResource {

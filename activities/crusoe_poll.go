@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cloudflow/cloudflow/clients/crusoe"
@@ -28,6 +29,34 @@ const (
 type crusoeOps struct {
 	polls pollers[*crusoe.Operation]
 	ended endedItems[*crusoe.Operation]
+
+	mu      sync.Mutex
+	watched map[string]int // operations being waited on, by upper-case ID
+}
+
+// watch notes that a wait on the operation id runs until the returned func
+// is called: an end a list shows meanwhile is kept for it.
+func (o *crusoeOps) watch(id string) (unwatch func()) {
+	key := strings.ToUpper(id)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.watched == nil {
+		o.watched = map[string]int{}
+	}
+	o.watched[key]++
+	return func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if o.watched[key]--; o.watched[key] <= 0 {
+			delete(o.watched, key)
+		}
+	}
+}
+
+func (o *crusoeOps) isWatched(id string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.watched[strings.ToUpper(id)] > 0
 }
 
 // operation is the state of an operation of a family, as the family's next
@@ -48,8 +77,8 @@ func (a *CrusoeActivities) operation(ctx context.Context, projectID string, fami
 }
 
 // listOperations answers ids with one list of the family; those it does
-// not show are read one by one. Ended operations this worker started are
-// kept for the waits that ask later.
+// not show are read one by one. Ended operations this worker waits on or
+// started are kept for the waits that ask later.
 func (a *CrusoeActivities) listOperations(ctx context.Context, projectID string, family crusoe.Family, ids []string) (map[string]answer[*crusoe.Operation], error) {
 	ops, err := a.Client.Operations.List(ctx, projectID, family, nil)
 	if err != nil {
@@ -59,7 +88,7 @@ func (a *CrusoeActivities) listOperations(ctx context.Context, projectID string,
 	for i := range ops {
 		op := &ops[i]
 		listed[strings.ToUpper(op.OperationID)] = op
-		if op.Done() && !a.waits.since(op.OperationID).IsZero() {
+		if op.Done() && (a.ops.isWatched(op.OperationID) || !a.waits.since(op.OperationID).IsZero()) {
 			a.ops.ended.put(op.OperationID, op)
 		}
 	}
