@@ -25,7 +25,15 @@ type simFixture struct {
 
 func newSim(t *testing.T, latency time.Duration) *simFixture {
 	t.Helper()
-	sim, err := cloudsim.Start("127.0.0.1:0", cloudsim.Options{Crusoe: cloudsim.CrusoeOptions{OperationLatency: latency}})
+	f := startSim(t, cloudsim.Options{Crusoe: cloudsim.CrusoeOptions{OperationLatency: latency}})
+	f.acts.Poll = PollPolicy{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond, Multiplier: 2}
+	return f
+}
+
+// startSim starts a simulator and activities with a client of it.
+func startSim(t *testing.T, opts cloudsim.Options) *simFixture {
+	t.Helper()
+	sim, err := cloudsim.Start("127.0.0.1:0", opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sim.Close() })
 	c, err := crusoe.New(
@@ -34,10 +42,7 @@ func newSim(t *testing.T, latency time.Duration) *simFixture {
 		crusoe.WithProjectID(cloudsim.DefaultCrusoeProjectID),
 	)
 	require.NoError(t, err)
-	return &simFixture{
-		sim: sim, admin: &cloudsim.AdminClient{BaseURL: sim.URL}, client: c,
-		acts: &CrusoeActivities{Client: c, Poll: PollPolicy{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond, Multiplier: 2}},
-	}
+	return &simFixture{sim: sim, admin: &cloudsim.AdminClient{BaseURL: sim.URL}, client: c, acts: &CrusoeActivities{Client: c}}
 }
 
 func (f *simFixture) env() *testsuite.TestActivityEnvironment {

@@ -45,18 +45,9 @@ func (c *fakeClock) advance(d time.Duration) {
 // and activities whose waiter sleeps on clk.
 func fakeTimeSim(t *testing.T, clk *fakeClock, latency time.Duration) *simFixture {
 	t.Helper()
-	sim, err := cloudsim.Start("127.0.0.1:0", cloudsim.Options{Now: clk.Now, Crusoe: cloudsim.CrusoeOptions{OperationLatency: latency}})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = sim.Close() })
-	c, err := crusoe.New(
-		crusoe.WithBaseURL(sim.URL+"/v1alpha5"),
-		crusoe.WithCredentials(cloudsim.DefaultCrusoeAccessKeyID, cloudsim.DefaultCrusoeSecretKey),
-		crusoe.WithProjectID(cloudsim.DefaultCrusoeProjectID),
-	)
-	require.NoError(t, err)
-	acts := &CrusoeActivities{Client: c}
-	acts.waits.clk = clk
-	return &simFixture{sim: sim, admin: &cloudsim.AdminClient{BaseURL: sim.URL}, client: c, acts: acts}
+	f := startSim(t, cloudsim.Options{Now: clk.Now, Crusoe: cloudsim.CrusoeOptions{OperationLatency: latency}})
+	f.acts.waits.clk = clk
+	return f
 }
 
 // waitedDisk creates a disk and waits for it the way a workflow does (the
