@@ -299,10 +299,12 @@ func TestFleetSurvivesAKilledWorker(t *testing.T) {
 }
 
 // Ten thousand instances: the fleet completes, in several runs
-// (continue-as-new), none with more than 10,000 history events.
+// (continue-as-new), none with more than 10,000 history events. Instances
+// take 300 ms to start, so that runs get a second old (a younger one goes
+// on rather than continue as new).
 func TestFleetOfTenThousand(t *testing.T) {
 	c := dial(t)
-	_, s, run := startKraftFleet(t, c, 20*time.Millisecond, "n", 10000, workflows.FleetInput{ChunkSize: 250, Concurrency: 4})
+	_, s, run := startKraftFleet(t, c, 300*time.Millisecond, "n", 10000, workflows.FleetInput{ChunkSize: 250, Concurrency: 4, ItemsPerRun: 2000})
 	res := fleetResult(t, s, run.WorkflowID, 5*time.Minute)
 	if len(res.Succeeded) != 10000 || res.Runs < 2 {
 		t.Fatalf("%d started in %d runs; want 10000 in several runs", len(res.Succeeded), res.Runs)
