@@ -11,12 +11,13 @@ import (
 // expected end and polls densely around it; for any other it backs off from
 // PollPolicy.Initial, as it always did.
 
-// Bounds of the dense step around an expected end: a twenty-fifth of the
-// expected duration, so that an operation is noticed within about 4% of its
-// length, and never more than 400 ms late.
+// Bounds of the dense step around an expected end: a fiftieth of the
+// expected duration, so that an operation is noticed within about 2% of its
+// length (1% on average), and never more than a quarter second late.
 const (
-	minStep = 10 * time.Millisecond
-	maxStep = 400 * time.Millisecond
+	stepDivisor = 50
+	minStep     = 10 * time.Millisecond
+	maxStep     = 250 * time.Millisecond
 )
 
 // denseAfter is how many dense steps past the expected latest end the waiter
@@ -45,7 +46,7 @@ func (s Expectation) intersect(o Expectation) (Expectation, bool) {
 
 // step is the dense polling step for an operation expected to end within s.
 func (s Expectation) step() time.Duration {
-	st := min(max(s.Hi/25, minStep), maxStep)
+	st := min(max(s.Hi/stepDivisor, minStep), maxStep)
 	// A wide span is covered in at most three steps: more polls would buy
 	// little, since the span narrows with every wait.
 	return max(st, (s.Hi-s.Lo)/3)

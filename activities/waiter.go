@@ -280,9 +280,10 @@ func (w *waits) run(ctx context.Context, env waitEnv, spec wait, poll pollFunc) 
 				if ok {
 					next = wp.Since.Add(off)
 				} else {
-					// Later than ever seen: back off from the dense step.
+					// Later than ever seen: back off, from a tenth of
+					// the expected duration.
 					paced = false
-					wp.Interval = wp.Expect.step()
+					wp.Interval = max(wp.Expect.step(), wp.Expect.Hi/10)
 				}
 			}
 			if next.IsZero() {

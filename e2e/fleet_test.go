@@ -29,7 +29,13 @@ const kraftLatency = 200 * time.Millisecond
 // with `cloudflow sim seed`, which goes through the simulator's API.
 func seedInstances(t testing.TB, prefix string, n int) []string {
 	t.Helper()
-	out, errOut, code := cli(t, "sim", "seed", "--endpoint", sim.URL, "--kraftcloud-instances", fmt.Sprint(n), "--prefix", prefix)
+	return seedInstancesAt(t, sim.URL, prefix, n)
+}
+
+// seedInstancesAt is seedInstances in the simulator at simURL.
+func seedInstancesAt(t testing.TB, simURL, prefix string, n int) []string {
+	t.Helper()
+	out, errOut, code := cli(t, "sim", "seed", "--endpoint", simURL, "--kraftcloud-instances", fmt.Sprint(n), "--prefix", prefix)
 	if code != 0 {
 		t.Fatalf("sim seed: exit %d\n%s\n%s", code, out, errOut)
 	}

@@ -175,6 +175,10 @@ func (s *Server) UIAddress() string { return s.uiAddress }
 // Namespace is the namespace the server was started with.
 func (s *Server) Namespace() string { return s.namespace }
 
+// PID is the server process's ID, or 0 when it could not be found (off
+// Linux), for benchmarks that measure its CPU.
+func (s *Server) PID() int { return s.pid }
+
 // Stop interrupts the server and waits for it to exit, killing it if it has not
 // exited after a grace period. It is safe to call more than once.
 func (s *Server) Stop() error {
