@@ -34,14 +34,30 @@ func StopInstances(ctx workflow.Context, in FleetInput) (FleetResult, error) {
 
 // WithDefaults fills the zero fields with the provider's defaults.
 func (in FleetInput) WithDefaults() FleetInput {
+	return in.withDefaults(DefaultKraftCloudChunkSize, DefaultKraftCloudConcurrency, DefaultKraftCloudItemsPerRun)
+}
+
+// changeFleetDefaults is the workflow.GetVersion change that brought the
+// measured KraftCloud defaults; runs from before it keep the old ones.
+const changeFleetDefaults = "fleet-kraftcloud-defaults-measured"
+
+// versionedDefaults fills in the defaults a run of this version has.
+func (in FleetInput) versionedDefaults(ctx workflow.Context) FleetInput {
+	if workflow.GetVersion(ctx, changeFleetDefaults, workflow.DefaultVersion, 1) < 1 {
+		return in.withDefaults(v0KraftCloudChunkSize, v0KraftCloudConcurrency, v0KraftCloudItemsPerRun)
+	}
+	return in.WithDefaults()
+}
+
+func (in FleetInput) withDefaults(kraftChunk, kraftConcurrency, kraftItemsPerRun int) FleetInput {
 	kraft := in.Provider == ProviderKraftCloud
 	if in.ChunkSize == 0 {
-		in.ChunkSize = DefaultKraftCloudChunkSize
+		in.ChunkSize = kraftChunk
 	}
 	if in.Concurrency == 0 {
 		in.Concurrency = DefaultCrusoeConcurrency
 		if kraft {
-			in.Concurrency = DefaultKraftCloudConcurrency
+			in.Concurrency = kraftConcurrency
 		}
 	}
 	if in.MaxAttempts == 0 {
@@ -53,7 +69,7 @@ func (in FleetInput) WithDefaults() FleetInput {
 	if in.ItemsPerRun == 0 {
 		in.ItemsPerRun = DefaultCrusoeItemsPerRun
 		if kraft {
-			in.ItemsPerRun = DefaultKraftCloudItemsPerRun
+			in.ItemsPerRun = kraftItemsPerRun
 		}
 	}
 	return in
@@ -171,7 +187,7 @@ const minWait = time.Second
 const maxWaits = 10
 
 func runFleet(ctx workflow.Context, name, action string, in FleetInput) (FleetResult, error) {
-	in = in.WithDefaults()
+	in = in.versionedDefaults(ctx)
 	if err := in.Validate(); err != nil {
 		return FleetResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidFleet, nil)
 	}

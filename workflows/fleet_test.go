@@ -150,12 +150,12 @@ func runFleetChain(t *testing.T, wf func(workflow.Context, FleetInput) (FleetRes
 }
 
 func TestStartInstancesBatchesAndReportsEveryInstance(t *testing.T) {
-	f := newFakeKraft(250, kraftcloud.StateStopped)
-	res, err, runs := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 250)}, f.register)
+	f := newFakeKraft(600, kraftcloud.StateStopped)
+	res, err, runs := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 600)}, f.register)
 	require.NoError(t, err)
 	require.Equal(t, 1, runs)
-	require.Len(t, f.calls, 3, "250 instances in chunks of 100 take 3 start calls")
-	require.Len(t, res.Succeeded, 250)
+	require.Len(t, f.calls, 3, "600 instances in chunks of 250 take 3 start calls")
+	require.Len(t, res.Succeeded, 600)
 	require.Empty(t, res.Failed)
 	for n, c := range f.starts {
 		require.Equal(t, 1, c, "%s started once", n)
@@ -299,7 +299,7 @@ func TestStartInstancesContinuesAsNew(t *testing.T) {
 // second is up. Once a second old, it continues as new.
 func TestFleetRunYoungerThanASecondKeepsGoing(t *testing.T) {
 	f := newFakeKraft(1000, kraftcloud.StateStopped)
-	res, err, runs := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 1000), ItemsPerRun: 300}, f.register)
+	res, err, runs := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 1000), ChunkSize: 100, ItemsPerRun: 300}, f.register)
 	require.NoError(t, err)
 	require.Equal(t, 1, runs, "instant calls: the run never got a second old")
 	require.Len(t, res.Succeeded, 1000)
@@ -307,11 +307,29 @@ func TestFleetRunYoungerThanASecondKeepsGoing(t *testing.T) {
 
 	f = newFakeKraft(1000, kraftcloud.StateStopped)
 	f.startTook = 400 * time.Millisecond // 200 instances: 2 calls at once
-	res, err, runs = runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 1000), ItemsPerRun: 200}, f.register)
+	res, err, runs = runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 1000), ChunkSize: 100, ItemsPerRun: 200}, f.register)
 	require.NoError(t, err)
 	require.Len(t, res.Succeeded, 1000)
 	require.Equal(t, 2, runs, "the first run does 200 three times (1.2 s), the second the last 400")
 	require.Equal(t, 2, res.Runs)
+}
+
+// Runs recorded before the measured KraftCloud defaults keep the old ones
+// (100 a call, 4 calls in flight, 2000 a run) when they replay; new runs
+// take the measured ones.
+func TestFleetDefaultsAreVersioned(t *testing.T) {
+	in := FleetInput{Provider: ProviderKraftCloud, Instances: []string{"a"}}.WithDefaults()
+	require.Equal(t, FleetInput{Provider: ProviderKraftCloud, Instances: []string{"a"}, ChunkSize: 250, Concurrency: 40,
+		MaxAttempts: DefaultMaxAttempts, WaitTimeout: DefaultWaitTimeout, ItemsPerRun: 10000}, in)
+
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f := newFakeKraft(1000, kraftcloud.StateStopped)
+	f.register(env)
+	env.OnGetVersion(changeFleetDefaults, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	env.ExecuteWorkflow(StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 1000)})
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, f.calls, 10, "the old chunks of 100")
 }
 
 func TestFleetProgressQuery(t *testing.T) {
