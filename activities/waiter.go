@@ -298,9 +298,10 @@ func (w *waits) run(ctx context.Context, env waitEnv, spec wait, poll pollFunc) 
 			// One last look at the deadline rather than giving up early.
 			next = deadline
 		}
-		if wp.ResolveFromResource != wasResource || clk.Now().Sub(lastBeat) >= beatEvery {
+		if wp.ResolveFromResource != wasResource || clk.Now().Sub(lastBeat)+after.Sub(before) >= beatEvery {
 			// News (the operation is gone: a resumed wait must watch the
-			// resource), or a sign of life is due.
+			// resource), or a sign of life is due before another poll as
+			// long as this one (a server-side wait) would end.
 			beat()
 		}
 		if err := sleepUntil(next); err != nil {

@@ -182,11 +182,30 @@ func TestWaiterHeartbeatsOnlyWhenNeeded(t *testing.T) {
 	}
 	require.Greater(t, wp.Polls, len(beats))
 
+	// Polls that take long themselves (KraftCloud's server-side wait) are
+	// followed by a beat whenever another as long would make it late.
+	beats = nil
+	spec.target, spec.policy = "held", serverSideWait
+	start = clk.Now()
+	n := 0
+	_, err = w.run(context.Background(), env, spec, func(context.Context, *WaitProgress) (bool, error) {
+		clk.advance(9900 * time.Millisecond)
+		n++
+		return n == 6, nil
+	})
+	require.NoError(t, err)
+	last := start
+	for _, b := range append(beats, clk.Now()) {
+		require.LessOrEqual(t, b.Sub(last), 16*time.Second, "the SDK sends a beat at most every 0.8 heartbeat timeouts: %v", beats)
+		last = b
+	}
+	require.GreaterOrEqual(t, len(beats), 4)
+
 	// News: the operation proved gone, and a resumed wait must know to
 	// watch the resource. It is sent at once.
 	beats = nil
 	spec.target = "gone"
-	n := 0
+	n = 0
 	_, err = w.run(context.Background(), env, spec, func(_ context.Context, wp *WaitProgress) (bool, error) {
 		n++
 		if n == 2 {
