@@ -569,6 +569,9 @@ func (a *CrusoeActivities) CrusoeWait(ctx context.Context, in WaitInput) (WaitRe
 			op, err := a.operation(ctx, in.ProjectID, family, in.OperationID)
 			if err == nil {
 				wp.sinceCloud(parseCloudTime(op.StartedAt))
+				if op.Done() {
+					wp.endedCloud(parseCloudTime(op.StartedAt), parseCloudTime(op.CompletedAt))
+				}
 			}
 			switch {
 			case in.Settle && isGoneOperation(err):

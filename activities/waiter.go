@@ -65,15 +65,29 @@ type WaitProgress struct {
 	// as the worker had learned it when the wait began; a wait resumed on a
 	// worker that has learned nothing keeps this pace.
 	Expect *Expectation `json:"expect,omitempty"`
+
+	// cloudSpan is the duration the cloud's own times allow (endedCloud).
+	cloudSpan *Expectation
 }
 
 // sinceCloud records the cloud's start time of the operation when nothing
 // better is known. Such a time is coarse (whole seconds): it paces a wait,
-// but teaches nothing.
+// but teaches nothing by itself.
 func (wp *WaitProgress) sinceCloud(t time.Time) {
 	if wp.Since.IsZero() && !t.IsZero() {
 		wp.Since = t
 	}
+}
+
+// endedCloud records the start and end the cloud gives an operation that
+// ended, in whole seconds: it bounds the duration within a second either
+// way, which narrows what a wait that polled sparsely learns.
+func (wp *WaitProgress) endedCloud(started, completed time.Time) {
+	if started.IsZero() || completed.Before(started) {
+		return
+	}
+	d := completed.Sub(started)
+	wp.cloudSpan = &Expectation{Lo: max(d-time.Second, 0), Hi: d + time.Second}
 }
 
 // pollFunc makes one observation. done ends the wait; a non-nil error that is
@@ -254,7 +268,13 @@ func (w *waits) run(ctx context.Context, env waitEnv, spec wait, poll pollFunc) 
 		}
 		if err == nil && done {
 			if wp.SinceExact && !wp.ResolveFromResource {
-				w.learned.learn(spec.kind, Expectation{Lo: max(pendingAt, 0), Hi: after.Sub(wp.Since)})
+				seen := Expectation{Lo: max(pendingAt, 0), Hi: after.Sub(wp.Since)}
+				if wp.cloudSpan != nil {
+					if both, ok := seen.intersect(*wp.cloudSpan); ok {
+						seen = both
+					}
+				}
+				w.learned.learn(spec.kind, seen)
 			}
 			return wp, nil
 		}

@@ -85,6 +85,19 @@ func TestLearnedOperationIsNoticedWithinFivePercentInFivePolls(t *testing.T) {
 	}
 }
 
+// The cloud's own start and end times (whole seconds) narrow what a wait
+// that polled sparsely learns: after one 60 s operation polled every 10 s,
+// the next is expected within 2 s, not 10.
+func TestCloudTimesNarrowTheFirstDuration(t *testing.T) {
+	clk := newFakeClock()
+	f := fakeTimeSim(t, clk, time.Minute)
+	waitedDisk(t, f, clk, "first", time.Minute)
+	exp, ok := f.acts.waits.learned.expect("crusoe/disk/create")
+	require.True(t, ok)
+	require.LessOrEqual(t, exp.Hi-exp.Lo, 2*time.Second, "learned %+v", exp)
+	require.True(t, exp.Lo < time.Minute && time.Minute <= exp.Hi+30*time.Millisecond, "learned %+v", exp)
+}
+
 // An operation of a kind the worker has not seen is polled at once, then
 // backing off as the policy says: 0, 0.5 s, 1.25 s for a 1 s operation.
 func TestUnknownKindBacksOff(t *testing.T) {
