@@ -6,7 +6,7 @@ BIN = $(CURDIR)/bin
 
 .DEFAULT_GOAL := help
 
-.PHONY: help build demo test test-short test-cluster fuzz chaos vet dev clean distclean
+.PHONY: help build demo test test-short test-cluster fuzz chaos bench vet dev clean distclean
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -83,12 +83,18 @@ fuzz: ## Fuzz every target for FUZZTIME each (default 30s; make fuzz FUZZTIME=10
 chaos: bin/temporal ## Run the chaos suite: 100 ProvisionVM runs and a 1,000-instance fleet under faults and worker kills
 	TEMPORAL_CLI=$(BIN)/temporal $(GO) test -tags chaos -count=1 -v -timeout 90m -run '^TestChaos$$' ./e2e -args $(ARGS)
 
+# Not part of test: it measures the machine as much as the code, and takes
+# about 15 minutes. Its flags go in ARGS, e.g. make bench ARGS='-bench.phases=latency -bench.latencies=1s,5s'.
+bench: bin/temporal ## Measure the performance table (BENCHMARKS.md): latency, shared polling, 100 concurrent runs, fleets
+	TEMPORAL_CLI=$(BIN)/temporal $(GO) test -tags bench -count=1 -v -timeout 60m -run '^TestBench$$' ./e2e -args $(ARGS)
+
 vet: ## Check formatting (gofmt) and run go vet
 	@unformatted="$$(gofmt -l .)"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt -l reports unformatted files:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags chaos ./e2e
 	$(GO) vet -tags cluster ./e2e
+	$(GO) vet -tags bench ./e2e
 
 dev: build bin/temporal ## Run the dev server, the simulator and a worker (extra flags: make dev ARGS='...')
 	bin/cloudflow dev $(ARGS)

@@ -30,10 +30,14 @@ const (
 // lives in Client, on the worker; activity inputs carry names and IDs only.
 type CloudMCActivities struct {
 	Client *cloudmc.Client
-	// Poll paces the waiter; zero means DefaultPollPolicy.
+	// Poll paces the waiter for kinds of task it has not learned; zero
+	// means DefaultPollPolicy.
 	Poll PollPolicy
 	// Metrics, when set, is told how each wait ended.
 	Metrics Metrics
+
+	waits waits
+	tasks pollers[*cloudmc.Task]
 }
 
 func (a *CloudMCActivities) ready() error {
@@ -192,7 +196,7 @@ func (a *CloudMCActivities) CloudMCCreateInstance(ctx context.Context, in CloudM
 	adopt := func(i *cloudmc.Instance, existed bool) CloudMCCreateResult {
 		return CloudMCCreateResult{ResourceID: i.ID, State: i.State, Existed: existed}
 	}
-	return cmcCreateOnce(ctx, in.Name, what, find, adopt, func() (*cloudmc.Task, error) {
+	return cmcCreateOnce(ctx, a, in.Name, what, find, adopt, func() (*cloudmc.Task, error) {
 		return a.Client.Instances.Create(ctx, &cloudmc.InstanceCreateRequest{
 			Name: in.Name, ComputeOfferingID: in.ComputeOfferingID, NetworkID: in.NetworkID, TemplateID: in.TemplateID,
 		})
@@ -335,7 +339,7 @@ func (a *CloudMCActivities) CloudMCCreateVolume(ctx context.Context, in CloudMCC
 	adopt := func(v *cloudmc.Volume, existed bool) CloudMCCreateResult {
 		return CloudMCCreateResult{ResourceID: v.ID, State: v.State, Existed: existed}
 	}
-	return cmcCreateOnce(ctx, in.Name, what, find, adopt, func() (*cloudmc.Task, error) {
+	return cmcCreateOnce(ctx, a, in.Name, what, find, adopt, func() (*cloudmc.Task, error) {
 		req := &cloudmc.VolumeCreateRequest{Name: in.Name, DiskOfferingID: in.DiskOfferingID, SizeInGB: in.SizeGB}
 		if req.DiskOfferingID == "" {
 			o, err := a.diskOffering(ctx, "", in.SizeGB, in.Name)
@@ -381,7 +385,7 @@ func (a *CloudMCActivities) CloudMCCreateIngressRule(ctx context.Context, in Clo
 	adopt := func(x *cloudmc.IngressRule, existed bool) CloudMCCreateResult {
 		return CloudMCCreateResult{ResourceID: x.ID, State: x.State, Existed: existed}
 	}
-	return cmcCreateOnce(ctx, "ingress rule "+r.String(), what, find, adopt, func() (*cloudmc.Task, error) {
+	return cmcCreateOnce(ctx, a, "ingress rule "+r.String(), what, find, adopt, func() (*cloudmc.Task, error) {
 		return a.Client.IngressRules.Create(ctx, &cloudmc.IngressRuleCreateRequest{
 			NetworkID: r.NetworkID, Protocol: r.Protocol, StartPort: r.StartPort, EndPort: r.EndPort, CIDR: r.CIDR,
 		})
@@ -394,7 +398,7 @@ func (a *CloudMCActivities) CloudMCCreateIngressRule(ctx context.Context, in Clo
 // the name after all (a create that raced this one): it is looked up again
 // and adopted. When the lookup finds nothing (for a rule: another rule
 // overlaps it), the cloud's refusal is final.
-func cmcCreateOnce[T any](ctx context.Context, key, what string,
+func cmcCreateOnce[T any](ctx context.Context, a *CloudMCActivities, key, what string,
 	find func() (*T, error), adopt func(found *T, existed bool) CloudMCCreateResult, create func() (*cloudmc.Task, error),
 ) (CloudMCCreateResult, error) {
 	mine := createWasSent(ctx, key)
@@ -423,14 +427,15 @@ func cmcCreateOnce[T any](ctx context.Context, key, what string,
 				// cannot be found) as it is.
 				return CloudMCCreateResult{}, lookupError(what, err)
 			}
-			return taskStarted(t), nil
+			return a.taskStarted(t), nil
 		})
 }
 
-// taskStarted shapes the answer of a call that starts a task. An answer the
-// cloud completed within the request has no task ID: its data names the
-// resource, and the waiter reads it.
-func taskStarted(t *cloudmc.Task) CloudMCCreateResult {
+// taskStarted shapes the answer of a call that starts a task, which began
+// now. An answer the cloud completed within the request has no task ID: its
+// data names the resource, and the waiter reads it.
+func (a *CloudMCActivities) taskStarted(t *cloudmc.Task) CloudMCCreateResult {
+	a.waits.began(t.ID)
 	res := CloudMCCreateResult{TaskID: t.ID}
 	if t.ID == "" {
 		var r struct {
@@ -500,7 +505,7 @@ func (a *CloudMCActivities) CloudMCAttachVolume(ctx context.Context, in CloudMCA
 		}
 		return CloudMCCreateResult{}, apiError(CloudCloudMC, what, err)
 	}
-	res := taskStarted(t)
+	res := a.taskStarted(t)
 	res.ResourceID = v.ID
 	return res, nil
 }
@@ -529,7 +534,7 @@ func (a *CloudMCActivities) CloudMCDeleteInstance(ctx context.Context, in CloudM
 		return CloudMCDeleteResult{ResourceID: i.ID}, nil
 	}
 	t, err := a.Client.Instances.Delete(ctx, i.ID)
-	return cmcDeleted(i.ID, "delete instance "+i.Name, t, err)
+	return a.cmcDeleted(i.ID, "delete instance "+i.Name, t, err)
 }
 
 // CloudMCDeleteVolume deletes a data volume. A volume that is gone is
@@ -549,7 +554,7 @@ func (a *CloudMCActivities) CloudMCDeleteVolume(ctx context.Context, in CloudMCD
 		return CloudMCDeleteResult{ResourceID: v.ID}, nil
 	}
 	t, err := a.Client.Volumes.Delete(ctx, v.ID)
-	return cmcDeleted(v.ID, "delete volume "+v.Name, t, err)
+	return a.cmcDeleted(v.ID, "delete volume "+v.Name, t, err)
 }
 
 // CloudMCDetachVolumeInput is the input of CloudMCDetachVolume: the volume by
@@ -587,7 +592,7 @@ func (a *CloudMCActivities) CloudMCDetachVolume(ctx context.Context, in CloudMCD
 		return CloudMCDeleteResult{ResourceID: v.ID, AlreadyGone: true}, nil
 	}
 	t, err := a.Client.Volumes.Detach(ctx, v.ID)
-	return cmcDeleted(v.ID, "detach volume "+v.Name, t, err)
+	return a.cmcDeleted(v.ID, "detach volume "+v.Name, t, err)
 }
 
 // CloudMCDeleteIngressRuleInput names an ingress rule to delete by ID or,
@@ -620,14 +625,14 @@ func (a *CloudMCActivities) CloudMCDeleteIngressRule(ctx context.Context, in Clo
 		return CloudMCDeleteResult{ResourceID: x.ID}, nil
 	}
 	t, err := a.Client.IngressRules.Delete(ctx, x.ID)
-	return cmcDeleted(x.ID, "delete ingress rule "+r.String(), t, err)
+	return a.cmcDeleted(x.ID, "delete ingress rule "+r.String(), t, err)
 }
 
 // cmcDeleted shapes the answer of a delete or detach: a 404 means someone
 // else won the race; a resource in a passing state, or held by a task (a
 // strict CloudMC shows no passing state: an earlier attempt's own delete may
 // be the task), is retried until it settles.
-func cmcDeleted(id, what string, t *cloudmc.Task, err error) (CloudMCDeleteResult, error) {
+func (a *CloudMCActivities) cmcDeleted(id, what string, t *cloudmc.Task, err error) (CloudMCDeleteResult, error) {
 	switch {
 	case cloudmc.IsNotFound(err):
 		return CloudMCDeleteResult{ResourceID: id, AlreadyGone: true}, nil
@@ -637,6 +642,7 @@ func cmcDeleted(id, what string, t *cloudmc.Task, err error) (CloudMCDeleteResul
 	case err != nil:
 		return CloudMCDeleteResult{}, apiError(CloudCloudMC, what, err)
 	}
+	a.waits.began(t.ID)
 	return CloudMCDeleteResult{ResourceID: id, TaskID: t.ID}, nil
 }
 
@@ -760,10 +766,12 @@ func (a *CloudMCActivities) CloudMCWaitTask(ctx context.Context, in CloudMCWaitI
 	// unclear is what the resource last showed while the outcome was not
 	// clear yet: what to report if the timeout runs out first.
 	var unclear *cmcUnclear
-	wp, err := waitFor(ctx, a.poll(), in.Timeout, target, func(ctx context.Context, wp *WaitProgress) (bool, error) {
+	spec := wait{target: target, timeout: in.Timeout, policy: a.poll(),
+		kind: CloudCloudMC + "/" + in.Kind + "/" + in.verb(), since: a.waits.since(in.TaskID)}
+	wp, err := a.waits.waitFor(ctx, spec, func(ctx context.Context, wp *WaitProgress) (bool, error) {
 		unclear = nil
 		if in.TaskID != "" && !wp.ResolveFromResource {
-			t, err := a.Client.Tasks.Get(ctx, in.TaskID)
+			t, err := a.task(ctx, in.TaskID)
 			switch {
 			case cloudmc.IsNotFound(err):
 				activity.GetLogger(ctx).Info("task unknown or expired; watching the resource", "task", in.TaskID)
@@ -828,7 +836,16 @@ func (a *CloudMCActivities) CloudMCWaitTask(ctx context.Context, in CloudMCWaitI
 	return res, nil
 }
 
-// verb names what the waited-for task does, for messages.
+// task reads a task. Waits on one task share the read (a fleet's retries,
+// an undo's wait on the create it caught): one request per task per tick.
+func (a *CloudMCActivities) task(ctx context.Context, id string) (*cloudmc.Task, error) {
+	return a.tasks.of("tasks", func() *sharedPoll[*cloudmc.Task] {
+		return &sharedPoll[*cloudmc.Task]{fetch: eachOf(a.Client.Tasks.Get)}
+	}).ask(ctx, id)
+}
+
+// verb names what the waited-for task does, for messages and for the
+// durations the worker learns.
 func (in CloudMCWaitInput) verb() string {
 	switch {
 	case in.Kind == KindCloudMCAttachment && in.Gone:

@@ -126,5 +126,6 @@ func (a *CloudMCActivities) CloudMCInstanceAction(ctx context.Context, in CloudM
 	if err != nil {
 		return CloudMCInstanceActionResult{}, apiError(CloudCloudMC, what, err)
 	}
+	a.waits.began(t.ID)
 	return CloudMCInstanceActionResult{TaskID: t.ID}, nil
 }

@@ -27,10 +27,14 @@ const (
 // live in Client, on the worker; activity inputs carry names and IDs only.
 type CrusoeActivities struct {
 	Client *crusoe.Client
-	// Poll paces the waiter; zero means DefaultPollPolicy.
+	// Poll paces the waiter for kinds of operation it has not learned;
+	// zero means DefaultPollPolicy.
 	Poll PollPolicy
 	// Metrics, when set, is told how each wait ended.
 	Metrics Metrics
+
+	waits waits
+	ops   crusoeOps
 }
 
 func (a *CrusoeActivities) poll() PollPolicy {
@@ -143,18 +147,20 @@ func (a *CrusoeActivities) CrusoeCreateDisk(ctx context.Context, in CreateDiskIn
 			return a.adopt(ctx, in.ProjectID, crusoe.FamilyDisks, in.Name, d.ID)
 		},
 		func() (CreateResult, error) {
-			return started("create disk " + in.Name)(a.Client.Disks.Create(ctx, in.ProjectID, &crusoe.DiskCreateRequest{
+			return a.started("create disk " + in.Name)(a.Client.Disks.Create(ctx, in.ProjectID, &crusoe.DiskCreateRequest{
 				Name: in.Name, Size: in.Size, Type: in.Type, Location: in.Location,
 			}))
 		})
 }
 
-// started shapes a create call's answer: the operation to wait on.
-func started(what string) func(*crusoe.Operation, error) (CreateResult, error) {
+// started shapes a create call's answer: the operation to wait on, which
+// began now.
+func (a *CrusoeActivities) started(what string) func(*crusoe.Operation, error) (CreateResult, error) {
 	return func(op *crusoe.Operation, err error) (CreateResult, error) {
 		if err != nil {
 			return CreateResult{}, apiError(CloudCrusoe, what, err)
 		}
+		a.waits.began(op.OperationID)
 		return CreateResult{OperationID: op.OperationID}, nil
 	}
 }
@@ -191,7 +197,7 @@ func (a *CrusoeActivities) CrusoeCreateVM(ctx context.Context, in CreateVMInput)
 			return a.adopt(ctx, in.ProjectID, crusoe.FamilyVMs, in.Name, vm.ID)
 		},
 		func() (CreateResult, error) {
-			return started("create vm " + in.Name)(a.Client.VMs.Create(ctx, in.ProjectID, &crusoe.VMCreateRequest{
+			return a.started("create vm " + in.Name)(a.Client.VMs.Create(ctx, in.ProjectID, &crusoe.VMCreateRequest{
 				Name: in.Name, Type: in.Type, Location: in.Location, Image: in.Image,
 				SSHPublicKey: in.SSHPublicKey, StartupScript: in.StartupScript, ShutdownScript: in.ShutdownScript,
 				Disks: in.Disks,
@@ -258,7 +264,7 @@ func (a *CrusoeActivities) CrusoeCreateFirewallRule(ctx context.Context, in Crea
 			return a.adopt(ctx, in.ProjectID, crusoe.FamilyFirewallRules, in.Name, r.ID)
 		},
 		func() (CreateResult, error) {
-			return started("create firewall rule " + in.Name)(a.Client.FirewallRules.Create(ctx, in.ProjectID, &crusoe.FirewallRuleCreateRequest{
+			return a.started("create firewall rule " + in.Name)(a.Client.FirewallRules.Create(ctx, in.ProjectID, &crusoe.FirewallRuleCreateRequest{
 				Name: in.Name, VPCNetworkID: netID, Direction: in.Direction, Action: in.Action,
 				Protocols: in.Protocols, Sources: sources, Destinations: dests,
 				SourcePorts: in.SourcePorts, DestinationPorts: in.DestinationPorts,
@@ -385,6 +391,7 @@ func (a *CrusoeActivities) deleted(ctx context.Context, projectID string, family
 		case err != nil:
 			return DeleteResult{}, apiErrorOn(CloudCrusoe, "delete "+what, id, err)
 		}
+		a.waits.began(op.OperationID)
 		return DeleteResult{ResourceID: id, OperationID: op.OperationID}, nil
 	}
 }
@@ -554,9 +561,20 @@ func (a *CrusoeActivities) CrusoeWait(ctx context.Context, in WaitInput) (WaitRe
 		target += " (operation " + in.OperationID + ")"
 	}
 	res := WaitResult{ResourceID: in.ResourceID}
-	wp, err := waitFor(ctx, a.poll(), in.Timeout, target, func(ctx context.Context, wp *WaitProgress) (bool, error) {
+	spec := wait{target: target, timeout: in.Timeout, policy: a.poll(), kind: in.learnedAs()}
+	if in.OperationID != "" {
+		spec.since = a.waits.since(in.OperationID)
+		defer a.ops.watch(in.OperationID)()
+	}
+	wp, err := a.waits.waitFor(ctx, spec, func(ctx context.Context, wp *WaitProgress) (bool, error) {
 		if in.OperationID != "" && !wp.ResolveFromResource {
-			op, err := a.Client.Operations.Get(ctx, in.ProjectID, family, in.OperationID)
+			op, err := a.operation(ctx, in.ProjectID, family, in.OperationID)
+			if err == nil {
+				wp.sinceCloud(parseCloudTime(op.StartedAt))
+				if op.Done() {
+					wp.endedCloud(parseCloudTime(op.StartedAt), parseCloudTime(op.CompletedAt))
+				}
+			}
 			switch {
 			case in.Settle && isGoneOperation(err):
 				res.Resolution = "operation"
@@ -584,6 +602,24 @@ func (a *CrusoeActivities) CrusoeWait(ctx context.Context, in WaitInput) (WaitRe
 		return res, err
 	}
 	return res, nil
+}
+
+// learnedAs is the kind of operation whose duration the wait learns
+// ("crusoe/vm/start"); a wait for someone else's operation to end (Settle)
+// learns nothing.
+func (in WaitInput) learnedAs() string {
+	verb := "create"
+	switch {
+	case in.Settle:
+		return ""
+	case in.Gone:
+		verb = "delete"
+	case in.TargetState == crusoe.VMStateRunning:
+		verb = "start"
+	case in.TargetState != "":
+		verb = "stop"
+	}
+	return CloudCrusoe + "/" + in.Kind + "/" + verb
 }
 
 var kindFamily = map[string]crusoe.Family{

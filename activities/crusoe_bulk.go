@@ -73,6 +73,7 @@ func (a *CrusoeActivities) CrusoeBulkCreateVMs(ctx context.Context, in BulkCreat
 	if err != nil {
 		return CreateResult{}, apiError(CloudCrusoe, fmt.Sprintf("bulk create %d VMs %s-*", in.Count, in.NamePrefix), err)
 	}
+	a.waits.began(op.OperationID)
 	return CreateResult{OperationID: op.OperationID}, nil
 }
 
@@ -95,9 +96,17 @@ func (a *CrusoeActivities) CrusoeWaitBulkVMs(ctx context.Context, in WaitBulkInp
 	}
 	what := fmt.Sprintf("bulk create of %d VMs", len(in.Names))
 	var res FindVMsResult
-	wp, err := waitFor(ctx, a.poll(), in.Timeout, what, func(ctx context.Context, wp *WaitProgress) (bool, error) {
+	spec := wait{target: what, timeout: in.Timeout, policy: a.poll(), kind: CloudCrusoe + "/vm/bulk-create"}
+	if in.OperationID != "" {
+		spec.since = a.waits.since(in.OperationID)
+		defer a.ops.watch(in.OperationID)()
+	}
+	wp, err := a.waits.waitFor(ctx, spec, func(ctx context.Context, wp *WaitProgress) (bool, error) {
 		if in.OperationID != "" && !wp.ResolveFromResource {
-			op, err := a.Client.Operations.Get(ctx, in.ProjectID, crusoe.FamilyVMs, in.OperationID)
+			op, err := a.operation(ctx, in.ProjectID, crusoe.FamilyVMs, in.OperationID)
+			if err == nil {
+				wp.sinceCloud(parseCloudTime(op.StartedAt))
+			}
 			switch {
 			case isGoneOperation(err):
 				wp.ResolveFromResource = true

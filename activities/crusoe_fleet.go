@@ -110,5 +110,6 @@ func (a *CrusoeActivities) CrusoeVMAction(ctx context.Context, in VMActionInput)
 	if err != nil {
 		return VMActionResult{}, apiError(CloudCrusoe, what, err)
 	}
+	a.waits.began(op.OperationID)
 	return VMActionResult{OperationID: op.OperationID}, nil
 }

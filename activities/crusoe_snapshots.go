@@ -148,6 +148,7 @@ func (a *CrusoeActivities) CrusoeCreateSnapshot(ctx context.Context, in CreateSn
 	if err != nil {
 		return CreateResult{}, apiError(CloudCrusoe, what, err)
 	}
+	a.waits.began(op.OperationID)
 	res := CreateResult{OperationID: op.OperationID}
 	// Best effort: a failed list leaves the operation's result to name it.
 	if after, err := a.diskSnapshots(ctx, in.ProjectID, in.DiskID); err == nil {

@@ -25,7 +25,15 @@ type simFixture struct {
 
 func newSim(t *testing.T, latency time.Duration) *simFixture {
 	t.Helper()
-	sim, err := cloudsim.Start("127.0.0.1:0", cloudsim.Options{Crusoe: cloudsim.CrusoeOptions{OperationLatency: latency}})
+	f := startSim(t, cloudsim.Options{Crusoe: cloudsim.CrusoeOptions{OperationLatency: latency}})
+	f.acts.Poll = PollPolicy{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond, Multiplier: 2}
+	return f
+}
+
+// startSim starts a simulator and activities with a client of it.
+func startSim(t *testing.T, opts cloudsim.Options) *simFixture {
+	t.Helper()
+	sim, err := cloudsim.Start("127.0.0.1:0", opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sim.Close() })
 	c, err := crusoe.New(
@@ -34,10 +42,7 @@ func newSim(t *testing.T, latency time.Duration) *simFixture {
 		crusoe.WithProjectID(cloudsim.DefaultCrusoeProjectID),
 	)
 	require.NoError(t, err)
-	return &simFixture{
-		sim: sim, admin: &cloudsim.AdminClient{BaseURL: sim.URL}, client: c,
-		acts: &CrusoeActivities{Client: c, Poll: PollPolicy{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond, Multiplier: 2}},
-	}
+	return &simFixture{sim: sim, admin: &cloudsim.AdminClient{BaseURL: sim.URL}, client: c, acts: &CrusoeActivities{Client: c}}
 }
 
 func (f *simFixture) env() *testsuite.TestActivityEnvironment {
@@ -199,11 +204,12 @@ func TestWaitTimesOutFromTheFirstAttemptsStart(t *testing.T) {
 }
 
 // A 429 while polling is waited out as the server asks, inside the activity.
+// The poll is the family's shared list of operations.
 func TestWaitHonoursRetryAfter(t *testing.T) {
 	f := newSim(t, 10*time.Millisecond)
 	env := f.env()
 	cr := createResult(t, must(env.ExecuteActivity(f.acts.CrusoeCreateDisk, diskInput("t1"))))
-	addFault(t, f.admin, cloudsim.Fault{Cloud: "crusoe", Method: "GET", Path: "/v1alpha5/projects/*/storage/disks/operations/*", Action: "error", Status: 429, RetryAfter: cloudsim.Duration(time.Second), Times: 1})
+	addFault(t, f.admin, cloudsim.Fault{Cloud: "crusoe", Method: "GET", Path: "/v1alpha5/projects/*/storage/disks/operations", Action: "error", Status: 429, RetryAfter: cloudsim.Duration(time.Second), Times: 1})
 	start := time.Now()
 	wr := waitResult(t, must(env.ExecuteActivity(f.acts.CrusoeWait, WaitInput{Kind: KindDisk, OperationID: cr.OperationID, Name: "t1", Timeout: time.Minute})))
 	require.GreaterOrEqual(t, time.Since(start), time.Second)

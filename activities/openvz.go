@@ -22,10 +22,14 @@ const jobGivesNoReason = "the API gives no reason"
 // has no credentials: Client holds only the endpoint.
 type OpenVZActivities struct {
 	Client *openvz.Client
-	// Poll paces the waiter; zero means DefaultPollPolicy.
+	// Poll paces the waiter until it has learned how long a create's job
+	// takes; zero means DefaultPollPolicy.
 	Poll PollPolicy
 	// Metrics, when set, is told how each wait ended.
 	Metrics Metrics
+
+	waits waits
+	jobs  pollers[*openvz.Job]
 }
 
 func (a *OpenVZActivities) ready() error {
@@ -95,6 +99,7 @@ func (a *OpenVZActivities) OpenVZCreateContainer(ctx context.Context, in OpenVZC
 			case err != nil:
 				return OpenVZCreateContainerResult{}, apiError(CloudOpenVZ, "create container "+in.Name, err)
 			}
+			a.waits.began(job.ID)
 			return OpenVZCreateContainerResult{JobID: job.ID}, nil
 		})
 }
@@ -161,9 +166,11 @@ func (a *OpenVZActivities) OpenVZWaitJob(ctx context.Context, in OpenVZWaitJobIn
 		target += " (job " + in.JobID + ")"
 	}
 	res := OpenVZWaitJobResult{ContainerID: in.ContainerID}
-	wp, err := waitFor(ctx, a.poll(), in.Timeout, target, func(ctx context.Context, wp *WaitProgress) (bool, error) {
+	spec := wait{target: target, timeout: in.Timeout, policy: a.poll(),
+		kind: CloudOpenVZ + "/container/create", since: a.waits.since(in.JobID)}
+	wp, err := a.waits.waitFor(ctx, spec, func(ctx context.Context, wp *WaitProgress) (bool, error) {
 		if in.JobID != "" && !wp.ResolveFromResource {
-			job, err := a.Client.Jobs.Get(ctx, in.JobID)
+			job, err := a.job(ctx, in.JobID)
 			switch {
 			case openvz.IsNotFound(err):
 				activity.GetLogger(ctx).Info("job unknown; resolving from the container list", "job", in.JobID)
@@ -218,6 +225,14 @@ func (a *OpenVZActivities) OpenVZWaitJob(ctx context.Context, in OpenVZWaitJobIn
 		return res, activityError(CloudOpenVZ, "wait for "+target, err)
 	}
 	return res, nil
+}
+
+// job reads a job. Waits on one job share the read: one request per job per
+// tick.
+func (a *OpenVZActivities) job(ctx context.Context, id string) (*openvz.Job, error) {
+	return a.jobs.of("jobs", func() *sharedPoll[*openvz.Job] {
+		return &sharedPoll[*openvz.Job]{fetch: eachOf(a.Client.Jobs.Get)}
+	}).ask(ctx, id)
 }
 
 // OpenVZUpdateContainerInput is the input of OpenVZUpdateContainer: the

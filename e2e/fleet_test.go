@@ -29,7 +29,13 @@ const kraftLatency = 200 * time.Millisecond
 // with `cloudflow sim seed`, which goes through the simulator's API.
 func seedInstances(t testing.TB, prefix string, n int) []string {
 	t.Helper()
-	out, errOut, code := cli(t, "sim", "seed", "--endpoint", sim.URL, "--kraftcloud-instances", fmt.Sprint(n), "--prefix", prefix)
+	return seedInstancesAt(t, sim.URL, prefix, n)
+}
+
+// seedInstancesAt is seedInstances in the simulator at simURL.
+func seedInstancesAt(t testing.TB, simURL, prefix string, n int) []string {
+	t.Helper()
+	out, errOut, code := cli(t, "sim", "seed", "--endpoint", simURL, "--kraftcloud-instances", fmt.Sprint(n), "--prefix", prefix)
 	if code != 0 {
 		t.Fatalf("sim seed: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -299,10 +305,12 @@ func TestFleetSurvivesAKilledWorker(t *testing.T) {
 }
 
 // Ten thousand instances: the fleet completes, in several runs
-// (continue-as-new), none with more than 10,000 history events.
+// (continue-as-new), none with more than 10,000 history events. Instances
+// take 300 ms to start, so that runs get a second old (a younger one goes
+// on rather than continue as new).
 func TestFleetOfTenThousand(t *testing.T) {
 	c := dial(t)
-	_, s, run := startKraftFleet(t, c, 20*time.Millisecond, "n", 10000, workflows.FleetInput{ChunkSize: 250, Concurrency: 4})
+	_, s, run := startKraftFleet(t, c, 300*time.Millisecond, "n", 10000, workflows.FleetInput{ChunkSize: 250, Concurrency: 4, ItemsPerRun: 2000})
 	res := fleetResult(t, s, run.WorkflowID, 5*time.Minute)
 	if len(res.Succeeded) != 10000 || res.Runs < 2 {
 		t.Fatalf("%d started in %d runs; want 10000 in several runs", len(res.Succeeded), res.Runs)

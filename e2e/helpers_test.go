@@ -44,15 +44,7 @@ func fresh(t testing.TB) string {
 // startWorker runs a worker in this process until the test ends.
 func startWorker(t testing.TB, c client.Client, taskQueue string) {
 	t.Helper()
-	cc, err := crusoe.New(
-		crusoe.WithBaseURL(sim.URL+"/v1alpha5"),
-		crusoe.WithCredentials(cloudsim.DefaultCrusoeAccessKeyID, cloudsim.DefaultCrusoeSecretKey),
-		crusoe.WithProjectID(cloudsim.DefaultCrusoeProjectID),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := worker.New(c, worker.Options{TaskQueue: taskQueue, Crusoe: cc, KraftCloud: kraftClient(t), OpenVZ: ovzClient(t), CloudMC: cmcClient(t)})
+	w, err := worker.New(c, worker.Options{TaskQueue: taskQueue, Crusoe: crusoeClientAt(t, sim.URL), KraftCloud: kraftClient(t), OpenVZ: ovzClient(t), CloudMC: cmcClient(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +54,30 @@ func startWorker(t testing.TB, c client.Client, taskQueue string) {
 	t.Cleanup(w.Stop)
 }
 
+// crusoeClientAt talks to a simulator's Crusoe API.
+func crusoeClientAt(t testing.TB, simURL string) *crusoe.Client {
+	t.Helper()
+	cc, err := crusoe.New(
+		crusoe.WithBaseURL(simURL+"/v1alpha5"),
+		crusoe.WithCredentials(cloudsim.DefaultCrusoeAccessKeyID, cloudsim.DefaultCrusoeSecretKey),
+		crusoe.WithProjectID(cloudsim.DefaultCrusoeProjectID),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cc
+}
+
 // kraftClient talks to the simulator's KraftCloud API.
 func kraftClient(t testing.TB) *kraftcloud.Client {
 	t.Helper()
-	kc, err := kraftcloud.New(kraftcloud.WithBaseURL(sim.URL+"/v1"), kraftcloud.WithToken(cloudsim.DefaultKraftCloudToken))
+	return kraftClientAt(t, sim.URL)
+}
+
+// kraftClientAt talks to a simulator's KraftCloud API.
+func kraftClientAt(t testing.TB, simURL string) *kraftcloud.Client {
+	t.Helper()
+	kc, err := kraftcloud.New(kraftcloud.WithBaseURL(simURL+"/v1"), kraftcloud.WithToken(cloudsim.DefaultKraftCloudToken))
 	if err != nil {
 		t.Fatal(err)
 	}

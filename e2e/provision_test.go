@@ -234,7 +234,7 @@ func TestThrottledAndFailingReadsAreRetriedAsTold(t *testing.T) {
 	ctx := context.Background()
 	const retryAfter = 2 * time.Second
 	for _, f := range []cloudsim.Fault{
-		{Cloud: "crusoe", Method: "GET", Path: "/v1alpha5/projects/*/compute/vms/instances/operations/*", Action: "error", Status: 429, Code: "too_many_requests", RetryAfter: cloudsim.Duration(retryAfter), Times: 2},
+		{Cloud: "crusoe", Method: "GET", Path: "/v1alpha5/projects/*/compute/vms/instances/operations", Action: "error", Status: 429, Code: "too_many_requests", RetryAfter: cloudsim.Duration(retryAfter), Times: 2},
 		{Cloud: "crusoe", Method: "GET", Path: "/v1alpha5/projects/*/storage/disks", Action: "error", Status: 503, Code: "unavailable", Times: 2},
 		{Cloud: "crusoe", Method: "GET", Path: "/v1alpha5/projects/*/networking/vpc-firewall-rules", Action: "error", Status: 500, Code: "internal", Times: 1},
 	} {
@@ -253,7 +253,8 @@ func TestThrottledAndFailingReadsAreRetriedAsTold(t *testing.T) {
 	polls := requests(t, "GET", "") // all GETs, in order
 	var opPolls []cloudsim.RequestRecord
 	for _, r := range polls {
-		if strings.Contains(r.Path, "/compute/vms/instances/operations/") {
+		// The VM's operation is polled in the family's list of operations.
+		if strings.HasSuffix(r.Path, "/compute/vms/instances/operations") && r.Query == "" {
 			opPolls = append(opPolls, r)
 		}
 	}

@@ -39,13 +39,7 @@ func inventorySnapshots(t *testing.T) map[string]string {
 
 func crusoeClient(t *testing.T) *crusoe.Client {
 	t.Helper()
-	cc, err := crusoe.New(
-		crusoe.WithBaseURL(sim.URL+"/v1alpha5"),
-		crusoe.WithCredentials(cloudsim.DefaultCrusoeAccessKeyID, cloudsim.DefaultCrusoeSecretKey),
-		crusoe.WithProjectID(cloudsim.DefaultCrusoeProjectID),
-	)
-	require.NoError(t, err)
-	return cc
+	return crusoeClientAt(t, sim.URL)
 }
 
 // provisionForSnapshots makes a VM called name with its two disks, and

@@ -144,10 +144,17 @@ func TestStackUpdatesInPlace(t *testing.T) {
 	require.True(t, inventory(t).Empty(), "inventory after destroy: %v", inventory(t))
 }
 
-// journal is the simulator's request journal, oldest first.
+// journal is the shared simulator's request journal, oldest first.
 func journal(t testing.TB) []cloudsim.RequestRecord {
 	t.Helper()
-	all, err := admin.Requests(context.Background())
+	return journalOf(t, admin)
+}
+
+// journalOf is the request journal of the simulator a administers, oldest
+// first.
+func journalOf(t testing.TB, a *cloudsim.AdminClient) []cloudsim.RequestRecord {
+	t.Helper()
+	all, err := a.Requests(context.Background())
 	require.NoError(t, err)
 	return all
 }

@@ -34,14 +34,30 @@ func StopInstances(ctx workflow.Context, in FleetInput) (FleetResult, error) {
 
 // WithDefaults fills the zero fields with the provider's defaults.
 func (in FleetInput) WithDefaults() FleetInput {
+	return in.withDefaults(DefaultKraftCloudChunkSize, DefaultKraftCloudConcurrency, DefaultKraftCloudItemsPerRun)
+}
+
+// changeFleetDefaults is the workflow.GetVersion change that brought the
+// measured KraftCloud defaults; runs from before it keep the old ones.
+const changeFleetDefaults = "fleet-kraftcloud-defaults-measured"
+
+// versionedDefaults fills in the defaults a run of this version has.
+func (in FleetInput) versionedDefaults(ctx workflow.Context) FleetInput {
+	if workflow.GetVersion(ctx, changeFleetDefaults, workflow.DefaultVersion, 1) < 1 {
+		return in.withDefaults(v0KraftCloudChunkSize, v0KraftCloudConcurrency, v0KraftCloudItemsPerRun)
+	}
+	return in.WithDefaults()
+}
+
+func (in FleetInput) withDefaults(kraftChunk, kraftConcurrency, kraftItemsPerRun int) FleetInput {
 	kraft := in.Provider == ProviderKraftCloud
 	if in.ChunkSize == 0 {
-		in.ChunkSize = DefaultKraftCloudChunkSize
+		in.ChunkSize = kraftChunk
 	}
 	if in.Concurrency == 0 {
 		in.Concurrency = DefaultCrusoeConcurrency
 		if kraft {
-			in.Concurrency = DefaultKraftCloudConcurrency
+			in.Concurrency = kraftConcurrency
 		}
 	}
 	if in.MaxAttempts == 0 {
@@ -53,7 +69,7 @@ func (in FleetInput) WithDefaults() FleetInput {
 	if in.ItemsPerRun == 0 {
 		in.ItemsPerRun = DefaultCrusoeItemsPerRun
 		if kraft {
-			in.ItemsPerRun = DefaultKraftCloudItemsPerRun
+			in.ItemsPerRun = kraftItemsPerRun
 		}
 	}
 	return in
@@ -171,7 +187,7 @@ const minWait = time.Second
 const maxWaits = 10
 
 func runFleet(ctx workflow.Context, name, action string, in FleetInput) (FleetResult, error) {
-	in = in.WithDefaults()
+	in = in.versionedDefaults(ctx)
 	if err := in.Validate(); err != nil {
 		return FleetResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidFleet, nil)
 	}
@@ -190,17 +206,24 @@ func runFleet(ctx workflow.Context, name, action string, in FleetInput) (FleetRe
 	}
 	f.waitOut = workflow.GetVersion(ctx, changeFleetWaitOut, workflow.DefaultVersion, 1) >= 1
 
-	n := min(len(todo), in.ItemsPerRun)
-	f.settle(ctx, todo[:n])
-	if ctx.Err() != nil {
-		f.progress.Phase = PhaseFailed
-		return FleetResult{}, temporal.NewCanceledError(f.result())
-	}
-	if n < len(todo) {
-		next := in
-		next.Instances = todo[n:]
-		next.Carry = &f.carry
-		return FleetResult{}, workflow.NewContinueAsNewError(ctx, name, next)
+	began := workflow.Now(ctx)
+	for {
+		n := min(len(todo), in.ItemsPerRun)
+		f.settle(ctx, todo[:n])
+		todo = todo[n:]
+		if ctx.Err() != nil {
+			f.progress.Phase = PhaseFailed
+			return FleetResult{}, temporal.NewCanceledError(f.result())
+		}
+		if len(todo) == 0 {
+			break
+		}
+		if !f.keepGoing(ctx, began) {
+			next := in
+			next.Instances = todo
+			next.Carry = &f.carry
+			return FleetResult{}, workflow.NewContinueAsNewError(ctx, name, next)
+		}
 	}
 	res := f.result()
 	if len(res.Failed) > 0 {
@@ -211,6 +234,33 @@ func runFleet(ctx workflow.Context, name, action string, in FleetInput) (FleetRe
 	}
 	f.progress.Phase = PhaseCompleted
 	return res, nil
+}
+
+// changeFleetRunLifetime is the workflow.GetVersion change under which a
+// fleet run that has done its ItemsPerRun in less than minRunLifetime goes
+// on with the next ones instead of continuing as new.
+const changeFleetRunLifetime = "fleet-run-lives-a-second"
+
+// minRunLifetime: Temporal delays the first workflow task of a run that
+// continues one younger than this (the server's
+// history.workflowIdReuseMinimalInterval, 1 s by default), to stop tight
+// continue-as-new loops. A run that continued as new sooner cost the fleet
+// the rest of that second doing nothing: about 1.1 s a run at zero latency.
+const minRunLifetime = time.Second
+
+// maxRunEvents bounds a run that keeps going: past this many history
+// events it continues as new whatever its age.
+const maxRunEvents = 5000
+
+// keepGoing reports whether a run that has done its ItemsPerRun goes on with
+// the next ones rather than continue as new: while it is younger than
+// minRunLifetime and its history is small. Runs recorded before
+// changeFleetRunLifetime continue as new at once.
+func (f *fleet) keepGoing(ctx workflow.Context, began time.Time) bool {
+	if workflow.GetVersion(ctx, changeFleetRunLifetime, workflow.DefaultVersion, 1) < 1 {
+		return false
+	}
+	return workflow.Now(ctx).Sub(began) < minRunLifetime && workflow.GetInfo(ctx).GetCurrentHistoryLength() < maxRunEvents
 }
 
 // screen drops repeated references (reported as skipped) and references

@@ -40,6 +40,8 @@ type fakeKraft struct {
 	waitTimeouts, waitFails map[string]int
 	waitTook                time.Duration
 	waitIns                 []activities.KraftCloudWaitInput
+	// startTook is how long each batch call takes on the workflow's clock.
+	startTook time.Duration
 }
 
 func newFakeKraft(n int, state string) *fakeKraft {
@@ -105,7 +107,7 @@ func (f *fakeKraft) wait(_ context.Context, in activities.KraftCloudWaitInput) (
 func (f *fakeKraft) register(env *testsuite.TestWorkflowEnvironment) {
 	var kc *activities.KraftCloudActivities
 	env.RegisterActivity(kc)
-	env.OnActivity(kc.KraftCloudStartInstances, mockAny, mockAny).Return(f.start)
+	env.OnActivity(kc.KraftCloudStartInstances, mockAny, mockAny).Return(f.start).After(f.startTook)
 	env.OnActivity(kc.KraftCloudWaitInstances, mockAny, mockAny).Return(f.wait).After(f.waitTook)
 }
 
@@ -151,12 +153,12 @@ func runFleetChain(t *testing.T, wf func(workflow.Context, FleetInput) (FleetRes
 }
 
 func TestStartInstancesBatchesAndReportsEveryInstance(t *testing.T) {
-	f := newFakeKraft(250, kraftcloud.StateStopped)
-	res, err, runs := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 250)}, f.register)
+	f := newFakeKraft(600, kraftcloud.StateStopped)
+	res, err, runs := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 600)}, f.register)
 	require.NoError(t, err)
 	require.Equal(t, 1, runs)
-	require.Len(t, f.calls, 3, "250 instances in chunks of 100 take 3 start calls")
-	require.Len(t, res.Succeeded, 250)
+	require.Len(t, f.calls, 3, "600 instances in chunks of 250 take 3 start calls")
+	require.Len(t, res.Succeeded, 600)
 	require.Empty(t, res.Failed)
 	for n, c := range f.starts {
 		require.Equal(t, 1, c, "%s started once", n)
@@ -276,8 +278,12 @@ func TestStartInstancesKeepsTheCloudsCodeWhenTheWaitRunsOut(t *testing.T) {
 	require.Len(t, f.calls, 1, "never started again")
 }
 
+// A run that has done its ItemsPerRun continues as new, handing over what
+// it learned: here each batch call takes a second, so every run is old
+// enough to hand over at once.
 func TestStartInstancesContinuesAsNew(t *testing.T) {
 	f := newFakeKraft(1000, kraftcloud.StateStopped)
+	f.startTook = time.Second
 	refs := append(names(1, 1000), "web-1") // a duplicate across run boundaries
 	res, err, runs := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: refs, ItemsPerRun: 300}, f.register)
 	require.NoError(t, err)
@@ -289,6 +295,44 @@ func TestStartInstancesContinuesAsNew(t *testing.T) {
 	for n, c := range f.starts {
 		require.Equal(t, 1, c, "%s started once", n)
 	}
+}
+
+// A run that did its ItemsPerRun in less than a second goes on with the
+// next ones: Temporal would hold its successor's first task until the
+// second is up. Once a second old, it continues as new.
+func TestFleetRunYoungerThanASecondKeepsGoing(t *testing.T) {
+	f := newFakeKraft(1000, kraftcloud.StateStopped)
+	res, err, runs := runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 1000), ChunkSize: 100, ItemsPerRun: 300}, f.register)
+	require.NoError(t, err)
+	require.Equal(t, 1, runs, "instant calls: the run never got a second old")
+	require.Len(t, res.Succeeded, 1000)
+	require.Len(t, f.calls, 10)
+
+	f = newFakeKraft(1000, kraftcloud.StateStopped)
+	f.startTook = 400 * time.Millisecond // 200 instances: 2 calls at once
+	res, err, runs = runFleetChain(t, StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 1000), ChunkSize: 100, ItemsPerRun: 200}, f.register)
+	require.NoError(t, err)
+	require.Len(t, res.Succeeded, 1000)
+	require.Equal(t, 2, runs, "the first run does 200 three times (1.2 s), the second the last 400")
+	require.Equal(t, 2, res.Runs)
+}
+
+// Runs recorded before the measured KraftCloud defaults keep the old ones
+// (100 a call, 4 calls in flight, 2000 a run) when they replay; new runs
+// take the measured ones.
+func TestFleetDefaultsAreVersioned(t *testing.T) {
+	in := FleetInput{Provider: ProviderKraftCloud, Instances: []string{"a"}}.WithDefaults()
+	require.Equal(t, FleetInput{Provider: ProviderKraftCloud, Instances: []string{"a"}, ChunkSize: 250, Concurrency: 40,
+		MaxAttempts: DefaultMaxAttempts, WaitTimeout: DefaultWaitTimeout, ItemsPerRun: 10000}, in)
+
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	f := newFakeKraft(1000, kraftcloud.StateStopped)
+	f.register(env)
+	env.OnGetVersion(changeFleetDefaults, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	env.ExecuteWorkflow(StartInstances, FleetInput{Provider: ProviderKraftCloud, Instances: names(1, 1000)})
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, f.calls, 10, "the old chunks of 100")
 }
 
 func TestFleetProgressQuery(t *testing.T) {
@@ -556,7 +600,7 @@ func TestCloudMCFleetDefaultsAndContinueAsNew(t *testing.T) {
 	require.Equal(t, DefaultCrusoeConcurrency, in.Concurrency)
 	require.Equal(t, DefaultCrusoeItemsPerRun, in.ItemsPerRun)
 
-	f := &fakeCloudMCFleet{state: map[string]string{}}
+	f := &fakeCloudMCFleet{state: map[string]string{}, waitTook: time.Second}
 	for _, n := range cmcNames(1, 300) {
 		f.state[n] = cloudmc.InstanceStateStopped
 	}
