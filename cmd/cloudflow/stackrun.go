@@ -314,7 +314,7 @@ func awaitOp(cmd *cobra.Command, f *factory, r runner, ref starter.StackRef, op 
 		return opOutcome{State: state}, stillApplying(f, ref, run, w.Timeout, sigCtx.Err() != nil)
 	}
 	finish := func(e ended) (opOutcome, error) {
-		if ctx.Err() != nil {
+		if waitEnded(ctx, e.err) {
 			return stopped()
 		}
 		out := opOutcome{Ended: true, Result: withFailureResult(e.res, e.err), Err: e.err}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/cloudflow/cloudflow/starter"
 	"github.com/cloudflow/cloudflow/workflows"
@@ -325,6 +326,18 @@ func TestApplyWaitStopsWaitingWithExitThree(t *testing.T) {
 	require.Equal(t, exitPending, c.run("apply", "-f", exampleSpec, "--auto-approve", "--wait"))
 	assert.Contains(t, c.errOut.String(), "stopped waiting for the operation on stack crusoe/demo-vm")
 	assert.Contains(t, c.errOut.String(), "cloudflow stacks show demo-vm --provider crusoe")
+}
+
+// As --timeout comes, the server may give up on the operation's update a
+// moment before the CLI's own deadline: that is the wait ending (exit 3, the
+// operation goes on), never the operation failing.
+func TestApplyWaitEndsWhenTheServerGivesUpAtTheDeadline(t *testing.T) {
+	c := newCLI(t)
+	c.fake.op(workflows.StackUpdateApply, workflows.StackOperationResult{}, serviceerror.NewDeadlineExceeded("context deadline exceeded"))
+	c.fake.stacks.states = []workflows.StackState{runningState()}
+	demoApplyProgress(c)
+	require.Equal(t, exitPending, c.run("vm", "provision", "-f", exampleSpec, "--wait", "--timeout", "1h", "--poll-interval", "10ms"))
+	assert.Contains(t, c.errOut.String(), "timed out after 1h0m0s waiting for the operation on stack crusoe/demo-vm; it goes on in the stack")
 }
 
 // A state query the server holds back does not hold the result: the
