@@ -14,6 +14,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/cloudflow/cloudflow/clients/cloudmc"
 	"github.com/cloudflow/cloudflow/clients/crusoe"
@@ -398,4 +399,42 @@ func TestComposeCodecProfile(t *testing.T) {
 	ui, err := p.GetService("temporal-ui")
 	require.NoError(t, err)
 	require.Contains(t, ui.Environment, "TEMPORAL_CODEC_ENDPOINT")
+}
+
+// The server runs with cloudflow's dynamic configuration, mounted read-only
+// from deploy/temporal/dynamicconfig: the file `make test-cluster` gives its
+// server too, and it turns eager activity execution on.
+func TestComposeTemporalDynamicConfig(t *testing.T) {
+	p := loadCompose(t)
+	svc := p.Services["temporal"]
+	dir, err := filepath.Abs(filepath.Join(repoRoot, "deploy", "temporal", "dynamicconfig"))
+	require.NoError(t, err)
+	require.Len(t, svc.Volumes, 1)
+	v := svc.Volumes[0]
+	require.Equal(t, types.VolumeTypeBind, v.Type)
+	require.Equal(t, dir, v.Source)
+	require.True(t, v.ReadOnly, "the dynamic config is mounted read-only")
+	// The image's server runs in /etc/temporal and reads the path relative to it.
+	path := deref(svc.Environment["DYNAMIC_CONFIG_FILE_PATH"])
+	require.Equal(t, v.Target, filepath.Join("/etc/temporal", filepath.Dir(path)), "DYNAMIC_CONFIG_FILE_PATH lies in the mount")
+	file := filepath.Join(dir, filepath.Base(path))
+
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	var dc map[string][]struct {
+		Value       any            `yaml:"value"`
+		Constraints map[string]any `yaml:"constraints"`
+	}
+	require.NoError(t, yaml.Unmarshal(data, &dc), "%s does not parse as dynamic config", file)
+	eager := dc["system.enableActivityEagerExecution"]
+	require.Len(t, eager, 1)
+	require.Equal(t, true, eager[0].Value)
+	require.Empty(t, eager[0].Constraints, "on for every namespace")
+
+	script, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "test-cluster.sh"))
+	require.NoError(t, err)
+	require.Contains(t, string(script), "CLUSTER_DYNAMIC_CONFIG=$ROOT/deploy/temporal/dynamicconfig/"+filepath.Base(path), "make test-cluster runs its server on the same file")
+	server, err := os.ReadFile(filepath.Join(repoRoot, "scripts", "cluster", "temporal-server.yaml"))
+	require.NoError(t, err)
+	require.Contains(t, string(server), `filepath: "{{ env "CLUSTER_DYNAMIC_CONFIG" }}"`)
 }

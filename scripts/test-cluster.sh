@@ -225,6 +225,7 @@ export CLUSTER_MATCHING_PORT=$((base + 5))
 export CLUSTER_MATCHING_MEMBERSHIP_PORT=$((base + 6))
 export CLUSTER_WORKER_PORT=$((base + 7))
 export CLUSTER_WORKER_MEMBERSHIP_PORT=$((base + 8))
+export CLUSTER_DYNAMIC_CONFIG=$ROOT/deploy/temporal/dynamicconfig/cloudflow.yaml
 ADDRESS=127.0.0.1:$CLUSTER_FRONTEND_PORT
 mkdir -p "$WORK/temporal/config"
 cp scripts/cluster/temporal-server.yaml "$WORK/temporal/config/cluster.yaml"
