@@ -44,12 +44,17 @@ func (s Expectation) intersect(o Expectation) (Expectation, bool) {
 	return r, r.Lo < r.Hi
 }
 
+// baseStep is the dense polling step of an operation expected to end by
+// s.Hi: a fiftieth of that, within minStep and maxStep.
+func (s Expectation) baseStep() time.Duration {
+	return min(max(s.Hi/stepDivisor, minStep), maxStep)
+}
+
 // step is the dense polling step for an operation expected to end within s.
 func (s Expectation) step() time.Duration {
-	st := min(max(s.Hi/stepDivisor, minStep), maxStep)
 	// A wide span is covered in at most three steps: more polls would buy
 	// little, since the span narrows with every wait.
-	return max(st, (s.Hi-s.Lo)/3)
+	return max(s.baseStep(), (s.Hi-s.Lo)/3)
 }
 
 // durations is what the worker learned of how long operations take, by
@@ -166,12 +171,33 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 
 // nextPoll is the offset, from the operation's beginning, of the next poll
 // of an operation expected to end within exp, given the last one (a
-// negative last: no poll yet). Polls start at the earliest expected end and
-// go on a step apart to a little past the latest; ok is false once that
-// window is passed, and the waiter backs off from there.
+// negative last: no poll yet); ok is false once the dense polls are spent,
+// and the waiter backs off from there.
+//
+// A span wider than two dense steps is walked a step at a time, from its
+// start to a little past its end. A narrower one (the cloud keeps its pace)
+// is bisected: a poll in its middle, then one at its end, so that every
+// wait halves what the next one expects and the operation is noticed
+// within half the span; past the end, each poll looks three times as far
+// as the last, from the span's width (at least minStep) to the dense
+// window's end.
 func nextPoll(exp Expectation, last time.Duration) (time.Duration, bool) {
 	st := exp.step()
 	end := exp.Hi + denseAfter*st
+	w := exp.Hi - exp.Lo
+	if w <= 2*exp.baseStep() {
+		// The middle, however narrow the span: a wait that looks only
+		// at the end learns no lower bound, and the span would widen
+		// again as the waits that taught one are forgotten.
+		if mid := exp.Lo + w/2; last < mid {
+			return mid, true
+		}
+		if last < exp.Hi-time.Millisecond {
+			return exp.Hi, true
+		}
+		n := last + max(w, minStep, 2*(last-exp.Hi))
+		return n, n <= end
+	}
 	if last < exp.Lo {
 		return exp.Lo, true
 	}

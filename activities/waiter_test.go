@@ -46,6 +46,16 @@ func (c *fakeClock) advance(d time.Duration) {
 func fakeTimeSim(t *testing.T, clk *fakeClock, latency time.Duration) *simFixture {
 	t.Helper()
 	f := startSim(t, cloudsim.Options{Now: clk.Now, Crusoe: cloudsim.CrusoeOptions{OperationLatency: latency}})
+	// The client signs by the same clock, so hours of fake time stay
+	// within the signature's allowed skew.
+	c, err := crusoe.New(
+		crusoe.WithBaseURL(f.sim.URL+"/v1alpha5"),
+		crusoe.WithCredentials(cloudsim.DefaultCrusoeAccessKeyID, cloudsim.DefaultCrusoeSecretKey),
+		crusoe.WithProjectID(cloudsim.DefaultCrusoeProjectID),
+		crusoe.WithClock(clk.Now),
+	)
+	require.NoError(t, err)
+	f.client, f.acts.Client = c, c
 	f.acts.waits.clk = clk
 	return f
 }
@@ -83,6 +93,60 @@ func TestLearnedOperationIsNoticedWithinFivePercentInFivePolls(t *testing.T) {
 			require.LessOrEqual(t, late, min(latency/20, 500*time.Millisecond))
 		})
 	}
+}
+
+// A cloud that keeps its pace is noticed ever sooner: each wait bisects the
+// span the last ones agree on, so after a few operations of a kind the next
+// is noticed within 15 ms at 1 s as at 60 s, in at most three polls, even
+// when the operations' lengths wander by a few milliseconds.
+func TestSteadyPaceIsNoticedWithinMilliseconds(t *testing.T) {
+	jitter := []time.Duration{0, 4 * time.Millisecond, -3 * time.Millisecond, 2 * time.Millisecond, -1 * time.Millisecond}
+	for _, latency := range []time.Duration{time.Second, 5 * time.Second, 20 * time.Second, 60 * time.Second} {
+		t.Run(latency.String(), func(t *testing.T) {
+			clk := newFakeClock()
+			f := fakeTimeSim(t, clk, latency)
+			for i := range 14 {
+				l := latency + jitter[i%len(jitter)]
+				require.NoError(t, f.admin.SetOperationLatency(context.Background(), "crusoe", l))
+				polls, late := waitedDisk(t, f, clk, fmt.Sprintf("op-%d", i), l)
+				if i < 9 { // learning
+					continue
+				}
+				t.Logf("L=%s: %d polls, noticed %s late", l, polls, late)
+				require.LessOrEqual(t, polls, 3)
+				require.GreaterOrEqual(t, late, time.Duration(0))
+				require.LessOrEqual(t, late, 15*time.Millisecond)
+			}
+		})
+	}
+}
+
+// The poll schedule: a wide span is walked a dense step at a time; a narrow
+// one is bisected, then looked at its end, then ever further past it, until
+// the dense window is spent.
+func TestNextPoll(t *testing.T) {
+	ms := time.Millisecond
+	walk := func(exp Expectation) []time.Duration {
+		var at []time.Duration
+		for last := time.Duration(-1); ; {
+			n, ok := nextPoll(exp, last)
+			if !ok {
+				return at
+			}
+			at = append(at, n.Round(ms))
+			last = n
+		}
+	}
+	// 20 s expected within 19-21 s: steps of a third of the span, two past it.
+	require.Equal(t, []time.Duration{19000 * ms, 19667 * ms, 20333 * ms, 21000 * ms, 21667 * ms, 22333 * ms},
+		walk(Expectation{Lo: 19 * time.Second, Hi: 21 * time.Second}))
+	// Within 19.9-20.1 s (at most two 250 ms steps): the middle, the end,
+	// then 200 ms and 600 ms past it; the dense window ends 500 ms past it.
+	require.Equal(t, []time.Duration{20000 * ms, 20100 * ms, 20300 * ms}, walk(Expectation{Lo: 19900 * ms, Hi: 20100 * ms}))
+	// A span of 7 ms: its middle, its end, then 10 ms (minStep) and 30 ms
+	// past it; the dense window ends two 20 ms steps past it.
+	require.Equal(t, []time.Duration{999 * ms, 1002 * ms, 1012 * ms, 1032 * ms},
+		walk(Expectation{Lo: 995 * ms, Hi: 1002 * ms}))
 }
 
 // The cloud's own start and end times (whole seconds) narrow what a wait
