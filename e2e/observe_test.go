@@ -269,7 +269,8 @@ func TestObservableWorker(t *testing.T) {
 		{"temporal_activity_execution_latency_seconds", map[string]string{"activity_type": "CrusoeWait", "workflow_type": "ProvisionVM"}},
 		// cloudflow's: API calls by cloud, verb (the route, not the IDs) and status.
 		{"cloudflow_api_calls_total", map[string]string{"cloud": "crusoe", "verb": "POST /projects/{project_id}/compute/vms/instances", "status": "200"}},
-		{"cloudflow_api_calls_total", map[string]string{"cloud": "crusoe", "verb": "GET /projects/{project_id}/storage/disks/operations/{operation_id}", "status": "200"}},
+		// The waits' shared polls: one list of a family's operations.
+		{"cloudflow_api_calls_total", map[string]string{"cloud": "crusoe", "verb": "GET /projects/{project_id}/storage/disks/operations", "status": "200"}},
 		{"cloudflow_api_call_duration_seconds", map[string]string{"cloud": "crusoe", "verb": "POST /projects/{project_id}/storage/disks"}},
 		// Polls per operation and operation durations, from the waits.
 		{"cloudflow_operation_polls", map[string]string{"cloud": "crusoe", "kind": "vm"}},
