@@ -23,6 +23,8 @@ func TestObserveFlagsAreChecked(t *testing.T) {
 		{[]string{"worker", "--log-level", "loud"}, `--log-level: log level "loud": want debug, info, warn or error`},
 		{[]string{"worker", "--log-format", "xml"}, `--log-format: log format "xml": want json, text or auto`},
 		{[]string{"worker", "--shutdown-timeout", "-1s"}, "--shutdown-timeout must not be negative"},
+		{[]string{"worker", "--pollers", "1"}, `--pollers must be a number of at least 2, or auto, not "1"`},
+		{[]string{"worker", "--pollers", "many"}, `--pollers must be a number of at least 2, or auto, not "many"`},
 		{[]string{"worker", "--metrics-listen", taken.Addr().String()}, "--metrics-listen " + taken.Addr().String() + ": metrics listener:"},
 		{[]string{"dev", "--log-level", "trace"}, `--log-level: log level "trace"`},
 		{[]string{"dev", "--log-format", "yaml"}, `--log-format: log format "yaml"`},

