@@ -7,10 +7,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,9 +68,19 @@ func run(m *testing.M) int {
 		return 1
 	}
 
-	temporal, err = devserver.Start(ctx, devserver.Options{CLIPath: cli, SearchAttributes: starter.SearchAttributeTypes})
+	// The server's own log (warnings and errors) goes to a file, and its end
+	// is printed when a test fails: a server that stops answering mid-suite
+	// otherwise leaves only "context deadline exceeded" behind.
+	serverLog, err := os.Create(filepath.Join(tmp, "temporal-server.log"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer serverLog.Close()
+	temporal, err = devserver.Start(ctx, devserver.Options{CLIPath: cli, SearchAttributes: starter.SearchAttributeTypes, LogLevel: "warn", Output: serverLog})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: start the Temporal dev server:", err)
+		printTail(os.Stderr, serverLog.Name(), 200)
 		return 1
 	}
 	defer temporal.Stop()
@@ -80,7 +92,36 @@ func run(m *testing.M) int {
 	}
 	defer sim.Close()
 	admin = &cloudsim.AdminClient{BaseURL: sim.URL}
-	return m.Run()
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "e2e: the Temporal dev server (pid %d) was alive at the end: %v; the end of its log:\n", temporal.PID(), temporal.PID() > 0 && processAlive(temporal.PID()))
+		printTail(os.Stderr, serverLog.Name(), 200)
+	}
+	return code
+}
+
+// printTail writes the last n lines of the file at path to w.
+func printTail(w io.Writer, path string, n int) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintln(w, "e2e:", err)
+		return
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	for _, l := range lines[max(0, len(lines)-n):] {
+		fmt.Fprintln(w, "  |", l)
+	}
+}
+
+// processAlive reports whether pid runs and is not a zombie.
+func processAlive(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(stat), ')')
+	f := strings.Fields(string(stat[i+1:]))
+	return len(f) > 0 && f[0] != "Z"
 }
 
 // dial returns a Temporal client for the dev server.

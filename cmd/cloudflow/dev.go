@@ -68,7 +68,7 @@ func newDevCmd(f *factory, root *rootOptions) *cobra.Command {
 	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "let --sim-listen be an address other machines reach (the simulator's admin endpoints take no credentials)")
 	fl.DurationVar(&opts.OperationLatency, "operation-latency", 2*time.Second, "how long each simulated cloud operation takes (0: at once)")
 	fl.StringArrayVar(&opts.Faults, "fault", nil, "inject a failure into the simulator; `spec` as for cloudflow sim --fault (repeatable)")
-	fl.StringVar(&opts.DBFile, "db-file", "", "SQLite `file` that keeps Temporal's state across restarts (default: in memory)")
+	fl.StringVar(&opts.DBFile, "db-file", "", "SQLite `file` that keeps Temporal's state across restarts (default: a scratch file, removed when dev stops)")
 	fl.StringVar(&opts.ReadyFile, "ready-file", "", "write the environment to this `file` once everything is up")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "show the Temporal dev server's own output")
 	opts.observe.add(fl, "warn")

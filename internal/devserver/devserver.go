@@ -127,8 +127,8 @@ func absPath(p string) string {
 	return p
 }
 
-// Options configures Start. The zero value runs an in-memory, headless server on
-// a free loopback port.
+// Options configures Start. The zero value runs a headless server on a free
+// loopback port whose state lasts as long as the server (see DBFile).
 type Options struct {
 	// CLIPath is the temporal binary; "" means FindCLI.
 	CLIPath string
@@ -138,7 +138,10 @@ type Options struct {
 	Port int
 	// UIPort is the Web UI port: 0 disables the UI, -1 picks a free port.
 	UIPort int
-	// DBFile is the SQLite file that persists state; "" keeps it in memory.
+	// DBFile is the SQLite file that persists state. "" keeps the state in a
+	// scratch file in a new temporary directory, which Stop removes: not in
+	// SQLite's memory, which the server of the pinned CLI can lose for good
+	// under load (scratchPragmas says how).
 	DBFile string
 	// Namespace is created at start ("default" always exists); default "default".
 	Namespace string
@@ -160,7 +163,8 @@ type Server struct {
 	address   string
 	uiAddress string
 	namespace string
-	pid       int // best effort (Linux): lets Stop kill a server that ignores SIGINT
+	pid       int    // best effort (Linux): lets Stop kill a server that ignores SIGINT
+	scratch   string // the temporary directory holding the scratch DB, or ""
 
 	stopOnce sync.Once
 	stopErr  error
@@ -207,9 +211,26 @@ func (s *Server) Stop() error {
 		case s.stopErr != nil:
 			s.stopErr = fmt.Errorf("stopping temporal dev server: %w", s.stopErr)
 		}
+		if s.scratch != "" {
+			if err := os.RemoveAll(s.scratch); err != nil && s.stopErr == nil {
+				s.stopErr = fmt.Errorf("removing the dev server's scratch state: %w", err)
+			}
+		}
 	})
 	return s.stopErr
 }
+
+// scratchPragmas tune the scratch DB for speed over durability: it is thrown
+// away with the server, so a commit need not wait for the disk.
+//
+// Why a file at all: the server in the pinned CLI (Temporal 1.29 on
+// modernc.org/sqlite 1.34) holds an in-memory database on its one pooled
+// connection, and database/sql discards that connection when a query is
+// interrupted by a cancelled context; the database goes with it, and the
+// server answers "namespace not found" or not at all from then on
+// (temporalio/temporal#8017, fixed upstream in modernc.org/sqlite 1.51). A
+// file outlives its connection.
+var scratchPragmas = []string{"journal_mode=wal", "synchronous=off"}
 
 // Start runs `temporal server start-dev` and returns once its frontend accepts
 // connections. ctx bounds the start only, not the server's life.
@@ -275,6 +296,22 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		extra = append(extra, "--search-attribute", name+"="+opts.SearchAttributes[name])
 	}
 
+	dbFile, scratch := opts.DBFile, ""
+	if dbFile == "" {
+		if scratch, err = os.MkdirTemp("", "cloudflow-temporal-"); err != nil {
+			return nil, fmt.Errorf("temporal dev server: scratch state: %w", err)
+		}
+		dbFile = filepath.Join(scratch, "temporal.db")
+		for _, p := range scratchPragmas {
+			extra = append(extra, "--sqlite-pragma", p)
+		}
+	}
+	removeScratch := func() {
+		if scratch != "" {
+			_ = os.RemoveAll(scratch)
+		}
+	}
+
 	hostPort := net.JoinHostPort(ip, strconv.Itoa(port))
 	devOpts := testsuite.DevServerOptions{
 		ExistingPath: cli,
@@ -283,7 +320,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			Namespace: ns,
 			Logger:    sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelWarn}))),
 		},
-		DBFilename: opts.DBFile,
+		DBFilename: dbFile,
 		EnableUI:   uiPort != 0,
 		LogLevel:   logLevel,
 		ExtraArgs:  extra,
@@ -316,6 +353,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		if pid > 0 {
 			killAndReap(pid)
 		}
+		removeScratch()
 		return nil, fmt.Errorf("starting temporal dev server (%s): %w", cli, err)
 	}
 	// The client StartDevServer dialled proved the server is up; nothing else needs it.
@@ -326,6 +364,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		address:   dialable(hostPort),
 		namespace: ns,
 		pid:       pid,
+		scratch:   scratch,
 	}
 	if uiPort != 0 {
 		s.uiAddress = dialable(net.JoinHostPort(ip, strconv.Itoa(uiPort)))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -94,6 +95,16 @@ func TestStartServesClientsAndStops(t *testing.T) {
 	if srv.UIAddress() == "" {
 		t.Fatal("UIAddress() is empty with UIPort -1")
 	}
+	// Without a DBFile the state is in a scratch file, in WAL mode (the
+	// pragmas reached the server), not in SQLite's memory.
+	if srv.scratch == "" {
+		t.Fatal("no scratch directory without a DBFile")
+	}
+	for _, name := range []string{"temporal.db", "temporal.db-wal"} {
+		if fi, err := os.Stat(filepath.Join(srv.scratch, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("scratch state %s: %v, %v", name, fi, err)
+		}
+	}
 
 	c, err := client.DialContext(ctx, client.Options{HostPort: srv.Address(), Namespace: "cloudflow-test", Logger: quietLogger()})
 	if err != nil {
@@ -135,6 +146,9 @@ func TestStartServesClientsAndStops(t *testing.T) {
 			conn.Close()
 			t.Errorf("%s still accepts connections after Stop", addr)
 		}
+	}
+	if _, err := os.Stat(srv.scratch); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("scratch directory %s after Stop: %v, want it removed", srv.scratch, err)
 	}
 }
 
@@ -251,6 +265,8 @@ func TestStartFailsFastWhenServerExits(t *testing.T) {
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "pid")
 	cli := fakeCLI(t, dir, `echo $$ > `+pidFile+`; echo "boom: $*" >&2; exit 3`)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // where the scratch state goes, and must not stay
 	out := &syncBuffer{}
 	start := time.Now()
 	_, err := Start(context.Background(), Options{CLIPath: cli, Output: out})
@@ -264,6 +280,9 @@ func TestStartFailsFastWhenServerExits(t *testing.T) {
 		t.Errorf("output = %q, want the fake server's stderr with its arguments", got)
 	}
 	assertReaped(t, pidFile)
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("a failed start left %v in TMPDIR", left)
+	}
 }
 
 func TestStartKillsServerWhenContextEnds(t *testing.T) {
