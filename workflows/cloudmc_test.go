@@ -243,12 +243,13 @@ func TestProvisionInstanceSuccess(t *testing.T) {
 	require.Empty(t, f.deletes(), "nothing is deleted on success")
 	// The attach comes after both creates were waited out, the rules after the attach.
 	idx := func(call string) int {
-		for i, c := range f.calls {
+		calls := f.callLog()
+		for i, c := range calls {
 			if c == call {
 				return i
 			}
 		}
-		t.Fatalf("no call %q in %v", call, f.calls)
+		t.Fatalf("no call %q in %v", call, calls)
 		return -1
 	}
 	require.Less(t, idx("wait "+cmcInst), idx("create "+cmcAttach))
@@ -266,7 +267,7 @@ func TestProvisionInstanceSuccess(t *testing.T) {
 	require.Equal(t, []string{cmcOffer, cmcInst, cmcVol, cmcAttach, cmcSSH, cmcWeb}, names, "the plan, in order")
 	// The disk offering is looked up before anything is created, and the
 	// volume made from it.
-	require.Equal(t, "resolve "+cmcOffer, f.calls[0])
+	require.Equal(t, "resolve "+cmcOffer, f.callLog()[0])
 	require.Equal(t, activities.CloudMCCreateVolumeInput{Name: "web-data", DiskOfferingID: "do-custom", SizeGB: 20}, f.volume)
 	require.Equal(t, "do-custom", stepID(res.Steps, cmcOffer))
 }
@@ -289,7 +290,7 @@ func TestProvisionInstanceBadDiskOfferingCreatesNothing(t *testing.T) {
 			step := KindDiskOffering + "/" + vol.DiskOffering
 			require.Contains(t, app.Error(), "step "+step+" failed")
 			require.Equal(t, step, res.FailedStep)
-			require.Equal(t, []string{"resolve " + step}, f.calls, "nothing was created, nothing undone")
+			require.Equal(t, []string{"resolve " + step}, f.callLog(), "nothing was created, nothing undone")
 			require.Empty(t, res.Undone)
 			require.Empty(t, res.NotUndone)
 			for _, st := range res.Steps {
@@ -364,11 +365,11 @@ func TestProvisionInstanceFailureAtEveryStepLeavesNothing(t *testing.T) {
 				}
 				switch step {
 				case cmcInst, cmcVol:
-					require.NotContains(t, f.calls, "create "+cmcAttach, "no attach without both")
-					require.NotContains(t, f.calls, "create "+cmcSSH)
+					require.NotContains(t, f.callLog(), "create "+cmcAttach, "no attach without both")
+					require.NotContains(t, f.callLog(), "create "+cmcSSH)
 				case cmcAttach:
 					require.ElementsMatch(t, append([]string{cmcInst, cmcVol}, res.Undone[2:]...), res.Undone)
-					require.NotContains(t, f.calls, "create "+cmcSSH, "no rules before the attachment")
+					require.NotContains(t, f.callLog(), "create "+cmcSSH, "no rules before the attachment")
 				}
 			})
 		}

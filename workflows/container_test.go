@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -272,9 +273,14 @@ func TestCreateContainerCancelledMidWaitUndoes(t *testing.T) {
 	require.Empty(t, f.liveNames())
 	require.Equal(t, []string{"container/ct100"}, res.Undone)
 	require.Empty(t, res.FailedStep)
-	require.Len(t, f.deleteIn, 1)
-	require.Equal(t, "job-"+"container-id-1", f.deleteIn[0].JobID)
-	require.NotContains(t, f.calls, "update container-id-1")
+	// The cancelled wait's activity may still be running (the test suite does
+	// not wait for it once the run has ended): read the fake under its lock.
+	f.mu.Lock()
+	deleteIn := slices.Clone(f.deleteIn)
+	f.mu.Unlock()
+	require.Len(t, deleteIn, 1)
+	require.Equal(t, "job-"+"container-id-1", deleteIn[0].JobID)
+	require.NotContains(t, f.callLog(), "update container-id-1")
 }
 
 func TestCreateContainerRejectsBadInput(t *testing.T) {

@@ -228,10 +228,10 @@ func TestDeployInstanceFailureAtEveryStepCompensates(t *testing.T) {
 			}
 			switch step {
 			case "volume/demo-data":
-				require.NotContains(t, f.calls, "create instance/demo", "no instance without its volume")
+				require.NotContains(t, f.callLog(), "create instance/demo", "no instance without its volume")
 				require.Equal(t, []string{"service-group/demo-web"}, res.Undone)
 			case "service-group/demo-web":
-				require.NotContains(t, f.calls, "create instance/demo")
+				require.NotContains(t, f.callLog(), "create instance/demo")
 				require.Equal(t, []string{"volume/demo-data"}, res.Undone)
 			case "instance/demo":
 				require.ElementsMatch(t, []string{"volume/demo-data", "service-group/demo-web"}, res.Undone)

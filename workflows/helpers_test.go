@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -91,6 +92,14 @@ func (s *fakeStore) liveNames() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// callLog is a copy of the calls made so far: an activity can still run
+// when a test reads it (a cancelled run's wait, a listener mid-run).
+func (s *fakeStore) callLog() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
 }
 
 // deletes lists the resources a delete was called for, in order.

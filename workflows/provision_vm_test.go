@@ -236,7 +236,7 @@ func TestProvisionVMFailureAtEveryStepCompensates(t *testing.T) {
 				}
 				// The VM is never created when a disk failed.
 				if step == "disk/web-data" || step == "disk/web-scratch" {
-					require.NotContains(t, f.calls, "create vm/web")
+					require.NotContains(t, f.callLog(), "create vm/web")
 				}
 			})
 		}

@@ -59,7 +59,7 @@ func TestProvisionVMFailureLetsStepsInFlightSettleBeforeUndo(t *testing.T) {
 	require.Empty(t, res.NotUndone)
 	require.Empty(t, f.liveNames(), "nothing is left behind")
 
-	calls := f.calls
+	calls := f.callLog()
 	require.Equal(t, 1, count(calls, "delete vm/web"), "the VM is deleted once: %v", calls)
 	require.Less(t, slices.Index(calls, "wait vm/web gone=false"), slices.Index(calls, "delete vm/web"),
 		"the VM's create ended before the undo: %v", calls)
