@@ -63,7 +63,7 @@ func newCodecServerCmd(f *factory) *cobra.Command {
 			$ temporal workflow show -w vm/web-1 --codec-endpoint http://127.0.0.1:8888 --codec-auth "Bearer $(cat codec-token)"`),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkCodecListen(opts.Listen, opts.AllowRemote); err != nil {
+			if err := codecListen.check(opts.Listen, opts.AllowRemote); err != nil {
 				return err
 			}
 			token, err := codecToken(opts.TokenFile, f.IO.In)
@@ -132,25 +132,12 @@ func newCodecServerCmd(f *factory) *cobra.Command {
 	return cmd
 }
 
-// checkCodecListen refuses an address beyond loopback unless allowRemote:
-// the server hands out decoded payloads, and over plain HTTP its token and
-// those payloads would cross the network in clear.
-func checkCodecListen(addr string, allowRemote bool) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return usageErrorf("--listen %q: want host:port, e.g. %s", addr, defaultCodecListen)
-	}
-	if allowRemote {
-		return nil
-	}
-	loopback, err := isLoopback(host)
-	if err != nil {
-		return usageErrorf("--listen %q: %v", addr, err)
-	}
-	if !loopback {
-		return usageErrorf("--listen %s would let other machines reach the codec server, over plain HTTP; listen on loopback (e.g. %s), or add --allow-remote with a TLS proxy in front", addr, defaultCodecListen)
-	}
-	return nil
+// codecListen: the codec server hands out decoded payloads, and over plain
+// HTTP its token and those payloads would cross the network in clear.
+var codecListen = listenPolicy{
+	example:  defaultCodecListen,
+	exposure: "the codec server, over plain HTTP",
+	remote:   "add --allow-remote with a TLS proxy in front",
 }
 
 // codecToken reads the server's token from path (- for stdin) or, when path

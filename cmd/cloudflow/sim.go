@@ -125,7 +125,7 @@ func (o *simOptions) options() (cloudsim.Options, error) {
 	if o.OperationLatency < 0 {
 		return cloudsim.Options{}, usageErrorf("--operation-latency must not be negative")
 	}
-	if err := checkListen(o.Listen, o.AllowRemote); err != nil {
+	if err := simListen.check(o.Listen, o.AllowRemote); err != nil {
 		return cloudsim.Options{}, err
 	}
 	latency := o.OperationLatency
@@ -153,15 +153,29 @@ func (o *simOptions) options() (cloudsim.Options, error) {
 	return so, nil
 }
 
-// checkListen refuses an address beyond loopback unless allowRemote: the
-// simulator's admin endpoints (/_sim/: reset, faults, inventory) take no
-// credentials, so anyone who reaches the port can drive it. An empty host
-// (":8787") is every interface; a host name counts as loopback only when
-// every address it resolves to is.
-func checkListen(addr string, allowRemote bool) error {
+// simListen: the simulator's admin endpoints (/_sim/: reset, faults,
+// inventory) take no credentials, so anyone who reaches the port can drive it.
+var simListen = listenPolicy{
+	example:  defaultSimListen,
+	exposure: "the simulator, whose admin endpoints take no credentials",
+	remote:   "add --allow-remote if that is what you want",
+}
+
+// listenPolicy says, for one server, what a --listen beyond loopback would
+// expose and what --allow-remote is for.
+type listenPolicy struct {
+	example  string // a loopback address to suggest
+	exposure string // what other machines would reach
+	remote   string // how to mean it, with --allow-remote
+}
+
+// check refuses an address beyond loopback unless allowRemote. An empty
+// host (":8787") is every interface; a host name counts as loopback only
+// when every address it resolves to is.
+func (p listenPolicy) check(addr string, allowRemote bool) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return usageErrorf("--listen %q: want host:port, e.g. %s", addr, defaultSimListen)
+		return usageErrorf("--listen %q: want host:port, e.g. %s", addr, p.example)
 	}
 	if allowRemote {
 		return nil
@@ -171,7 +185,7 @@ func checkListen(addr string, allowRemote bool) error {
 		return usageErrorf("--listen %q: %v", addr, err)
 	}
 	if !loopback {
-		return usageErrorf("--listen %s would let other machines reach the simulator, whose admin endpoints take no credentials; listen on loopback (e.g. %s), or add --allow-remote if that is what you want", addr, defaultSimListen)
+		return usageErrorf("--listen %s would let other machines reach %s; listen on loopback (e.g. %s), or %s", addr, p.exposure, p.example, p.remote)
 	}
 	return nil
 }
