@@ -168,9 +168,17 @@ func (aw *AsyncWaits) start(base context.Context, w *asyncWait, env waitEnv, bod
 func (aw *AsyncWaits) heartbeat(ctx context.Context, w *asyncWait, hbTimeout time.Duration, wp WaitProgress) {
 	rctx, cancel := context.WithTimeout(ctx, max(hbTimeout/2, time.Second))
 	defer cancel()
-	err := retryRPC(rctx, func(ctx context.Context) error {
-		return aw.Completer.RecordActivityHeartbeat(ctx, w.token, wp)
-	})
+	// The call runs on a goroutine of its own: encoding and sending it
+	// takes a deep stack, which would otherwise stay with the parked wait.
+	var err error
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		err = retryRPC(rctx, func(ctx context.Context) error {
+			return aw.Completer.RecordActivityHeartbeat(ctx, w.token, wp)
+		})
+	}()
+	<-sent
 	var canceled *temporal.CanceledError
 	switch {
 	case err == nil:
