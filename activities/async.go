@@ -3,6 +3,8 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -155,10 +157,26 @@ func (aw *AsyncWaits) start(base context.Context, w *asyncWait, env waitEnv, bod
 			stopTimer()
 			cancel(nil)
 		}()
-		result, err := body(ctx, env)
+		result, err := runRecovered(ctx, env, w.logger, body)
 		aw.finish(ctx, w, result, err)
 	}()
 	return true
+}
+
+// ErrTypeWaitPanicked is the type of the retryable error a wait ends with
+// when its body panics: as the SDK does for an activity in place, the
+// panic fails the attempt, not the worker.
+const ErrTypeWaitPanicked = "WaitPanicked"
+
+// runRecovered runs body, turning a panic into a retryable error.
+func runRecovered(ctx context.Context, env waitEnv, logger log.Logger, body func(context.Context, waitEnv) (any, error)) (result any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			logger.Error("wait panicked", "panic", r, "stack", string(debug.Stack()))
+			result, err = nil, temporal.NewApplicationError(fmt.Sprintf("the wait panicked: %v", r), ErrTypeWaitPanicked)
+		}
+	}()
+	return body(ctx, env)
 }
 
 // heartbeat records wp as w's heartbeat, retrying transient failures for

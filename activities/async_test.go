@@ -135,6 +135,27 @@ func TestAsyncWaitCompletesWithTheBodysOutcome(t *testing.T) {
 	require.Zero(t, aw.InFlight())
 }
 
+// A body that panics fails the attempt with a retryable error, as the SDK
+// fails an activity that panics in place; the worker goes on.
+func TestAsyncWaitPanicFailsTheAttemptNotTheWorker(t *testing.T) {
+	c := newFakeCompleter()
+	aw := &AsyncWaits{Completer: c}
+	startAsync(t, aw, "t1", 0, func(context.Context, waitEnv) (any, error) {
+		var m map[string]int
+		m["boom"]++ // assignment to entry in nil map
+		return nil, nil
+	})
+	cp := c.next(t)
+	require.Equal(t, "t1", cp.token)
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, cp.err, &app)
+	require.Equal(t, ErrTypeWaitPanicked, app.Type())
+	require.False(t, app.NonRetryable())
+	require.Contains(t, app.Error(), "nil map")
+	aw.Stop(time.Second)
+	require.Zero(t, aw.InFlight())
+}
+
 // The waiter's heartbeats go to the server every half heartbeat timeout,
 // with its progress as details.
 func TestAsyncWaitHeartbeatsWithTheWaitersProgress(t *testing.T) {
