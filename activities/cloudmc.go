@@ -35,6 +35,8 @@ type CloudMCActivities struct {
 	Poll PollPolicy
 	// Metrics, when set, is told how each wait ended.
 	Metrics Metrics
+	// Async, when set, runs the waits asynchronously (see AsyncWaits).
+	Async *AsyncWaits
 
 	waits waits
 	tasks pollers[*cloudmc.Task]
@@ -762,13 +764,19 @@ func (a *CloudMCActivities) CloudMCWaitTask(ctx context.Context, in CloudMCWaitI
 	if in.TaskID != "" {
 		target += " (task " + in.TaskID + ")"
 	}
+	return runWait(ctx, a.Async, func(ctx context.Context, env waitEnv) (CloudMCWaitResult, error) {
+		return a.waitTask(ctx, env, in, rule, target)
+	})
+}
+
+func (a *CloudMCActivities) waitTask(ctx context.Context, env waitEnv, in CloudMCWaitInput, rule CloudMCRule, target string) (CloudMCWaitResult, error) {
 	res := CloudMCWaitResult{ResourceID: in.ResourceID}
 	// unclear is what the resource last showed while the outcome was not
 	// clear yet: what to report if the timeout runs out first.
 	var unclear *cmcUnclear
 	spec := wait{target: target, timeout: in.Timeout, policy: a.poll(),
 		kind: CloudCloudMC + "/" + in.Kind + "/" + in.verb(), since: a.waits.since(in.TaskID)}
-	wp, err := a.waits.waitFor(ctx, spec, func(ctx context.Context, wp *WaitProgress) (bool, error) {
+	wp, err := a.waits.run(ctx, env, spec, func(ctx context.Context, wp *WaitProgress) (bool, error) {
 		unclear = nil
 		if in.TaskID != "" && !wp.ResolveFromResource {
 			t, err := a.task(ctx, in.TaskID)

@@ -32,6 +32,8 @@ type CrusoeActivities struct {
 	Poll PollPolicy
 	// Metrics, when set, is told how each wait ended.
 	Metrics Metrics
+	// Async, when set, runs the waits asynchronously (see AsyncWaits).
+	Async *AsyncWaits
 
 	waits waits
 	ops   crusoeOps
@@ -560,13 +562,19 @@ func (a *CrusoeActivities) CrusoeWait(ctx context.Context, in WaitInput) (WaitRe
 	if in.OperationID != "" {
 		target += " (operation " + in.OperationID + ")"
 	}
+	return runWait(ctx, a.Async, func(ctx context.Context, env waitEnv) (WaitResult, error) {
+		return a.crusoeWait(ctx, env, in, family, target)
+	})
+}
+
+func (a *CrusoeActivities) crusoeWait(ctx context.Context, env waitEnv, in WaitInput, family crusoe.Family, target string) (WaitResult, error) {
 	res := WaitResult{ResourceID: in.ResourceID}
 	spec := wait{target: target, timeout: in.Timeout, policy: a.poll(), kind: in.learnedAs()}
 	if in.OperationID != "" {
 		spec.since = a.waits.since(in.OperationID)
 		defer a.ops.watch(in.OperationID)()
 	}
-	wp, err := a.waits.waitFor(ctx, spec, func(ctx context.Context, wp *WaitProgress) (bool, error) {
+	wp, err := a.waits.run(ctx, env, spec, func(ctx context.Context, wp *WaitProgress) (bool, error) {
 		if in.OperationID != "" && !wp.ResolveFromResource {
 			op, err := a.operation(ctx, in.ProjectID, family, in.OperationID)
 			if err == nil {

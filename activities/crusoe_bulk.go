@@ -94,6 +94,12 @@ func (a *CrusoeActivities) CrusoeWaitBulkVMs(ctx context.Context, in WaitBulkInp
 	if len(in.Names) == 0 {
 		return FindVMsResult{}, invalidInput("nothing to wait for: no VM names")
 	}
+	return runWait(ctx, a.Async, func(ctx context.Context, env waitEnv) (FindVMsResult, error) {
+		return a.waitBulkVMs(ctx, env, in)
+	})
+}
+
+func (a *CrusoeActivities) waitBulkVMs(ctx context.Context, env waitEnv, in WaitBulkInput) (FindVMsResult, error) {
 	what := fmt.Sprintf("bulk create of %d VMs", len(in.Names))
 	var res FindVMsResult
 	spec := wait{target: what, timeout: in.Timeout, policy: a.poll(), kind: CloudCrusoe + "/vm/bulk-create"}
@@ -101,7 +107,7 @@ func (a *CrusoeActivities) CrusoeWaitBulkVMs(ctx context.Context, in WaitBulkInp
 		spec.since = a.waits.since(in.OperationID)
 		defer a.ops.watch(in.OperationID)()
 	}
-	wp, err := a.waits.waitFor(ctx, spec, func(ctx context.Context, wp *WaitProgress) (bool, error) {
+	wp, err := a.waits.run(ctx, env, spec, func(ctx context.Context, wp *WaitProgress) (bool, error) {
 		if in.OperationID != "" && !wp.ResolveFromResource {
 			op, err := a.operation(ctx, in.ProjectID, crusoe.FamilyVMs, in.OperationID)
 			if err == nil {

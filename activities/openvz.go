@@ -27,6 +27,8 @@ type OpenVZActivities struct {
 	Poll PollPolicy
 	// Metrics, when set, is told how each wait ended.
 	Metrics Metrics
+	// Async, when set, runs the waits asynchronously (see AsyncWaits).
+	Async *AsyncWaits
 
 	waits waits
 	jobs  pollers[*openvz.Job]
@@ -165,10 +167,16 @@ func (a *OpenVZActivities) OpenVZWaitJob(ctx context.Context, in OpenVZWaitJobIn
 	if in.JobID != "" {
 		target += " (job " + in.JobID + ")"
 	}
+	return runWait(ctx, a.Async, func(ctx context.Context, env waitEnv) (OpenVZWaitJobResult, error) {
+		return a.waitJob(ctx, env, in, target)
+	})
+}
+
+func (a *OpenVZActivities) waitJob(ctx context.Context, env waitEnv, in OpenVZWaitJobInput, target string) (OpenVZWaitJobResult, error) {
 	res := OpenVZWaitJobResult{ContainerID: in.ContainerID}
 	spec := wait{target: target, timeout: in.Timeout, policy: a.poll(),
 		kind: CloudOpenVZ + "/container/create", since: a.waits.since(in.JobID)}
-	wp, err := a.waits.waitFor(ctx, spec, func(ctx context.Context, wp *WaitProgress) (bool, error) {
+	wp, err := a.waits.run(ctx, env, spec, func(ctx context.Context, wp *WaitProgress) (bool, error) {
 		if in.JobID != "" && !wp.ResolveFromResource {
 			job, err := a.job(ctx, in.JobID)
 			switch {

@@ -50,6 +50,11 @@ type Options struct {
 	// DefaultPollers, a negative number the SDK's poller autoscaling.
 	// Ignored when Worker sets its own pollers or poller behaviours.
 	Pollers int
+	// MaxAsyncWaits caps the durable waits the worker runs asynchronously
+	// (off its activity slots, completed through the client): zero means
+	// activities.DefaultMaxAsyncWaits, a negative number none. Waits over
+	// the cap hold an activity slot each, as every wait did before.
+	MaxAsyncWaits int
 	// Worker passes SDK worker options through (concurrency, identity, the
 	// stop timeout...).
 	Worker sdkworker.Options
@@ -103,19 +108,60 @@ func New(c client.Client, opts Options) (sdkworker.Worker, error) {
 	if opts.Pollers == 1 {
 		return nil, errors.New("worker: at least 2 pollers (the SDK alternates workflow pollers between the sticky and the shared queue)")
 	}
-	w := sdkworker.New(c, tq, sdkOptions(opts))
-	Register(w, opts)
-	return w, nil
+	so := sdkOptions(opts)
+	w := sdkworker.New(c, tq, so)
+	aw := &activities.AsyncWaits{Completer: c, Max: opts.MaxAsyncWaits}
+	register(w, opts, aw)
+	return &asyncWorker{Worker: w, waits: aw, stopTimeout: so.WorkerStopTimeout}, nil
+}
+
+// asyncWorker is an SDK worker that also stops the waits it runs
+// asynchronously, which the SDK no longer knows of.
+type asyncWorker struct {
+	sdkworker.Worker
+	waits       *activities.AsyncWaits
+	stopTimeout time.Duration
+}
+
+// Stop stops the SDK worker and, at the same time, gives the asynchronous
+// waits in flight the same stop timeout to end; those still running then
+// end with a retryable error, and another worker resumes them. It returns
+// once both are done, before the caller closes the client the waits
+// complete through.
+func (w *asyncWorker) Stop() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.waits.Stop(w.stopTimeout)
+	}()
+	w.Worker.Stop()
+	<-done
+}
+
+// Run is sdkworker.Worker's Run with this Stop.
+func (w *asyncWorker) Run(interruptCh <-chan any) error {
+	if err := w.Start(); err != nil {
+		return err
+	}
+	<-interruptCh
+	w.Stop()
+	return nil
 }
 
 // Register registers every workflow and activity on r (a worker, or a
 // replayer for workflows).
 func Register(r sdkworker.Registry, opts Options) {
+	register(r, opts, nil)
+}
+
+// register registers everything, the waits running asynchronously on aw
+// when it is set.
+func register(r sdkworker.Registry, opts Options, aw *activities.AsyncWaits) {
 	RegisterWorkflows(r)
-	r.RegisterActivity(&activities.CrusoeActivities{Client: opts.Crusoe, Poll: opts.Poll, Metrics: opts.Metrics})
+	r.RegisterActivity(&activities.CrusoeActivities{Client: opts.Crusoe, Poll: opts.Poll, Metrics: opts.Metrics, Async: aw})
 	r.RegisterActivity(&activities.KraftCloudActivities{Client: opts.KraftCloud, Poll: opts.Poll, Metrics: opts.Metrics})
-	r.RegisterActivity(&activities.OpenVZActivities{Client: opts.OpenVZ, Poll: opts.Poll, Metrics: opts.Metrics})
-	r.RegisterActivity(&activities.CloudMCActivities{Client: opts.CloudMC, Poll: opts.Poll, Metrics: opts.Metrics})
+	r.RegisterActivity(&activities.OpenVZActivities{Client: opts.OpenVZ, Poll: opts.Poll, Metrics: opts.Metrics, Async: aw})
+	r.RegisterActivity(&activities.CloudMCActivities{Client: opts.CloudMC, Poll: opts.Poll, Metrics: opts.Metrics, Async: aw})
 }
 
 // RegisterWorkflows registers the workflows under their contract names.
@@ -139,7 +185,9 @@ func RegisterWorkflows(r sdkworker.WorkflowRegistry) {
 // Run runs a worker until ctx ends, then stops it gracefully: it polls for
 // no new task, the activities in flight get opts.Worker.WorkerStopTimeout to
 // finish (their contexts are cancelled after it, and Temporal retries them on
-// another worker), and Run returns once they have.
+// another worker), the waits it runs asynchronously get the same time (those
+// still running then fail with a retryable error, and another worker resumes
+// them), and Run returns once they have.
 func Run(ctx context.Context, c client.Client, opts Options) error {
 	w, err := New(c, opts)
 	if err != nil {
