@@ -2,7 +2,9 @@ package worker
 
 import (
 	"testing"
+	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/mocks"
 	sdkworker "go.temporal.io/sdk/worker"
 
@@ -37,5 +39,36 @@ func TestPollers(t *testing.T) {
 	}
 	if _, err := New(&mocks.Client{}, Options{Crusoe: &crusoe.Client{}, Pollers: 1}); err == nil {
 		t.Fatal("one poller would make the SDK panic; New must refuse it")
+	}
+}
+
+// The worker's waits run asynchronously, through its client, up to
+// MaxAsyncWaits at once; a negative MaxAsyncWaits keeps every wait in place.
+func TestMaxAsyncWaits(t *testing.T) {
+	// A lazy client: the SDK's worker needs a real one, and nothing here
+	// starts the worker, so it never dials.
+	c, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, tt := range []struct {
+		max     int
+		wantMax int
+	}{{0, 0}, {5, 5}, {-1, -1}} {
+		w, err := New(c, Options{Crusoe: &crusoe.Client{}, MaxAsyncWaits: tt.max, Worker: sdkworker.Options{WorkerStopTimeout: 7 * time.Second}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		aw, ok := w.(*asyncWorker)
+		if !ok {
+			t.Fatalf("New gave a %T, not a worker that stops its async waits", w)
+		}
+		if aw.waits.Completer != c || aw.waits.Max != tt.wantMax {
+			t.Errorf("MaxAsyncWaits %d: completer %v, max %d; want the client and %d", tt.max, aw.waits.Completer, aw.waits.Max, tt.wantMax)
+		}
+		if aw.stopTimeout != 7*time.Second {
+			t.Errorf("the async waits' stop timeout is %s, want the worker's 7s", aw.stopTimeout)
+		}
 	}
 }

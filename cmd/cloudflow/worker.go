@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudflow/cloudflow/activities"
 	"github.com/cloudflow/cloudflow/clients/apicall"
 	"github.com/cloudflow/cloudflow/clients/cloudmc"
 	"github.com/cloudflow/cloudflow/clients/crusoe"
@@ -24,6 +25,7 @@ type workerOptions struct {
 	KraftCloudEndpoint string
 	ShutdownTimeout    time.Duration
 	Pollers            string
+	AsyncWaits         string
 	observe            observeFlags
 
 	// observer, when set, is told of every cloud API call (the metrics).
@@ -87,7 +89,7 @@ func (o *workerOptions) clients() (*crusoe.Client, *kraftcloud.Client, error) {
 func newWorkerCmd(f *factory, root *rootOptions) *cobra.Command {
 	opts := &workerOptions{}
 	cmd := &cobra.Command{
-		Use:   "worker [--metrics-listen ADDR] [--log-format json|text] [--log-level LEVEL] [--shutdown-timeout D] [--pollers N|auto]",
+		Use:   "worker [--metrics-listen ADDR] [--log-format json|text] [--log-level LEVEL] [--shutdown-timeout D] [--pollers N|auto] [--async-waits N|off]",
 		Short: "Run a worker that executes cloudflow workflows until Ctrl-C",
 		Long: heredoc(`
 			Run a Temporal worker with every cloudflow workflow and activity, polling
@@ -99,6 +101,13 @@ func newWorkerCmd(f *factory, root *rootOptions) *cobra.Command {
 			tasks, and as many for activity tasks (default 16, at least 2; "auto"
 			lets the Temporal SDK scale them). Fewer serialize bursts of work:
 			100 runs whose operations end together took 1.8 times as long with 4.
+
+			--async-waits caps the durable waits the worker runs off its activity
+			slots (default 10000): such a wait is completed through the Temporal
+			client, and costs one parked goroutine instead of a slot and the SDK's
+			per-task state. Past the cap, and with "off", a wait holds its slot
+			until it ends. On SIGTERM they get --shutdown-timeout too; those still
+			waiting then are handed to another worker, which resumes them.
 
 			Crusoe credentials come from ~/.crusoe/config (profile $CRUSOE_PROFILE)
 			and the environment: CRUSOE_API_ENDPOINT, CRUSOE_ACCESS_KEY_ID,
@@ -127,6 +136,7 @@ func newWorkerCmd(f *factory, root *rootOptions) *cobra.Command {
 	fl.StringVar(&opts.CrusoeProjectID, "crusoe-project-id", "", "default Crusoe project `ID` (default: $CRUSOE_PROJECT_ID or the config file's)")
 	fl.DurationVar(&opts.ShutdownTimeout, "shutdown-timeout", worker.DefaultStopTimeout, "on SIGTERM or Ctrl-C, how long running activities get to finish before they are cancelled (and retried elsewhere)")
 	fl.StringVar(&opts.Pollers, "pollers", strconv.Itoa(worker.DefaultPollers), "long polls kept open for workflow tasks, and as many for activity tasks: `N` (at least 2) or auto (the SDK scales them)")
+	fl.StringVar(&opts.AsyncWaits, "async-waits", strconv.Itoa(activities.DefaultMaxAsyncWaits), "durable waits run off the activity slots at once, completed through the client: `N` (at least 1) or off (each wait holds a slot)")
 	opts.observe.add(fl, "info")
 	return cmd
 }
@@ -143,11 +153,27 @@ func (o *workerOptions) pollers() (int, error) {
 	return n, nil
 }
 
+// asyncWaits is the worker.Options.MaxAsyncWaits of --async-waits.
+func (o *workerOptions) asyncWaits() (int, error) {
+	if o.AsyncWaits == "off" {
+		return -1, nil
+	}
+	n, err := strconv.Atoi(o.AsyncWaits)
+	if err != nil || n < 1 {
+		return 0, usageErrorf("--async-waits must be a number of at least 1, or off, not %q", o.AsyncWaits)
+	}
+	return n, nil
+}
+
 func (o *workerOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) error {
 	if o.ShutdownTimeout < 0 {
 		return usageErrorf("--shutdown-timeout must not be negative, not %s", o.ShutdownTimeout)
 	}
 	pollers, err := o.pollers()
+	if err != nil {
+		return err
+	}
+	asyncWaits, err := o.asyncWaits()
 	if err != nil {
 		return err
 	}
@@ -199,6 +225,7 @@ func (o *workerOptions) run(cmd *cobra.Command, f *factory, root *rootOptions) e
 	wo := obs.workerOptions(s.Client(), worker.Options{TaskQueue: root.TaskQueue, Crusoe: cc, KraftCloud: kc, OpenVZ: o.openVZ, CloudMC: o.cloudMC})
 	wo.Worker.WorkerStopTimeout = o.ShutdownTimeout
 	wo.Pollers = pollers
+	wo.MaxAsyncWaits = asyncWaits
 	onReady := wo.OnReady
 	wo.OnReady = func(ready bool) {
 		if ready {
