@@ -113,6 +113,12 @@ func (aw *AsyncWaits) limit() int {
 	return aw.Max
 }
 
+// AsyncWaitsObserver is a Metrics that also counts the waits a worker runs
+// asynchronously (a gauge): the SDK's activity slots no longer show them.
+type AsyncWaitsObserver interface {
+	ObserveAsyncWaits(inFlight func() int)
+}
+
 // InFlight is how many waits run asynchronously now.
 func (aw *AsyncWaits) InFlight() int {
 	aw.mu.Lock()

@@ -286,6 +286,10 @@ func TestObservableWorker(t *testing.T) {
 			t.Errorf("no %s%v (found %v, %v)", s.name, s.labels, v, ok)
 		}
 	}
+	// Every run has ended: no wait runs off the activity slots any more.
+	if v, ok := series(fams, "cloudflow_async_waits", nil); !ok || v != 0 {
+		t.Errorf("cloudflow_async_waits = %v (present %v) with no run going, want 0", v, ok)
+	}
 	// Each wait is recorded once: two runs created two disks each, and the
 	// second deleted its two again.
 	for verb, want := range map[string]float64{"create": 4, "delete": 2} {
@@ -376,6 +380,10 @@ func TestWorkerStopsGracefullyOnSIGTERM(t *testing.T) {
 		}
 		return false
 	})
+	// The wait runs off the activity slots, and the worker's gauge counts it.
+	if v, ok := series(w.metrics(t), "cloudflow_async_waits", nil); !ok || v < 1 {
+		t.Errorf("cloudflow_async_waits = %v (present %v) while a CrusoeWait runs, want at least 1", v, ok)
+	}
 	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

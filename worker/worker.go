@@ -111,6 +111,9 @@ func New(c client.Client, opts Options) (sdkworker.Worker, error) {
 	so := sdkOptions(opts)
 	w := sdkworker.New(c, tq, so)
 	aw := &activities.AsyncWaits{Completer: c, Max: opts.MaxAsyncWaits}
+	if o, ok := opts.Metrics.(activities.AsyncWaitsObserver); ok {
+		o.ObserveAsyncWaits(aw.InFlight)
+	}
 	register(w, opts, aw)
 	return &asyncWorker{Worker: w, waits: aw, stopTimeout: so.WorkerStopTimeout}, nil
 }

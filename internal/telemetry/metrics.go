@@ -49,10 +49,18 @@ const (
 	// undo could not delete, by kind.
 	MetricCompensations = "cloudflow_compensations"
 	MetricResourcesLeft = "cloudflow_resources_left"
+	// MetricAsyncWaits is the number of waits the worker runs
+	// asynchronously now (off its activity slots, which no longer count
+	// them).
+	MetricAsyncWaits = "cloudflow_async_waits"
 )
 
-// sdkMeterName is the meter the Temporal SDK's metrics come from.
-const sdkMeterName = "temporal-sdk-go"
+// sdkMeterName is the meter the Temporal SDK's metrics come from;
+// meterName is cloudflow's.
+const (
+	sdkMeterName = "temporal-sdk-go"
+	meterName    = "github.com/cloudflow/cloudflow"
+)
 
 // Bucket boundaries: the defaults of OpenTelemetry (0 to 10,000) suit
 // milliseconds, not seconds or poll counts.
@@ -69,6 +77,7 @@ type Metrics struct {
 	registry *prometheus.Registry
 	provider *sdkmetric.MeterProvider
 	sdk      client.MetricsHandler
+	onError  func(error)
 
 	apiCalls        metric.Int64Counter
 	apiCallDuration metric.Float64Histogram
@@ -106,13 +115,14 @@ func NewMetrics(res *resource.Resource, onError func(error)) (*Metrics, error) {
 	if onError == nil {
 		onError = func(error) {}
 	}
+	m.onError = onError
 	m.sdk = temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
 		Meter:                m.provider.Meter(sdkMeterName),
 		OnError:              onError,
 		UseMonotonicCounters: true, // counters Prometheus can rate()
 	})
 
-	meter := m.provider.Meter("github.com/cloudflow/cloudflow")
+	meter := m.provider.Meter(meterName)
 	var errs [4]error
 	m.apiCalls, errs[0] = meter.Int64Counter(MetricAPICalls,
 		metric.WithDescription("Cloud API calls, by cloud, verb (method and path template) and HTTP status (\"error\": no answer)."))
@@ -166,6 +176,22 @@ func (m *Metrics) WaitEnded(e activities.WaitEnd) {
 }
 
 var _ activities.Metrics = (*Metrics)(nil)
+
+// ObserveAsyncWaits reads inFlight at each scrape, as the gauge
+// MetricAsyncWaits: activities.AsyncWaitsObserver.
+func (m *Metrics) ObserveAsyncWaits(inFlight func() int) {
+	_, err := m.provider.Meter(meterName).Int64ObservableGauge(MetricAsyncWaits,
+		metric.WithDescription("Waits for cloud operations the worker runs asynchronously now, off its activity slots."),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(inFlight()))
+			return nil
+		}))
+	if err != nil {
+		m.onError(fmt.Errorf("metrics: %s: %w", MetricAsyncWaits, err))
+	}
+}
+
+var _ activities.AsyncWaitsObserver = (*Metrics)(nil)
 
 // Shutdown stops the meter provider.
 func (m *Metrics) Shutdown(ctx context.Context) error { return m.provider.Shutdown(ctx) }

@@ -75,3 +75,17 @@ func TestMetricsAreScrapedWithTheirLabels(t *testing.T) {
 		t.Errorf("target_info does not name the service:\n%s", got)
 	}
 }
+
+// The async waits' gauge is read at each scrape.
+func TestAsyncWaitsGauge(t *testing.T) {
+	m, err := NewMetrics(nil, func(err error) { t.Errorf("instrument error: %v", err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Shutdown(context.Background())
+	n := 3
+	m.ObserveAsyncWaits(func() int { return n })
+	wantLines(t, scrape(t, m.Handler()), MetricAsyncWaits+" 3")
+	n = 0
+	wantLines(t, scrape(t, m.Handler()), MetricAsyncWaits+" 0")
+}
