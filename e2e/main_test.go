@@ -94,7 +94,7 @@ func run(m *testing.M) int {
 	admin = &cloudsim.AdminClient{BaseURL: sim.URL}
 	code := m.Run()
 	if code != 0 {
-		fmt.Fprintf(os.Stderr, "e2e: the Temporal dev server (pid %d) was alive at the end: %v; the end of its log:\n", temporal.PID(), temporal.PID() > 0 && processAlive(temporal.PID()))
+		fmt.Fprintf(os.Stderr, "e2e: the Temporal dev server (pid %d) had exited at the end: %v; the end of its log:\n", temporal.PID(), temporal.Exited())
 		printTail(os.Stderr, serverLog.Name(), 200)
 	}
 	return code
@@ -111,17 +111,6 @@ func printTail(w io.Writer, path string, n int) {
 	for _, l := range lines[max(0, len(lines)-n):] {
 		fmt.Fprintln(w, "  |", l)
 	}
-}
-
-// processAlive reports whether pid runs and is not a zombie.
-func processAlive(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	i := strings.LastIndexByte(string(stat), ')')
-	f := strings.Fields(string(stat[i+1:]))
-	return len(f) > 0 && f[0] != "Z"
 }
 
 // dial returns a Temporal client for the dev server.

@@ -141,14 +141,14 @@ func (w *asyncWorker) Stop() {
 	<-done
 }
 
-// Run is sdkworker.Worker's Run with this Stop.
+// Run is sdkworker.Worker's Run (until interruptCh, or a fatal error),
+// then the async waits' stop: they get the stop timeout after the SDK
+// worker has stopped, not beside it as with Stop, since the SDK's Run
+// calls its own Stop.
 func (w *asyncWorker) Run(interruptCh <-chan any) error {
-	if err := w.Start(); err != nil {
-		return err
-	}
-	<-interruptCh
-	w.Stop()
-	return nil
+	err := w.Worker.Run(interruptCh)
+	w.waits.Stop(w.stopTimeout)
+	return err
 }
 
 // Register registers every workflow and activity on r (a worker, or a

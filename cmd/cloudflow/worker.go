@@ -143,24 +143,23 @@ func newWorkerCmd(f *factory, root *rootOptions) *cobra.Command {
 
 // pollers is the worker.Options.Pollers of --pollers.
 func (o *workerOptions) pollers() (int, error) {
-	if o.Pollers == "auto" {
-		return -1, nil
-	}
-	n, err := strconv.Atoi(o.Pollers)
-	if err != nil || n < 2 {
-		return 0, usageErrorf("--pollers must be a number of at least 2, or auto, not %q", o.Pollers)
-	}
-	return n, nil
+	return countFlag("pollers", o.Pollers, 2, "auto")
 }
 
 // asyncWaits is the worker.Options.MaxAsyncWaits of --async-waits.
 func (o *workerOptions) asyncWaits() (int, error) {
-	if o.AsyncWaits == "off" {
+	return countFlag("async-waits", o.AsyncWaits, 1, "off")
+}
+
+// countFlag reads a flag that is a number of at least least, or word
+// (which worker.Options takes as -1).
+func countFlag(name, value string, least int, word string) (int, error) {
+	if value == word {
 		return -1, nil
 	}
-	n, err := strconv.Atoi(o.AsyncWaits)
-	if err != nil || n < 1 {
-		return 0, usageErrorf("--async-waits must be a number of at least 1, or off, not %q", o.AsyncWaits)
+	n, err := strconv.Atoi(value)
+	if err != nil || n < least {
+		return 0, usageErrorf("--%s must be a number of at least %d, or %s, not %q", name, least, word, value)
 	}
 	return n, nil
 }

@@ -183,6 +183,10 @@ func (s *Server) Namespace() string { return s.namespace }
 // Linux), for benchmarks that measure its CPU.
 func (s *Server) PID() int { return s.pid }
 
+// Exited reports whether the server process has exited (or is a zombie);
+// false when its process could not be found (off Linux).
+func (s *Server) Exited() bool { return s.pid > 0 && procExited(s.pid) }
+
 // Stop interrupts the server and waits for it to exit, killing it if it has not
 // exited after a grace period. It is safe to call more than once.
 func (s *Server) Stop() error {

@@ -95,6 +95,9 @@ func TestStartServesClientsAndStops(t *testing.T) {
 	if srv.UIAddress() == "" {
 		t.Fatal("UIAddress() is empty with UIPort -1")
 	}
+	if runtime.GOOS == "linux" && srv.Exited() {
+		t.Error("Exited() is true for a running server")
+	}
 	// Without a DBFile the state is in a scratch file, in WAL mode (the
 	// pragmas reached the server), not in SQLite's memory.
 	if srv.scratch == "" {
@@ -146,6 +149,9 @@ func TestStartServesClientsAndStops(t *testing.T) {
 			conn.Close()
 			t.Errorf("%s still accepts connections after Stop", addr)
 		}
+	}
+	if runtime.GOOS == "linux" && !srv.Exited() {
+		t.Error("Exited() is false after Stop")
 	}
 	if _, err := os.Stat(srv.scratch); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("scratch directory %s after Stop: %v, want it removed", srv.scratch, err)
