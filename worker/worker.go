@@ -115,14 +115,16 @@ func New(c client.Client, opts Options) (sdkworker.Worker, error) {
 		o.ObserveAsyncWaits(aw.InFlight)
 	}
 	register(w, opts, aw)
-	return &asyncWorker{Worker: w, waits: aw, stopTimeout: so.WorkerStopTimeout}, nil
+	return &asyncWorker{Worker: w, waits: aw, stopWaits: aw.Stop, stopTimeout: so.WorkerStopTimeout}, nil
 }
 
 // asyncWorker is an SDK worker that also stops the waits it runs
 // asynchronously, which the SDK no longer knows of.
 type asyncWorker struct {
 	sdkworker.Worker
-	waits       *activities.AsyncWaits
+	waits *activities.AsyncWaits
+	// stopWaits is waits.Stop (a test's stand-in otherwise).
+	stopWaits   func(timeout time.Duration)
 	stopTimeout time.Duration
 }
 
@@ -135,19 +137,31 @@ func (w *asyncWorker) Stop() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		w.waits.Stop(w.stopTimeout)
+		w.stopWaits(w.stopTimeout)
 	}()
 	w.Worker.Stop()
 	<-done
 }
 
-// Run is sdkworker.Worker's Run (until interruptCh, or a fatal error),
-// then the async waits' stop: they get the stop timeout after the SDK
-// worker has stopped, not beside it as with Stop, since the SDK's Run
-// calls its own Stop.
+// Run is sdkworker.Worker's Run (until interruptCh, or a fatal error). The
+// async waits stop beside the SDK worker, as with Stop: once the interrupt
+// is passed on to the SDK's Run (which then stops its worker), or once
+// that Run has returned on its own. It returns once both are done.
 func (w *asyncWorker) Run(interruptCh <-chan any) error {
-	err := w.Worker.Run(interruptCh)
-	w.waits.Stop(w.stopTimeout)
+	passed := make(chan any, 1)
+	runDone, waitsDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(waitsDone)
+		select {
+		case v := <-interruptCh:
+			passed <- v
+		case <-runDone:
+		}
+		w.stopWaits(w.stopTimeout)
+	}()
+	err := w.Worker.Run(passed)
+	close(runDone)
+	<-waitsDone
 	return err
 }
 

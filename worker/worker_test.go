@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -69,6 +70,55 @@ func TestMaxAsyncWaits(t *testing.T) {
 		}
 		if aw.stopTimeout != 7*time.Second {
 			t.Errorf("the async waits' stop timeout is %s, want the worker's 7s", aw.stopTimeout)
+		}
+	}
+}
+
+// stoppingWorker is an SDK worker whose Run, once interrupted, does not
+// return until the async waits have begun to stop: a Run that stopped them
+// only afterwards would give them the stop timeout twice over.
+type stoppingWorker struct {
+	sdkworker.Worker
+	waitsStopping <-chan struct{}
+	fatal         error // Run returns it at once, uninterrupted
+}
+
+func (w stoppingWorker) Run(interruptCh <-chan any) error {
+	if w.fatal != nil {
+		return w.fatal
+	}
+	<-interruptCh
+	select {
+	case <-w.waitsStopping:
+		return nil
+	case <-time.After(10 * time.Second):
+		return errors.New("the async waits did not begin to stop while the SDK worker stopped")
+	}
+}
+
+// Run stops the async waits beside the SDK worker once interrupted, and
+// still stops them, once, when the SDK's Run ends on a fatal error.
+func TestRunStopsTheAsyncWaitsBesideTheWorker(t *testing.T) {
+	for _, fatal := range []error{nil, errors.New("namespace not found")} {
+		stopping := make(chan struct{})
+		var stops []time.Duration
+		w := &asyncWorker{
+			Worker:      stoppingWorker{waitsStopping: stopping, fatal: fatal},
+			stopTimeout: 7 * time.Second,
+			stopWaits: func(d time.Duration) {
+				stops = append(stops, d)
+				close(stopping)
+			},
+		}
+		interrupt := make(chan any)
+		if fatal == nil {
+			close(interrupt)
+		}
+		if err := w.Run(interrupt); !errors.Is(err, fatal) {
+			t.Fatalf("Run (fatal error %v): %v", fatal, err)
+		}
+		if len(stops) != 1 || stops[0] != 7*time.Second {
+			t.Errorf("fatal error %v: the waits were stopped with %v, want once with the worker's 7s", fatal, stops)
 		}
 	}
 }
