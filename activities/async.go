@@ -220,10 +220,12 @@ func (aw *AsyncWaits) heartbeat(ctx context.Context, w *asyncWait, hbTimeout tim
 // finish reports how w's body ended, as the SDK would have: its result or
 // error; cancelled on a cancel request; for a stopping worker a retryable
 // error, so that another worker resumes the wait at once; nothing when the
-// activity is gone or timed out.
+// activity is gone or timed out. A body that ended with an outcome of its
+// own (the operation failed) as the cancel came reports that outcome: only
+// a body the cancel interrupted is reported by why it was cancelled.
 func (aw *AsyncWaits) finish(ctx context.Context, w *asyncWait, result any, err error) {
 	deadline := w.deadline
-	if err != nil && ctx.Err() != nil {
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		switch cause := context.Cause(ctx); {
 		case errors.Is(cause, errCancelRequested):
 			result, err = nil, temporal.NewCanceledError()

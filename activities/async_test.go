@@ -215,6 +215,24 @@ func TestAsyncWaitCancelledByTheHeartbeatAnswer(t *testing.T) {
 	require.Len(t, c.heartbeats(), 2, "no beat after the cancel")
 }
 
+// A body that ends with an outcome of its own while the cancel arrives (the
+// operation's failure, seen by the poll in flight) completes with that
+// outcome, as an activity in place would: the cancel does not hide it.
+func TestAsyncWaitOwnOutcomeWinsOverARacingCancel(t *testing.T) {
+	c := newFakeCompleter()
+	c.hbAnswer = func(int) error { return temporal.NewCanceledError() }
+	aw := &AsyncWaits{Completer: c}
+	failed := temporal.NewNonRetryableApplicationError("vm v1 failed", ErrTypeOperationFailed, nil)
+	over := startAsync(t, aw, "t", 100*time.Millisecond, func(ctx context.Context, env waitEnv) (any, error) {
+		env.heartbeat(WaitProgress{Target: "vm v1"})
+		<-ctx.Done() // the cancel came in while the last poll was answered
+		return WaitResult{}, failed
+	})
+	bodyEnded(t, over)
+	cp := c.next(t)
+	require.Same(t, failed, cp.err, "the operation's failure, not a cancel")
+}
+
 // An activity the server no longer knows (timed out, its run ended) is
 // not completed: the wait just stops.
 func TestAsyncWaitGoneStopsWithoutCompleting(t *testing.T) {
