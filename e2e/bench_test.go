@@ -407,7 +407,7 @@ func (b *bench) sharedPhase(t *testing.T, c client.Client) {
 func (b *bench) concurrentPhase(t *testing.T, c client.Client) {
 	const l = 2 * time.Second
 	n := *benchConcurrent
-	_, w, s := crusoeOnWorkerProcess(t, c, "bench-concurrent", l)
+	sim, w, s := crusoeOnWorkerProcess(t, c, "bench-concurrent", l)
 	provision := func(name string) error {
 		run, err := s.ProvisionVM(context.Background(), benchSpec(name))
 		if err != nil {
@@ -437,6 +437,8 @@ func (b *bench) concurrentPhase(t *testing.T, c client.Client) {
 	})
 	many := time.Since(start)
 	srvCPU, wkCPU = procCPU(server)-srvCPU, procCPU(w.Process.Pid)-wkCPU
+	steps := stepTimes(journalOf(t, sim.admin()), start, start.Add(many))
+	late := detection(t, sim.admin(), l, start, start.Add(many))
 
 	bsim := benchSim(t, cloudsim.Options{Crusoe: cloudsim.CrusoeOptions{OperationLatency: l}})
 	p := fixedPoller{crusoe: crusoeClientAt(t, bsim.URL)}
@@ -458,6 +460,39 @@ func (b *bench) concurrentPhase(t *testing.T, c client.Client) {
 		baseline: fmt.Sprintf("%.2f× (%.1f s / %.1f s)", bratio, bmany.Seconds(), bone.Seconds()), goal: "≤ 1.3×", met: ratio <= 1.3})
 	b.row(benchRow{figure: fmt.Sprintf("CPU for %d runs: dev server / worker", n), setting: "L=2s",
 		cloudflow: fmt.Sprintf("%.1f s / %.1f s", srvCPU.Seconds(), wkCPU.Seconds()), ideal: "—", baseline: "—", goal: "—", met: true})
+	for _, st := range steps {
+		b.row(benchRow{figure: fmt.Sprintf("%d runs: %s creates sent (first-last)", n, st.family), setting: "L=2s",
+			cloudflow: fmt.Sprintf("%.2f-%.2f s", st.first.Seconds(), st.last.Seconds()), ideal: "—", baseline: "—", goal: "—", met: true})
+	}
+	if len(late) > 0 {
+		b.row(benchRow{figure: fmt.Sprintf("%d runs: detection delay, mean/max", n), setting: "L=2s",
+			cloudflow: fmt.Sprintf("%s / %s", meanOf(late).Round(time.Millisecond), slices.Max(late).Round(time.Millisecond)), ideal: "0", baseline: "—", goal: "—", met: true})
+	}
+}
+
+// stepTime is when, from the start of the concurrent runs, the first and
+// the last create of one family reached the simulator: how far a burst
+// of steps spread out in the queues of the worker and the server.
+type stepTime struct {
+	family      string
+	first, last time.Duration
+}
+
+// stepTimes is a stepTime per family of the creates in [from, to], in the
+// order their first create came.
+func stepTimes(reqs []cloudsim.RequestRecord, from, to time.Time) []stepTime {
+	var out []stepTime
+	for _, op := range startedOps(reqs, from, to) {
+		fam := op.path[strings.LastIndex(op.path, "/")+1:]
+		at := op.at.Sub(from)
+		i := slices.IndexFunc(out, func(s stepTime) bool { return s.family == fam })
+		if i < 0 {
+			out = append(out, stepTime{family: fam, first: at, last: at})
+			continue
+		}
+		out[i].first, out[i].last = min(out[i].first, at), max(out[i].last, at)
+	}
+	return out
 }
 
 // --- the fleet phases ---
