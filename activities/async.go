@@ -224,6 +224,9 @@ func (aw *AsyncWaits) heartbeat(ctx context.Context, w *asyncWait, hbTimeout tim
 // own (the operation failed) as the cancel came reports that outcome: only
 // a body the cancel interrupted is reported by why it was cancelled.
 func (aw *AsyncWaits) finish(ctx context.Context, w *asyncWait, result any, err error) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return // past the activity's deadline: Temporal has timed it out
+	}
 	deadline := w.deadline
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		switch cause := context.Cause(ctx); {
@@ -232,7 +235,7 @@ func (aw *AsyncWaits) finish(ctx context.Context, w *asyncWait, result any, err 
 		case errors.Is(cause, errWorkerStopped):
 			result, err = nil, temporal.NewApplicationError(
 				"the worker stopped before the wait ended; another worker resumes it from its last heartbeat", ErrTypeWorkerStopped)
-		case errors.Is(cause, errActivityGone), errors.Is(ctx.Err(), context.DeadlineExceeded):
+		case errors.Is(cause, errActivityGone):
 			return
 		case errors.Is(cause, activity.ErrActivityPaused), errors.Is(cause, activity.ErrActivityReset):
 			result, err = nil, cause
