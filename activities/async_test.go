@@ -233,6 +233,25 @@ func TestAsyncWaitOwnOutcomeWinsOverARacingCancel(t *testing.T) {
 	require.Same(t, failed, cp.err, "the operation's failure, not a cancel")
 }
 
+// A wait still running at its activity's deadline is not completed, with
+// whatever outcome it ends: Temporal has timed the activity out, and its
+// retry policy takes over.
+func TestAsyncWaitPastItsDeadlineIsNotCompleted(t *testing.T) {
+	c := newFakeCompleter()
+	aw := &AsyncWaits{Completer: c}
+	failed := temporal.NewNonRetryableApplicationError("vm v1 failed", ErrTypeOperationFailed, nil)
+	over := make(chan struct{})
+	w := &asyncWait{token: []byte("t"), deadline: time.Now().Add(50 * time.Millisecond), logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))}
+	require.True(t, aw.start(context.Background(), w, waitEnv{}, func(ctx context.Context, _ waitEnv) (any, error) {
+		defer close(over)
+		<-ctx.Done()
+		return WaitResult{}, failed // seen by the poll in flight at the deadline
+	}))
+	bodyEnded(t, over)
+	c.none(t, 200*time.Millisecond)
+	require.Zero(t, aw.InFlight())
+}
+
 // An activity the server no longer knows (timed out, its run ended) is
 // not completed: the wait just stops.
 func TestAsyncWaitGoneStopsWithoutCompleting(t *testing.T) {
